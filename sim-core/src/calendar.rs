@@ -1,0 +1,185 @@
+//! The event calendar: the tiny core every simulation is built on.
+//!
+//! # Contract
+//! * Events are popped in order of `(time, sequence)`, where `sequence` is the
+//!   order of insertion. Two events scheduled for the same instant therefore
+//!   pop **first in, first out**. Ties never consume randomness.
+//! * Time is an integer count of nanoseconds ([`Time`]); there is no floating
+//!   point anywhere in the ordering.
+//! * Scheduling in the past is a logic error and is clamped to `now` (debug
+//!   builds assert).
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// Simulated time in nanoseconds since the start of the run.
+pub type Time = u64;
+
+/// Nanoseconds per second.
+pub const NS_PER_S: f64 = 1e9;
+
+/// Converts seconds (as written in scenario files) to integer nanoseconds,
+/// rounding to the nearest nanosecond and saturating.
+pub fn secs_to_ns(s: f64) -> Time {
+    if !(s > 0.0) {
+        return 0;
+    }
+    let ns = (s * NS_PER_S).round();
+    if ns >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        ns as u64
+    }
+}
+
+/// Converts integer nanoseconds to seconds.
+pub fn ns_to_secs(ns: Time) -> f64 {
+    ns as f64 / NS_PER_S
+}
+
+struct Entry<E> {
+    time: Time,
+    seq: u64,
+    event: E,
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.time == other.time && self.seq == other.seq
+    }
+}
+impl<E> Eq for Entry<E> {}
+impl<E> PartialOrd for Entry<E> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<E> Ord for Entry<E> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // BinaryHeap is a max-heap: reverse so the earliest (time, seq) is on top.
+        other
+            .time
+            .cmp(&self.time)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// A priority queue of future events, ordered by `(time, insertion sequence)`.
+pub struct Calendar<E> {
+    heap: BinaryHeap<Entry<E>>,
+    seq: u64,
+    now: Time,
+}
+
+impl<E> Default for Calendar<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> Calendar<E> {
+    pub fn new() -> Self {
+        Calendar {
+            heap: BinaryHeap::with_capacity(64),
+            seq: 0,
+            now: 0,
+        }
+    }
+
+    /// The time of the last popped event (or of the last `advance_to`).
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// Schedules `event` at absolute time `at`.
+    pub fn schedule(&mut self, at: Time, event: E) {
+        debug_assert!(at >= self.now, "scheduled in the past: {at} < {}", self.now);
+        let time = at.max(self.now);
+        let seq = self.seq;
+        self.seq += 1;
+        self.heap.push(Entry { time, seq, event });
+    }
+
+    /// Schedules `event` `delay` nanoseconds from now.
+    pub fn schedule_in(&mut self, delay: Time, event: E) {
+        let at = self.now.saturating_add(delay);
+        self.schedule(at, event);
+    }
+
+    /// Time of the next event, if any.
+    pub fn peek_time(&self) -> Option<Time> {
+        self.heap.peek().map(|e| e.time)
+    }
+
+    /// Pops the next event and advances the clock to its time.
+    pub fn pop(&mut self) -> Option<(Time, E)> {
+        let e = self.heap.pop()?;
+        self.now = e.time;
+        Some((e.time, e.event))
+    }
+
+    /// Moves the clock forward to `t` without popping (used at the end of
+    /// `run_until`, when no event remains before `t`).
+    pub fn advance_to(&mut self, t: Time) {
+        if t > self.now {
+            self.now = t;
+        }
+    }
+
+    /// Number of pending events.
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pops_in_time_order() {
+        let mut c = Calendar::new();
+        c.schedule(30, "c");
+        c.schedule(10, "a");
+        c.schedule(20, "b");
+        let order: Vec<_> = std::iter::from_fn(|| c.pop()).collect();
+        assert_eq!(order, vec![(10, "a"), (20, "b"), (30, "c")]);
+        assert_eq!(c.now(), 30);
+    }
+
+    #[test]
+    fn equal_times_pop_fifo() {
+        // The documented contract: ties break by insertion order.
+        let mut c = Calendar::new();
+        for i in 0..1000u32 {
+            c.schedule(5, i);
+        }
+        c.schedule(4, 9999);
+        assert_eq!(c.pop(), Some((4, 9999)));
+        for i in 0..1000u32 {
+            assert_eq!(c.pop(), Some((5, i)));
+        }
+        assert!(c.pop().is_none());
+    }
+
+    #[test]
+    fn schedule_in_is_relative_to_now() {
+        let mut c = Calendar::new();
+        c.schedule(100, 1);
+        c.pop();
+        c.schedule_in(5, 2);
+        assert_eq!(c.pop(), Some((105, 2)));
+    }
+
+    #[test]
+    fn seconds_round_trip() {
+        assert_eq!(secs_to_ns(1.5), 1_500_000_000);
+        assert_eq!(secs_to_ns(-1.0), 0);
+        assert_eq!(secs_to_ns(f64::NAN), 0);
+        assert_eq!(ns_to_secs(2_000_000_000), 2.0);
+    }
+}

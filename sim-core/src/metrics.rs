@@ -1,0 +1,276 @@
+//! Statistics computed from recorded values: HDR histograms for latencies,
+//! time-weighted areas for utilisation and queue lengths, and a bounded ring
+//! of time-series windows. Memory never grows with run length.
+
+use crate::calendar::{Time, NS_PER_S};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// Latencies above one hour are clamped (recorded as one hour).
+const MAX_NS: u64 = 3_600_000_000_000;
+
+/// A latency histogram in nanoseconds with a running exact sum.
+#[derive(Clone, Debug)]
+pub struct LatencyHist {
+    h: Histogram<u64>,
+    sum: u128,
+}
+
+impl LatencyHist {
+    /// `sigfig` significant decimal digits (3 for reported summaries, 2 for
+    /// per-window histograms).
+    pub fn new(sigfig: u8) -> Self {
+        LatencyHist {
+            h: Histogram::new_with_bounds(1, MAX_NS, sigfig).expect("valid bounds"),
+            sum: 0,
+        }
+    }
+
+    #[inline]
+    pub fn record(&mut self, ns: Time) {
+        self.h.saturating_record(ns.min(MAX_NS));
+        self.sum += ns as u128;
+    }
+
+    pub fn count(&self) -> u64 {
+        self.h.len()
+    }
+
+    pub fn reset(&mut self) {
+        self.h.reset();
+        self.sum = 0;
+    }
+
+    /// Value at quantile `q` in seconds (0 when empty).
+    pub fn quantile_s(&self, q: f64) -> f64 {
+        if self.h.is_empty() {
+            0.0
+        } else {
+            self.h.value_at_quantile(q) as f64 / NS_PER_S
+        }
+    }
+
+    pub fn mean_s(&self) -> f64 {
+        if self.h.is_empty() {
+            0.0
+        } else {
+            (self.sum as f64 / self.h.len() as f64) / NS_PER_S
+        }
+    }
+
+    pub fn summary(&self) -> Summary {
+        if self.h.is_empty() {
+            return Summary::default();
+        }
+        Summary {
+            mean: self.mean_s(),
+            p50: self.quantile_s(0.50),
+            p90: self.quantile_s(0.90),
+            p95: self.quantile_s(0.95),
+            p99: self.quantile_s(0.99),
+            p999: self.quantile_s(0.999),
+            max: self.h.max() as f64 / NS_PER_S,
+        }
+    }
+
+    /// Fraction of recorded values strictly above `ns`.
+    pub fn fraction_above(&self, ns: Time) -> f64 {
+        if self.h.is_empty() {
+            return 0.0;
+        }
+        let at_or_below = self.h.count_between(0, ns);
+        1.0 - at_or_below as f64 / self.h.len() as f64
+    }
+}
+
+/// Number of heatmap buckets per window.
+pub const HEAT_BUCKETS: usize = 16;
+/// Lower edges of the heatmap buckets in seconds (the first starts at 0, the
+/// last is open-ended): 1 ms to ~33 s, doubling.
+pub fn heat_edge_s(i: usize) -> f64 {
+    if i == 0 {
+        0.0
+    } else {
+        0.001 * f64::powi(2.0, i as i32 - 1)
+    }
+}
+/// The heatmap bucket of a latency in nanoseconds: 0 below 1 ms, then one
+/// bucket per doubling, the last open-ended.
+#[inline]
+pub fn heat_index(ns: Time) -> usize {
+    let ms = ns / 1_000_000;
+    if ms == 0 {
+        0
+    } else {
+        (1 + (63 - ms.leading_zeros()) as usize).min(HEAT_BUCKETS - 1)
+    }
+}
+
+/// Latency summary in seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+/// Running counts and time-weighted areas of one node. Snapshots of this
+/// struct at warm-up and at each window start give interval statistics by
+/// subtraction, so nothing is ever reset.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Counters {
+    pub arrived: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    /// ∫ busy workers dt (ns · workers).
+    pub busy_area: f64,
+    /// ∫ workers (capacity) dt: utilisation = busy_area / cap_area.
+    pub cap_area: f64,
+    /// ∫ queue length dt.
+    pub queue_area: f64,
+    /// ∫ requests in the node (queued + in service + waiting on calls) dt.
+    pub insys_area: f64,
+}
+
+impl Counters {
+    pub fn minus(&self, o: &Counters) -> Counters {
+        Counters {
+            arrived: self.arrived - o.arrived,
+            completed: self.completed - o.completed,
+            failed: self.failed - o.failed,
+            rejected: self.rejected - o.rejected,
+            busy_area: self.busy_area - o.busy_area,
+            cap_area: self.cap_area - o.cap_area,
+            queue_area: self.queue_area - o.queue_area,
+            insys_area: self.insys_area - o.insys_area,
+        }
+    }
+
+    pub fn utilisation(&self) -> f64 {
+        if self.cap_area > 0.0 {
+            self.busy_area / self.cap_area
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Levels that the areas integrate.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Levels {
+    pub busy: u32,
+    pub capacity: u32,
+    pub queue: u64,
+    pub insys: u64,
+    pub last: Time,
+}
+
+impl Levels {
+    /// Adds the areas since the last change up to `now`.
+    #[inline]
+    pub fn touch(&mut self, c: &mut Counters, now: Time) {
+        let dt = (now - self.last) as f64;
+        if dt > 0.0 {
+            c.busy_area += dt * self.busy as f64;
+            c.cap_area += dt * self.capacity as f64;
+            c.queue_area += dt * self.queue as f64;
+            c.insys_area += dt * self.insys as f64;
+            self.last = now;
+        }
+    }
+}
+
+/// One window of the time series (all rates per second of simulated time).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    pub t_start_s: f64,
+    pub t_end_s: f64,
+    /// End-to-end requests issued in the window.
+    pub arrived: u64,
+    /// End-to-end requests answered successfully in the window.
+    pub completed: u64,
+    /// End-to-end failures (errors, timeouts, rejections) in the window.
+    pub failed: u64,
+    /// Requests still in flight end to end at the end of the window.
+    pub in_flight: u64,
+    pub throughput_rps: f64,
+    /// Latency percentiles of the requests completed in the window.
+    pub p50_s: f64,
+    pub p95_s: f64,
+    pub p99_s: f64,
+    /// Latency heatmap: counts per bucket (see [`heat_edge_s`]).
+    pub heat: Vec<u32>,
+    /// Per node, in the order of the report's nodes.
+    pub nodes: Vec<NodeWindow>,
+}
+
+/// One node's share of a window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeWindow {
+    pub utilisation: f64,
+    /// Time-average queue length.
+    pub queue_len: f64,
+    /// Time-average number in the node.
+    pub in_flight: f64,
+    pub throughput_rps: f64,
+    pub failed: u64,
+    pub rejected: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_of_known_values() {
+        let mut h = LatencyHist::new(3);
+        for ms in 1..=1000u64 {
+            h.record(ms * 1_000_000);
+        }
+        let s = h.summary();
+        // Exact mean of 1..=1000 ms is 500.5 ms (sum kept exactly).
+        assert!((s.mean - 0.5005).abs() < 1e-12);
+        // 3 significant digits: quantiles within 0.1%.
+        assert!((s.p50 - 0.500).abs() < 0.001, "{}", s.p50);
+        assert!((s.p99 - 0.990).abs() < 0.001, "{}", s.p99);
+        assert!((s.max - 1.0).abs() < 0.001);
+        assert!((h.fraction_above(900_000_000) - 0.1).abs() < 0.002);
+        h.reset();
+        assert_eq!(h.summary(), Summary::default());
+    }
+
+    #[test]
+    fn areas_integrate_levels() {
+        // Levels are touched before each change: busy 0 on [0,10), 1 on
+        // [10,20), 2 on [20,30) -> area 0 + 10 + 20 = 30 of a possible 2*30.
+        let mut c = Counters::default();
+        let mut l = Levels {
+            capacity: 2,
+            ..Default::default()
+        };
+        l.touch(&mut c, 10);
+        l.busy = 1;
+        l.touch(&mut c, 20);
+        l.busy = 2;
+        l.touch(&mut c, 30);
+        assert_eq!(c.busy_area, 30.0);
+        assert_eq!(c.cap_area, 60.0);
+        assert_eq!(c.utilisation(), 0.5);
+    }
+
+    #[test]
+    fn heat_index_matches_edges() {
+        for i in 1..HEAT_BUCKETS {
+            let edge = (heat_edge_s(i) * 1e9).round() as u64;
+            assert_eq!(heat_index(edge), i, "edge of bucket {i}");
+            assert_eq!(heat_index(edge - 1), i - 1, "just below bucket {i}");
+        }
+        assert_eq!(heat_index(0), 0);
+        assert_eq!(heat_index(u64::MAX), HEAT_BUCKETS - 1);
+    }
+}

@@ -1,0 +1,224 @@
+//! The end-of-run report and its renderings (JSON, table, CSV). Rendering
+//! builds strings; writing them anywhere is the caller's business.
+
+use crate::metrics::{Summary, Window, HEAT_BUCKETS};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub scenario: String,
+    pub seed: u64,
+    pub sim_time_s: f64,
+    pub warmup_s: f64,
+    /// Calendar events processed.
+    pub events: u64,
+    /// Wall-clock seconds of the run (0 from the library, which has no clock).
+    pub wall_s: f64,
+    pub end_to_end: E2eReport,
+    pub nodes: BTreeMap<String, NodeReport>,
+    pub conservation: Conservation,
+    pub series: Series,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct E2eReport {
+    pub arrived: u64,
+    pub completed: u64,
+    /// Errors and timeouts (timeouts are also counted in `timed_out`).
+    pub failed: u64,
+    pub rejected: u64,
+    pub timed_out: u64,
+    pub in_flight: u64,
+    /// Successful completions per second after warm-up (goodput).
+    pub throughput_rps: f64,
+    /// (failed + rejected) / finished, after warm-up.
+    pub error_rate: f64,
+    pub latency_s: Summary,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeReport {
+    pub kind: String,
+    pub workers: u32,
+    pub arrived: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub in_flight: u64,
+    /// Responses produced after the caller had given up (wasted work).
+    pub late_responses: u64,
+    /// Time-average busy workers / workers, after warm-up.
+    pub utilisation: f64,
+    pub queue_len_mean: f64,
+    /// Time-average number of requests in the node (L in Little's law).
+    pub in_system_mean: f64,
+    pub arrival_rate_rps: f64,
+    pub throughput_rps: f64,
+    /// Fraction of requests that had to wait for a worker (Erlang C's
+    /// P(wait > 0) for M/M/c).
+    pub p_wait: f64,
+    pub wait_s: Summary,
+    pub sojourn_s: Summary,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conservation {
+    pub ok: bool,
+    pub violations: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub window_s: f64,
+    /// Node names, in the order of each window's `nodes`.
+    pub nodes: Vec<String>,
+    pub windows: Vec<Window>,
+}
+
+impl Report {
+    /// Pretty JSON. Deterministic: the same run gives the same bytes.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("report serialises")
+    }
+
+    /// A human table.
+    pub fn to_table(&self) -> String {
+        let mut s = String::new();
+        let e = &self.end_to_end;
+        let _ = writeln!(
+            s,
+            "scenario {:?}  seed {}  simulated {:.1} s (warm-up {:.1} s)  events {}{}",
+            self.scenario,
+            self.seed,
+            self.sim_time_s,
+            self.warmup_s,
+            self.events,
+            if self.wall_s > 0.0 {
+                format!("  wall {:.3} s", self.wall_s)
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(
+            s,
+            "end to end: arrived {}  completed {}  failed {} (timed out {})  rejected {}  in flight {}",
+            e.arrived, e.completed, e.failed, e.timed_out, e.rejected, e.in_flight
+        );
+        let _ = writeln!(
+            s,
+            "  throughput {:.3}/s  error rate {:.2}%  latency {}",
+            e.throughput_rps,
+            e.error_rate * 100.0,
+            fmt_summary(&e.latency_s)
+        );
+        let _ = writeln!(
+            s,
+            "\n{:<16} {:>7} {:>7} {:>9} {:>10} {:>9} {:>10} {:>10} {:>10} {:>10}",
+            "node",
+            "workers",
+            "util",
+            "queue",
+            "thru/s",
+            "rejected",
+            "wait mean",
+            "wait p99",
+            "soj mean",
+            "soj p99"
+        );
+        for (name, n) in &self.nodes {
+            let _ = writeln!(
+                s,
+                "{:<16} {:>7} {:>6.1}% {:>9.3} {:>10.3} {:>9} {:>10} {:>10} {:>10} {:>10}",
+                name,
+                n.workers,
+                n.utilisation * 100.0,
+                n.queue_len_mean,
+                n.throughput_rps,
+                n.rejected,
+                fmt_s(n.wait_s.mean),
+                fmt_s(n.wait_s.p99),
+                fmt_s(n.sojourn_s.mean),
+                fmt_s(n.sojourn_s.p99)
+            );
+        }
+        if !self.conservation.ok {
+            let _ = writeln!(s, "\nCONSERVATION VIOLATED:");
+            for v in &self.conservation.violations {
+                let _ = writeln!(s, "  {v}");
+            }
+        }
+        s
+    }
+
+    /// The time series as CSV: one row per window.
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from(
+            "t_start_s,t_end_s,arrived,completed,failed,in_flight,throughput_rps,p50_s,p95_s,p99_s",
+        );
+        for n in &self.series.nodes {
+            let _ = write!(s, ",{n}.utilisation,{n}.queue_len,{n}.in_flight,{n}.throughput_rps,{n}.failed,{n}.rejected");
+        }
+        for i in 0..HEAT_BUCKETS {
+            let _ = write!(s, ",heat{i}");
+        }
+        s.push('\n');
+        for w in &self.series.windows {
+            let _ = write!(
+                s,
+                "{},{},{},{},{},{},{},{},{},{}",
+                w.t_start_s,
+                w.t_end_s,
+                w.arrived,
+                w.completed,
+                w.failed,
+                w.in_flight,
+                w.throughput_rps,
+                w.p50_s,
+                w.p95_s,
+                w.p99_s
+            );
+            for n in &w.nodes {
+                let _ = write!(
+                    s,
+                    ",{},{},{},{},{},{}",
+                    n.utilisation, n.queue_len, n.in_flight, n.throughput_rps, n.failed, n.rejected
+                );
+            }
+            for h in &w.heat {
+                let _ = write!(s, ",{h}");
+            }
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// Formats seconds with a unit that fits (ns to s).
+pub fn fmt_s(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else if x < 1e-6 {
+        format!("{:.0}ns", x * 1e9)
+    } else if x < 1e-3 {
+        format!("{:.1}us", x * 1e6)
+    } else if x < 1.0 {
+        format!("{:.1}ms", x * 1e3)
+    } else {
+        format!("{:.3}s", x)
+    }
+}
+
+fn fmt_summary(s: &Summary) -> String {
+    format!(
+        "mean {}  p50 {}  p90 {}  p95 {}  p99 {}  p99.9 {}  max {}",
+        fmt_s(s.mean),
+        fmt_s(s.p50),
+        fmt_s(s.p90),
+        fmt_s(s.p95),
+        fmt_s(s.p99),
+        fmt_s(s.p999),
+        fmt_s(s.max)
+    )
+}

@@ -1,0 +1,85 @@
+// Wasm throughput benchmark, driven by `cargo xtask bench` (not a test).
+//
+// Loads the served release build (BASE_URL) in headless Chromium, waits for
+// trunk's `window.wasmBindings` to expose the web crate's export
+//   bench_run(scenario_toml: string, duration_s: number) -> string (JSON
+//   {"events", "arrivals_departures", "wall_s", "events_per_s"} or {"error"}),
+// runs it REPEATS times on the scenario file and prints one JSON line with
+// the best run. Exit code 3 means the export is missing.
+//
+//   BASE_URL=http://127.0.0.1:PORT SCENARIO=../../assets/scenarios/mmc.toml \
+//   DURATION_S=111111.1 REPEATS=3 node bench.mjs
+
+import { readFileSync } from 'node:fs';
+import { chromium } from '@playwright/test';
+
+const baseUrl = process.env.BASE_URL;
+const scenarioPath = process.env.SCENARIO;
+const durationS = Number(process.env.DURATION_S ?? '111111.111');
+const repeats = Number(process.env.REPEATS ?? '3');
+if (!baseUrl || !scenarioPath) {
+  console.error('bench.mjs: set BASE_URL and SCENARIO');
+  process.exit(2);
+}
+const scenario = readFileSync(scenarioPath, 'utf8');
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-dev-shm-usage',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+let code = 0;
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(baseUrl + '/');
+  try {
+    await page.waitForFunction(
+      () => typeof window.wasmBindings?.bench_run === 'function',
+      null,
+      { timeout: 60_000 },
+    );
+  } catch {
+    const keys = await page.evaluate(() => Object.keys(window.wasmBindings ?? {}));
+    console.error(
+      `bench.mjs: window.wasmBindings.bench_run is missing (exports seen: ${keys.join(', ') || 'none'})` +
+        (errors.length ? `; page errors: ${errors.join(' | ')}` : ''),
+    );
+    code = 3;
+  }
+  if (code === 0) {
+    const runs = [];
+    for (let i = 0; i < repeats; i++) {
+      const raw = await page.evaluate(
+        ([toml, d]) => window.wasmBindings.bench_run(toml, d),
+        [scenario, durationS],
+      );
+      const run = JSON.parse(raw);
+      if (run.error !== undefined) {
+        console.log(raw);
+        throw new Error(`bench_run failed: ${run.error}`);
+      }
+      runs.push(run);
+      console.error(
+        `bench.mjs: run ${i + 1}/${repeats}: ${run.arrivals_departures ?? run.events} arrivals+departures` +
+          ` in ${run.wall_s.toFixed(3)} s` +
+          ` = ${(run.events_per_s / 1e6).toFixed(2)} M events/s`,
+      );
+    }
+    const best = runs.reduce((a, b) => (b.events_per_s > a.events_per_s ? b : a));
+    console.log(JSON.stringify({ ...best, runs }));
+  }
+} finally {
+  await browser.close();
+}
+process.exit(code);

@@ -1,0 +1,486 @@
+//! Yew components of the live page. They are thin: read [`AppState`],
+//! dispatch [`Action`]s. The animation loop and keyboard shortcut are effects.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use gloo::events::{EventListener, EventListenerOptions};
+use gloo::render::{request_animation_frame, AnimationFrame};
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlElement, HtmlInputElement, HtmlSelectElement, KeyboardEvent};
+use yew::prelude::*;
+
+use crate::charts::css;
+use crate::model::{
+    format_count, format_duration_human, format_percent, format_secs, format_sim_time, ChartData,
+    Prediction, Speed, RATE_MAX, RATE_MIN, RATE_STEP, RECENT_WINDOWS, WORKERS_MAX, WORKERS_MIN,
+};
+use crate::state::{Action, AppState};
+
+/// The whole live page.
+#[component(App)]
+pub fn app() -> Html {
+    let state = use_reducer(AppState::default);
+
+    // requestAnimationFrame loop, running only while playing.
+    {
+        let dispatcher = state.dispatcher();
+        use_effect_with(state.playing, move |&playing| {
+            let alive = Rc::new(Cell::new(true));
+            let slot: Rc<RefCell<Option<AnimationFrame>>> = Rc::new(RefCell::new(None));
+            if playing {
+                schedule_frame(
+                    slot.clone(),
+                    alive.clone(),
+                    Rc::new(Cell::new(None)),
+                    dispatcher,
+                );
+            }
+            move || {
+                alive.set(false);
+                slot.borrow_mut().take();
+            }
+        });
+    }
+
+    // Space toggles play/pause (unless a control that uses Space has focus).
+    {
+        let dispatcher = state.dispatcher();
+        use_effect_with((), move |_| {
+            let doc = gloo::utils::document();
+            let listener = {
+                EventListener::new_with_options(
+                    &doc,
+                    "keydown",
+                    EventListenerOptions::enable_prevent_default(),
+                    move |ev| {
+                        let Some(ev) = ev.dyn_ref::<KeyboardEvent>() else {
+                            return;
+                        };
+                        if ev.repeat() || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+                            return;
+                        }
+                        if (ev.key() == " " || ev.code() == "Space") && !space_is_taken(ev) {
+                            ev.prevent_default();
+                            dispatcher.dispatch(Action::TogglePlay);
+                        }
+                    },
+                )
+            };
+            move || drop(listener)
+        });
+    }
+
+    let dispatch = {
+        let d = state.dispatcher();
+        Callback::from(move |a: Action| d.dispatch(a))
+    };
+
+    if let Some(err) = &state.load_error {
+        return html! {
+            <div class="app">
+                <Header />
+                <div class="load-error card" role="alert">
+                    <h2>{ "The scenario could not be loaded" }</h2>
+                    <pre>{ err }</pre>
+                </div>
+            </div>
+        };
+    }
+
+    html! {
+        <div class="app">
+            <Header />
+            <Controls
+                playing={state.playing}
+                speed={state.speed}
+                rate={state.rate}
+                workers={state.workers}
+                prediction={state.prediction}
+                behind={state.view.behind}
+                effective_speed={state.view.effective_speed}
+                dispatch={dispatch.clone()}
+            />
+            if let Some(err) = &state.error {
+                <div class="inline-error" role="alert" id="inline-error">
+                    <span>{ err }</span>
+                    <button class="btn small" onclick={dispatch.reform(|_| Action::DismissError)}>{ "Dismiss" }</button>
+                </div>
+            }
+            <main class="layout">
+                <section class="charts" aria-label="Charts">
+                    <ChartCard
+                        id="chart-latency"
+                        kind={ChartKind::Latency}
+                        title="Latency per 1-second window"
+                        data={state.chart.clone()}
+                        version={state.chart_version}
+                        prediction={state.prediction.p99_s()}
+                    />
+                    <ChartCard
+                        id="chart-util"
+                        kind={ChartKind::Utilisation}
+                        title="Server utilisation and queue length per window"
+                        data={state.chart.clone()}
+                        version={state.chart_version}
+                        prediction={None::<f64>}
+                    />
+                </section>
+                <StatPanel state={Rc::new((*state).clone())} />
+            </main>
+        </div>
+    }
+}
+
+/// Keys whose Space press belongs to the focused control, not to play/pause.
+fn space_is_taken(ev: &KeyboardEvent) -> bool {
+    let Some(el) = ev.target().and_then(|t| t.dyn_into::<HtmlElement>().ok()) else {
+        return false;
+    };
+    match el.tag_name().to_ascii_uppercase().as_str() {
+        "BUTTON" | "SELECT" | "TEXTAREA" | "A" => true,
+        "INPUT" => el
+            .dyn_ref::<HtmlInputElement>()
+            .is_some_and(|i| i.type_() != "range"),
+        _ => el.is_content_editable(),
+    }
+}
+
+fn schedule_frame(
+    slot: Rc<RefCell<Option<AnimationFrame>>>,
+    alive: Rc<Cell<bool>>,
+    last_ts: Rc<Cell<Option<f64>>>,
+    dispatcher: UseReducerDispatcher<AppState>,
+) {
+    let slot2 = slot.clone();
+    let handle = request_animation_frame(move |ts| {
+        if !alive.get() {
+            return;
+        }
+        let dt = last_ts.get().map_or(16.0, |prev| (ts - prev).max(0.0));
+        last_ts.set(Some(ts));
+        dispatcher.dispatch(Action::Frame { wall_dt_ms: dt });
+        if alive.get() {
+            schedule_frame(slot2, alive, last_ts, dispatcher);
+        }
+    });
+    *slot.borrow_mut() = Some(handle);
+}
+
+#[component(Header)]
+fn header() -> Html {
+    html! {
+        <header class="topbar">
+            <div class="brand">
+                <span class="logo" aria-hidden="true">{ "▟" }</span>
+                <h1>{ "tailsim" }</h1>
+                <span class="tagline">{ "why backends stop scaling" }</span>
+            </div>
+            <div class="scenario-tag" title="assets/scenarios/mmc.toml">
+                { "M/M/c · Poisson arrivals · exponential service, mean 1 s · one FIFO queue" }
+            </div>
+        </header>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ControlsProps {
+    playing: bool,
+    speed: Speed,
+    rate: f64,
+    workers: u32,
+    prediction: Prediction,
+    behind: bool,
+    effective_speed: f64,
+    dispatch: Callback<Action>,
+}
+
+#[component(Controls)]
+fn controls(p: &ControlsProps) -> Html {
+    let d = &p.dispatch;
+    let on_play = d.reform(|_: MouseEvent| Action::TogglePlay);
+    let on_reset = d.reform(|_: MouseEvent| Action::Reset);
+    let on_speed = emit_some(d, |e: Event| {
+        let sel: HtmlSelectElement = e.target_unchecked_into();
+        Speed::parse(&sel.value()).map(Action::SetSpeed)
+    });
+    let on_rate = emit_some(d, |e: InputEvent| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        input.value().parse::<f64>().ok().map(Action::SetRate)
+    });
+    let on_workers = emit_some(d, |e: InputEvent| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        input
+            .value()
+            .parse::<f64>()
+            .ok()
+            .map(|v| Action::SetWorkers(v.round() as u32))
+    });
+    let rho = p.prediction.rho();
+    let load_class = if rho >= 1.0 {
+        "load danger"
+    } else if rho >= 0.85 {
+        "load warn"
+    } else {
+        "load ok"
+    };
+    let speed_note = if p.playing && p.speed == Speed::Max && p.effective_speed > 0.0 {
+        format!(
+            "≈ {}× real time",
+            format_count(p.effective_speed.round() as u64)
+        )
+    } else if p.playing && p.behind {
+        "running behind: the browser can't keep up".to_string()
+    } else {
+        String::new()
+    };
+    html! {
+        <section class="controls" aria-label="Simulation controls">
+            <div class="group buttons">
+                <button id="play" class={classes!("btn", "primary", p.playing.then_some("playing"))}
+                        aria-pressed={p.playing.to_string()} title="Play / pause (Space)" onclick={on_play}>
+                    <span class="icon" aria-hidden="true">{ if p.playing { "❚❚" } else { "▶" } }</span>
+                    { if p.playing { "Pause" } else { "Play" } }
+                </button>
+                <button id="reset" class="btn" title="Restart from t = 0 with the same seed and the current settings" onclick={on_reset}>
+                    <span class="icon" aria-hidden="true">{ "↺" }</span>{ "Reset" }
+                </button>
+            </div>
+            <div class="group speed">
+                <label for="speed">{ "Speed" }</label>
+                <select id="speed" onchange={on_speed}>
+                    { for Speed::ALL.iter().map(|s| html! {
+                        <option value={s.value()} selected={*s == p.speed}>{ s.label() }</option>
+                    }) }
+                </select>
+                <span class="speed-note" id="speed-note">{ speed_note }</span>
+            </div>
+            <div class="group slider">
+                <label for="rate">{ "Arrival rate λ" }</label>
+                <input id="rate" type="range" min={RATE_MIN.to_string()} max={RATE_MAX.to_string()}
+                       step={RATE_STEP.to_string()} value={p.rate.to_string()} oninput={on_rate}
+                       aria-describedby="rate-value" />
+                <output id="rate-value" for="rate">{ format!("{:.1} req/s", p.rate) }</output>
+            </div>
+            <div class="group slider">
+                <label for="workers">{ "Workers c" }</label>
+                <input id="workers" type="range" min={WORKERS_MIN.to_string()} max={WORKERS_MAX.to_string()}
+                       step="1" value={p.workers.to_string()} oninput={on_workers}
+                       aria-describedby="workers-value" />
+                <output id="workers-value" for="workers">{ p.workers.to_string() }</output>
+            </div>
+            <div class={load_class} id="load" title="offered load per worker: ρ = λ / (c·μ)">
+                <span class="rho-label">{ "ρ = λ/cμ" }</span>
+                <span class="rho-value">{ format!("{:.2}", rho) }</span>
+            </div>
+        </section>
+    }
+}
+
+/// A callback that dispatches the action `f` returns, if any.
+fn emit_some<E: 'static>(
+    d: &Callback<Action>,
+    f: impl Fn(E) -> Option<Action> + 'static,
+) -> Callback<E> {
+    let d = d.clone();
+    Callback::from(move |e: E| {
+        if let Some(a) = f(e) {
+            d.emit(a);
+        }
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum ChartKind {
+    Latency,
+    Utilisation,
+}
+
+#[derive(Properties)]
+struct ChartCardProps {
+    id: AttrValue,
+    kind: ChartKind,
+    title: AttrValue,
+    data: Rc<ChartData>,
+    version: u64,
+    prediction: Option<f64>,
+}
+
+impl PartialEq for ChartCardProps {
+    fn eq(&self, o: &Self) -> bool {
+        self.id == o.id
+            && self.kind == o.kind
+            && self.title == o.title
+            && self.version == o.version
+            && self.prediction.map(f64::to_bits) == o.prediction.map(f64::to_bits)
+    }
+}
+
+#[component(ChartCard)]
+fn chart_card(p: &ChartCardProps) -> Html {
+    let canvas = use_node_ref();
+    let resized = use_state(|| 0u32);
+    let draw_error = use_state(|| None::<String>);
+
+    // Redraw when the window is resized.
+    {
+        let resized = resized.clone();
+        use_effect_with((), move |_| {
+            let listener = EventListener::new(&gloo::utils::window(), "resize", move |_| {
+                resized.set(*resized + 1);
+            });
+            move || drop(listener)
+        });
+    }
+
+    // Draw after render, outside `view`.
+    {
+        let canvas = canvas.clone();
+        let data = p.data.clone();
+        let kind = p.kind;
+        let prediction = p.prediction;
+        let draw_error = draw_error.clone();
+        let deps = (p.version, p.prediction.map(f64::to_bits), *resized);
+        use_effect_with(deps, move |_| {
+            if let Some(el) = canvas.cast::<web_sys::HtmlCanvasElement>() {
+                let res = crate::charts::canvas::draw_on(&el, |root, scale| {
+                    match kind {
+                        ChartKind::Latency => {
+                            crate::charts::draw_latency(root, &data, prediction, scale)
+                        }
+                        ChartKind::Utilisation => {
+                            crate::charts::draw_utilisation(root, &data, scale)
+                        }
+                    }
+                    .map_err(|e| e.to_string())
+                });
+                if res.as_ref().err() != draw_error.as_ref() {
+                    draw_error.set(res.err());
+                }
+            }
+            || ()
+        });
+    }
+
+    let legend = match p.kind {
+        ChartKind::Latency => html! {
+            <ul class="legend">
+                <li><span class="swatch" style={format!("background:{}", css::P50)}></span>{ "p50" }</li>
+                <li><span class="swatch" style={format!("background:{}", css::P95)}></span>{ "p95" }</li>
+                <li><span class="swatch thick" style={format!("background:{}", css::P99)}></span>{ "p99" }</li>
+                <li><span class="swatch dashed" style={format!("border-color:{}", css::THEORY)}></span>
+                    { if p.prediction.is_some() { "Erlang C p99 (theory)" } else { "Erlang C p99: unstable" } }</li>
+            </ul>
+        },
+        ChartKind::Utilisation => html! {
+            <ul class="legend">
+                <li><span class="swatch thick" style={format!("background:{}", css::UTIL)}></span>{ "utilisation (left)" }</li>
+                <li><span class="swatch" style={format!("background:{}", css::QUEUE)}></span>{ "queue length, time-average (right)" }</li>
+            </ul>
+        },
+    };
+    html! {
+        <figure class="card chart">
+            <figcaption>
+                <h2>{ p.title.clone() }</h2>
+                { legend }
+            </figcaption>
+            <div class="canvas-wrap">
+                <canvas id={p.id.clone()} ref={canvas} role="img" aria-label={p.title.clone()}></canvas>
+            </div>
+            if let Some(err) = &*draw_error {
+                <p class="chart-error" role="alert">{ format!("chart failed: {err}") }</p>
+            }
+        </figure>
+    }
+}
+
+#[derive(Properties)]
+struct StatPanelProps {
+    state: Rc<AppState>,
+}
+
+impl PartialEq for StatPanelProps {
+    fn eq(&self, o: &Self) -> bool {
+        *self.state == *o.state && self.state.prediction == o.state.prediction
+    }
+}
+
+#[component(StatPanel)]
+fn stat_panel(p: &StatPanelProps) -> Html {
+    let st = &p.state;
+    let v = &st.view;
+    let recent = v.recent_p99_s.map_or_else(|| "—".to_string(), format_secs);
+    let recent_label = if v.recent_span_s > 0.0 && v.recent_span_s < RECENT_WINDOWS as f64 - 0.5 {
+        format!("simulated p99 · last {:.0} s", v.recent_span_s)
+    } else {
+        format!("simulated p99 · last {RECENT_WINDOWS} s")
+    };
+    let (theory_class, theory_note) = match st.prediction {
+        Prediction::Stable { p_wait, lq, .. } => (
+            "value",
+            format!(
+                "P(wait) = {} · mean queue Lq = {:.1}",
+                format_percent(p_wait),
+                lq
+            ),
+        ),
+        Prediction::Unstable { rho } => (
+            "value unstable",
+            format!("ρ = {rho:.2}: arrivals outpace {} workers", st.workers),
+        ),
+    };
+    let ratio = match (v.recent_p99_s, st.prediction.p99_s()) {
+        (Some(s), Some(t)) if t > 0.0 && s > 0.0 => Some(s / t),
+        _ => None,
+    };
+    html! {
+        <aside class="stats" aria-label="Statistics">
+            <section class="card tail">
+                <h2>{ "Tail latency vs theory" }</h2>
+                <div class="compare">
+                    <div class="metric big sim">
+                        <div class="label">{ recent_label }</div>
+                        <div class="value" id="p99-sim">{ recent }</div>
+                        <div class="sub">{ ratio.map(|r| format!("{r:.2}× the prediction")).unwrap_or_default() }</div>
+                    </div>
+                    <div class="metric big theory">
+                        <div class="label">{ format!("Erlang C p99 · λ = {:.1}, c = {}", st.rate, st.workers) }</div>
+                        <div class={theory_class} id="p99-theory">{ st.prediction.p99_text() }</div>
+                        <div class="sub">{ theory_note }</div>
+                    </div>
+                </div>
+            </section>
+            <section class="card">
+                <h2>{ "Run" }</h2>
+                <dl class="kv">
+                    <div><dt>{ "sim time" }</dt><dd><span id="sim-time">{ format_sim_time(v.t_s) }</span>
+                        <span class="dim">{ format!(" {}", format_duration_human(v.t_s)) }</span></dd></div>
+                    <div><dt>{ "events" }</dt><dd id="events">{ format_count(v.events) }</dd></div>
+                    <div><dt>{ "arrived" }</dt><dd id="arrived">{ format_count(v.arrived) }</dd></div>
+                    <div><dt>{ "completed" }</dt><dd id="completed">{ format_count(v.completed) }</dd></div>
+                    <div><dt>{ "failed" }</dt><dd id="failed">{ format_count(v.failed + v.rejected) }</dd></div>
+                    <div><dt>{ "in flight" }</dt><dd id="in-flight">{ format_count(v.in_flight) }</dd></div>
+                </dl>
+            </section>
+            <section class="card">
+                <h2>{ "Server (whole run)" }</h2>
+                <dl class="kv">
+                    <div><dt>{ "utilisation" }</dt><dd id="utilisation">{ format_percent(v.utilisation) }</dd></div>
+                    <div><dt>{ "mean queue" }</dt><dd id="queue-mean">{ format!("{:.2}", v.queue_len_mean) }</dd></div>
+                    <div><dt>{ "queue now" }</dt><dd id="queue-now">{ format_count(v.queue_len) }</dd></div>
+                    <div><dt>{ "busy workers" }</dt><dd id="busy">{ format!("{} / {}", v.busy, st.workers) }</dd></div>
+                </dl>
+            </section>
+            <section class="card">
+                <h2>{ "Latency (whole run)" }</h2>
+                <dl class="kv three">
+                    <div><dt>{ "p50" }</dt><dd id="p50-run">{ format_secs(v.p50_s) }</dd></div>
+                    <div><dt>{ "p95" }</dt><dd id="p95-run">{ format_secs(v.p95_s) }</dd></div>
+                    <div><dt>{ "p99" }</dt><dd id="p99-run">{ format_secs(v.p99_s) }</dd></div>
+                </dl>
+                <p class="note">{ "After a live change the whole run mixes regimes: compare the windowed p99 above." }</p>
+            </section>
+        </aside>
+    }
+}

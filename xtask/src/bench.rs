@@ -1,0 +1,345 @@
+//! `cargo xtask bench`: events per second of the engine, natively and in the
+//! browser, against SimPy running the same M/M/10 model.
+//!
+//! What the other crates must provide (the contract this file relies on):
+//! - sim-core, feature `cli`, binary `tailsim`:
+//!   `tailsim run assets/scenarios/mmc.toml --duration <seconds> --format json`
+//!   prints one JSON document with `wall_s` (float, seconds of wall time),
+//!   `events` (engine event count), `end_to_end.arrived` (customers that
+//!   arrived) and per-node completions (`nodes[].completed`, or a map of
+//!   nodes). An event in the figures below is one arrival or one departure:
+//!   `end_to_end.arrived + sum of node completions`.
+//! - web: `#[wasm_bindgen] pub fn bench_run(scenario_toml: &str, duration_s: f64) -> String`
+//!   returning `{"events":..,"arrivals_departures":..,"wall_s":..,"events_per_s":..}`
+//!   (or `{"error":..}`), `arrivals_departures` counted as above and the wall
+//!   time taken with `performance.now()`. Trunk exposes it as
+//!   `window.wasmBindings.bench_run`; `tests/e2e/bench.mjs` calls it.
+//! - `assets/scenarios/mmc.toml`: M/M/10, Poisson arrivals at 9/s, exponential
+//!   service with mean 1 s.
+//!
+//! No timed assertions: the figures are printed, never checked.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::server::Server;
+use crate::setup::{self, CHROMIUM};
+use crate::site;
+use crate::util::{self, bail, cargo, root, run, Error, Result};
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub customers: u64,
+    pub repeats: u32,
+    pub skip_simpy: bool,
+    pub skip_wasm: bool,
+}
+
+/// Arrival rate of `mmc.toml`, per second.
+const ARRIVAL_RATE: f64 = 9.0;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Figure {
+    pub events: f64,
+    pub wall_s: f64,
+}
+
+impl Figure {
+    pub fn per_s(&self) -> f64 {
+        self.events / self.wall_s
+    }
+}
+
+pub fn scenario() -> PathBuf {
+    root().join("assets").join("scenarios").join("mmc.toml")
+}
+
+pub fn bench(opts: Options) -> Result {
+    setup::setup(setup::Options {
+        bench: !opts.skip_simpy,
+    })?;
+    let scenario = scenario();
+    if !scenario.is_file() {
+        bail!("{} is missing", scenario.display());
+    }
+    // Simulated time in which `customers` arrive on average.
+    let duration_s = opts.customers as f64 / ARRIVAL_RATE;
+    println!(
+        "bench: M/M/10, {} customers ≈ {duration_s:.1} simulated seconds, best of {}",
+        opts.customers, opts.repeats
+    );
+
+    let native = native(&scenario, duration_s, opts.repeats)?;
+
+    let simpy = if opts.skip_simpy {
+        None
+    } else {
+        match simpy(opts.customers) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                println!("bench: SimPy peer failed: {e}");
+                None
+            }
+        }
+    };
+
+    let wasm = if opts.skip_wasm {
+        None
+    } else {
+        match wasm(&scenario, duration_s, opts.repeats) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                println!("bench: wasm run failed: {e}");
+                None
+            }
+        }
+    };
+
+    print_table(native, simpy, wasm);
+    Ok(())
+}
+
+fn print_table(native: Figure, simpy: Option<Figure>, wasm: Option<Figure>) {
+    let row = |name: &str, f: Option<Figure>, vs: &str| match f {
+        Some(f) => println!(
+            "  {name:<16} {:>12.0} {:>9.3} {:>14.3}  {vs}",
+            f.events,
+            f.wall_s,
+            f.per_s() / 1e6
+        ),
+        None => println!("  {name:<16} {:>12} {:>9} {:>14}  {vs}", "-", "-", "n/a"),
+    };
+    println!();
+    println!(
+        "  {:<16} {:>12} {:>9} {:>14}  ratio",
+        "engine", "events", "wall s", "M events/s"
+    );
+    row("tailsim native", Some(native), "");
+    let simpy_ratio = simpy
+        .map(|s| {
+            format!(
+                "native/SimPy = {:.0}x (target >= 100x)",
+                native.per_s() / s.per_s()
+            )
+        })
+        .unwrap_or_default();
+    row("SimPy", simpy, &simpy_ratio);
+    let wasm_ratio = wasm
+        .map(|w| {
+            format!(
+                "wasm/native = {:.2} (target >= 0.5)",
+                w.per_s() / native.per_s()
+            )
+        })
+        .unwrap_or_default();
+    row("tailsim wasm", wasm, &wasm_ratio);
+}
+
+// ------------------------------------------------------------------ native
+
+fn native(scenario: &Path, duration_s: f64, repeats: u32) -> Result<Figure> {
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "sim-core",
+        "--features",
+        "cli",
+        "--bin",
+        "tailsim",
+    ]))?;
+    let exe = root().join("target").join("release").join("tailsim");
+    let mut best: Option<Figure> = None;
+    for i in 0..repeats.max(1) {
+        let mut c = util::cmd(&exe);
+        c.arg("run")
+            .arg(scenario)
+            .args([
+                "--duration",
+                &format!("{duration_s:.3}"),
+                "--format",
+                "json",
+            ])
+            .stderr(Stdio::inherit());
+        let json = json_output(&mut c)?;
+        let f = native_figure(&json)?;
+        println!(
+            "bench: native run {}/{}: {:.0} events in {:.3} s = {:.2} M events/s",
+            i + 1,
+            repeats,
+            f.events,
+            f.wall_s,
+            f.per_s() / 1e6
+        );
+        if best.map_or(true, |b| f.per_s() > b.per_s()) {
+            best = Some(f);
+        }
+    }
+    Ok(best.expect("at least one run"))
+}
+
+/// Arrivals + departures and wall time from the CLI's JSON report.
+pub fn native_figure(v: &Value) -> Result<Figure> {
+    let wall_s = v
+        .get("wall_s")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| Error("the CLI's JSON has no numeric `wall_s`".into()))?;
+    let arrived = v
+        .pointer("/end_to_end/arrived")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| Error("the CLI's JSON has no `end_to_end.arrived`".into()))?;
+    let nodes: Vec<&Value> = match v.get("nodes") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(Value::Object(m)) => m.values().collect(),
+        _ => bail!("the CLI's JSON has no `nodes`"),
+    };
+    let mut completed = 0.0;
+    // Sources generate arrivals; only the nodes that serve requests depart them.
+    for n in nodes
+        .into_iter()
+        .filter(|n| n.get("kind").and_then(Value::as_str) != Some("source"))
+    {
+        completed += ["completed", "completions", "departed"]
+            .iter()
+            .find_map(|k| n.get(*k).and_then(Value::as_f64))
+            .ok_or_else(|| Error(format!("a node in the CLI's JSON has no `completed`: {n}")))?;
+    }
+    if wall_s <= 0.0 {
+        bail!("the CLI reported wall_s = {wall_s}");
+    }
+    Ok(Figure {
+        events: arrived + completed,
+        wall_s,
+    })
+}
+
+/// Run a command and parse the last JSON object line of its stdout.
+fn json_output(c: &mut Command) -> Result<Value> {
+    let shown = util::display(c);
+    println!("$ {shown}");
+    let out = c
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error(format!("could not start `{shown}`: {e}")))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("`{shown}` failed ({}):\n{stdout}", out.status);
+    }
+    // A whole-document parse first (pretty-printed JSON), then the last line.
+    if let Ok(v) = serde_json::from_str::<Value>(stdout.trim()) {
+        return Ok(v);
+    }
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .ok_or_else(|| Error(format!("`{shown}` printed no JSON:\n{stdout}")))?;
+    Ok(serde_json::from_str(line)?)
+}
+
+// ------------------------------------------------------------------ SimPy
+
+fn simpy(customers: u64) -> Result<Figure> {
+    let script = root().join("xtask").join("bench").join("mmc_simpy.py");
+    let mut c = util::cmd(setup::venv_python());
+    c.arg(&script)
+        .args(["--customers", &customers.to_string()])
+        .stderr(Stdio::inherit());
+    let v = json_output(&mut c)?;
+    let events = v["events"]
+        .as_f64()
+        .ok_or_else(|| Error("no events".into()))?;
+    let wall_s = v["wall_s"]
+        .as_f64()
+        .ok_or_else(|| Error("no wall_s".into()))?;
+    println!(
+        "bench: SimPy {}: {events:.0} events in {wall_s:.1} s; mean wait {:.4} s (Erlang C {:.4} s)",
+        v["simpy_version"].as_str().unwrap_or("?"),
+        v["mean_wait_s"].as_f64().unwrap_or(f64::NAN),
+        v["erlang_c_wait_s"].as_f64().unwrap_or(f64::NAN),
+    );
+    Ok(Figure { events, wall_s })
+}
+
+// ------------------------------------------------------------------ wasm
+
+fn wasm(scenario: &Path, duration_s: f64, repeats: u32) -> Result<Figure> {
+    let dist = site::build_release()?;
+    let server = Server::start(&dist, "127.0.0.1:0")?;
+    let mut c = util::cmd("node");
+    c.current_dir(util::e2e_dir())
+        .arg("bench.mjs")
+        .env("BASE_URL", server.url())
+        .env("SCENARIO", scenario)
+        .env("DURATION_S", format!("{duration_s:.3}"))
+        .env("REPEATS", repeats.max(1).to_string())
+        .env("CHROMIUM_PATH", CHROMIUM)
+        .stderr(Stdio::inherit());
+    let res = json_output(&mut c);
+    server.stop();
+    let v = res?;
+    wasm_figure(&v)
+}
+
+/// Arrivals + departures and wall time from `bench_run`'s JSON.
+pub fn wasm_figure(v: &Value) -> Result<Figure> {
+    if let Some(e) = v.get("error") {
+        bail!("bench_run reported an error: {e}");
+    }
+    let events = v
+        .get("arrivals_departures")
+        .or_else(|| v.get("events"))
+        .and_then(Value::as_f64)
+        .ok_or_else(|| Error(format!("bench_run returned no `arrivals_departures`: {v}")))?;
+    let wall_s = v
+        .get("wall_s")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| Error(format!("bench_run returned no `wall_s`: {v}")))?;
+    if wall_s <= 0.0 {
+        bail!("bench_run reported wall_s = {wall_s}");
+    }
+    Ok(Figure { events, wall_s })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_cli_report() {
+        let v: Value = serde_json::from_str(
+            r#"{"events": 2500000, "wall_s": 0.5,
+                "end_to_end": {"arrived": 1000000, "completed": 999990},
+                "nodes": [{"name": "app", "completed": 999990}]}"#,
+        )
+        .unwrap();
+        let f = native_figure(&v).unwrap();
+        assert_eq!(f.events, 1_999_990.0);
+        assert_eq!(f.per_s(), 3_999_980.0);
+
+        let v: Value = serde_json::from_str(
+            r#"{"wall_s": 1.0, "end_to_end": {"arrived": 10},
+                "nodes": {"a": {"completed": 4}, "b": {"completed": 5},
+                          "src": {"kind": "source", "completed": 10}}}"#,
+        )
+        .unwrap();
+        assert_eq!(native_figure(&v).unwrap().events, 19.0);
+
+        let v: Value = serde_json::from_str(r#"{"wall_s": 1.0}"#).unwrap();
+        assert!(native_figure(&v).is_err());
+    }
+
+    #[test]
+    fn reads_a_bench_run_result() {
+        let v: Value = serde_json::from_str(
+            r#"{"events": 3000, "arrivals_departures": 2000, "wall_s": 0.001, "events_per_s": 2e6}"#,
+        )
+        .unwrap();
+        let f = wasm_figure(&v).unwrap();
+        assert_eq!((f.events, f.wall_s), (2000.0, 0.001));
+        let v: Value = serde_json::from_str(r#"{"error": "bad toml"}"#).unwrap();
+        assert!(wasm_figure(&v).is_err());
+    }
+}

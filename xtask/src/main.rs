@@ -1,0 +1,113 @@
+//! tailsim's automation: `cargo xtask <command>` (alias in `.cargo/config.toml`).
+//!
+//! - `setup`: install what is missing (wasm target, trunk, wasm-bindgen-cli,
+//!   Chromium + chromedriver, the npm tools of `tests/e2e`).
+//! - `serve`: release build of the web app, served on http://127.0.0.1:8080.
+//! - `test`: fmt check, native tests, in-browser wasm tests, Playwright e2e.
+//! - `bench`: events/s natively, in wasm, and of a SimPy peer.
+
+mod bench;
+mod server;
+mod setup;
+mod site;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "tailsim automation", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install the tools that build, test and benchmark need (skips what is present).
+    Setup {
+        /// Also create the Python venv with SimPy used by `bench`.
+        #[arg(long)]
+        bench: bool,
+    },
+    /// Build the web app in release mode and serve `dist/` on 127.0.0.1.
+    Serve {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Serve the existing `dist/` without setup and rebuild.
+        #[arg(long)]
+        no_build: bool,
+    },
+    /// Run every test: fmt check, native, wasm in headless Chromium, end-to-end.
+    Test,
+    /// Measure events/s: native CLI, SimPy peer, wasm in Chromium.
+    Bench {
+        /// Customers per run (simulated time = customers / 9 s).
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: u64,
+        /// Runs per engine; the best is reported.
+        #[arg(long, default_value_t = 3)]
+        repeats: u32,
+        /// Skip the SimPy peer (and its venv).
+        #[arg(long)]
+        skip_simpy: bool,
+        /// Skip the in-browser wasm run (and the site build).
+        #[arg(long)]
+        skip_wasm: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    util::prepare_path();
+    let cli = Cli::parse();
+    let res = match cli.command {
+        Cmd::Setup { bench } => setup::setup(setup::Options { bench }),
+        Cmd::Serve {
+            port,
+            host,
+            no_build,
+        } => serve(&host, port, no_build),
+        Cmd::Test => test::test(),
+        Cmd::Bench {
+            customers,
+            repeats,
+            skip_simpy,
+            skip_wasm,
+        } => bench::bench(bench::Options {
+            customers,
+            repeats,
+            skip_simpy,
+            skip_wasm,
+        }),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(host: &str, port: u16, no_build: bool) -> util::Result {
+    let dist = if no_build {
+        site::dist_dir()
+    } else {
+        setup::setup(setup::Options::default())?;
+        site::build_release()?
+    };
+    let server = server::Server::start(&dist, (host, port)).map_err(|e| {
+        util::Error(format!(
+            "cannot serve on {host}:{port}: {e} (another server running? try --port)"
+        ))
+    })?;
+    println!("serving {} (Ctrl-C to stop)", dist.display());
+    println!("tailsim sandbox: http://{}/", server.addr());
+    server.wait();
+    Ok(())
+}
