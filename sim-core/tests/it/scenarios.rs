@@ -30,7 +30,7 @@ fn bad_files_get_clear_errors() {
         ("version = 1\n[nodes.c]\nkind = \"source\"\n", "nodes.c.target"),
         ("version = 1\nduration_s = -5\n[nodes.c]\nkind=\"source\"\ntarget=\"s\"\narrival={process=\"poisson\",rate=1}\n[nodes.s]\nkind=\"service\"\nservice={dist=\"constant\",value_s=1}\n", "duration_s"),
         ("version = 1\n[nodes.c]\nkind=\"source\"\ntarget=\"s\"\narrival={process=\"possion\",rate=1}\n[nodes.s]\nkind=\"service\"\nservice={dist=\"constant\",value_s=1}\n", "nodes.c.arrival.process"),
-        ("version = 1\n[nodes.c]\nkind=\"source\"\ntarget=\"s\"\narrival={process=\"poisson\",rate=1}\n[nodes.s]\nkind=\"service\"\nservice={dist=\"lognormal\",mean_s=1}\n", "nodes.s.service"),
+        ("version = 1\n[nodes.c]\nkind=\"source\"\ntarget=\"s\"\narrival={process=\"poisson\",rate=1}\n[nodes.s]\nkind=\"service\"\nservice={dist=\"lognormal\",mean_s=1}\n", "nodes.s.service.cv"),
         ("version = 1\n[nodes.c]\nkind=\"source\"\ntarget=\"s\"\narrival={process=\"poisson\",rate=1}\n[nodes.s]\nkind=\"service\"\nsteps=[{call={to=\"c\"}}]\n", "nodes.s.steps[0].call.to"),
         ("[nodes]\n", "version"),
     ];
