@@ -37,30 +37,47 @@ pub fn ns_to_secs(ns: Time) -> f64 {
     ns as f64 / NS_PER_S
 }
 
+/// A heap entry. `key` packs `(time << 64) | sequence`, so one `u128`
+/// comparison orders by time, then FIFO by insertion (cheaper and
+/// branch-free compared with a two-field lexicographic compare).
 struct Entry<E> {
-    time: Time,
-    seq: u64,
+    key: u128,
     event: E,
 }
 
 impl<E> PartialEq for Entry<E> {
+    #[inline(always)]
     fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
+        self.key == other.key
     }
 }
 impl<E> Eq for Entry<E> {}
 impl<E> PartialOrd for Entry<E> {
+    #[inline(always)]
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
+    #[inline(always)]
+    fn lt(&self, other: &Self) -> bool {
+        other.key < self.key
+    }
+    #[inline(always)]
+    fn le(&self, other: &Self) -> bool {
+        other.key <= self.key
+    }
+    #[inline(always)]
+    fn gt(&self, other: &Self) -> bool {
+        other.key > self.key
+    }
+    #[inline(always)]
+    fn ge(&self, other: &Self) -> bool {
+        other.key >= self.key
+    }
 }
 impl<E> Ord for Entry<E> {
+    #[inline(always)]
     fn cmp(&self, other: &Self) -> Ordering {
-        // BinaryHeap is a max-heap: reverse so the earliest (time, seq) is on top.
-        other
-            .time
-            .cmp(&self.time)
-            .then_with(|| other.seq.cmp(&self.seq))
+        other.key.cmp(&self.key)
     }
 }
 
@@ -97,7 +114,10 @@ impl<E> Calendar<E> {
         let time = at.max(self.now);
         let seq = self.seq;
         self.seq += 1;
-        self.heap.push(Entry { time, seq, event });
+        self.heap.push(Entry {
+            key: ((time as u128) << 64) | seq as u128,
+            event,
+        });
     }
 
     /// Schedules `event` `delay` nanoseconds from now.
@@ -108,14 +128,15 @@ impl<E> Calendar<E> {
 
     /// Time of the next event, if any.
     pub fn peek_time(&self) -> Option<Time> {
-        self.heap.peek().map(|e| e.time)
+        self.heap.peek().map(|e| (e.key >> 64) as Time)
     }
 
     /// Pops the next event and advances the clock to its time.
     pub fn pop(&mut self) -> Option<(Time, E)> {
         let e = self.heap.pop()?;
-        self.now = e.time;
-        Some((e.time, e.event))
+        let time = (e.key >> 64) as Time;
+        self.now = time;
+        Some((time, e.event))
     }
 
     /// Moves the clock forward to `t` without popping (used at the end of
@@ -164,6 +185,33 @@ mod tests {
             assert_eq!(c.pop(), Some((5, i)));
         }
         assert!(c.pop().is_none());
+    }
+
+    #[test]
+    fn matches_a_stable_sort_under_random_interleaving() {
+        // Random pushes and pops (many ties) against a reference that keeps
+        // pending events sorted by (time, insertion order).
+        let mut c = Calendar::new();
+        let mut reference: Vec<(Time, u64)> = Vec::new();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = 0u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if x % 3 != 0 || reference.is_empty() {
+                let at = c.now() + x % 8;
+                c.schedule(at, next);
+                reference.push((at, next));
+                next += 1;
+            } else {
+                let i = (0..reference.len()).min_by_key(|&i| reference[i]).unwrap();
+                let want = reference.remove(i);
+                assert_eq!(c.peek_time(), Some(want.0));
+                assert_eq!(c.pop(), Some(want));
+            }
+            assert_eq!(c.len(), reference.len());
+        }
     }
 
     #[test]

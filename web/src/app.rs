@@ -97,8 +97,6 @@ pub fn app() -> Html {
                 rate={state.rate}
                 workers={state.workers}
                 prediction={state.prediction}
-                behind={state.view.behind}
-                effective_speed={state.view.effective_speed}
                 dispatch={dispatch.clone()}
             />
             if let Some(err) = &state.error {
@@ -154,7 +152,7 @@ fn schedule_frame(
 ) {
     let slot2 = slot.clone();
     let handle = request_animation_frame(move |ts| {
-        if !alive.get() {
+        if !alive.get() || crate::panic::has_panicked() {
             return;
         }
         let dt = last_ts.get().map_or(16.0, |prev| (ts - prev).max(0.0));
@@ -190,8 +188,6 @@ struct ControlsProps {
     rate: f64,
     workers: u32,
     prediction: Prediction,
-    behind: bool,
-    effective_speed: f64,
     dispatch: Callback<Action>,
 }
 
@@ -224,16 +220,6 @@ fn controls(p: &ControlsProps) -> Html {
     } else {
         "load ok"
     };
-    let speed_note = if p.playing && p.speed == Speed::Max && p.effective_speed > 0.0 {
-        format!(
-            "≈ {}× real time",
-            format_count(p.effective_speed.round() as u64)
-        )
-    } else if p.playing && p.behind {
-        "running behind: the browser can't keep up".to_string()
-    } else {
-        String::new()
-    };
     html! {
         <section class="controls" aria-label="Simulation controls">
             <div class="group buttons">
@@ -253,7 +239,6 @@ fn controls(p: &ControlsProps) -> Html {
                         <option value={s.value()} selected={*s == p.speed}>{ s.label() }</option>
                     }) }
                 </select>
-                <span class="speed-note" id="speed-note">{ speed_note }</span>
             </div>
             <div class="group slider">
                 <label for="rate">{ "Arrival rate λ" }</label>
@@ -395,6 +380,22 @@ fn chart_card(p: &ChartCardProps) -> Html {
     }
 }
 
+fn speed_status(st: &AppState) -> String {
+    let v = &st.view;
+    if !st.playing {
+        "paused".to_string()
+    } else if v.behind {
+        format!(
+            "{}× · behind",
+            format_count(v.effective_speed.round() as u64)
+        )
+    } else if st.speed == Speed::Max && v.effective_speed > 0.0 {
+        format!("max ≈ {}×", format_count(v.effective_speed.round() as u64))
+    } else {
+        st.speed.label()
+    }
+}
+
 #[derive(Properties)]
 struct StatPanelProps {
     state: Rc<AppState>,
@@ -411,10 +412,10 @@ fn stat_panel(p: &StatPanelProps) -> Html {
     let st = &p.state;
     let v = &st.view;
     let recent = v.recent_p99_s.map_or_else(|| "—".to_string(), format_secs);
-    let recent_label = if v.recent_span_s > 0.0 && v.recent_span_s < RECENT_WINDOWS as f64 - 0.5 {
-        format!("simulated p99 · last {:.0} s", v.recent_span_s)
+    let recent_span = if v.recent_span_s > 0.0 && v.recent_span_s < RECENT_WINDOWS as f64 - 0.5 {
+        format!("last {:.0} s", v.recent_span_s)
     } else {
-        format!("simulated p99 · last {RECENT_WINDOWS} s")
+        format!("last {RECENT_WINDOWS} s")
     };
     let (theory_class, theory_note) = match st.prediction {
         Prediction::Stable { p_wait, lq, .. } => (
@@ -440,12 +441,12 @@ fn stat_panel(p: &StatPanelProps) -> Html {
                 <h2>{ "Tail latency vs theory" }</h2>
                 <div class="compare">
                     <div class="metric big sim">
-                        <div class="label">{ recent_label }</div>
+                        <div class="label">{ "simulated p99" }<br />{ recent_span }</div>
                         <div class="value" id="p99-sim">{ recent }</div>
                         <div class="sub">{ ratio.map(|r| format!("{r:.2}× the prediction")).unwrap_or_default() }</div>
                     </div>
                     <div class="metric big theory">
-                        <div class="label">{ format!("Erlang C p99 · λ = {:.1}, c = {}", st.rate, st.workers) }</div>
+                        <div class="label">{ "Erlang C p99" }<br />{ format!("λ = {:.1}, c = {}", st.rate, st.workers) }</div>
                         <div class={theory_class} id="p99-theory">{ st.prediction.p99_text() }</div>
                         <div class="sub">{ theory_note }</div>
                     </div>
@@ -454,8 +455,9 @@ fn stat_panel(p: &StatPanelProps) -> Html {
             <section class="card">
                 <h2>{ "Run" }</h2>
                 <dl class="kv">
-                    <div><dt>{ "sim time" }</dt><dd><span id="sim-time">{ format_sim_time(v.t_s) }</span>
-                        <span class="dim">{ format!(" {}", format_duration_human(v.t_s)) }</span></dd></div>
+                    <div class="wide"><dt>{ "sim time" }</dt><dd><span id="sim-time">{ format_sim_time(v.t_s) }</span>
+                        <span class="dim">{ if v.t_s >= 60.0 { format!(" ({})", format_duration_human(v.t_s)) } else { String::new() } }</span></dd></div>
+                    <div class="wide"><dt>{ "speed" }</dt><dd id="speed-status">{ speed_status(st) }</dd></div>
                     <div><dt>{ "events" }</dt><dd id="events">{ format_count(v.events) }</dd></div>
                     <div><dt>{ "arrived" }</dt><dd id="arrived">{ format_count(v.arrived) }</dd></div>
                     <div><dt>{ "completed" }</dt><dd id="completed">{ format_count(v.completed) }</dd></div>

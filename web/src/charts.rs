@@ -52,9 +52,7 @@ fn px(v: f64, scale: f64) -> u32 {
 
 fn fmt_tick(v: f64) -> String {
     let a = v.abs();
-    if a >= 1000.0 {
-        format!("{:.0}", v)
-    } else if a >= 10.0 || (v - v.round()).abs() < 1e-9 {
+    if a >= 10.0 || (v - v.round()).abs() < 1e-9 {
         format!("{:.0}", v)
     } else if a >= 1.0 {
         format!("{:.1}", v)
@@ -84,6 +82,8 @@ pub fn draw_latency<DB: DrawingBackend>(
         .build_cartesian_2d(x0..x1, 0.0..top)?;
     chart
         .configure_mesh()
+        .x_max_light_lines(1)
+        .y_max_light_lines(1)
         .light_line_style(palette::GRID.stroke_width(px(1.0, scale)))
         .bold_line_style(palette::GRID_BOLD.stroke_width(px(1.0, scale)))
         .axis_style(palette::AXIS.stroke_width(px(1.0, scale)))
@@ -99,10 +99,13 @@ pub fn draw_latency<DB: DrawingBackend>(
 
     let pts = || data.points.iter().filter(|p| p.completed > 0);
     let width = px(2.5, scale);
-    let series: [(&dyn Fn(&crate::model::ChartPoint) -> f64, RGBColor, u32); 3] = [
-        (&|p| p.p50_s, palette::BLUE, width),
+    // p99 first and widest: in small windows p95 == p99 (both the maximum),
+    // and the thinner p95 line then stays visible inside the p99 one.
+    type Get = dyn Fn(&crate::model::ChartPoint) -> f64;
+    let series: [(&Get, RGBColor, u32); 3] = [
+        (&|p| p.p99_s, palette::VERMILLION, px(4.0, scale)),
         (&|p| p.p95_s, palette::ORANGE, width),
-        (&|p| p.p99_s, palette::VERMILLION, px(3.0, scale)),
+        (&|p| p.p50_s, palette::BLUE, width),
     ];
     for (get, colour, w) in series {
         chart.draw_series(LineSeries::new(
@@ -144,6 +147,8 @@ pub fn draw_utilisation<DB: DrawingBackend>(
         .set_secondary_coord(x0..x1, 0.0..qtop);
     chart
         .configure_mesh()
+        .x_max_light_lines(1)
+        .y_max_light_lines(1)
         .light_line_style(palette::GRID.stroke_width(px(1.0, scale)))
         .bold_line_style(palette::GRID_BOLD.stroke_width(px(1.0, scale)))
         .axis_style(palette::AXIS.stroke_width(px(1.0, scale)))

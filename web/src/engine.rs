@@ -208,6 +208,32 @@ mod tests {
     }
 
     #[test]
+    fn pooled_window_p99_agrees_with_the_whole_run_histogram() {
+        // The read-out beside the prediction pools per-window quantiles; over
+        // windows that cover the whole run it must agree with the p99 of the
+        // run's own histogram.
+        for (rate, workers) in [(9.0, 10), (9.8, 10), (4.0, 5), (1.0, 2), (20.0, 20)] {
+            let mut e = Engine::new(MMC_TOML).unwrap();
+            e.set_rate(rate).unwrap();
+            e.set_workers(workers).unwrap();
+            e.sim.run_until(600 * 1_000_000_000);
+            let windows = e.windows();
+            assert_eq!(windows.len(), 600);
+            let pooled = crate::model::recent_p99(&windows, windows.len()).unwrap();
+            let whole = e.snapshot().end_to_end.latency_s.p99;
+            let rel = (pooled - whole).abs() / whole;
+            eprintln!(
+                "λ={rate} c={workers}: pooled {pooled:.3} vs whole-run {whole:.3} ({:+.1} %)",
+                100.0 * (pooled - whole) / whole
+            );
+            assert!(
+                rel < 0.05,
+                "λ={rate} c={workers}: pooled {pooled} vs whole-run {whole}"
+            );
+        }
+    }
+
+    #[test]
     fn invalid_worker_count_is_reported() {
         let mut e = Engine::new(MMC_TOML).unwrap();
         assert!(e.set_workers(0).is_err());

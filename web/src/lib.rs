@@ -7,6 +7,9 @@
 //! trunk-built page: [`bench_run`], [`tailsim_version`], and
 //! `tailsim_test_panic` (used by the end-to-end test of the error panel).
 
+// `!(x > 0.0)` is deliberate throughout: it is also true for NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod charts;
 pub mod clock;
 pub mod engine;

@@ -174,13 +174,40 @@ fn seg_count(x: f64, a: u64, b: u64, lo: f64, hi: f64) -> u64 {
     k.min(n)
 }
 
+/// Tail coordinate of the sample of rank k out of n: -ln(1 - u) at the
+/// plotting position u = (k - 1/2) / n. Latency tails are close to
+/// exponential, so values are interpolated linearly in this coordinate.
+fn tail_coord(k: u64, n: u64) -> f64 {
+    let u = (k as f64 - 0.5) / n as f64;
+    -(1.0 - u).ln()
+}
+
+/// Like [`seg_count`], but the pseudo-samples between the known ranks a and b
+/// of an n-sample window follow an exponential tail (linear in
+/// [`tail_coord`]) instead of a straight line.
+fn tail_seg_count(x: f64, a: u64, b: u64, n: u64, lo: f64, hi: f64) -> u64 {
+    let m = b.saturating_sub(a);
+    if m == 0 || x < lo {
+        return 0;
+    }
+    if x >= hi {
+        return m;
+    }
+    let (ta, tb) = (tail_coord(a, n), tail_coord(b, n));
+    let t = ta + (x - lo) / (hi - lo) * (tb - ta);
+    // largest rank k with tail_coord(k, n) <= t
+    let k = ((1.0 - (-t).exp()) * n as f64 + 0.5 + 1e-9).floor() as u64;
+    k.saturating_sub(a).min(m)
+}
+
 impl WindowQuantiles {
     /// Number of this window's pseudo-samples that are <= x. The window's
     /// samples are reconstructed from its quantiles with the nearest-rank rule
     /// (the value at quantile q is the sample of rank ceil(q·n)): exact at
-    /// those ranks, linear in between, and samples above the p99 rank are set
-    /// to the p99 (a lower bound). For small windows (n < 20) p95 and p99 are
-    /// the window's maximum, so little is lost by pooling.
+    /// those ranks; in between, linear below the median and exponential-tailed
+    /// above it; samples above the p99 rank are set to the p99 (a lower
+    /// bound). In small windows (n < 20) p95 and p99 are the window's maximum,
+    /// so pooling loses little.
     fn count_le(&self, x: f64) -> u64 {
         let n = self.completed;
         if n == 0 {
@@ -202,8 +229,8 @@ impl WindowQuantiles {
             seg_count(x, 0, r50, 0.0, p50)
         };
         below
-            + seg_count(x, r50, r95, p50, p95)
-            + seg_count(x, r95, r99, p95, p99)
+            + tail_seg_count(x, r50, r95, n, p50, p95)
+            + tail_seg_count(x, r95, r99, n, p95, p99)
             + if x >= p99 { n - r99 } else { 0 }
     }
 }

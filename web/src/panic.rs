@@ -1,22 +1,37 @@
 //! After a panic Yew is dead, so the error panel is plain DOM written by the
 //! panic hook: "Something went wrong", the message, and a Reload button.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 pub const PANEL_ID: &str = "panic-panel";
 
-/// Installs the hook (idempotent).
+/// Installs the hook (idempotent). It goes through Yew's
+/// `set_custom_panic_hook`: a plain `std::panic::set_hook` would be replaced
+/// by Yew's default hook when the app is rendered.
+///
+/// Only the first panic writes the panel: later ones are usually its
+/// consequences (a `RefCell` left borrowed, say) and would hide the cause.
 pub fn install() {
     use std::sync::Once;
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            #[cfg(feature = "console_error_panic_hook")]
+        yew::set_custom_panic_hook(Box::new(|info| {
             console_error_panic_hook::hook(info);
-            show_error_panel(&info.to_string());
+            if !PANICKED.swap(true, Ordering::SeqCst) {
+                show_error_panel(&info.to_string());
+            }
         }));
     });
+}
+
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// True once a panic has happened: the animation loop stops calling in.
+pub fn has_panicked() -> bool {
+    PANICKED.load(Ordering::SeqCst)
 }
 
 /// Writes (or rewrites) the error panel. Never panics itself.

@@ -284,7 +284,7 @@ impl AppState {
                 true
             }
             Action::SetRate(rate) => {
-                if !rate.is_finite() || rate < RATE_MIN || rate > RATE_MAX {
+                if !(RATE_MIN..=RATE_MAX).contains(&rate) {
                     self.error = Some(format!(
                         "arrival rate must be between {RATE_MIN} and {RATE_MAX} req/s (got {rate})"
                     ));
@@ -372,7 +372,7 @@ mod tests {
     #[test]
     fn frames_advance_the_clock_and_fill_the_charts() {
         let mut st = AppState::default();
-        st.speed = Speed::X(100);
+        st.apply(Action::SetSpeed(Speed::X(100)), 0.0);
         run_frames(&mut st, 60, 50.0); // 60 frames x 50 ms x 100 = 300 s
         assert!((st.view.t_s - 300.0).abs() < 1e-6, "{}", st.view.t_s);
         assert!(st.view.completed > 2_000, "{:?}", st.view);
@@ -390,7 +390,7 @@ mod tests {
     #[test]
     fn long_frames_are_clamped() {
         let mut st = AppState::default();
-        st.speed = Speed::X(1);
+        st.apply(Action::SetSpeed(Speed::X(1)), 0.0);
         st.apply(
             Action::Frame {
                 wall_dt_ms: 60_000.0,

@@ -42,9 +42,16 @@ enum Cmd {
         /// Serve the existing `dist/` without setup and rebuild.
         #[arg(long)]
         no_build: bool,
+        /// Serve this directory instead of `dist/` (implies --no-build).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
     },
     /// Run every test: fmt check, native, wasm in headless Chromium, end-to-end.
-    Test,
+    Test {
+        /// Leave out a step (fmt, native, wasm, e2e); repeatable. CI skips none.
+        #[arg(long, value_name = "STEP")]
+        skip: Vec<String>,
+    },
     /// Measure events/s: native CLI, SimPy peer, wasm in Chromium.
     Bench {
         /// Customers per run (simulated time = customers / 9 s).
@@ -71,8 +78,9 @@ fn main() -> ExitCode {
             port,
             host,
             no_build,
-        } => serve(&host, port, no_build),
-        Cmd::Test => test::test(),
+            dir,
+        } => serve(&host, port, no_build, dir),
+        Cmd::Test { skip } => test::test(&skip),
         Cmd::Bench {
             customers,
             repeats,
@@ -94,8 +102,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(host: &str, port: u16, no_build: bool) -> util::Result {
-    let dist = if no_build {
+fn serve(host: &str, port: u16, no_build: bool, dir: Option<std::path::PathBuf>) -> util::Result {
+    let dist = if let Some(dir) = dir {
+        dir
+    } else if no_build {
         site::dist_dir()
     } else {
         setup::setup(setup::Options::default())?;

@@ -87,7 +87,18 @@ struct Step {
     ok: bool,
 }
 
-pub fn test() -> Result {
+/// The steps, by the names `--skip` takes.
+pub const STEPS: [&str; 4] = ["fmt", "native", "wasm", "e2e"];
+
+pub fn test(skip: &[String]) -> Result {
+    for s in skip {
+        if !STEPS.contains(&s.as_str()) {
+            bail!(
+                "unknown step `{s}` for --skip (steps: {})",
+                STEPS.join(", ")
+            );
+        }
+    }
     let start = Instant::now();
     setup::setup(setup::Options::default())?;
 
@@ -101,8 +112,16 @@ pub fn test() -> Result {
         ("end-to-end (Playwright, release build)", e2e_tests),
     ];
     let n = plan.len();
-    let mut failure: Option<(usize, String)> = None;
+    let mut failure: Option<(usize, &str, String)> = None;
     for (i, (name, f)) in plan.into_iter().enumerate() {
+        if skip.iter().any(|s| s == STEPS[i]) {
+            println!(
+                "\n==> [{}/{n}] {name}: skipped (--skip {})",
+                i + 1,
+                STEPS[i]
+            );
+            continue;
+        }
         println!("\n==> [{}/{n}] {name}", i + 1);
         let t = Instant::now();
         let res = f();
@@ -120,7 +139,7 @@ pub fn test() -> Result {
             }
             Err(e) => {
                 steps.push(step);
-                failure = Some((i, e.0));
+                failure = Some((i, name, e.0));
                 break;
             }
         }
@@ -144,19 +163,15 @@ pub fn test() -> Result {
         );
     }
     println!("  total {:.1} s", util::secs(start));
-    if let Some((i, msg)) = failure {
-        println!(
-            "xtask test: FAILED at step {}/{n} ({}): {msg}",
-            i + 1,
-            steps[i].name
-        );
+    if let Some((i, name, msg)) = failure {
+        println!("xtask test: FAILED at step {}/{n} ({name}): {msg}", i + 1);
         // A failing step that printed no test count (say, formatting) is one failure.
         println!(
             "tailsim: {} passed, {} failed",
             total.passed,
             total.failed.max(1)
         );
-        bail!("step {}/{n} failed: {}", i + 1, steps[i].name);
+        bail!("step {}/{n} failed: {name}", i + 1);
     }
     if total.failed > 0 {
         // A tool exited 0 but reported failures: never call that green.
