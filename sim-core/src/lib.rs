@@ -44,14 +44,18 @@
 //! * Conservation: arrived = completed + failed + rejected + in flight, per
 //!   node and end to end, checked by [`Sim::conservation`] in every report.
 
+pub mod cache;
 pub mod calendar;
 pub mod dist;
 pub mod metrics;
 pub mod report;
+pub mod resilience;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod spec;
 pub mod theory;
+mod validate;
 
 pub use calendar::{ns_to_secs, secs_to_ns, Time};
 pub use dist::{Dist, DistSpec};
