@@ -62,4 +62,7 @@ pub use dist::{Dist, DistSpec};
 pub use metrics::{NodeWindow, Summary, Window};
 pub use report::Report;
 pub use scenario::{Format, NodeKind, NodeSpec, Scenario, ScenarioDoc, ScenarioError};
-pub use sim::{E2eSnapshot, NodeSnapshot, Outcome, ParamError, Sim, Snapshot};
+pub use sim::{
+    E2eSnapshot, EdgeSnapshot, NodeSnapshot, Outcome, ParamError, Sim, Snapshot, Span, SpanKind,
+    Topology, Trace,
+};

@@ -24,6 +24,8 @@ pub struct Report {
     pub edges: Vec<EdgeReport>,
     pub conservation: Conservation,
     pub series: Series,
+    /// The slowest traced requests (see `traces` in the scenario).
+    pub slowest_traces: Vec<crate::sim::Trace>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -890,6 +890,7 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
         windows: VecDeque::new(),
         window_start: 0,
         events: 0,
+        tracer: trace::Tracer::new(sc.traces.every, sc.traces.keep),
         table_names: sc
             .nodes
             .iter()

@@ -21,6 +21,7 @@ mod build;
 mod data;
 mod ops;
 mod stats;
+mod trace;
 
 use crate::cache::CacheStore;
 use crate::calendar::{ns_to_secs, secs_to_ns, Calendar, Time};
@@ -36,12 +37,15 @@ use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::fmt;
 
-pub use stats::{E2eSnapshot, NodeSnapshot, Snapshot};
+pub use stats::{E2eSnapshot, EdgeSnapshot, NodeSnapshot, Snapshot, Topology};
+pub use trace::{Span, SpanKind, Trace};
 
 /// "No index" marker.
 const NONE: u32 = u32::MAX;
 /// "No deadline".
 const NEVER: Time = Time::MAX;
+/// "Not traced".
+const NO_TRACE: Ref = Ref { idx: NONE, gen: 0 };
 
 /// A slab index plus the generation that was live when the reference was
 /// taken (stale references are ignored).
@@ -239,11 +243,27 @@ enum CallState {
 }
 
 /// Attributes a request carries down the call tree.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct Attrs {
     user: u64,
     items: u32,
     client: u32,
+    /// The root request's trace, if it is traced.
+    trace: Ref,
+    /// Depth in the call tree.
+    depth: u8,
+}
+
+impl Default for Attrs {
+    fn default() -> Self {
+        Attrs {
+            user: 0,
+            items: 0,
+            client: 0,
+            trace: NO_TRACE,
+            depth: 0,
+        }
+    }
 }
 
 /// What the callee is asked to do.
@@ -295,6 +315,8 @@ struct Call {
     /// Executions applied at the callee (side effects).
     applied: u16,
     last_backoff: Time,
+    /// Retries scheduled so far.
+    retries: u8,
     /// Result registers filled by the callee.
     hit: bool,
     version: u32,
@@ -889,6 +911,7 @@ pub struct Sim {
     windows: VecDeque<Window>,
     window_start: Time,
     events: u64,
+    tracer: trace::Tracer,
     /// Table names per database node (for reports).
     table_names: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -1131,12 +1154,19 @@ impl Sim {
             Some(c) => sample_count(c, 0, &[], now),
             None => 1,
         };
+        let client = s.client;
+        let edge = s.edge;
+        let trace = self.trace_begin(src);
         let attrs = Attrs {
             user,
             items,
-            client: s.client,
+            client,
+            trace,
+            depth: 0,
         };
-        let edge = s.edge;
+        let Body::Source(s) = &mut self.nodes[src as usize].body else {
+            unreachable!()
+        };
         s.e2e.c.arrived += 1;
         self.e2e.arrived += 1;
         let task = self.edge_task(edge, &attrs);
@@ -1257,6 +1287,7 @@ impl Sim {
             jobs_alive: 0,
             applied: 0,
             last_backoff: 0,
+            retries: 0,
             hit: false,
             version: 0,
             bytes: 0.0,
@@ -1367,6 +1398,15 @@ impl Sim {
             return;
         };
         delay += lb_delay;
+        self.span(
+            &attrs,
+            trace::SpanKind::Network,
+            node,
+            attempt,
+            now,
+            now + delay,
+            None,
+        );
         let job = self.jobs.insert(|gen| {
             let mut j = new_job(gen, node, rep, call, attempt, task, attrs, job_deadline);
             j.extra_cpu = extra_cpu;
@@ -1501,6 +1541,18 @@ impl Sim {
             pool.in_use += 1;
             pool.acquired += 1;
             pool.wait.record(waited);
+            if let Some(c) = self.calls.get(call) {
+                let attrs = c.attrs;
+                self.span(
+                    &attrs,
+                    trace::SpanKind::PoolWait,
+                    node,
+                    attempt,
+                    now - waited,
+                    now,
+                    None,
+                );
+            }
             self.dispatch(call);
         }
     }
@@ -1512,10 +1564,16 @@ impl Sim {
         if c.outstanding != 0 || c.pool_wait != 0 {
             return; // another attempt (a hedge) is still running
         }
-        let (edge, attempts, last, deadline) = (c.edge, c.attempts, c.last_backoff, c.deadline);
+        let (edge, used, last, deadline, attrs, attempts) = (
+            c.edge,
+            c.retries as u32,
+            c.last_backoff,
+            c.deadline,
+            c.attrs,
+            c.attempts,
+        );
         let e = &mut self.edges[edge as usize];
         if let Some((max, backoff, budget)) = &mut e.retries {
-            let used = attempts.saturating_sub(1) as u32;
             if used < *max && (deadline == NEVER || now < deadline) {
                 if budget.as_mut().is_none_or(|b| b.try_retry(now)) {
                     let d = backoff
@@ -1524,7 +1582,18 @@ impl Sim {
                     e.stats.retries += 1;
                     let c = self.calls.get_mut(call).unwrap();
                     c.last_backoff = d;
+                    c.retries += 1;
                     c.state = CallState::Backoff;
+                    let to = e.to;
+                    self.span(
+                        &attrs,
+                        trace::SpanKind::Backoff,
+                        to,
+                        attempts,
+                        now,
+                        now + d,
+                        None,
+                    );
                     self.cal.schedule(now + d, Event::RetryFire { call });
                     return;
                 }
@@ -1544,6 +1613,16 @@ impl Sim {
             let d = fb.sample(&mut e.rng);
             c.state = CallState::Fallback;
             c.hit = false;
+            let (attrs, to, attempts) = (c.attrs, e.to, c.attempts);
+            self.span(
+                &attrs,
+                trace::SpanKind::Fallback,
+                to,
+                attempts,
+                now,
+                now + d,
+                None,
+            );
             if d == 0 {
                 self.resolve(call, Outcome::Ok);
             } else {
@@ -1563,23 +1642,39 @@ impl Sim {
         c.resolved = true;
         let (origin, t0, hit, version, bytes, jobs_alive) =
             (c.origin, c.t0, c.hit, c.version, c.bytes, c.jobs_alive);
+        let (attrs, edge, attempts) = (c.attrs, c.edge, c.attempts);
         // Cancel pool waits of this call (they are skipped lazily).
         c.pool_wait = 0;
-        let pooled = c.pooled;
-        for a in 0..32u8 {
-            if pooled & (1 << a) != 0 {
-                self.release_pool(call, a);
-            }
+        let mut pooled = c.pooled;
+        while pooled != 0 {
+            let a = pooled.trailing_zeros() as u8;
+            pooled &= pooled - 1;
+            self.release_pool(call, a);
         }
         if jobs_alive == 0 {
             self.calls.remove(call);
+        }
+        if attrs.trace.idx != NONE {
+            let to = self.edges[edge as usize].to;
+            self.span(
+                &attrs,
+                trace::SpanKind::Call,
+                to,
+                attempts.saturating_sub(1),
+                t0,
+                now,
+                Some(outcome),
+            );
         }
         match origin {
             Origin::Root {
                 src,
                 measured,
                 user,
-            } => self.root_done(src, measured, user, now - t0, outcome),
+            } => {
+                self.root_done(src, measured, user, now - t0, outcome);
+                self.trace_end(attrs.trace, outcome);
+            }
             Origin::Parent(job) => {
                 if self.jobs.get(job).is_some() {
                     self.child_done(job, outcome, hit, version, bytes);
@@ -1755,12 +1850,26 @@ impl Sim {
             if j.measured {
                 node.wait.record(now - j.t_arrive);
             }
-            if j.deadline != NEVER && now >= j.deadline {
+            let (attrs, ni, attempt, t_arrive) = (j.attrs, j.node, j.attempt, j.t_arrive);
+            let expired = j.deadline != NEVER && now >= j.deadline;
+            if expired {
                 // Deadline propagation: nobody waits for this answer any more.
                 node.expired += 1;
+            }
+            self.span(
+                &attrs,
+                trace::SpanKind::Queue,
+                ni,
+                attempt,
+                t_arrive,
+                now,
+                None,
+            );
+            if expired {
                 return self.finish(job, Outcome::Timeout);
             }
         }
+        let j = self.jobs.get_mut(job).unwrap();
         match std::mem::replace(&mut j.resume, Resume::No) {
             Resume::No | Resume::Advance => self.advance(job),
             Resume::Fail => self.finish(job, Outcome::Failed),
@@ -1798,6 +1907,18 @@ impl Sim {
         }
         let d = d + extra;
         let d = if f == 1.0 { d } else { (d as f64 * f) as Time };
+        if let Some(j) = self.jobs.get(job) {
+            let (attrs, ni, attempt) = (j.attrs, j.node, j.attempt);
+            self.span(
+                &attrs,
+                trace::SpanKind::Compute,
+                ni,
+                attempt,
+                now,
+                now + d,
+                None,
+            );
+        }
         self.cal.schedule(now + d, Event::ComputeDone { job });
     }
 
@@ -2028,7 +2149,8 @@ impl Sim {
     /// Creates a child call of `job` along `edge` and starts it.
     fn spawn(&mut self, job: Ref, edge: u32) -> Ref {
         let j = self.jobs.get(job).unwrap();
-        let (attrs, deadline, caller) = (j.attrs, j.deadline, (j.node, j.rep));
+        let (mut attrs, deadline, caller) = (j.attrs, j.deadline, (j.node, j.rep));
+        attrs.depth = attrs.depth.saturating_add(1);
         let task = self.edge_task(edge, &attrs);
         let call = self.new_call(edge, Origin::Parent(job), task, attrs, deadline, caller);
         self.start_call(call);
@@ -2177,6 +2299,16 @@ impl Sim {
         );
         let nlocks = j.nlocks as usize;
         let locks = j.locks;
+        let (attrs, attempt) = (j.attrs, j.attempt);
+        self.span(
+            &attrs,
+            trace::SpanKind::Job,
+            ni as u32,
+            attempt,
+            t_arrive,
+            now,
+            Some(outcome),
+        );
         for &(lock, _) in locks.iter().take(nlocks).rev() {
             self.release_lock(job, lock);
         }
@@ -2265,7 +2397,7 @@ impl Sim {
     fn respond(&mut self, job: Ref, outcome: Outcome, from: u32) {
         let now = self.now();
         let j = self.jobs.get(job).unwrap();
-        let (call, attempt, mem) = (j.call, j.attempt, j.mem_mb);
+        let (call, attempt, attrs) = (j.call, j.attempt, j.attrs);
         let Some(c) = self.calls.get(call) else {
             self.nodes[from as usize].late += 1;
             return;
@@ -2278,7 +2410,15 @@ impl Sim {
         let e = &mut self.edges[c.edge as usize];
         let bytes = e.resp_bytes + c.bytes;
         let d = e.delay(bytes);
-        let _ = mem;
+        self.span(
+            &attrs,
+            trace::SpanKind::Network,
+            from,
+            attempt,
+            now,
+            now + d,
+            None,
+        );
         if d == 0 {
             self.on_response(call, attempt, outcome, from);
         } else {
@@ -2414,7 +2554,18 @@ impl Sim {
             let j = self.jobs.get(next).unwrap();
             let waited = now - j.lock_since;
             self.nodes[j.node as usize].lock_wait.record(waited);
-            if j.state == JobState::Running {
+            let (attrs, ni, attempt, running) =
+                (j.attrs, j.node, j.attempt, j.state == JobState::Running);
+            self.span(
+                &attrs,
+                trace::SpanKind::LockWait,
+                ni,
+                attempt,
+                now - waited,
+                now,
+                None,
+            );
+            if running {
                 self.advance(next);
             }
         }

@@ -13,7 +13,30 @@ pub struct Snapshot {
     pub t_s: f64,
     pub events: u64,
     pub end_to_end: E2eSnapshot,
+    /// Non-source nodes, in name order (the order of window nodes).
     pub nodes: Vec<NodeSnapshot>,
+    /// Cumulative counters per call edge (the page differences them into
+    /// rates), in the order of [`Sim::topology`]'s edges.
+    pub edges: Vec<EdgeSnapshot>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EdgeSnapshot {
+    pub calls: u64,
+    pub attempts: u64,
+    pub retries: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    pub failed_calls: u64,
+}
+
+/// The static shape of the topology (for drawing it).
+#[derive(Clone, Debug, Serialize)]
+pub struct Topology {
+    /// Every node: (name, kind).
+    pub nodes: Vec<(String, String)>,
+    /// Every call edge: (from, to).
+    pub edges: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -519,6 +542,28 @@ impl Sim {
                     .collect(),
                 windows: self.windows(),
             },
+            slowest_traces: self.slowest_traces(),
+        }
+    }
+
+    /// The topology's nodes and call edges.
+    pub fn topology(&self) -> Topology {
+        Topology {
+            nodes: self
+                .nodes
+                .iter()
+                .map(|n| (n.name.clone(), n.kind.as_str().to_string()))
+                .collect(),
+            edges: self
+                .edges
+                .iter()
+                .map(|e| {
+                    (
+                        self.nodes[e.from as usize].name.clone(),
+                        self.nodes[e.to as usize].name.clone(),
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -585,6 +630,18 @@ impl Sim {
                         },
                         pool_in_use: pools,
                     }
+                })
+                .collect(),
+            edges: self
+                .edges
+                .iter()
+                .map(|e| EdgeSnapshot {
+                    calls: e.stats.calls,
+                    attempts: e.stats.attempts,
+                    retries: e.stats.retries,
+                    errors: e.stats.errors,
+                    timeouts: e.stats.timeouts,
+                    failed_calls: e.stats.failed_calls,
                 })
                 .collect(),
         }

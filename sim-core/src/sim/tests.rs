@@ -202,3 +202,51 @@ service = { dist = "exponential", mean_s = 1.0 }
     assert!(sim.set_param("nodes.nope.workers", 2.0).is_err());
     assert!(sim.set_param("nodes.c.workers", 2.0).is_err());
 }
+
+#[test]
+fn traces_show_where_time_went() {
+    // Every request traced: the client's call (depth 0) to api, the api's
+    // call to db (depth 1), with network, queue and compute spans that fit
+    // inside the root call.
+    let text = CHAIN.replace(
+        "duration_s = 200",
+        "duration_s = 20\ntraces = { every = 1, keep = 5 }",
+    );
+    let mut sim = Sim::new(&scenario(&text), 3).unwrap();
+    let r = sim.run_for(20.0);
+    assert!(r.conservation.ok);
+    let slow = sim.slowest_traces();
+    assert_eq!(slow.len(), 5);
+    assert!(slow.windows(2).all(|w| w[0].latency_s >= w[1].latency_s));
+    let t = &slow[0];
+    let root = t
+        .spans
+        .iter()
+        .find(|s| s.kind == SpanKind::Call && s.depth == 0)
+        .expect("root call span");
+    assert!((root.end_s - t.latency_s).abs() < 1e-9);
+    for kind in [
+        SpanKind::Network,
+        SpanKind::Queue,
+        SpanKind::Compute,
+        SpanKind::Job,
+    ] {
+        assert!(
+            t.spans.iter().any(|s| s.kind == kind && s.node == "db"),
+            "no {kind:?} span at db"
+        );
+    }
+    assert!(t
+        .spans
+        .iter()
+        .any(|s| s.kind == SpanKind::Call && s.node == "db" && s.depth == 1));
+    for s in &t.spans {
+        assert!(
+            s.start_s >= 0.0 && s.end_s <= t.latency_s + 1e-9 && s.start_s <= s.end_s,
+            "{s:?}"
+        );
+    }
+    // The slowest traced request is at least as slow as the p99.
+    assert!(t.latency_s >= r.end_to_end.latency_s.p99 * 0.99);
+    assert_eq!(sim.recent_traces().len(), 5);
+}
