@@ -47,6 +47,7 @@
 pub mod cache;
 pub mod calendar;
 pub mod dist;
+pub mod lesson;
 pub mod metrics;
 pub mod report;
 pub mod resilience;

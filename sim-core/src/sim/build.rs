@@ -84,7 +84,6 @@ impl<'a> Builder<'a> {
         }
         let i = self.spaces.len() as u32;
         self.spaces.push(KeySpace {
-            name: name.to_string(),
             versions: FxHashMap::default(),
         });
         self.space_index.insert(name.to_string(), i);
@@ -97,7 +96,6 @@ impl<'a> Builder<'a> {
         }
         let i = self.locks.len() as u32;
         self.locks.push(LockSpace {
-            name: name.to_string(),
             held: FxHashMap::default(),
             acquired: 0,
             contended: 0,
@@ -147,7 +145,6 @@ impl<'a> Builder<'a> {
         let e = Edge {
             from: self.index[from],
             to: self.index[to],
-            label: format!("{from}->{to}"),
             task,
             hop: build_dist(&p.hop),
             rng: stream(seed, from, &format!("{purpose}->{to}")),
@@ -600,10 +597,7 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
                     b.lower(name, event_loop, &e.steps, &format!(".{en}"), &mut out);
                     programs.push(out);
                 }
-                Body::Service(ServiceRt {
-                    programs,
-                    event_loop,
-                })
+                Body::Service(ServiceRt { programs })
             }
             NodeSpec::External(e) => {
                 error_rate = e.error_rate;
@@ -619,7 +613,6 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
                         dist: e.latency.build(),
                         rng: stream(seed, name, "latency"),
                     }]],
-                    event_loop: false,
                 })
             }
             NodeSpec::Database(d) => {
@@ -880,7 +873,6 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
         spaces: b.spaces,
         locks: b.locks,
         faults,
-        clients,
         e2e: E2eCounts::default(),
         e2e_at_warm: E2eCounts::default(),
         e2e_at_window: E2eCounts::default(),

@@ -374,7 +374,6 @@ struct Job {
     space: u32,
     key: u64,
     version: u32,
-    hit: bool,
     /// This job fills a single-flight slot for this cache key.
     sf: Option<(u32, u64)>,
     locks: [(u32, u64); 2],
@@ -525,7 +524,6 @@ struct EdgeStats {
 struct Edge {
     from: u32,
     to: u32,
-    label: String,
     task: EdgeTask,
     hop: Dist,
     rng: Stream,
@@ -682,7 +680,6 @@ struct E2eCounts {
 
 struct ServiceRt {
     programs: Vec<Vec<Op>>,
-    event_loop: bool,
 }
 
 struct Table {
@@ -845,7 +842,6 @@ struct Node {
 }
 
 struct KeySpace {
-    name: String,
     /// key -> (version, last write time); only written keys are stored.
     versions: FxHashMap<u64, (u32, Time)>,
 }
@@ -860,7 +856,6 @@ impl KeySpace {
 }
 
 struct LockSpace {
-    name: String,
     held: FxHashMap<u64, VecDeque<Ref>>,
     acquired: u64,
     contended: u64,
@@ -901,7 +896,6 @@ pub struct Sim {
     spaces: Vec<KeySpace>,
     locks: Vec<LockSpace>,
     faults: Vec<FaultRt>,
-    clients: Vec<String>,
     e2e: E2eCounts,
     e2e_at_warm: E2eCounts,
     e2e_at_window: E2eCounts,
@@ -2606,7 +2600,6 @@ fn new_job(
         space: NONE,
         key: 0,
         version: 0,
-        hit: false,
         sf: None,
         locks: [(NONE, 0); 2],
         nlocks: 0,
