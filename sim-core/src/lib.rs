@@ -44,18 +44,26 @@
 //! * Conservation: arrived = completed + failed + rejected + in flight, per
 //!   node and end to end, checked by [`Sim::conservation`] in every report.
 
+pub mod cache;
 pub mod calendar;
 pub mod dist;
+pub mod lesson;
 pub mod metrics;
 pub mod report;
+pub mod resilience;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod spec;
 pub mod theory;
+mod validate;
 
 pub use calendar::{ns_to_secs, secs_to_ns, Time};
 pub use dist::{Dist, DistSpec};
 pub use metrics::{NodeWindow, Summary, Window};
 pub use report::Report;
 pub use scenario::{Format, NodeKind, NodeSpec, Scenario, ScenarioDoc, ScenarioError};
-pub use sim::{E2eSnapshot, NodeSnapshot, Outcome, ParamError, Sim, Snapshot};
+pub use sim::{
+    E2eSnapshot, EdgeSnapshot, NodeSnapshot, Outcome, ParamError, Sim, Snapshot, Span, SpanKind,
+    Topology, Trace,
+};

@@ -36,6 +36,12 @@ impl LatencyHist {
         self.h.len()
     }
 
+    /// Adds another histogram's values (same bounds).
+    pub fn add(&mut self, other: &LatencyHist) {
+        self.h.add(&other.h).expect("same bounds");
+        self.sum += other.sum;
+    }
+
     pub fn reset(&mut self) {
         self.h.reset();
         self.sum = 0;
@@ -220,6 +226,8 @@ pub struct NodeWindow {
     pub throughput_rps: f64,
     pub failed: u64,
     pub rejected: u64,
+    /// Active replicas at the end of the window.
+    pub replicas: u32,
 }
 
 #[cfg(test)]

@@ -18,8 +18,115 @@ pub struct Report {
     pub wall_s: f64,
     pub end_to_end: E2eReport,
     pub nodes: BTreeMap<String, NodeReport>,
+    /// Per source (end to end, by client).
+    pub sources: BTreeMap<String, SourceReport>,
+    /// Per call edge that saw traffic.
+    pub edges: Vec<EdgeReport>,
     pub conservation: Conservation,
     pub series: Series,
+    /// The slowest traced requests (see `traces` in the scenario).
+    pub slowest_traces: Vec<crate::sim::Trace>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceReport {
+    pub arrived: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub timed_out: u64,
+    pub throughput_rps: f64,
+    pub latency_s: Summary,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EdgeReport {
+    pub from: String,
+    pub to: String,
+    /// Logical calls made.
+    pub calls: u64,
+    /// Attempts sent (calls + retries + hedges).
+    pub attempts: u64,
+    pub retries: u64,
+    pub retries_denied: u64,
+    pub hedges: u64,
+    pub timeouts: u64,
+    pub errors: u64,
+    pub fallbacks: u64,
+    pub breaker_rejects: u64,
+    pub breaker_opened: u64,
+    /// Calls that failed after everything (retries, fallback).
+    pub failed_calls: u64,
+    /// Attempts per call: the load amplification of retries and hedges.
+    pub amplification: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PoolReport {
+    pub size: u32,
+    /// Time-average connections in use / size.
+    pub occupancy: f64,
+    pub acquired: u64,
+    pub timeouts: u64,
+    pub rejected: u64,
+    pub wait_s: Summary,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CacheReport {
+    pub hits: u64,
+    pub misses: u64,
+    pub hit_rate: f64,
+    pub stale_reads: u64,
+    /// Stale reads / hits.
+    pub stale_fraction: f64,
+    pub evictions: u64,
+    pub expirations: u64,
+    pub entries: u64,
+    pub memory_mb: f64,
+    pub coalesced: u64,
+    pub fills: u64,
+    pub flushes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DbReport {
+    pub queries: u64,
+    pub reads: u64,
+    pub writes: u64,
+    pub stale_reads: u64,
+    pub rows_per_query: f64,
+    pub kb_per_query: f64,
+    /// Current rows per table.
+    pub table_rows: BTreeMap<String, f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BrokerReport {
+    pub published: u64,
+    pub processed: u64,
+    pub dead_lettered: u64,
+    pub discarded: u64,
+    pub dropped: u64,
+    pub rejected: u64,
+    pub failed_attempts: u64,
+    /// Messages waiting now, and the time-average.
+    pub backlog: u64,
+    pub backlog_mean: f64,
+    pub backlog_max_partition: u64,
+    /// Age of the oldest waiting message.
+    pub oldest_age_s: f64,
+    /// Waiting messages per partition.
+    pub partition_backlog: Vec<u64>,
+    /// Publish to successful processing.
+    pub latency_s: Summary,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BalancerReport {
+    pub routed: u64,
+    /// Requests sent to a dead replica (no health check, or not yet noticed).
+    pub to_dead: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,6 +168,45 @@ pub struct NodeReport {
     pub p_wait: f64,
     pub wait_s: Summary,
     pub sojourn_s: Summary,
+    /// Active replicas now.
+    pub replicas: u32,
+    /// Utilisation of each replica (load spread).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_utilisation: Vec<f64>,
+    /// Requests dropped at start because their deadline had passed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub expired: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub side_effects: u64,
+    /// Side effects applied more than once (retried non-idempotent calls).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicates: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restarts: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub oom_kills: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rate_limited: u64,
+    /// Replica-seconds paid for (up, booting or draining).
+    pub instance_seconds: f64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub scale_actions: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_wait_s: Option<Summary>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pools: BTreeMap<String, PoolReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DbReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<BrokerReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balancer: Option<BalancerReport>,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -7,6 +7,8 @@
 //! here panics on bad input.
 
 use crate::dist::DistSpec;
+use crate::spec::yes;
+pub use crate::spec::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -240,6 +242,11 @@ pub struct Scenario {
     pub metrics: MetricsSpec,
     /// The topology, keyed by unique node name.
     pub nodes: BTreeMap<String, NodeSpec>,
+    /// Scheduled faults and operations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultSpec>,
+    /// Per-request tracing.
+    pub traces: TraceSpec,
 }
 
 /// The top level as read, before nodes are typed one by one (so that node
@@ -263,6 +270,10 @@ struct Header {
     metrics: MetricsSpec,
     #[allow(dead_code)]
     nodes: BTreeMap<String, Value>,
+    #[serde(default)]
+    faults: Vec<FaultSpec>,
+    #[serde(default)]
+    traces: TraceSpec,
 }
 
 impl<'de> Deserialize<'de> for Scenario {
@@ -277,9 +288,6 @@ fn default_seed() -> u64 {
 }
 fn default_duration() -> f64 {
     600.0
-}
-fn one() -> u32 {
-    1
 }
 
 /// Windowed time series settings.
@@ -316,8 +324,18 @@ impl Default for MetricsSpec {
 pub enum NodeSpec {
     /// Generates requests (open or closed loop) and sends them to `target`.
     Source(SourceSpec),
-    /// A server: workers, a queue, and a handler made of steps.
+    /// A server: replicas of workers behind a queue, running handler steps.
     Service(ServiceSpec),
+    /// A third-party dependency.
+    External(ExternalSpec),
+    /// A database with a query cost model, replicas and shards.
+    Database(DatabaseSpec),
+    /// A key-value cache (LRU/TTL).
+    Cache(CacheSpec),
+    /// A message broker with partitions and a consumer group.
+    Broker(BrokerSpec),
+    /// A load balancer in front of services.
+    LoadBalancer(LoadBalancerSpec),
 }
 
 impl NodeSpec {
@@ -325,6 +343,11 @@ impl NodeSpec {
         match self {
             NodeSpec::Source(_) => NodeKind::Source,
             NodeSpec::Service(_) => NodeKind::Service,
+            NodeSpec::External(_) => NodeKind::External,
+            NodeSpec::Database(_) => NodeKind::Database,
+            NodeSpec::Cache(_) => NodeKind::Cache,
+            NodeSpec::Broker(_) => NodeKind::Broker,
+            NodeSpec::LoadBalancer(_) => NodeKind::LoadBalancer,
         }
     }
 }
@@ -335,15 +358,36 @@ impl NodeSpec {
 pub enum NodeKind {
     Source,
     Service,
+    External,
+    Database,
+    Cache,
+    Broker,
+    LoadBalancer,
 }
 
 impl NodeKind {
-    pub const ALL: &'static [NodeKind] = &[NodeKind::Source, NodeKind::Service];
+    pub const ALL: &'static [NodeKind] = &[
+        NodeKind::Source,
+        NodeKind::Service,
+        NodeKind::External,
+        NodeKind::Database,
+        NodeKind::Cache,
+        NodeKind::Broker,
+        NodeKind::LoadBalancer,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             NodeKind::Source => "source",
             NodeKind::Service => "service",
+            NodeKind::External => "external",
+            NodeKind::Database => "database",
+            NodeKind::Cache => "cache",
+            NodeKind::Broker => "broker",
+            NodeKind::LoadBalancer => "load_balancer",
         }
+    }
+    fn parse(s: &str) -> Option<NodeKind> {
+        NodeKind::ALL.iter().copied().find(|k| k.as_str() == s)
     }
 }
 
@@ -353,15 +397,23 @@ impl NodeKind {
 pub struct SourceSpec {
     /// The node requests are sent to.
     pub target: String,
+    /// The target's endpoint (services with named endpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// The arrival process.
     pub arrival: ArrivalSpec,
-    /// Client-side timeout: a request not answered within it fails for the
-    /// client (the server may still finish it: wasted work).
+    /// Client identity for per-client rate limits (default: the source's name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_s: Option<f64>,
-    /// One-way network latency between client and target.
+    pub client: Option<String>,
+    /// The users behind the traffic (keys per user, sticky sessions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hop: Option<DistSpec>,
+    pub users: Option<UsersSpec>,
+    /// Items per request (e.g. order lines), for `count = { dist = "items" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Count>,
+    /// The client's call: hop, timeout, retries, breaker...
+    #[serde(flatten)]
+    pub policy: CallPolicy,
 }
 
 /// How a source generates requests.
@@ -389,10 +441,6 @@ pub enum ArrivalSpec {
     Closed { users: u32, think: DistSpec },
 }
 
-fn yes() -> bool {
-    true
-}
-
 /// One point of a rate schedule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -410,75 +458,14 @@ pub enum Shape {
     Linear,
 }
 
-/// A service: `workers` parallel workers in front of one queue.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceSpec {
-    #[serde(default = "one")]
-    pub workers: u32,
-    #[serde(default)]
-    pub queue: QueueSpec,
-    /// Shorthand for a handler with a single compute step.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<DistSpec>,
-    /// The handler: steps run in order while the request holds a worker.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub steps: Vec<StepSpec>,
-}
-
 impl ServiceSpec {
-    /// The handler's steps, with the `service` shorthand expanded.
+    /// The default handler's steps, with the `service` shorthand expanded.
     pub fn handler(&self) -> Vec<StepSpec> {
         match &self.service {
             Some(d) => vec![StepSpec::Compute(d.clone())],
             None => self.steps.clone(),
         }
     }
-}
-
-/// The waiting room in front of the workers.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QueueSpec {
-    #[serde(default)]
-    pub discipline: Discipline,
-    /// Places in the waiting room (not counting requests in service); a
-    /// request arriving to a full room is rejected. Absent: unbounded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<u64>,
-}
-
-/// Queue discipline.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Discipline {
-    #[default]
-    Fifo,
-    Lifo,
-}
-
-/// One step of a service's handler.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum StepSpec {
-    /// Work on the worker for a drawn duration.
-    Compute(DistSpec),
-    /// A synchronous call to another service; the worker is held while it
-    /// waits.
-    Call(CallSpec),
-}
-
-/// A synchronous call to another node.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CallSpec {
-    pub to: String,
-    /// One-way network latency, paid on the way there and on the way back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hop: Option<DistSpec>,
-    /// The caller gives up after this long; the callee may still finish.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_s: Option<f64>,
 }
 
 fn path_err<E: fmt::Display>(prefix: &str, e: serde_path_to_error::Error<E>) -> ScenarioError {
@@ -551,6 +538,8 @@ impl Scenario {
             warmup_s: h.warmup_s,
             metrics: h.metrics,
             nodes: BTreeMap::new(),
+            faults: h.faults,
+            traces: h.traces,
         };
         let nodes = obj
             .get("nodes")
@@ -566,17 +555,24 @@ impl Scenario {
             if let Some(m) = body.as_object_mut() {
                 m.remove("kind");
             }
-            let node = match kind {
-                "source" => NodeSpec::Source(
-                    serde_path_to_error::deserialize(&body).map_err(|e| path_err(&path, e))?,
-                ),
-                "service" => NodeSpec::Service(
-                    serde_path_to_error::deserialize(&body).map_err(|e| path_err(&path, e))?,
-                ),
-                other => {
+            fn typed<T: serde::de::DeserializeOwned>(
+                path: &str,
+                body: &Value,
+            ) -> Result<T, ScenarioError> {
+                serde_path_to_error::deserialize(body).map_err(|e| path_err(path, e))
+            }
+            let node = match NodeKind::parse(kind) {
+                Some(NodeKind::Source) => NodeSpec::Source(typed(&path, &body)?),
+                Some(NodeKind::Service) => NodeSpec::Service(typed(&path, &body)?),
+                Some(NodeKind::External) => NodeSpec::External(typed(&path, &body)?),
+                Some(NodeKind::Database) => NodeSpec::Database(typed(&path, &body)?),
+                Some(NodeKind::Cache) => NodeSpec::Cache(typed(&path, &body)?),
+                Some(NodeKind::Broker) => NodeSpec::Broker(typed(&path, &body)?),
+                Some(NodeKind::LoadBalancer) => NodeSpec::LoadBalancer(typed(&path, &body)?),
+                None => {
                     return Err(ScenarioError::new(
                         format!("{path}.kind"),
-                        kind_help(&format!("unknown kind {other:?}")),
+                        kind_help(&format!("unknown kind {kind:?}")),
                     ))
                 }
             };
@@ -598,276 +594,13 @@ impl Scenario {
 
     /// Checks cross-field rules. Called by every constructor.
     pub fn validate(&self) -> Result<(), ScenarioError> {
-        let finite_pos = |path: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(ScenarioError::new(
-                    path,
-                    format!("must be a finite number > 0, got {v}"),
-                ))
-            }
-        };
-        finite_pos("duration_s", self.duration_s)?;
-        if !(self.warmup_s.is_finite() && self.warmup_s >= 0.0 && self.warmup_s < self.duration_s) {
-            return Err(ScenarioError::new(
-                "warmup_s",
-                format!(
-                    "must be >= 0 and less than duration_s ({}), got {}",
-                    self.duration_s, self.warmup_s
-                ),
-            ));
-        }
-        finite_pos("metrics.window_s", self.metrics.window_s)?;
-        if self.metrics.max_windows == 0 || self.metrics.max_windows > 100_000 {
-            return Err(ScenarioError::new(
-                "metrics.max_windows",
-                "must be between 1 and 100000",
-            ));
-        }
-        if self.nodes.is_empty() {
-            return Err(ScenarioError::new(
-                "nodes",
-                "a scenario needs at least one node",
-            ));
-        }
-        if !self
-            .nodes
-            .values()
-            .any(|n| matches!(n, NodeSpec::Source(_)))
-        {
-            return Err(ScenarioError::new(
-                "nodes",
-                "a scenario needs at least one source node (kind = \"source\")",
-            ));
-        }
-        for (name, node) in &self.nodes {
-            let p = format!("nodes.{name}");
-            if name.is_empty()
-                || name.len() > 64
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return Err(ScenarioError::new(
-                    &p,
-                    "node names use letters, digits, '_' and '-' (1 to 64 characters)",
-                ));
-            }
-            let dist = |path: String, d: &DistSpec| {
-                d.validate().map_err(|e| {
-                    ScenarioError::new(format!("{path}.{}", field_of(&e)), rest_of(&e))
-                })
-            };
-            match node {
-                NodeSpec::Source(s) => {
-                    self.check_target(&format!("{p}.target"), &s.target)?;
-                    if let Some(t) = s.timeout_s {
-                        finite_pos(&format!("{p}.timeout_s"), t)?;
-                    }
-                    if let Some(h) = &s.hop {
-                        dist(format!("{p}.hop"), h)?;
-                    }
-                    let ap = format!("{p}.arrival");
-                    match &s.arrival {
-                        ArrivalSpec::Poisson { rate } | ArrivalSpec::Constant { rate } => {
-                            check_rate(&format!("{ap}.rate"), *rate)?
-                        }
-                        ArrivalSpec::Schedule { points, .. } => {
-                            if points.is_empty() {
-                                return Err(ScenarioError::new(
-                                    format!("{ap}.points"),
-                                    "needs at least one point",
-                                ));
-                            }
-                            let mut last = -1.0;
-                            for (i, pt) in points.iter().enumerate() {
-                                let pp = format!("{ap}.points[{i}]");
-                                if !(pt.at_s.is_finite() && pt.at_s >= 0.0 && pt.at_s > last) {
-                                    return Err(ScenarioError::new(
-                                        format!("{pp}.at_s"),
-                                        "points must have increasing times >= 0",
-                                    ));
-                                }
-                                last = pt.at_s;
-                                if !(pt.rate.is_finite() && pt.rate >= 0.0 && pt.rate <= 1e7) {
-                                    return Err(ScenarioError::new(
-                                        format!("{pp}.rate"),
-                                        format!(
-                                            "must be between 0 and 1e7 requests/s, got {}",
-                                            pt.rate
-                                        ),
-                                    ));
-                                }
-                            }
-                            if points.iter().all(|p| p.rate == 0.0) {
-                                return Err(ScenarioError::new(
-                                    format!("{ap}.points"),
-                                    "every rate is 0: no traffic",
-                                ));
-                            }
-                        }
-                        ArrivalSpec::Closed { users, think } => {
-                            if *users == 0 || *users > 1_000_000 {
-                                return Err(ScenarioError::new(
-                                    format!("{ap}.users"),
-                                    "must be between 1 and 1000000",
-                                ));
-                            }
-                            dist(format!("{ap}.think"), think)?;
-                        }
-                    }
-                }
-                NodeSpec::Service(s) => {
-                    if s.workers == 0 || s.workers > 100_000 {
-                        return Err(ScenarioError::new(
-                            format!("{p}.workers"),
-                            format!("must be between 1 and 100000, got {}", s.workers),
-                        ));
-                    }
-                    if s.service.is_some() && !s.steps.is_empty() {
-                        return Err(ScenarioError::new(
-                            format!("{p}.service"),
-                            "give either `service` (one compute step) or `steps`, not both",
-                        ));
-                    }
-                    if let Some(d) = &s.service {
-                        dist(format!("{p}.service"), d)?;
-                    }
-                    if s.service.is_none() && s.steps.is_empty() {
-                        return Err(ScenarioError::new(
-                            format!("{p}.service"),
-                            "a service needs `service = {{ dist = ... }}` or a list of `steps`",
-                        ));
-                    }
-                    if s.steps.len() > 1000 {
-                        return Err(ScenarioError::new(
-                            format!("{p}.steps"),
-                            "at most 1000 steps",
-                        ));
-                    }
-                    for (i, st) in s.steps.iter().enumerate() {
-                        let sp = format!("{p}.steps[{i}]");
-                        match st {
-                            StepSpec::Compute(d) => dist(format!("{sp}.compute"), d)?,
-                            StepSpec::Call(c) => {
-                                self.check_target(&format!("{sp}.call.to"), &c.to)?;
-                                if let Some(h) = &c.hop {
-                                    dist(format!("{sp}.call.hop"), h)?;
-                                }
-                                if let Some(t) = c.timeout_s {
-                                    finite_pos(&format!("{sp}.call.timeout_s"), t)?;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        self.check_acyclic()
-    }
-
-    fn check_target(&self, path: &str, target: &str) -> Result<(), ScenarioError> {
-        match self.nodes.get(target) {
-            None => {
-                let known: Vec<&str> = self
-                    .nodes
-                    .iter()
-                    .filter(|(_, n)| !matches!(n, NodeSpec::Source(_)))
-                    .map(|(k, _)| k.as_str())
-                    .collect();
-                Err(ScenarioError::new(
-                    path,
-                    format!("unknown node {target:?} (services: {})", known.join(", ")),
-                ))
-            }
-            Some(NodeSpec::Source(_)) => Err(ScenarioError::new(
-                path,
-                format!("{target:?} is a source; requests can only be sent to a service"),
-            )),
-            Some(_) => Ok(()),
-        }
-    }
-
-    /// Calls must not form a cycle (a request would recurse forever).
-    fn check_acyclic(&self) -> Result<(), ScenarioError> {
-        fn callees(n: &NodeSpec) -> Vec<&str> {
-            match n {
-                NodeSpec::Source(_) => vec![],
-                NodeSpec::Service(s) => s
-                    .steps
-                    .iter()
-                    .filter_map(|st| match st {
-                        StepSpec::Call(c) => Some(c.to.as_str()),
-                        StepSpec::Compute(_) => None,
-                    })
-                    .collect(),
-            }
-        }
-        // 0 = unvisited, 1 = on stack, 2 = done
-        let mut state: BTreeMap<&str, u8> = BTreeMap::new();
-        fn visit<'a>(
-            sc: &'a Scenario,
-            n: &'a str,
-            state: &mut BTreeMap<&'a str, u8>,
-            stack: &mut Vec<&'a str>,
-        ) -> Result<(), ScenarioError> {
-            match state.get(n) {
-                Some(2) => return Ok(()),
-                Some(1) => {
-                    let start = stack.iter().position(|s| *s == n).unwrap_or(0);
-                    let mut cyc: Vec<&str> = stack[start..].to_vec();
-                    cyc.push(n);
-                    return Err(ScenarioError::new(
-                        format!("nodes.{n}.steps"),
-                        format!("calls form a cycle: {}", cyc.join(" -> ")),
-                    ));
-                }
-                _ => {}
-            }
-            state.insert(n, 1);
-            stack.push(n);
-            if let Some(node) = sc.nodes.get(n) {
-                for c in callees(node) {
-                    visit(sc, c, state, stack)?;
-                }
-            }
-            stack.pop();
-            state.insert(n, 2);
-            Ok(())
-        }
-        for name in self.nodes.keys() {
-            visit(self, name, &mut state, &mut Vec::new())?;
-        }
-        Ok(())
-    }
-}
-
-fn check_rate(path: &str, rate: f64) -> Result<(), ScenarioError> {
-    if rate.is_finite() && rate > 0.0 && rate <= 1e7 {
-        Ok(())
-    } else {
-        Err(ScenarioError::new(
-            path,
-            format!("must be a rate in requests/s between 0 (exclusive) and 1e7, got {rate}"),
-        ))
+        crate::validate::validate(self)
     }
 }
 
 fn kind_help(what: &str) -> String {
     let kinds: Vec<&str> = NodeKind::ALL.iter().map(|k| k.as_str()).collect();
     format!("{what}; expected one of: {}", kinds.join(", "))
-}
-
-/// `DistSpec::validate` errors are "field: message"; split them so the field
-/// joins the path.
-fn field_of(e: &str) -> &str {
-    e.split_once(": ").map(|(f, _)| f).unwrap_or("")
-}
-fn rest_of(e: &str) -> String {
-    e.split_once(": ")
-        .map(|(_, r)| r.to_string())
-        .unwrap_or_else(|| e.to_string())
 }
 
 #[cfg(test)]

@@ -142,6 +142,133 @@ pub fn amdahl_speedup(s: f64, n: f64) -> f64 {
     1.0 / (s + (1.0 - s) / n)
 }
 
+/// Zipf popularities of `n` items: `p_k = (k + 1)^-s / H(n, s)`,
+/// `H(n, s) = sum_{j=1}^{n} j^-s`, for `k = 0..n` (sums to 1; `s = 0` is
+/// uniform). Empty for `n = 0`.
+pub fn zipf_popularities(n: u64, s: f64) -> Vec<f64> {
+    let mut p: Vec<f64> = (1..=n).map(|k| (k as f64).powf(-s)).collect();
+    // Sum smallest first to limit rounding error.
+    let h: f64 = p.iter().rev().sum();
+    for x in &mut p {
+        *x /= h;
+    }
+    p
+}
+
+/// Solves `sum_i occupancy(p_i T) = capacity` for `T > 0` by bisection
+/// (`occupancy` increases from 0 to 1, so the sum is monotone in `T`).
+/// `None` when the cache holds every item of positive popularity (no finite
+/// root). `capacity > 0`.
+fn characteristic_time(p: &[f64], capacity: f64, occupancy: impl Fn(f64) -> f64) -> Option<f64> {
+    let positive = p.iter().filter(|&&x| x > 0.0).count() as f64;
+    if capacity >= positive {
+        return None;
+    }
+    let f = |t: f64| -> f64 { p.iter().map(|&x| occupancy(x * t)).sum() };
+    // Both occupancies satisfy occupancy(x) <= x, so f(T) <= T sum p = T and
+    // the root is >= capacity: start there and double to bracket it.
+    let mut lo = 0.0;
+    let mut hi = capacity.max(f64::MIN_POSITIVE);
+    while f(hi) < capacity {
+        lo = hi;
+        hi *= 2.0;
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if f(mid) < capacity {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo <= 1e-13 * hi {
+            break;
+        }
+    }
+    Some(0.5 * (lo + hi))
+}
+
+fn normalised(popularities: &[f64]) -> Option<Vec<f64>> {
+    if popularities.iter().any(|&x| !(x >= 0.0) || !x.is_finite()) {
+        return None;
+    }
+    let sum: f64 = popularities.iter().sum();
+    if !(sum > 0.0) {
+        return None;
+    }
+    Some(popularities.iter().map(|&x| x / sum).collect())
+}
+
+/// The characteristic time `T` (in requests) of an LRU cache of `capacity`
+/// entries: the root of `sum_i (1 - e^{-p_i T}) = C`. `+inf` when the cache
+/// holds every item, `NaN` for invalid popularities.
+pub fn che_characteristic_time(popularities: &[f64], capacity: f64) -> f64 {
+    let Some(p) = normalised(popularities) else {
+        return f64::NAN;
+    };
+    if !(capacity > 0.0) {
+        return 0.0;
+    }
+    characteristic_time(&p, capacity, |x| -(-x).exp_m1()).unwrap_or(f64::INFINITY)
+}
+
+/// LRU hit ratio under the independent reference model (IRM) with
+/// popularities `p_i` (normalised to sum 1) and a capacity of `C` entries,
+/// by Che's approximation (Che, Tung & Wang 2002; justified by Fricker,
+/// Robert & Roberts 2012).
+///
+/// Derivation. Under the IRM, request `t` is for item `i` with probability
+/// `p_i`, independently of all others; over a window of `T` requests item
+/// `i` is requested Binomial(T, p_i) ~ Poisson(p_i T) times. An LRU cache
+/// holds exactly the `C` most recently requested distinct items, so item
+/// `i` is in the cache iff it was requested more recently than the moment
+/// `C` *other* distinct items were requested: after `T_C(i)` requests. Che's
+/// step: with many items, each of small popularity, `T_C(i)` concentrates on
+/// one constant `T` (the characteristic time), the same for all `i`, defined
+/// by "the expected number of distinct items requested in a window of `T`
+/// equals `C`":
+///
+/// `sum_i (1 - e^{-p_i T}) = C`.
+///
+/// Then item `i` is cached with probability `h_i = P(requested in the last T)
+/// = 1 - e^{-p_i T}`, and since request `t + 1` is independent of the state
+/// (the discrete PASTA), the hit ratio is `sum_i p_i h_i`. The left side is
+/// strictly increasing in `T` (from 0 to the number of items with
+/// `p_i > 0`), so `T` is found by bisection. `C >= ` that number gives 1;
+/// `C <= 0` gives 0. Uniform popularity gives exactly `C / n`
+/// (`n (1 - e^{-T/n}) = C`), which is also the exact LRU answer.
+pub fn che_hit_ratio(popularities: &[f64], capacity: f64) -> f64 {
+    let Some(p) = normalised(popularities) else {
+        return f64::NAN;
+    };
+    if !(capacity > 0.0) {
+        return 0.0;
+    }
+    match characteristic_time(&p, capacity, |x| -(-x).exp_m1()) {
+        None => 1.0,
+        Some(t) => p.iter().map(|&x| x * -(-x * t).exp_m1()).sum(),
+    }
+}
+
+/// FIFO (and RANDOM) hit ratio under the IRM by the Che-style approximation
+/// (Martina, Garetto & Leonardi 2014). A FIFO entry is evicted a fixed `T`
+/// requests after its insertion (once `C` newer insertions have happened),
+/// whatever its hits. Item `i` is inserted at each miss, at rate
+/// `p_i (1 - h_i)`, and then stays for `T`, so the fraction of time it is
+/// cached is `h_i = p_i (1 - h_i) T`, i.e. `h_i = p_i T / (1 + p_i T)`, with
+/// `T` solving `sum_i h_i = C`. Hit ratio `sum_i p_i h_i` (as for LRU).
+pub fn fifo_hit_ratio(popularities: &[f64], capacity: f64) -> f64 {
+    let Some(p) = normalised(popularities) else {
+        return f64::NAN;
+    };
+    if !(capacity > 0.0) {
+        return 0.0;
+    }
+    match characteristic_time(&p, capacity, |x| x / (1.0 + x)) {
+        None => 1.0,
+        Some(t) => p.iter().map(|&x| x * (x * t) / (1.0 + x * t)).sum(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +323,41 @@ mod tests {
     fn fanout_and_amdahl() {
         assert!(close(fanout_slow(0.01, 100), 0.633_968, 1e-5));
         assert!(close(amdahl_speedup(0.05, 1e12), 20.0, 1e-6));
+    }
+
+    #[test]
+    fn che_limits_and_known_values() {
+        // Uniform: exactly C / n.
+        let u = zipf_popularities(1000, 0.0);
+        assert!(close(che_hit_ratio(&u, 100.0), 0.1, 1e-9));
+        assert!(close(fifo_hit_ratio(&u, 100.0), 0.1, 1e-9));
+        // T for uniform: n (1 - e^{-T/n}) = C => T = -n ln(1 - C/n).
+        assert!(close(
+            che_characteristic_time(&u, 100.0),
+            -1000.0 * (0.9f64).ln(),
+            1e-9
+        ));
+        // Edges: all items fit -> 1; no capacity -> 0.
+        assert_eq!(che_hit_ratio(&u, 1000.0), 1.0);
+        assert_eq!(che_hit_ratio(&u, 0.0), 0.0);
+        assert!(che_hit_ratio(&[0.5, -0.1], 1.0).is_nan());
+        // Two items, C = 1: (1 - e^{-pT}) + (1 - e^{-qT}) = 1 with p = 3/4,
+        // q = 1/4: x = e^{-T/4} solves x^3 + x - 1 = 0, x = 0.6823278...
+        let x: f64 = 0.682_327_803_828_019_3;
+        let h = 0.75 * (1.0 - x.powi(3)) + 0.25 * (1.0 - x);
+        assert!(close(che_hit_ratio(&[3.0, 1.0], 1.0), h, 1e-9));
+        // Zipf: sums to 1, p_0 = 1 / H(n, s); H(10, 1) = 7381/2520.
+        let z = zipf_popularities(10, 1.0);
+        assert!(close(z.iter().sum::<f64>(), 1.0, 1e-12));
+        assert!(close(z[0], 2520.0 / 7381.0, 1e-12));
+        // More skew or more capacity -> higher hit ratio; LRU beats FIFO.
+        let z8 = zipf_popularities(10_000, 0.8);
+        let z11 = zipf_popularities(10_000, 1.1);
+        let (a, b, c) = (
+            che_hit_ratio(&z8, 100.0),
+            che_hit_ratio(&z8, 1000.0),
+            che_hit_ratio(&z11, 100.0),
+        );
+        assert!(a < b && a < c && fifo_hit_ratio(&z8, 100.0) < a);
     }
 }

@@ -2,6 +2,7 @@
 //! library stays pure.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use sim_core::lesson::{self, ClaimResult, Lesson, State};
 use sim_core::{Format, Scenario, ScenarioDoc, Sim};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,6 +19,17 @@ struct Cli {
 enum Cmd {
     /// Run a scenario and print its report.
     Run(RunArgs),
+    /// Lessons: list, show, check claims, coverage of the catalogue.
+    Lessons {
+        #[command(subcommand)]
+        cmd: LessonCmd,
+        /// Directory of lesson files.
+        #[arg(long, default_value = "assets/lessons", global = true)]
+        dir: PathBuf,
+        /// Directory that `scenario_file` paths are relative to.
+        #[arg(long, default_value = "assets/scenarios", global = true)]
+        scenarios: PathBuf,
+    },
     /// Check a scenario file and report the first problem, if any.
     Validate {
         /// Scenario file (.toml or .json).
@@ -25,6 +37,31 @@ enum Cmd {
         /// Override a field before validating: PATH=VALUE (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum LessonCmd {
+    /// Every lesson, grouped by article section.
+    List,
+    /// One lesson: narrative, question, toggle, claims.
+    Show { id: String },
+    /// Run lessons in both states over several seeds and judge their claims.
+    Check {
+        /// Lesson ids (default: all).
+        ids: Vec<String>,
+        /// Seeds per state (default: each lesson's own, at least 5).
+        #[arg(long)]
+        seeds: Option<u64>,
+        /// Print a JSON array of results instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every catalogue id with its lesson file and claim status.
+    Coverage {
+        /// Also run the claims (slower).
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -148,10 +185,348 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+struct LessonFile {
+    lesson: Lesson,
+    path: PathBuf,
+    scenario_text: Option<String>,
+}
+
+fn load_lessons(dir: &Path, scenarios: &Path) -> Result<Vec<LessonFile>, String> {
+    let mut out = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().and_then(|x| x.to_str()) == Some("toml"))
+        .collect();
+    paths.sort();
+    for p in paths {
+        let text =
+            std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        let lesson = Lesson::from_toml_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+        let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if lesson.id != stem {
+            return Err(format!(
+                "{}: id {:?} must match the file name",
+                p.display(),
+                lesson.id
+            ));
+        }
+        let scenario_text =
+            match &lesson.scenario_file {
+                Some(f) => {
+                    let sp = scenarios.join(f);
+                    Some(std::fs::read_to_string(&sp).map_err(|e| {
+                        format!("{}: scenario_file {}: {e}", p.display(), sp.display())
+                    })?)
+                }
+                None => None,
+            };
+        // Both states must build.
+        for st in [State::Mistake, State::Fix] {
+            lesson
+                .scenario(st, scenario_text.as_deref())
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+        out.push(LessonFile {
+            lesson,
+            path: p,
+            scenario_text,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(serde::Serialize)]
+struct LessonResult {
+    id: String,
+    claims: Vec<ClaimResult>,
+    wall_s: f64,
+}
+
+fn check_lesson(lf: &LessonFile, seeds: Option<u64>) -> LessonResult {
+    let t0 = Instant::now();
+    let l = &lf.lesson;
+    let n = seeds.unwrap_or(l.seeds).max(1);
+    let run = |st: State| -> Vec<sim_core::Report> {
+        let sc = l
+            .scenario(st, lf.scenario_text.as_deref())
+            .expect("checked at load");
+        (1..=n)
+            .map(|seed| {
+                let mut sim = Sim::new(&sc, seed).expect("validated");
+                let r = sim.run_for(sc.duration_s);
+                assert!(
+                    r.conservation.ok,
+                    "{}: conservation violated with seed {seed}: {:?}",
+                    l.id, r.conservation.violations
+                );
+                r
+            })
+            .collect()
+    };
+    let mistake = run(State::Mistake);
+    let fix = if l.toggle.is_some() {
+        run(State::Fix)
+    } else {
+        mistake.clone()
+    };
+    let claims = l
+        .claims
+        .iter()
+        .map(|c| lesson::judge(c, &mistake, &fix))
+        .collect();
+    LessonResult {
+        id: l.id.clone(),
+        claims,
+        wall_s: t0.elapsed().as_secs_f64(),
+    }
+}
+
+/// Checks lessons on all cores (results in lesson order).
+fn check_all(lessons: &[&LessonFile], seeds: Option<u64>) -> Vec<LessonResult> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(lessons.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(lf) = lessons.get(i) else { break };
+                let r = check_lesson(lf, seeds);
+                results.lock().unwrap().push((i, r));
+            });
+        }
+    });
+    let mut r = results.into_inner().unwrap();
+    r.sort_by_key(|(i, _)| *i);
+    r.into_iter().map(|(_, r)| r).collect()
+}
+
+fn fmt_num(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".into()
+    } else if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e5) {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+fn print_results(results: &[LessonResult]) -> (usize, usize) {
+    let (mut pass, mut fail) = (0, 0);
+    for r in results {
+        println!("{}  ({:.1} s)", r.id, r.wall_s);
+        for c in &r.claims {
+            let mark = if c.pass { "PASS" } else { "FAIL" };
+            if c.pass {
+                pass += 1
+            } else {
+                fail += 1
+            }
+            println!("  {mark}  {}", c.text);
+            match &c.error {
+                Some(e) => println!("        error: {e}"),
+                None => {
+                    let m = c
+                        .mistake
+                        .iter()
+                        .cloned()
+                        .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+                    let f = c
+                        .fix
+                        .iter()
+                        .cloned()
+                        .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+                    println!(
+                        "        measured {} (want {})   mistake {}..{}   fix {}..{}",
+                        fmt_num(c.measured),
+                        c.expected,
+                        fmt_num(m.0),
+                        fmt_num(m.1),
+                        fmt_num(f.0),
+                        fmt_num(f.1)
+                    );
+                }
+            }
+        }
+    }
+    (pass, fail)
+}
+
+fn lessons(cmd: LessonCmd, dir: &Path, scenarios: &Path) -> Result<ExitCode, String> {
+    let all = load_lessons(dir, scenarios)?;
+    match cmd {
+        LessonCmd::List => {
+            let mut by_section: std::collections::BTreeMap<usize, Vec<&LessonFile>> =
+                Default::default();
+            for lf in &all {
+                let order = lesson::CATALOGUE
+                    .iter()
+                    .position(|(id, ..)| *id == lf.lesson.id)
+                    .unwrap_or(usize::MAX);
+                by_section.entry(order).or_default().push(lf);
+            }
+            let mut last = String::new();
+            for lf in by_section.values().flatten() {
+                if lf.lesson.section != last {
+                    println!("\n{}", lf.lesson.section);
+                    last = lf.lesson.section.clone();
+                }
+                println!(
+                    "  {:<22} {}  ({} claims)",
+                    lf.lesson.id,
+                    lf.lesson.title,
+                    lf.lesson.claims.len()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LessonCmd::Show { id } => {
+            let lf = all
+                .iter()
+                .find(|l| l.lesson.id == id)
+                .ok_or_else(|| format!("no lesson {id:?} in {}", dir.display()))?;
+            let l = &lf.lesson;
+            println!(
+                "{} — {}\n[{}]  {}\n",
+                l.id,
+                l.title,
+                l.section,
+                lf.path.display()
+            );
+            println!("{}\n", l.narrative.trim());
+            println!("Question: {}\n", l.question.trim());
+            if let Some(t) = &l.toggle {
+                println!("Toggle: {}", t.label);
+                for (k, v) in &t.mistake {
+                    println!("  mistake  {k} = {v}");
+                }
+                for (k, v) in &t.fix {
+                    println!("  fix      {k} = {v}");
+                }
+            }
+            if let Some(d) = &l.demonstrated_by {
+                println!("Demonstrated by: {d}");
+            }
+            println!("\nClaims:");
+            for c in &l.claims {
+                println!(
+                    "  - {}  [{} {:?}{}]",
+                    c.text,
+                    c.metric,
+                    c.compare,
+                    c.value.map_or(String::new(), |v| format!(" {v}"))
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LessonCmd::Check { ids, seeds, json } => {
+            if let Some(s) = seeds {
+                if s < 1 {
+                    return Err("--seeds must be at least 1".into());
+                }
+            }
+            let chosen: Vec<&LessonFile> = if ids.is_empty() {
+                all.iter().collect()
+            } else {
+                ids.iter()
+                    .map(|id| {
+                        all.iter()
+                            .find(|l| &l.lesson.id == id)
+                            .ok_or_else(|| format!("no lesson {id:?}"))
+                    })
+                    .collect::<Result<_, _>>()?
+            };
+            let results = check_all(&chosen, seeds);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&results).unwrap());
+            }
+            let (pass, fail) = if json {
+                let f = results
+                    .iter()
+                    .flat_map(|r| &r.claims)
+                    .filter(|c| !c.pass)
+                    .count();
+                (results.iter().map(|r| r.claims.len()).sum::<usize>() - f, f)
+            } else {
+                print_results(&results)
+            };
+            println!("\nclaims: {pass} passed, {fail} failed");
+            Ok(if fail == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        LessonCmd::Coverage { check } => {
+            let results: Vec<LessonResult> = if check {
+                check_all(&all.iter().collect::<Vec<_>>(), None)
+            } else {
+                Vec::new()
+            };
+            let mut covered = 0;
+            println!("{:<22} {:<34} {}", "catalogue id", "lesson file", "claims");
+            for (id, _, _) in lesson::CATALOGUE {
+                let lf = all.iter().find(|l| l.lesson.id == *id);
+                let status = match lf {
+                    None => "MISSING".to_string(),
+                    Some(lf) => {
+                        covered += 1;
+                        match results.iter().find(|r| r.id == *id) {
+                            Some(r) => {
+                                let p = r.claims.iter().filter(|c| c.pass).count();
+                                format!("{p}/{} pass", r.claims.len())
+                            }
+                            None if lf.lesson.claims.is_empty() => format!(
+                                "demonstrated by: {}",
+                                lf.lesson.demonstrated_by.as_deref().unwrap_or("")
+                            ),
+                            None => format!("{} claims (run with --check)", lf.lesson.claims.len()),
+                        }
+                    }
+                };
+                let file = lf.map_or("-".to_string(), |l| {
+                    l.path.file_name().unwrap().to_string_lossy().into_owned()
+                });
+                println!("{id:<22} {file:<34} {status}");
+            }
+            let extra: Vec<&str> = all
+                .iter()
+                .map(|l| l.lesson.id.as_str())
+                .filter(|id| !lesson::CATALOGUE.iter().any(|(c, ..)| c == id))
+                .collect();
+            for id in &extra {
+                println!(
+                    "{id:<22} {:<34} (beyond the catalogue)",
+                    format!("{id}.toml")
+                );
+            }
+            println!(
+                "\ncovered {covered} of {} catalogue rows",
+                lesson::CATALOGUE.len()
+            );
+            let failing = results.iter().any(|r| r.claims.iter().any(|c| !c.pass));
+            Ok(if failing {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Run(a) => run(a),
+        Cmd::Lessons {
+            cmd,
+            dir,
+            scenarios,
+        } => lessons(cmd, &dir, &scenarios),
         Cmd::Validate { file, sets } => load_doc(&file, &sets).and_then(|doc| {
             let sc = doc
                 .build()
