@@ -1,6 +1,8 @@
 //! sim-core integration tests: one binary, one module per concern.
 
+mod components;
 mod determinism;
+mod docs;
 mod queueing;
 mod scenarios;
 mod support;
