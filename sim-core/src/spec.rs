@@ -881,9 +881,9 @@ pub struct LoadBalancerSpec {
 
 // ----- faults ----------------------------------------------------------------------
 
-/// A scheduled fault or operation.
+/// A scheduled fault or operation. (Unknown fields are caught by
+/// `FaultAction`: serde cannot deny them on a struct with a flattened enum.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     pub at_s: f64,
     /// Absent: the fault lasts until the end of the run.
@@ -898,7 +898,7 @@ pub struct FaultSpec {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultAction {
     /// The replica dies: its requests fail, arrivals are refused; it comes
     /// back when the fault ends.

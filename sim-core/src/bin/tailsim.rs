@@ -157,9 +157,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     let seed = args.seed.unwrap_or(sc.seed);
     let mut sim = Sim::new(&sc, seed).map_err(|e| e.to_string())?;
     if !window_given {
-        // Keep the whole run in the series: at most ~1000 windows.
-        let w = (sc.duration_s / 1000.0).max(sc.metrics.window_s);
-        sim.set_window(w, sc.metrics.max_windows.max(1000));
+        sim.auto_window(sc.duration_s);
     }
     let t0 = Instant::now();
     let mut report = sim.run_for(sc.duration_s);

@@ -981,6 +981,15 @@ impl Sim {
         self.report()
     }
 
+    /// Widens the time-series window so a run of `duration_s` keeps about
+    /// 1000 windows (never narrower than the scenario's own), as the CLI and
+    /// the benchmarks do. Call before the run starts.
+    pub fn auto_window(&mut self, duration_s: f64) {
+        let w = (duration_s / 1000.0).max(ns_to_secs(self.window));
+        let keep = self.max_windows.max(1000);
+        self.set_window(w, keep);
+    }
+
     /// Overrides the time-series window before the run starts (the CLI keeps
     /// about 1000 windows over a long run).
     pub fn set_window(&mut self, window_s: f64, max_windows: usize) {
@@ -1636,7 +1645,7 @@ impl Sim {
         c.resolved = true;
         let (origin, t0, hit, version, bytes, jobs_alive) =
             (c.origin, c.t0, c.hit, c.version, c.bytes, c.jobs_alive);
-        let (attrs, edge, attempts) = (c.attrs, c.edge, c.attempts);
+        let (attrs, edge, attempts, task) = (c.attrs, c.edge, c.attempts, c.task);
         // Cancel pool waits of this call (they are skipped lazily).
         c.pool_wait = 0;
         let mut pooled = c.pooled;
@@ -1671,7 +1680,7 @@ impl Sim {
             }
             Origin::Parent(job) => {
                 if self.jobs.get(job).is_some() {
-                    self.child_done(job, outcome, hit, version, bytes);
+                    self.child_done(job, outcome, task, hit, version, bytes);
                 }
             }
             Origin::Consumer { node, consumer } => {
@@ -2016,6 +2025,9 @@ impl Sim {
                                 waiters.push(job);
                                 let j = self.jobs.get_mut(job).unwrap();
                                 j.pending = 1;
+                                if release {
+                                    self.release_worker(job);
+                                }
                                 return;
                             }
                         }
@@ -2039,10 +2051,11 @@ impl Sim {
                 } => {
                     let (edge, size, versioned, release) = (*edge, *size, *versioned, *release);
                     j.ip += 1;
-                    let (space, k) = (j.space, j.key);
-                    let v = self.spaces[space as usize].version(k);
+                    // The value stored is the one read after the lookup: its
+                    // version is the one current at lookup time. A write in
+                    // between makes this fill stale (the cache-aside race).
+                    let (space, k, v) = (j.space, j.key, j.version);
                     let ckey = cache_key(space, k, if versioned { Some(v) } else { None });
-                    let j = self.jobs.get_mut(job).unwrap();
                     j.pending = 1;
                     let c = self.spawn(job, edge);
                     if let Some(c) = self.calls.get_mut(c) {
@@ -2169,7 +2182,15 @@ impl Sim {
     }
 
     /// A child call of `job` ended.
-    fn child_done(&mut self, job: Ref, outcome: Outcome, hit: bool, version: u32, bytes: f64) {
+    fn child_done(
+        &mut self,
+        job: Ref,
+        outcome: Outcome,
+        task: Task,
+        hit: bool,
+        version: u32,
+        bytes: f64,
+    ) {
         let j = self.jobs.get_mut(job).unwrap();
         j.pending = j.pending.saturating_sub(1);
         if outcome != Outcome::Ok {
@@ -2183,7 +2204,7 @@ impl Sim {
         // Cache lookups decide hit/miss here, at the op that issued them; a
         // failed lookup (cache down) counts as a miss and falls through to
         // the source of truth.
-        {
+        if matches!(task, Task::CacheGet { .. }) {
             if let Body::Service(s) = &self.nodes[ni].body {
                 let endpoint = match j.task {
                     Task::Handler { endpoint } => endpoint as usize,
@@ -2213,30 +2234,36 @@ impl Sim {
                                 c.stale += 1;
                             }
                         }
-                    } else {
-                        j.ip += 1;
-                        if let Body::Cache(c) = &mut self.nodes[cnode].body {
-                            c.misses += 1;
-                            if sf {
-                                let ckey = cache_key(
-                                    space,
-                                    k,
-                                    if versioned { Some(j.version) } else { None },
-                                );
+                    } else if let Body::Cache(c) = &mut self.nodes[cnode].body {
+                        c.misses += 1;
+                        let ckey =
+                            cache_key(space, k, if versioned { Some(j.version) } else { None });
+                        match (sf, c.inflight.get_mut(&ckey)) {
+                            (true, Some(waiters)) => {
+                                // Another request is already filling this key
+                                // (its lookup missed first): wait for it.
+                                c.coalesced += 1;
+                                waiters.push(job);
+                                j.pending = 1;
+                                return;
+                            }
+                            (true, None) => {
                                 c.inflight.insert(ckey, Vec::new());
                                 j.sf = Some((cnode as u32, ckey));
+                                j.ip += 1;
                             }
+                            (false, _) => j.ip += 1,
                         }
+                    } else {
+                        j.ip += 1;
                     }
                 }
             }
         }
         let failed = std::mem::replace(&mut j.failed, false);
         // Single-flight fill completed: wake the waiters as hits.
-        if !failed && j.sf.is_some() {
-            if let Some(Op::CachePut { .. }) = self.prev_op(job) {
-                self.finish_fill(job);
-            }
+        if !failed && j.sf.is_some() && matches!(task, Task::CacheSet { .. }) {
+            self.finish_fill(job);
         }
         let j = self.jobs.get_mut(job).unwrap();
         match (j.state, failed) {
@@ -2248,19 +2275,6 @@ impl Sim {
                 self.requeue(job);
             }
         }
-    }
-
-    /// The op just before the job's instruction pointer.
-    fn prev_op(&self, job: Ref) -> Option<&Op> {
-        let j = self.jobs.get(job)?;
-        let Body::Service(s) = &self.nodes[j.node as usize].body else {
-            return None;
-        };
-        let endpoint = match j.task {
-            Task::Handler { endpoint } => endpoint as usize,
-            _ => 0,
-        };
-        s.programs[endpoint].get((j.ip as usize).checked_sub(1)?)
     }
 
     /// An event-loop continuation waits for a worker again.

@@ -713,15 +713,18 @@ fn cache_invalidation_and_staleness() {
     eprintln!("none: {c:?}");
     assert!((c.stale_fraction - (1.0 - 1.0 / 60.0)).abs() <= 4.0 * 0.0017 + 0.002);
 
-    // Delete on write: the cache looks the key up at the end of its 0.5 ms
-    // operation and the answer is judged at that same instant, and a fill
-    // stores the version current when it is stored, so no hit is ever stale.
-    // (The classic cache-aside race -- read the old row, a write deletes the
-    // key, then the old row is stored -- is not modelled: see the report.)
+    // Delete on write: only the cache-aside race leaves stale data. A
+    // fill stores the version its reader saw at lookup; a write during the
+    // ~3 ms between lookup and fill (0.5 ms get + 2 ms read + 0.5 ms put)
+    // deletes nothing yet, so the fill is stale. Misses ~ one per write
+    // (20/s * 300 s = 6000); a fill is stale with probability ~ w * 3 ms =
+    // 6e-4, i.e. ~3.6 stale fills, each hit ~ (read rate 2/s) / (write rate
+    // 0.2/s) = 10 times before the next write deletes it: ~36 stale hits of
+    // ~54,000 (0.07%), against 98% without invalidation. Allow up to 0.5%.
     let r = run(&invalidation_scenario("delete", false), 1);
     let c = r.nodes["c"].cache.clone().unwrap();
     eprintln!("delete: {c:?}");
-    assert_eq!(c.stale_reads, 0);
+    assert!(c.stale_fraction < 0.005, "{}", c.stale_fraction);
     assert!(c.misses > 100);
     // Versioned keys: the reader picks key@version when its lookup starts,
     // 0.5 ms before the cache answers; a write in between leaves the old
@@ -797,15 +800,15 @@ fn single_flight_collapses_the_refill() {
 }
 
 #[test]
-#[ignore = "engine bug in sim/mod.rs child_done: a second single-flight miss overwrites the waiter list (see report)"]
 fn single_flight_answers_every_waiter() {
     // One hot key (1000 reads/s), a slow cache (5 ms per operation) and a
-    // 0.2 s TTL: ~150 refills in 30 s. A reader B whose lookup was already
-    // in flight when the first miss A registered misses too; readers that
-    // joined A's fill in between must still be answered. In steady state a
-    // read takes 5 ms (hit) or ~65 ms (the ~3% that refill), so by Little's
-    // law ~7 requests are in flight (Poisson: <= 30 with probability
-    // 1 - 1e-9); orphaned readers would stay in flight for ever.
+    // 0.2 s TTL: ~110 refills in 29 s, each ~60 ms long (5 ms get + 50 ms
+    // query + 5 ms put) during which ~60 readers queue behind the filler. A
+    // reader whose lookup was already in flight when the first miss
+    // registered misses too and must join that fill, not replace it.
+    // Arrivals stop at 29 s and no request can take more than ~70 ms, so at
+    // 30 s every request must have been answered: an orphaned waiter would
+    // stay in flight for ever.
     let sc = scn(
         30.0,
         0.0,
@@ -813,7 +816,7 @@ fn single_flight_answers_every_waiter() {
 [nodes.clients]
 kind = "source"
 target = "api"
-arrival = { process = "poisson", rate = 1000 }
+arrival = { process = "schedule", points = [ { at_s = 0, rate = 1000 }, { at_s = 29, rate = 0 } ] }
 
 [nodes.api]
 kind = "service"
@@ -839,11 +842,11 @@ tables = { t = { rows = 1000 } }
             "seed {seed}: in flight {}, cache {:?}",
             r.end_to_end.in_flight, r.nodes["c"].cache
         );
-        assert!(
-            r.end_to_end.in_flight <= 30,
-            "seed {seed}: {} requests never answered",
-            r.end_to_end.in_flight
+        assert_eq!(
+            r.end_to_end.in_flight, 0,
+            "seed {seed}: requests never answered"
         );
+        assert!(r.nodes["c"].cache.as_ref().unwrap().coalesced > 1000);
     }
 }
 
@@ -1770,7 +1773,6 @@ fn scale_and_spike_faults() {
 }
 
 #[test]
-#[ignore = "spec bug: FaultSpec has deny_unknown_fields next to a flattened FaultAction (see report)"]
 fn faults_parse_from_toml() {
     // The documented way to write a fault. serde does not support
     // `deny_unknown_fields` together with `flatten`: every field of the
