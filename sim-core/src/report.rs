@@ -22,10 +22,27 @@ pub struct Report {
     pub sources: BTreeMap<String, SourceReport>,
     /// Per call edge that saw traffic.
     pub edges: Vec<EdgeReport>,
+    /// Judged against the scenario's SLO (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<SloReport>,
     pub conservation: Conservation,
     pub series: Series,
     /// The slowest traced requests (see `traces` in the scenario).
     pub slowest_traces: Vec<crate::sim::Trace>,
+}
+
+/// SLO compliance and error-budget burn, after warm-up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SloReport {
+    pub latency_s: f64,
+    pub target: f64,
+    /// Requests that finished (OK or not) after warm-up.
+    pub requests: u64,
+    /// Fraction answered OK within `latency_s` (errors count as bad).
+    pub compliance: f64,
+    /// (1 - compliance) / (1 - target): 1 spends the error budget exactly
+    /// as fast as allowed; above 1 the SLO will be missed.
+    pub burn_rate: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

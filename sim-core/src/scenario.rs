@@ -247,6 +247,9 @@ pub struct Scenario {
     pub faults: Vec<FaultSpec>,
     /// Per-request tracing.
     pub traces: TraceSpec,
+    /// The service-level objective the report judges the run against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo: Option<SloSpec>,
 }
 
 /// The top level as read, before nodes are typed one by one (so that node
@@ -274,6 +277,8 @@ struct Header {
     faults: Vec<FaultSpec>,
     #[serde(default)]
     traces: TraceSpec,
+    #[serde(default)]
+    slo: Option<SloSpec>,
 }
 
 impl<'de> Deserialize<'de> for Scenario {
@@ -540,6 +545,7 @@ impl Scenario {
             nodes: BTreeMap::new(),
             faults: h.faults,
             traces: h.traces,
+            slo: h.slo,
         };
         let nodes = obj
             .get("nodes")

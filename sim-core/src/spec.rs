@@ -930,6 +930,18 @@ pub enum FaultAction {
     Spike { factor: f64 },
 }
 
+/// A latency SLO: `target` of requests answered OK within `latency_s`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SloSpec {
+    pub latency_s: f64,
+    #[serde(default = "default_slo_target")]
+    pub target: f64,
+}
+fn default_slo_target() -> f64 {
+    0.99
+}
+
 /// Per-request tracing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -89,6 +89,15 @@ pub fn validate(sc: &Scenario) -> R {
         100_000,
     )?;
     int_range("traces.keep", sc.traces.keep as u64, 0, 10_000)?;
+    if let Some(slo) = &sc.slo {
+        finite_pos("slo.latency_s", slo.latency_s)?;
+        if !(slo.target > 0.0 && slo.target < 1.0) {
+            return Err(err(
+                "slo.target",
+                format!("must be in (0, 1), e.g. 0.99, got {}", slo.target),
+            ));
+        }
+    }
     if sc.nodes.is_empty() {
         return Err(err("nodes", "a scenario needs at least one node"));
     }

@@ -883,6 +883,8 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
         window_start: 0,
         events: 0,
         tracer: trace::Tracer::new(sc.traces.every, sc.traces.keep),
+        slo: sc.slo.as_ref().map(|s| (secs_to_ns(s.latency_s), s.target)),
+        slo_counts: (0, 0),
         table_names: sc
             .nodes
             .iter()

@@ -906,6 +906,9 @@ pub struct Sim {
     window_start: Time,
     events: u64,
     tracer: trace::Tracer,
+    /// SLO threshold (ns) and target; (good, total) measured requests.
+    slo: Option<(Time, f64)>,
+    slo_counts: (u64, u64),
     /// Table names per database node (for reports).
     table_names: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -1691,6 +1694,12 @@ impl Sim {
 
     fn root_done(&mut self, src: u32, measured: bool, user: u32, lat: Time, outcome: Outcome) {
         let now = self.now();
+        if let (Some((limit, _)), true) = (self.slo, measured) {
+            self.slo_counts.1 += 1;
+            if outcome == Outcome::Ok && lat <= limit {
+                self.slo_counts.0 += 1;
+            }
+        }
         let Body::Source(s) = &mut self.nodes[src as usize].body else {
             unreachable!()
         };

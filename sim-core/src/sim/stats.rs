@@ -532,6 +532,21 @@ impl Sim {
             nodes,
             sources,
             edges,
+            slo: self.slo.map(|(limit, target)| {
+                let (good, total) = self.slo_counts;
+                let compliance = if total > 0 {
+                    good as f64 / total as f64
+                } else {
+                    1.0
+                };
+                SloReport {
+                    latency_s: ns_to_secs(limit),
+                    target,
+                    requests: total,
+                    compliance,
+                    burn_rate: (1.0 - compliance) / (1.0 - target),
+                }
+            }),
             conservation: self.conservation(),
             series: Series {
                 window_s: ns_to_secs(self.window),

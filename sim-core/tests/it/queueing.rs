@@ -218,3 +218,28 @@ fn chain_latency_adds_up() {
     // db: 200/s * 30 ms on 8 workers = 75% busy.
     assert!((db.utilisation - 0.75).abs() < 0.02, "{}", db.utilisation);
 }
+
+#[test]
+fn slo_compliance_is_the_response_time_cdf() {
+    // M/M/1 with lambda = 0.5, mu = 1: response time T ~ Exp(mu - lambda =
+    // 0.5), so P(T <= 2 s) = 1 - e^{-1} = 0.6321 and with a 99% target the
+    // burn rate is (1 - 0.6321) / 0.01 = 36.8. Six replications of ~100k
+    // customers: the spread of the per-seed compliance gives the interval.
+    let sc = scenario_with(
+        &asset("mm1.toml"),
+        &[
+            ("duration_s", "200000"),
+            ("nodes.clients.arrival.rate", "0.5"),
+            ("slo", r#"{"latency_s": 2.0, "target": 0.99}"#),
+        ],
+    );
+    let reps = replicate(&sc, 6);
+    let c: Vec<f64> = reps
+        .iter()
+        .map(|r| r.slo.as_ref().unwrap().compliance)
+        .collect();
+    let expect = 1.0 - (-1.0f64).exp();
+    assert_agrees("M/M/1 P(T <= 2 s)", &c, expect, 0.0);
+    let burn = reps[0].slo.as_ref().unwrap().burn_rate;
+    assert!((burn - (1.0 - c[0]) / 0.01).abs() < 1e-9);
+}
