@@ -75,6 +75,15 @@ pub struct Lesson {
     /// are not a toggle (theory rows compare with a formula, OPS-NO-IAC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub toggle: Option<Toggle>,
+    /// Named partial fixes (the case study: one per fix; `toggle.fix` is
+    /// "all fixes"). Each maps field paths to values applied to the mistake
+    /// state.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variants: BTreeMap<String, BTreeMap<String, Value>>,
+    /// The metric variants are ranked by (lower is better), e.g.
+    /// "end_to_end.latency_s.p99".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank_by: Option<String>,
     #[serde(default)]
     pub claims: Vec<Claim>,
     /// How the product shows a row that cannot be a toggle.
@@ -174,6 +183,9 @@ pub struct Claim {
     pub rel_tolerance: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<State>,
+    /// Judge against this variant instead of the full fix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 /// A closed form from [`crate::theory`].
@@ -323,6 +335,19 @@ impl Lesson {
                 }
             }
         }
+        for (i, c) in self.claims.iter().enumerate() {
+            if let Some(v) = &c.variant {
+                if !self.variants.contains_key(v) {
+                    return e(
+                        &format!("claims[{i}].variant"),
+                        "no such variant in `variants`",
+                    );
+                }
+            }
+        }
+        if let Some(r) = &self.rank_by {
+            parse_metric(r).map_err(|m| ScenarioError::new("rank_by", m))?;
+        }
         if let Some(p) = &self.predict {
             parse_metric(&p.metric).map_err(|m| ScenarioError::new("predict.metric", m))?;
         }
@@ -333,6 +358,24 @@ impl Lesson {
     /// fields for that state applied. `file_text` is the referenced file's
     /// text when the lesson uses `scenario_file`.
     pub fn scenario(&self, state: State, file_text: Option<&str>) -> Result<Scenario, LessonError> {
+        self.build_state(state, None, file_text)
+    }
+
+    /// The mistake state with one variant's fields applied.
+    pub fn scenario_variant(
+        &self,
+        variant: &str,
+        file_text: Option<&str>,
+    ) -> Result<Scenario, LessonError> {
+        self.build_state(State::Mistake, Some(variant), file_text)
+    }
+
+    fn build_state(
+        &self,
+        state: State,
+        variant: Option<&str>,
+        file_text: Option<&str>,
+    ) -> Result<Scenario, LessonError> {
         let mut doc = match (&self.scenario, file_text) {
             (Some(v), _) => ScenarioDoc(v.clone()),
             (None, Some(t)) => ScenarioDoc::parse(t, crate::Format::sniff(t))?,
@@ -351,6 +394,17 @@ impl Lesson {
             for (path, v) in sets {
                 doc.set_value(path, v.clone())
                     .map_err(|e| ScenarioError::new(format!("toggle.{path}"), e.to_string()))?;
+            }
+        }
+        if let Some(name) = variant {
+            let sets = self
+                .variants
+                .get(name)
+                .ok_or_else(|| ScenarioError::new("variants", format!("no variant {name:?}")))?;
+            for (path, v) in sets {
+                doc.set_value(path, v.clone()).map_err(|e| {
+                    ScenarioError::new(format!("variants.{name}.{path}"), e.to_string())
+                })?;
             }
         }
         if let Some(d) = self.duration_s {
@@ -567,6 +621,101 @@ pub fn eval_metric(metric: &str, r: &Report) -> Result<f64, String> {
         };
     }
     Ok(acc)
+}
+
+/// Everything `lessons check` measured for one lesson.
+#[derive(Clone, Debug, Serialize)]
+pub struct Checked {
+    pub id: String,
+    pub claims: Vec<ClaimResult>,
+    /// Variants ranked by `rank_by` (best first): (name, mean value,
+    /// improvement over the mistake as a ratio mistake / variant).
+    pub ranking: Vec<(String, f64, f64)>,
+}
+
+/// Runs every state a lesson needs over seeds 1..=`seeds` and judges its
+/// claims. Conservation is checked on every run (a violation is reported as
+/// a failed claim naming the seed).
+pub fn check(lesson: &Lesson, file_text: Option<&str>, seeds: u64) -> Result<Checked, LessonError> {
+    let runs = |sc: &Scenario| -> Result<Vec<Report>, String> {
+        (1..=seeds)
+            .map(|seed| {
+                let r = crate::Sim::new(sc, seed)
+                    .map_err(|e| e.to_string())?
+                    .run_for(sc.duration_s);
+                if r.conservation.ok {
+                    Ok(r)
+                } else {
+                    Err(format!(
+                        "conservation violated with seed {seed}: {:?}",
+                        r.conservation.violations
+                    ))
+                }
+            })
+            .collect()
+    };
+    let broken = |e: String| Checked {
+        id: lesson.id.clone(),
+        claims: vec![ClaimResult {
+            text: "every run conserves requests".into(),
+            pass: false,
+            measured: f64::NAN,
+            expected: String::new(),
+            mistake: vec![],
+            fix: vec![],
+            error: Some(e),
+        }],
+        ranking: vec![],
+    };
+    let mistake = match runs(&lesson.scenario(State::Mistake, file_text)?) {
+        Ok(r) => r,
+        Err(e) => return Ok(broken(e)),
+    };
+    let fix = if lesson.toggle.is_some() {
+        match runs(&lesson.scenario(State::Fix, file_text)?) {
+            Ok(r) => r,
+            Err(e) => return Ok(broken(e)),
+        }
+    } else {
+        mistake.clone()
+    };
+    let mut variants: BTreeMap<&str, Vec<Report>> = BTreeMap::new();
+    for name in lesson.variants.keys() {
+        match runs(&lesson.scenario_variant(name, file_text)?) {
+            Ok(r) => {
+                variants.insert(name, r);
+            }
+            Err(e) => return Ok(broken(e)),
+        }
+    }
+    let claims = lesson
+        .claims
+        .iter()
+        .map(|c| match &c.variant {
+            Some(v) => judge(c, &mistake, &variants[v.as_str()]),
+            None => judge(c, &mistake, &fix),
+        })
+        .collect();
+    let mut ranking = Vec::new();
+    if let Some(m) = &lesson.rank_by {
+        let avg = |rs: &[Report]| {
+            rs.iter()
+                .filter_map(|r| eval_metric(m, r).ok())
+                .sum::<f64>()
+                / rs.len().max(1) as f64
+        };
+        let base = avg(&mistake);
+        for (name, rs) in &variants {
+            let v = avg(rs);
+            ranking.push((name.to_string(), v, base / v));
+        }
+        ranking.sort_by(|a, b| a.1.total_cmp(&b.1));
+    }
+    Ok(Checked {
+        id: lesson.id.clone(),
+        claims,
+        ranking,
+    })
 }
 
 /// The result of checking one claim.

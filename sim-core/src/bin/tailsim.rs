@@ -239,6 +239,7 @@ fn load_lessons(dir: &Path, scenarios: &Path) -> Result<Vec<LessonFile>, String>
 struct LessonResult {
     id: String,
     claims: Vec<ClaimResult>,
+    ranking: Vec<(String, f64, f64)>,
     wall_s: f64,
 }
 
@@ -246,37 +247,12 @@ fn check_lesson(lf: &LessonFile, seeds: Option<u64>) -> LessonResult {
     let t0 = Instant::now();
     let l = &lf.lesson;
     let n = seeds.unwrap_or(l.seeds).max(1);
-    let run = |st: State| -> Vec<sim_core::Report> {
-        let sc = l
-            .scenario(st, lf.scenario_text.as_deref())
-            .expect("checked at load");
-        (1..=n)
-            .map(|seed| {
-                let mut sim = Sim::new(&sc, seed).expect("validated");
-                let r = sim.run_for(sc.duration_s);
-                assert!(
-                    r.conservation.ok,
-                    "{}: conservation violated with seed {seed}: {:?}",
-                    l.id, r.conservation.violations
-                );
-                r
-            })
-            .collect()
-    };
-    let mistake = run(State::Mistake);
-    let fix = if l.toggle.is_some() {
-        run(State::Fix)
-    } else {
-        mistake.clone()
-    };
-    let claims = l
-        .claims
-        .iter()
-        .map(|c| lesson::judge(c, &mistake, &fix))
-        .collect();
+    let c = lesson::check(l, lf.scenario_text.as_deref(), n)
+        .expect("both states build (checked at load)");
     LessonResult {
-        id: l.id.clone(),
-        claims,
+        id: c.id,
+        claims: c.claims,
+        ranking: c.ranking,
         wall_s: t0.elapsed().as_secs_f64(),
     }
 }
@@ -348,6 +324,15 @@ fn print_results(results: &[LessonResult]) -> (usize, usize) {
                         fmt_num(f.1)
                     );
                 }
+            }
+        }
+        if !r.ranking.is_empty() {
+            println!("  fixes ranked (best first):");
+            for (name, v, gain) in &r.ranking {
+                println!(
+                    "        {name:<28} {}  ({gain:.2}x better than the mistake)",
+                    fmt_num(*v)
+                );
             }
         }
     }

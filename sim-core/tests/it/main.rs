@@ -3,6 +3,7 @@
 mod components;
 mod determinism;
 mod docs;
+mod lessons;
 mod queueing;
 mod scenarios;
 mod support;
