@@ -162,6 +162,10 @@ pub struct E2eReport {
     pub latency_s: Summary,
 }
 
+/// One serving node. Utilisation, queue lengths, rates, waits and sojourn
+/// times cover the measured period (after warm-up); counts (`arrived`,
+/// `completed`, ...) and the kind-specific sections (pools, cache, database,
+/// broker, balancer) cover the whole run, warm-up included.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NodeReport {
     pub kind: String,
@@ -187,29 +191,31 @@ pub struct NodeReport {
     pub sojourn_s: Summary,
     /// Active replicas now.
     pub replicas: u32,
-    /// Utilisation of each replica (load spread).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Utilisation of each replica (load spread); for a database the
+    /// primaries (shards) come first, then the read replicas.
+    #[serde(default)]
     pub replica_utilisation: Vec<f64>,
     /// Requests dropped at start because their deadline had passed.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub expired: u64,
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub side_effects: u64,
     /// Side effects applied more than once (retried non-idempotent calls).
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub duplicates: u64,
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub restarts: u64,
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub oom_kills: u64,
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub rate_limited: u64,
     /// Replica-seconds paid for (up, booting or draining).
     pub instance_seconds: f64,
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub scale_actions: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lock_wait_s: Option<Summary>,
+    /// Time waiting for locks taken in this node's handlers (zeros if none).
+    #[serde(default)]
+    pub lock_wait_s: Summary,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pools: BTreeMap<String, PoolReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -220,10 +226,6 @@ pub struct NodeReport {
     pub broker: Option<BrokerReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balancer: Option<BalancerReport>,
-}
-
-fn is_zero(x: &u64) -> bool {
-    *x == 0
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

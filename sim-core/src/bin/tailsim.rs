@@ -394,14 +394,50 @@ fn lessons(cmd: LessonCmd, dir: &Path, scenarios: &Path) -> Result<ExitCode, Str
             if let Some(d) = &l.demonstrated_by {
                 println!("Demonstrated by: {d}");
             }
+            if let Some(p) = &l.predict {
+                println!(
+                    "Predict: {} in the {:?} state ({})",
+                    p.metric, p.state, p.unit
+                );
+            }
+            if !l.focus.nodes.is_empty() || !l.focus.charts.is_empty() {
+                println!(
+                    "Focus: nodes {:?}, charts {:?}",
+                    l.focus.nodes, l.focus.charts
+                );
+            }
             println!("\nClaims:");
             for c in &l.claims {
+                let judged = match c.compare {
+                    lesson::Compare::Ratio => "mistake / fix",
+                    lesson::Compare::Difference => "mistake - fix",
+                    lesson::Compare::Mistake => "mistake",
+                    lesson::Compare::Fix => "fix",
+                    lesson::Compare::Theory => "theory",
+                };
+                let rule = match (c.op, c.value, &c.expect) {
+                    (Some(op), Some(v), _) => format!(
+                        "{} {v}",
+                        serde_json::to_value(op).unwrap().as_str().unwrap_or("?")
+                    ),
+                    (_, _, Some(f)) => format!(
+                        "= {}({:?}) within {}",
+                        f.r#fn,
+                        f.args,
+                        c.rel_tolerance.map_or(
+                            format!("{}", c.tolerance.unwrap_or(0.0)),
+                            |r| format!("{}%", r * 100.0)
+                        )
+                    ),
+                    _ => String::new(),
+                };
+                let variant = c
+                    .variant
+                    .as_ref()
+                    .map_or(String::new(), |v| format!(" [variant {v}]"));
                 println!(
-                    "  - {}  [{} {:?}{}]",
-                    c.text,
-                    c.metric,
-                    c.compare,
-                    c.value.map_or(String::new(), |v| format!(" {v}"))
+                    "  - {}\n      {judged} of {}  {rule}{variant}",
+                    c.text, c.metric
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -502,6 +538,14 @@ fn lessons(cmd: LessonCmd, dir: &Path, scenarios: &Path) -> Result<ExitCode, Str
 }
 
 fn main() -> ExitCode {
+    // Behave like other command-line tools when the reader goes away
+    // (`tailsim lessons list | head`): exit quietly instead of panicking.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any other
+    // thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Run(a) => run(a),

@@ -496,6 +496,7 @@ fn station(workers: u32, pools: &BTreeMap<String, PoolSpec>) -> Station {
         restarts: 0,
         oom_kills: 0,
         drain_down: None,
+        drained: false,
         replica: false,
         partitioned: false,
     }

@@ -615,6 +615,8 @@ struct Station {
     oom_kills: u64,
     /// Set while draining for a restart: how long it then stays down.
     drain_down: Option<Time>,
+    /// Went down after a graceful drain: balancers already took it out.
+    drained: bool,
     /// A database read replica (true) or primary (false).
     replica: bool,
     partitioned: bool,
@@ -2470,6 +2472,7 @@ impl Sim {
                             RState::Draining => detect.is_none(),
                             RState::Down => match detect {
                                 None => true,
+                                Some(_) if st.drained => false,
                                 Some(dt) => now < st.down_since + dt,
                             },
                         };

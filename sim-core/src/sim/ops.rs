@@ -23,6 +23,9 @@ impl Sim {
         self.touch_instances(ni);
         let st = &mut self.nodes[ni].reps[ri];
         st.lv.touch(&mut st.c, now);
+        // A replica that drained before going down was deregistered: it
+        // stays out of balancers until it is up again.
+        st.drained = state == RState::Down && st.state == RState::Draining;
         st.state = state;
         st.epoch = st.epoch.wrapping_add(1);
         st.lv.capacity = if matches!(state, RState::Up | RState::Draining) {

@@ -268,19 +268,16 @@ impl Sim {
         };
         let per_s = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
         let insys: u64 = n.reps.iter().map(|s| s.lv.insys).sum();
-        let replica_utilisation = if n.reps.len() > 1 {
-            n.reps
-                .iter()
-                .map(|s| {
-                    let mut c = s.c;
-                    let mut lv = s.lv;
-                    lv.touch(&mut c, now);
-                    c.minus(&s.at_warm).utilisation()
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let replica_utilisation = n
+            .reps
+            .iter()
+            .map(|s| {
+                let mut c = s.c;
+                let mut lv = s.lv;
+                lv.touch(&mut c, now);
+                c.minus(&s.at_warm).utilisation()
+            })
+            .collect();
         let mut pools = BTreeMap::new();
         for (pi, name) in n.pool_names.iter().enumerate() {
             let (mut size, mut area, mut acquired, mut timeouts, mut rejected) =
@@ -434,7 +431,7 @@ impl Sim {
             rate_limited: n.rate.as_ref().map_or(0, |r| r.limited),
             instance_seconds: inst / 1e9,
             scale_actions: n.autoscale.as_ref().map_or(0, |a| a.actions),
-            lock_wait_s: (n.lock_wait.count() > 0).then(|| n.lock_wait.summary()),
+            lock_wait_s: n.lock_wait.summary(),
             pools,
             cache,
             database,
