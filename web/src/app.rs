@@ -13,8 +13,9 @@ use yew::prelude::*;
 use crate::charts::css;
 use crate::model::{
     format_count, format_duration_human, format_percent, format_secs, format_sim_time, ChartData,
-    Prediction, Speed, RATE_MAX, RATE_MIN, RATE_STEP, RECENT_WINDOWS, WORKERS_MAX, WORKERS_MIN,
+    NodeRow, Prediction, Speed, RECENT_WINDOWS,
 };
+use crate::scenarios::{self, FaultButton, Group, LiveControls};
 use crate::state::{Action, AppState};
 
 /// The whole live page.
@@ -76,10 +77,18 @@ pub fn app() -> Html {
         Callback::from(move |a: Action| d.dispatch(a))
     };
 
+    let header = html! {
+        <Header
+            scenario_id={state.scenario_id.clone()}
+            controls={state.controls.clone()}
+            failed={state.scenario_error.clone()}
+            dispatch={dispatch.clone()}
+        />
+    };
     if let Some(err) = &state.load_error {
         return html! {
             <div class="app">
-                <Header />
+                { header }
                 <div class="load-error card" role="alert">
                     <h2>{ "The scenario could not be loaded" }</h2>
                     <pre>{ err }</pre>
@@ -90,15 +99,26 @@ pub fn app() -> Html {
 
     html! {
         <div class="app">
-            <Header />
+            { header }
             <Controls
+                key={state.scenario_id.clone()}
                 playing={state.playing}
                 speed={state.speed}
                 rate={state.rate}
                 workers={state.workers}
+                controls={state.controls.clone()}
                 prediction={state.prediction}
                 dispatch={dispatch.clone()}
             />
+            if let Some(err) = &state.scenario_error {
+                <div class="inline-error scenario-error" role="alert" id="scenario-error">
+                    <div>
+                        <strong>{ "This scenario could not be loaded; the previous one keeps running." }</strong>
+                        <pre>{ err }</pre>
+                    </div>
+                    <button class="btn small" onclick={dispatch.reform(|_| Action::DismissScenarioError)}>{ "Dismiss" }</button>
+                </div>
+            }
             if let Some(err) = &state.error {
                 <div class="inline-error" role="alert" id="inline-error">
                     <span>{ err }</span>
@@ -113,15 +133,25 @@ pub fn app() -> Html {
                         title="Latency per 1-second window"
                         data={state.chart.clone()}
                         version={state.chart_version}
-                        prediction={state.prediction.p99_s()}
+                        prediction={state.prediction.and_then(|p| p.p99_s())}
+                        theory={state.prediction.is_some()}
                     />
                     <ChartCard
                         id="chart-util"
                         kind={ChartKind::Utilisation}
-                        title="Server utilisation and queue length per window"
+                        title={format!("Utilisation and queue length of {} per window", state.controls.focus.as_deref().unwrap_or("the first node"))}
                         data={state.chart.clone()}
                         version={state.chart_version}
                         prediction={None::<f64>}
+                        theory={false}
+                    />
+                    <NodeTable
+                        rows={state.view.nodes.clone()}
+                        targets={state.fault_targets.clone()}
+                        target={state.fault_target.clone()}
+                        target_kind={state.fault_target_kind().map(|k| AttrValue::from(k.to_string()))}
+                        note={state.fault_note.clone()}
+                        dispatch={dispatch.clone()}
                     />
                 </section>
                 <StatPanel state={Rc::new((*state).clone())} />
@@ -165,8 +195,44 @@ fn schedule_frame(
     *slot.borrow_mut() = Some(handle);
 }
 
+#[derive(Properties, PartialEq)]
+struct HeaderProps {
+    scenario_id: String,
+    controls: Rc<LiveControls>,
+    /// The last failed pick (the picker goes back to the running scenario).
+    failed: Option<String>,
+    dispatch: Callback<Action>,
+}
+
 #[component(Header)]
-fn header() -> Html {
+fn header(p: &HeaderProps) -> Html {
+    let select = use_node_ref();
+    // The picker shows the running scenario, also after a pick that failed.
+    {
+        let select = select.clone();
+        use_effect_with((p.scenario_id.clone(), p.failed.clone()), move |(id, _)| {
+            if let Some(el) = select.cast::<HtmlSelectElement>() {
+                if el.value() != *id {
+                    el.set_value(id);
+                }
+            }
+            || ()
+        });
+    }
+    let on_pick = emit_some(&p.dispatch, |e: Event| {
+        let sel: HtmlSelectElement = e.target_unchecked_into();
+        Some(Action::SelectScenario(sel.value()))
+    });
+    let c = &p.controls;
+    let tooltip = if c.description.is_empty() {
+        format!("assets/scenarios/{}", p.scenario_id)
+    } else {
+        format!(
+            "assets/scenarios/{}\n\n{}",
+            p.scenario_id,
+            c.description.trim()
+        )
+    };
     html! {
         <header class="topbar">
             <div class="brand">
@@ -174,8 +240,17 @@ fn header() -> Html {
                 <h1>{ "tailsim" }</h1>
                 <span class="tagline">{ "why backends stop scaling" }</span>
             </div>
-            <div class="scenario-tag" title="assets/scenarios/mmc.toml">
-                { "M/M/c · Poisson arrivals · exponential service, mean 1 s · one FIFO queue" }
+            <div class="picker">
+                <label for="scenario">{ "Scenario" }</label>
+                <select id="scenario" ref={select} onchange={on_pick} title={tooltip}>
+                    { for Group::ALL.iter().map(|g| html! {
+                        <optgroup label={g.label()}>
+                            { for scenarios::in_group(*g).map(|e| html! {
+                                <option value={e.id} selected={e.id == p.scenario_id}>{ e.label() }</option>
+                            }) }
+                        </optgroup>
+                    }) }
+                </select>
             </div>
         </header>
     }
@@ -187,7 +262,8 @@ struct ControlsProps {
     speed: Speed,
     rate: f64,
     workers: u32,
-    prediction: Prediction,
+    controls: Rc<LiveControls>,
+    prediction: Option<Prediction>,
     dispatch: Callback<Action>,
 }
 
@@ -212,14 +288,42 @@ fn controls(p: &ControlsProps) -> Html {
             .ok()
             .map(|v| Action::SetWorkers(v.round() as u32))
     });
-    let rho = p.prediction.rho();
-    let load_class = if rho >= 1.0 {
-        "load danger"
-    } else if rho >= 0.85 {
-        "load warn"
-    } else {
-        "load ok"
-    };
+    let load = p.prediction.map(|pred| {
+        let rho = pred.rho();
+        let class = if rho >= 1.0 {
+            "load danger"
+        } else if rho >= 0.85 {
+            "load warn"
+        } else {
+            "load ok"
+        };
+        html! {
+            <div class={class} id="load" title="offered load per worker: ρ = λ / (c·μ)">
+                <span class="rho-label">{ "ρ = λ/cμ" }</span>
+                <span class="rho-value">{ format!("{:.2}", rho) }</span>
+            </div>
+        }
+    });
+    let rate = p.controls.rate.as_ref().map(|c| html! {
+        <div class="group slider">
+            <label for="rate" title={format!("arrival rate of source `{}` (0.1× to 3× the file's {})", c.source, c.format(c.base))}>
+                { "Arrival rate λ" }</label>
+            <input id="rate" type="range" min={c.min.to_string()} max={c.max.to_string()}
+                   step={c.step.to_string()} value={p.rate.to_string()} oninput={on_rate}
+                   aria-describedby="rate-value" />
+            <output id="rate-value" for="rate">{ c.format(p.rate) }</output>
+        </div>
+    });
+    let workers = p.controls.workers.as_ref().map(|c| html! {
+        <div class="group slider">
+            <label for="workers" title={format!("workers per replica of `{}`", c.node)}>
+                { if p.controls.theory.is_some() { "Workers c".to_string() } else { format!("{} workers", c.node) } }</label>
+            <input id="workers" type="range" min={c.min.to_string()} max={c.max.to_string()}
+                   step="1" value={p.workers.to_string()} oninput={on_workers}
+                   aria-describedby="workers-value" />
+            <output id="workers-value" for="workers">{ p.workers.to_string() }</output>
+        </div>
+    });
     html! {
         <section class="controls" aria-label="Simulation controls">
             <div class="group buttons">
@@ -240,24 +344,12 @@ fn controls(p: &ControlsProps) -> Html {
                     }) }
                 </select>
             </div>
-            <div class="group slider">
-                <label for="rate">{ "Arrival rate λ" }</label>
-                <input id="rate" type="range" min={RATE_MIN.to_string()} max={RATE_MAX.to_string()}
-                       step={RATE_STEP.to_string()} value={p.rate.to_string()} oninput={on_rate}
-                       aria-describedby="rate-value" />
-                <output id="rate-value" for="rate">{ format!("{:.1} req/s", p.rate) }</output>
-            </div>
-            <div class="group slider">
-                <label for="workers">{ "Workers c" }</label>
-                <input id="workers" type="range" min={WORKERS_MIN.to_string()} max={WORKERS_MAX.to_string()}
-                       step="1" value={p.workers.to_string()} oninput={on_workers}
-                       aria-describedby="workers-value" />
-                <output id="workers-value" for="workers">{ p.workers.to_string() }</output>
-            </div>
-            <div class={load_class} id="load" title="offered load per worker: ρ = λ / (c·μ)">
-                <span class="rho-label">{ "ρ = λ/cμ" }</span>
-                <span class="rho-value">{ format!("{:.2}", rho) }</span>
-            </div>
+            { for rate }
+            { for workers }
+            if p.controls.rate.is_none() && p.controls.workers.is_none() {
+                <div class="group note-inline">{ "no rate or worker controls for this topology" }</div>
+            }
+            { for load }
         </section>
     }
 }
@@ -289,6 +381,8 @@ struct ChartCardProps {
     data: Rc<ChartData>,
     version: u64,
     prediction: Option<f64>,
+    /// The Erlang C overlay applies (a single M/M/c).
+    theory: bool,
 }
 
 impl PartialEq for ChartCardProps {
@@ -297,6 +391,7 @@ impl PartialEq for ChartCardProps {
             && self.kind == o.kind
             && self.title == o.title
             && self.version == o.version
+            && self.theory == o.theory
             && self.prediction.map(f64::to_bits) == o.prediction.map(f64::to_bits)
     }
 }
@@ -353,8 +448,10 @@ fn chart_card(p: &ChartCardProps) -> Html {
                 <li><span class="swatch" style={format!("background:{}", css::P50)}></span>{ "p50" }</li>
                 <li><span class="swatch" style={format!("background:{}", css::P95)}></span>{ "p95" }</li>
                 <li><span class="swatch thick" style={format!("background:{}", css::P99)}></span>{ "p99" }</li>
-                <li><span class="swatch dashed" style={format!("border-color:{}", css::THEORY)}></span>
-                    { if p.prediction.is_some() { "Erlang C p99 (theory)" } else { "Erlang C p99: unstable" } }</li>
+                if p.theory {
+                    <li><span class="swatch dashed" style={format!("border-color:{}", css::THEORY)}></span>
+                        { if p.prediction.is_some() { "Erlang C p99 (theory)" } else { "Erlang C p99: unstable" } }</li>
+                }
             </ul>
         },
         ChartKind::Utilisation => html! {
@@ -417,21 +514,32 @@ fn stat_panel(p: &StatPanelProps) -> Html {
     } else {
         format!("last {RECENT_WINDOWS} s")
     };
-    let (theory_class, theory_note) = match st.prediction {
-        Prediction::Stable { p_wait, lq, .. } => (
+    let (theory_class, theory_text, theory_label, theory_note) = match st.prediction {
+        Some(pred @ Prediction::Stable { p_wait, lq, .. }) => (
             "value",
+            pred.p99_text(),
+            format!("λ = {:.1}, c = {}", st.rate, st.workers),
             format!(
                 "P(wait) = {} · mean queue Lq = {:.1}",
                 format_percent(p_wait),
                 lq
             ),
         ),
-        Prediction::Unstable { rho } => (
+        Some(pred @ Prediction::Unstable { rho }) => (
             "value unstable",
+            pred.p99_text(),
+            format!("λ = {:.1}, c = {}", st.rate, st.workers),
             format!("ρ = {rho:.2}: arrivals outpace {} workers", st.workers),
         ),
+        None => (
+            "value na",
+            "theory: n/a for this topology".to_string(),
+            "single M/M/c only".to_string(),
+            "Erlang C needs one Poisson source into one exponential service".to_string(),
+        ),
     };
-    let ratio = match (v.recent_p99_s, st.prediction.p99_s()) {
+    let focus = st.controls.focus.clone().unwrap_or_else(|| "node".into());
+    let ratio = match (v.recent_p99_s, st.prediction.and_then(|p| p.p99_s())) {
         (Some(s), Some(t)) if t > 0.0 && s > 0.0 => Some(s / t),
         _ => None,
     };
@@ -446,8 +554,8 @@ fn stat_panel(p: &StatPanelProps) -> Html {
                         <div class="sub">{ ratio.map(|r| format!("{r:.2}× the prediction")).unwrap_or_default() }</div>
                     </div>
                     <div class="metric big theory">
-                        <div class="label">{ "Erlang C p99" }<br />{ format!("λ = {:.1}, c = {}", st.rate, st.workers) }</div>
-                        <div class={theory_class} id="p99-theory">{ st.prediction.p99_text() }</div>
+                        <div class="label">{ "Erlang C p99" }<br />{ theory_label }</div>
+                        <div class={theory_class} id="p99-theory">{ theory_text }</div>
                         <div class="sub">{ theory_note }</div>
                     </div>
                 </div>
@@ -466,12 +574,12 @@ fn stat_panel(p: &StatPanelProps) -> Html {
                 </dl>
             </section>
             <section class="card">
-                <h2>{ "Server (whole run)" }</h2>
+                <h2>{ format!("Node {focus} (whole run)") }</h2>
                 <dl class="kv">
                     <div><dt>{ "utilisation" }</dt><dd id="utilisation">{ format_percent(v.utilisation) }</dd></div>
                     <div><dt>{ "mean queue" }</dt><dd id="queue-mean">{ format!("{:.2}", v.queue_len_mean) }</dd></div>
                     <div><dt>{ "queue now" }</dt><dd id="queue-now">{ format_count(v.queue_len) }</dd></div>
-                    <div><dt>{ "busy workers" }</dt><dd id="busy">{ format!("{} / {}", v.busy, st.workers) }</dd></div>
+                    <div><dt>{ "busy workers" }</dt><dd id="busy">{ if v.slots > 0 { format!("{} / {}", v.busy, v.slots) } else { v.busy.to_string() } }</dd></div>
                 </dl>
             </section>
             <section class="card">
@@ -484,5 +592,89 @@ fn stat_panel(p: &StatPanelProps) -> Html {
                 <p class="note">{ "After a live change the whole run mixes regimes: compare the windowed p99 above." }</p>
             </section>
         </aside>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct NodeTableProps {
+    rows: Rc<Vec<NodeRow>>,
+    targets: Rc<Vec<(String, String)>>,
+    target: Option<String>,
+    target_kind: Option<AttrValue>,
+    /// The last fault injected ("Crash 10 s on db at t = 12.3 s").
+    note: Option<String>,
+    dispatch: Callback<Action>,
+}
+
+/// One row per node (from the snapshot), with the live fault buttons.
+#[component(NodeTable)]
+fn node_table(p: &NodeTableProps) -> Html {
+    let on_target = emit_some(&p.dispatch, |e: Event| {
+        let sel: HtmlSelectElement = e.target_unchecked_into();
+        Some(Action::SetFaultTarget(sel.value()))
+    });
+    let has_cache = p.targets.iter().any(|(_, k)| k == "cache");
+    let kind = p.target_kind.as_deref().unwrap_or("");
+    let buttons = FaultButton::ALL
+        .iter()
+        .filter(|b| **b != FaultButton::Flush || has_cache)
+        .map(|&b| {
+            let enabled = p.target.is_some() && b.applies_to(kind);
+            html! {
+                <button id={b.dom_id()} class="btn small fault" disabled={!enabled} title={b.help()}
+                        onclick={p.dispatch.reform(move |_: MouseEvent| Action::InjectFault(b))}>
+                    { b.label() }
+                </button>
+            }
+        });
+    html! {
+        <section class="card nodes-card" aria-label="Nodes">
+            <div class="nodes-head">
+                <h2>{ "Nodes" }<span class="dim">{ " (whole run; queue and in flight now)" }</span></h2>
+                if let Some(note) = &p.note {
+                    <span class="fault-note" id="fault-status">{ note }</span>
+                }
+                if !p.targets.is_empty() {
+                    <div class="faults">
+                        <label for="fault-target">{ "Fault on" }</label>
+                        <select id="fault-target" onchange={on_target}>
+                            { for p.targets.iter().map(|(n, k)| html! {
+                                <option value={n.clone()} selected={p.target.as_deref() == Some(n.as_str())}>
+                                    { format!("{n} ({})", k.replace('_', " ")) }</option>
+                            }) }
+                        </select>
+                        { for buttons }
+                    </div>
+                }
+            </div>
+            <div class="table-wrap">
+                <table id="nodes">
+                    <thead>
+                        <tr>
+                            <th scope="col">{ "node" }</th>
+                            <th scope="col">{ "kind" }</th>
+                            <th scope="col" class="num">{ "replicas up" }</th>
+                            <th scope="col" class="num">{ "utilisation" }</th>
+                            <th scope="col" class="num">{ "queue" }</th>
+                            <th scope="col" class="num">{ "in flight" }</th>
+                            <th scope="col">{ "cache · broker · pool" }</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        { for p.rows.iter().map(|r| html! {
+                            <tr data-node={r.name.clone()} class={classes!(r.is_down().then_some("down"))}>
+                                <th scope="row">{ &r.name }</th>
+                                <td class="kind">{ &r.kind }</td>
+                                <td class="num">{ if r.is_down() { "0 · down".to_string() } else { r.replicas.to_string() } }</td>
+                                <td class="num">{ r.utilisation.map_or_else(|| "—".to_string(), format_percent) }</td>
+                                <td class="num">{ format_count(r.queue_len) }</td>
+                                <td class="num">{ format_count(r.in_flight) }</td>
+                                <td class="detail">{ if r.detail.is_empty() { "—".to_string() } else { r.detail.clone() } }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            </div>
+        </section>
     }
 }

@@ -1,70 +1,19 @@
 //! The live engine: a `Sim` built from a scenario, advanced frame by frame
 //! within a wall-clock budget, with the parameters the page changes mid-run.
 
-use sim_core::scenario::ArrivalSpec;
-use sim_core::{NodeSpec, Scenario, Sim, Snapshot, Window};
+use sim_core::{Scenario, Sim, Snapshot, Topology, Window};
 
 use crate::clock;
-use crate::model::{Speed, PARAM_RATE, PARAM_WORKERS};
+use crate::model::Speed;
+use crate::scenarios::{FaultButton, LiveControls};
 
-/// The scenario the live page runs.
+/// The scenario the live page opens with.
 pub const MMC_TOML: &str = include_str!("../../assets/scenarios/mmc.toml");
 
 /// Events per `run_until_bounded` call between two looks at the clock.
 const CHUNK_EVENTS: u64 = 2_048;
 /// At `max` speed, the furthest one frame may move the clock (simulated ns).
 const MAX_HORIZON_NS: u64 = 3_600 * 1_000_000_000;
-
-/// The settings of the M/M/c scenario the page exposes, read from the scenario.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MmcParams {
-    pub rate: f64,
-    pub workers: u32,
-    /// Service rate per worker (1 / mean service time).
-    pub mu: f64,
-    /// Index of the service node in `Snapshot::nodes` / `Window::nodes`
-    /// (these list the non-source nodes, in name order).
-    pub service_idx: usize,
-}
-
-impl MmcParams {
-    /// Reads arrival rate, workers and service rate of the `clients` -> `server` pair.
-    pub fn from_scenario(sc: &Scenario) -> Result<MmcParams, String> {
-        let source = match sc.nodes.get("clients") {
-            Some(NodeSpec::Source(s)) => s,
-            _ => return Err("scenario has no source node `clients`".into()),
-        };
-        let rate = match &source.arrival {
-            ArrivalSpec::Poisson { rate } | ArrivalSpec::Constant { rate } => *rate,
-            #[allow(unreachable_patterns)]
-            _ => return Err("`clients` must have a fixed arrival rate".into()),
-        };
-        let server = match sc.nodes.get("server") {
-            Some(NodeSpec::Service(s)) => s,
-            _ => return Err("scenario has no service node `server`".into()),
-        };
-        let mean = server
-            .service
-            .as_ref()
-            .map(|d| d.mean_s())
-            .ok_or_else(|| "`server` needs a `service` distribution".to_string())?;
-        if !(mean > 0.0) {
-            return Err("`server` service time must have a positive mean".into());
-        }
-        let service_idx = sc
-            .nodes
-            .iter()
-            .filter(|(_, n)| !matches!(n, NodeSpec::Source(_)))
-            .position(|(k, _)| k == "server")
-            .unwrap_or(0);
-        Ok(MmcParams {
-            rate,
-            workers: server.workers,
-            mu: 1.0 / mean,
-            service_idx,
-        })
-    }
-}
 
 /// What one frame did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -79,23 +28,36 @@ pub struct Engine {
     scenario: Scenario,
     seed: u64,
     sim: Sim,
-    pub defaults: MmcParams,
+    /// The controls this scenario gets (sliders, theory, chart node).
+    pub controls: LiveControls,
+    /// Nodes and call edges (static for a scenario).
+    pub topology: Topology,
+    /// Index of `controls.focus` in `Snapshot::nodes` / `Window::nodes`.
+    pub focus_idx: Option<usize>,
 }
 
 impl Engine {
-    /// Builds the live engine. The live page shows statistics from t = 0, so
-    /// the scenario's warm-up (meant for batch runs) is dropped.
-    pub fn new(toml: &str) -> Result<Engine, String> {
-        let mut scenario = Scenario::from_toml_str(toml).map_err(|e| format!("scenario: {e}"))?;
+    /// Builds the live engine from TOML or JSON. The live page shows
+    /// statistics from t = 0, so the scenario's warm-up (meant for batch
+    /// runs) is dropped. Errors carry the field path.
+    pub fn new(text: &str) -> Result<Engine, String> {
+        let mut scenario = Scenario::from_str_any(text).map_err(|e| format!("scenario: {e}"))?;
         scenario.warmup_s = 0.0;
-        let defaults = MmcParams::from_scenario(&scenario)?;
+        let controls = LiveControls::from_scenario(&scenario);
         let seed = scenario.seed;
         let sim = Sim::new(&scenario, seed).map_err(|e| format!("scenario: {e}"))?;
+        let topology = sim.topology();
+        let focus_idx = controls
+            .focus
+            .as_ref()
+            .and_then(|f| sim.snapshot().nodes.iter().position(|n| &n.name == f));
         Ok(Engine {
             scenario,
             seed,
             sim,
-            defaults,
+            controls,
+            topology,
+            focus_idx,
         })
     }
 
@@ -103,28 +65,54 @@ impl Engine {
         &self.sim
     }
 
-    /// Restarts from t = 0 with the same seed, then applies `rate`/`workers`.
-    pub fn reset(&mut self, rate: f64, workers: u32) -> Result<(), String> {
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Restarts from t = 0 with the same seed, then applies the slider
+    /// settings that differ from the file.
+    pub fn reset(&mut self, rate: Option<f64>, workers: Option<u32>) -> Result<(), String> {
         self.sim = Sim::new(&self.scenario, self.seed).map_err(|e| format!("scenario: {e}"))?;
-        if rate != self.defaults.rate {
-            self.set_rate(rate)?;
+        if let (Some(rate), Some(c)) = (rate, &self.controls.rate) {
+            if rate != c.base {
+                self.set_rate(rate)?;
+            }
         }
-        if workers != self.defaults.workers {
-            self.set_workers(workers)?;
+        if let (Some(workers), Some(c)) = (workers, &self.controls.workers) {
+            if workers != c.base {
+                self.set_workers(workers)?;
+            }
         }
         Ok(())
     }
 
     pub fn set_rate(&mut self, rate: f64) -> Result<(), String> {
+        let c = self
+            .controls
+            .rate
+            .as_ref()
+            .ok_or("arrival rate: this scenario has no Poisson or constant source")?;
         self.sim
-            .set_param(PARAM_RATE, rate)
+            .set_param(&c.param(), rate)
             .map_err(|e| format!("arrival rate: {e}"))
     }
 
     pub fn set_workers(&mut self, workers: u32) -> Result<(), String> {
+        let c = self
+            .controls
+            .workers
+            .as_ref()
+            .ok_or("workers: this scenario has no service")?;
         self.sim
-            .set_param(PARAM_WORKERS, workers as f64)
+            .set_param(&c.param(), workers as f64)
             .map_err(|e| format!("workers: {e}"))
+    }
+
+    /// Injects a live fault on `target` now.
+    pub fn inject(&mut self, button: FaultButton, target: &str) -> Result<(), String> {
+        self.sim
+            .inject_fault(button.spec(target))
+            .map_err(|e| format!("{} on {target}: {e}", button.label()))
     }
 
     /// Advances the clock for one animation frame of `wall_dt_s` wall seconds
@@ -167,11 +155,11 @@ mod tests {
     #[test]
     fn reads_the_mmc_scenario() {
         let e = Engine::new(MMC_TOML).expect("mmc.toml builds");
-        assert_eq!(e.defaults.rate, 9.0);
-        assert_eq!(e.defaults.workers, 10);
-        assert!((e.defaults.mu - 1.0).abs() < 1e-12);
+        assert_eq!(e.controls.rate.as_ref().unwrap().base, 9.0);
+        assert_eq!(e.controls.workers.as_ref().unwrap().base, 10);
+        assert!((e.controls.theory.unwrap().mu - 1.0).abs() < 1e-12);
         let snap = e.snapshot();
-        assert_eq!(snap.nodes[e.defaults.service_idx].name, "server");
+        assert_eq!(snap.nodes[e.focus_idx.unwrap()].name, "server");
     }
 
     #[test]
@@ -202,9 +190,9 @@ mod tests {
     fn reset_restarts_and_reapplies_settings() {
         let mut e = Engine::new(MMC_TOML).unwrap();
         e.advance(Speed::X(100), 1.0, 1_000.0);
-        e.reset(12.0, 15).unwrap();
+        e.reset(Some(12.0), Some(15)).unwrap();
         assert_eq!(e.sim().now(), 0);
-        assert_eq!(e.snapshot().nodes[e.defaults.service_idx].workers, 15);
+        assert_eq!(e.snapshot().nodes[e.focus_idx.unwrap()].workers, 15);
     }
 
     #[test]
@@ -238,5 +226,35 @@ mod tests {
         let mut e = Engine::new(MMC_TOML).unwrap();
         assert!(e.set_workers(0).is_err());
         assert!(e.set_rate(12.5).is_ok());
+    }
+
+    #[test]
+    fn chain_focuses_the_api_and_takes_faults() {
+        let text = crate::scenarios::find("chain.toml").unwrap().text;
+        let mut e = Engine::new(text).unwrap();
+        assert_eq!(e.sim().snapshot().nodes[e.focus_idx.unwrap()].name, "api");
+        e.set_rate(300.0).unwrap();
+        e.set_workers(4).unwrap();
+        e.advance(Speed::X(100), 0.1, 1_000.0);
+        e.inject(FaultButton::Crash, "db").unwrap();
+        let err = e.inject(FaultButton::Flush, "db").unwrap_err();
+        assert!(err.contains("Flush cache on db"), "{err}");
+        e.advance(Speed::X(100), 0.05, 1_000.0);
+        assert!(e.snapshot().end_to_end.failed > 0);
+        e.reset(Some(300.0), Some(4)).unwrap();
+        assert_eq!(e.sim().now(), 0);
+    }
+
+    #[test]
+    fn scenario_errors_name_the_field() {
+        let bad = MMC_TOML.replace("workers = 10", "workers = \"ten\"");
+        let err = Engine::new(&bad).err().unwrap();
+        assert!(err.contains("nodes.server"), "{err}");
+        // JSON is accepted too.
+        let json = r#"{"version": 1, "name": "j", "nodes": {
+            "c": {"kind": "source", "target": "s", "arrival": {"process": "poisson", "rate": 1.0}},
+            "s": {"kind": "service", "workers": 1, "service": {"dist": "exponential", "mean_s": 0.5}}}}"#;
+        let e = Engine::new(json).unwrap();
+        assert!(e.controls.theory.is_some());
     }
 }

@@ -1,4 +1,5 @@
-//! tailsim's browser front end: the live M/M/c sandbox.
+//! tailsim's browser front end: the live sandbox. It opens on the M/M/c
+//! model and runs any shipped scenario ([`scenarios`]).
 //!
 //! Pure logic (reducer, formatting, chart data, theory overlay, benchmark)
 //! compiles and is tested natively; the DOM parts are `wasm32`-only.
@@ -14,6 +15,7 @@ pub mod charts;
 pub mod clock;
 pub mod engine;
 pub mod model;
+pub mod scenarios;
 pub mod state;
 
 #[cfg(target_arch = "wasm32")]

@@ -2,18 +2,9 @@
 //! windowed-quantile estimator, chart series and number formatting.
 //! Everything here is unit-tested natively.
 
-use sim_core::{theory, Window};
+use sim_core::{theory, NodeSnapshot, Window};
 
-/// Scenario parameters the live page drives (paths understood by `Sim::set_param`).
-pub const PARAM_RATE: &str = "nodes.clients.arrival.rate";
-pub const PARAM_WORKERS: &str = "nodes.server.workers";
-
-/// Slider ranges.
-pub const RATE_MIN: f64 = 1.0;
-pub const RATE_MAX: f64 = 20.0;
-pub const RATE_STEP: f64 = 0.1;
-pub const WORKERS_MIN: u32 = 1;
-pub const WORKERS_MAX: u32 = 20;
+// Slider ranges depend on the scenario: see `scenarios::LiveControls`.
 
 /// How many completed windows the charts show, and how many make up the
 /// "windowed" p99 shown beside the Erlang C prediction.
@@ -346,6 +337,53 @@ impl ChartData {
     }
 }
 
+/// One row of the node table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeRow {
+    pub name: String,
+    pub kind: String,
+    /// Replicas up now.
+    pub replicas: u32,
+    /// Whole-run utilisation; `None` for nodes without a worker limit.
+    pub utilisation: Option<f64>,
+    pub queue_len: u64,
+    pub in_flight: u64,
+    /// The kind-specific column: cache hit rate, broker backlog, pool use.
+    pub detail: String,
+}
+
+impl NodeRow {
+    pub fn from_snapshot(n: &NodeSnapshot) -> NodeRow {
+        let detail = if let Some(h) = n.hit_rate {
+            format!("hit rate {}", format_percent(h))
+        } else if let Some(b) = n.backlog {
+            format!("backlog {}", format_count(b))
+        } else if let Some((used, size)) = n.pool_in_use {
+            format!("pool {used} / {size}")
+        } else {
+            String::new()
+        };
+        NodeRow {
+            name: n.name.clone(),
+            kind: n.kind.replace('_', " "),
+            replicas: n.replicas,
+            utilisation: (n.workers > 0).then_some(n.utilisation),
+            queue_len: n.queue_len,
+            in_flight: n.in_flight,
+            detail,
+        }
+    }
+
+    /// A node whose replicas are all down (crashed, restarting).
+    pub fn is_down(&self) -> bool {
+        self.replicas == 0
+            && matches!(
+                self.kind.as_str(),
+                "service" | "database" | "cache" | "external"
+            )
+    }
+}
+
 /// Rounds up to 1, 2, 2.5 or 5 times a power of ten.
 pub fn nice_ceil(x: f64) -> f64 {
     if !(x > 0.0) || !x.is_finite() {
@@ -566,6 +604,57 @@ mod tests {
             assert!(v >= last - 1e-9, "q={q} {v} < {last}");
             last = v;
         }
+    }
+
+    #[test]
+    fn node_rows_pick_the_kind_specific_column() {
+        let snap = |kind: &str| NodeSnapshot {
+            name: "n".into(),
+            kind: kind.into(),
+            workers: 4,
+            replicas: 1,
+            busy: 2,
+            queue_len: 3,
+            in_flight: 5,
+            utilisation: 0.5,
+            queue_len_mean: 1.0,
+            throughput_rps: 1.0,
+            arrival_rate_rps: 1.0,
+            hit_rate: None,
+            backlog: None,
+            pool_in_use: None,
+        };
+        let r = NodeRow::from_snapshot(&snap("service"));
+        assert_eq!(
+            (r.utilisation, r.queue_len, r.in_flight, r.detail.as_str()),
+            (Some(0.5), 3, 5, "")
+        );
+        assert!(!r.is_down());
+        let r = NodeRow::from_snapshot(&NodeSnapshot {
+            hit_rate: Some(0.931),
+            workers: 0,
+            ..snap("cache")
+        });
+        assert_eq!(
+            (r.utilisation, r.detail.as_str()),
+            (None, "hit rate 93.1 %")
+        );
+        let r = NodeRow::from_snapshot(&NodeSnapshot {
+            backlog: Some(1234),
+            ..snap("broker")
+        });
+        assert_eq!(r.detail, "backlog 1\u{2009}234");
+        let r = NodeRow::from_snapshot(&NodeSnapshot {
+            pool_in_use: Some((3, 10)),
+            replicas: 0,
+            ..snap("service")
+        });
+        assert_eq!(r.detail, "pool 3 / 10");
+        assert!(r.is_down());
+        assert_eq!(
+            NodeRow::from_snapshot(&snap("load_balancer")).kind,
+            "load balancer"
+        );
     }
 
     #[test]

@@ -6,11 +6,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::clock;
-use crate::engine::{Engine, MmcParams, MMC_TOML};
+use crate::engine::Engine;
 use crate::model::{
-    recent_p99, ChartData, Prediction, Speed, CHART_WINDOWS, FRAME_BUDGET_MS, RATE_MAX, RATE_MIN,
-    RECENT_WINDOWS, WORKERS_MAX, WORKERS_MIN,
+    recent_p99, ChartData, NodeRow, Prediction, Speed, CHART_WINDOWS, FRAME_BUDGET_MS,
+    RECENT_WINDOWS,
 };
+use crate::scenarios::{self, FaultButton, LiveControls};
 
 /// At high speeds the read-outs would flicker at 60 Hz: refresh them (and the
 /// charts) at most this often while playing.
@@ -32,6 +33,16 @@ pub enum Action {
     SetRate(f64),
     SetWorkers(u32),
     DismissError,
+    /// Switch to an embedded scenario (its id, see [`scenarios::find`]).
+    SelectScenario(String),
+    /// Switch to a scenario given as text (TOML or JSON).
+    LoadScenario {
+        id: String,
+        text: String,
+    },
+    DismissScenarioError,
+    SetFaultTarget(String),
+    InjectFault(FaultButton),
 }
 
 /// Numbers the stat panel shows, taken from a snapshot and the recent windows.
@@ -44,13 +55,14 @@ pub struct ViewData {
     pub failed: u64,
     pub rejected: u64,
     pub in_flight: u64,
-    /// Whole-run utilisation of the service node.
+    /// Whole-run utilisation of the focus node (the first service).
     pub utilisation: f64,
-    /// Whole-run time-average queue length of the service node.
+    /// Whole-run time-average queue length of the focus node.
     pub queue_len_mean: f64,
-    /// Current queue length and busy workers of the service node.
+    /// Current queue length, busy workers and worker slots of the focus node.
     pub queue_len: u64,
     pub busy: u32,
+    pub slots: u32,
     /// Whole-run end-to-end latency quantiles, seconds.
     pub p50_s: f64,
     pub p95_s: f64,
@@ -64,22 +76,34 @@ pub struct ViewData {
     pub effective_speed: f64,
     /// The last frame ran out of budget before reaching its target.
     pub behind: bool,
+    /// One row per non-source node, in name order.
+    pub nodes: Rc<Vec<NodeRow>>,
 }
 
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Option<Rc<RefCell<Engine>>>,
-    /// Set when the scenario cannot be loaded: the page shows it instead of the sandbox.
+    /// Set when the first scenario cannot be loaded: the page shows it instead of the sandbox.
     pub load_error: Option<String>,
-    /// An inline, dismissable error (e.g. a rejected parameter).
+    /// An inline, dismissable error (e.g. a rejected parameter or fault).
     pub error: Option<String>,
+    /// A scenario the user picked that failed to load (the previous one keeps running).
+    pub scenario_error: Option<String>,
+    /// The running scenario's id (`"mmc.toml"`, `"catalogue/CACHE-NONE.toml"`).
+    pub scenario_id: String,
+    pub controls: Rc<LiveControls>,
     pub playing: bool,
     pub speed: Speed,
+    /// Current slider values (meaningful when the control exists).
     pub rate: f64,
     pub workers: u32,
-    pub mu: f64,
-    pub service_idx: usize,
-    pub prediction: Prediction,
+    /// The Erlang C prediction, for a single M/M/c only.
+    pub prediction: Option<Prediction>,
+    /// Nodes the fault buttons apply to, `(name, kind)`, and the selected one.
+    pub fault_targets: Rc<Vec<(String, String)>>,
+    pub fault_target: Option<String>,
+    /// The last fault injected, for the node table's header.
+    pub fault_note: Option<String>,
     pub view: ViewData,
     pub chart: Rc<ChartData>,
     /// Bumped whenever `chart` changes (the chart effect keys on it).
@@ -93,10 +117,15 @@ impl PartialEq for AppState {
     fn eq(&self, other: &Self) -> bool {
         self.load_error == other.load_error
             && self.error == other.error
+            && self.scenario_error == other.scenario_error
+            && self.scenario_id == other.scenario_id
             && self.playing == other.playing
             && self.speed == other.speed
             && self.rate == other.rate
             && self.workers == other.workers
+            && self.prediction == other.prediction
+            && self.fault_target == other.fault_target
+            && self.fault_note == other.fault_note
             && self.view == other.view
             && self.chart_version == other.chart_version
     }
@@ -105,12 +134,14 @@ impl PartialEq for AppState {
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
+            .field("scenario_id", &self.scenario_id)
             .field("playing", &self.playing)
             .field("speed", &self.speed)
             .field("rate", &self.rate)
             .field("workers", &self.workers)
             .field("view", &self.view)
             .field("error", &self.error)
+            .field("scenario_error", &self.scenario_error)
             .field("load_error", &self.load_error)
             .finish()
     }
@@ -120,24 +151,42 @@ pub const DEFAULT_SPEED: Speed = Speed::X(10);
 
 impl Default for AppState {
     fn default() -> Self {
-        AppState::from_toml(MMC_TOML)
+        let default =
+            scenarios::find(scenarios::DEFAULT_ID).expect("the default scenario is embedded");
+        AppState::from_text(default.id, default.text)
     }
 }
 
 impl AppState {
     /// Builds the state for a scenario; a scenario error becomes `load_error`.
     pub fn from_toml(toml: &str) -> AppState {
+        AppState::from_text(scenarios::DEFAULT_ID, toml)
+    }
+
+    /// Builds the state for a scenario (TOML or JSON) with id `id`.
+    pub fn from_text(id: &str, text: &str) -> AppState {
         let mut st = AppState {
             engine: None,
             load_error: None,
             error: None,
+            scenario_error: None,
+            scenario_id: id.to_string(),
+            controls: Rc::new(LiveControls {
+                name: String::new(),
+                description: String::new(),
+                rate: None,
+                workers: None,
+                theory: None,
+                focus: None,
+            }),
             playing: true,
             speed: DEFAULT_SPEED,
-            rate: 9.0,
-            workers: 10,
-            mu: 1.0,
-            service_idx: 0,
-            prediction: Prediction::new(10, 9.0, 1.0),
+            rate: 0.0,
+            workers: 0,
+            prediction: None,
+            fault_targets: Rc::new(Vec::new()),
+            fault_target: None,
+            fault_note: None,
             view: ViewData::default(),
             chart: Rc::new(ChartData::default()),
             chart_version: 0,
@@ -145,28 +194,38 @@ impl AppState {
             last_refresh_t_s: 0.0,
             last_behind: false,
         };
-        match Engine::new(toml) {
-            Ok(engine) => {
-                let MmcParams {
-                    rate,
-                    workers,
-                    mu,
-                    service_idx,
-                } = engine.defaults.clone();
-                st.rate = rate;
-                st.workers = workers;
-                st.mu = mu;
-                st.service_idx = service_idx;
-                st.prediction = Prediction::new(workers, rate, mu);
-                st.engine = Some(Rc::new(RefCell::new(engine)));
-                st.refresh(clock::now_ms());
-            }
+        match Engine::new(text) {
+            Ok(engine) => st.install(id, engine, clock::now_ms()),
             Err(e) => {
                 st.playing = false;
                 st.load_error = Some(e);
             }
         }
         st
+    }
+
+    /// Makes `engine` the running scenario and adapts the controls to it.
+    fn install(&mut self, id: &str, engine: Engine, now_ms: f64) {
+        let controls = engine.controls.clone();
+        self.rate = controls.rate.as_ref().map_or(0.0, |c| c.base);
+        self.workers = controls.workers.as_ref().map_or(0, |c| c.base);
+        self.fault_targets = Rc::new(scenarios::fault_targets(&engine.topology.nodes));
+        self.fault_target = controls
+            .focus
+            .clone()
+            .filter(|f| self.fault_targets.iter().any(|(n, _)| n == f))
+            .or_else(|| self.fault_targets.first().map(|(n, _)| n.clone()));
+        self.controls = Rc::new(controls);
+        self.scenario_id = id.to_string();
+        self.engine = Some(Rc::new(RefCell::new(engine)));
+        self.error = None;
+        self.scenario_error = None;
+        self.load_error = None;
+        self.fault_note = None;
+        self.update_prediction();
+        self.last_refresh_t_s = 0.0;
+        self.last_behind = false;
+        self.refresh(now_ms);
     }
 
     /// Re-reads the snapshot and windows into `view` and `chart`.
@@ -177,7 +236,7 @@ impl AppState {
         let engine = engine.borrow();
         let snap = engine.snapshot();
         let e2e = &snap.end_to_end;
-        let node = snap.nodes.get(self.service_idx);
+        let node = engine.focus_idx.and_then(|i| snap.nodes.get(i));
         let windows = engine.windows();
         let recent_start = windows.len().saturating_sub(RECENT_WINDOWS);
         let recent_span_s = match (windows.get(recent_start), windows.last()) {
@@ -189,6 +248,12 @@ impl AppState {
             ((snap.t_s - self.last_refresh_t_s) / wall_s).max(0.0)
         } else {
             0.0
+        };
+        let rows: Vec<NodeRow> = snap.nodes.iter().map(NodeRow::from_snapshot).collect();
+        let nodes = if *self.view.nodes == rows {
+            self.view.nodes.clone()
+        } else {
+            Rc::new(rows)
         };
         self.view = ViewData {
             t_s: snap.t_s,
@@ -202,6 +267,7 @@ impl AppState {
             queue_len_mean: node.map_or(0.0, |n| n.queue_len_mean),
             queue_len: node.map_or(0, |n| n.queue_len),
             busy: node.map_or(0, |n| n.busy),
+            slots: node.map_or(0, |n| n.workers * n.replicas),
             p50_s: e2e.latency_s.p50,
             p95_s: e2e.latency_s.p95,
             p99_s: e2e.latency_s.p99,
@@ -210,8 +276,9 @@ impl AppState {
             recent_span_s,
             effective_speed,
             behind: self.last_behind,
+            nodes,
         };
-        let chart = ChartData::from_windows(&windows, Some(self.service_idx), CHART_WINDOWS);
+        let chart = ChartData::from_windows(&windows, engine.focus_idx, CHART_WINDOWS);
         if *self.chart != chart {
             self.chart = Rc::new(chart);
             self.chart_version += 1;
@@ -221,7 +288,25 @@ impl AppState {
     }
 
     fn update_prediction(&mut self) {
-        self.prediction = Prediction::new(self.workers, self.rate, self.mu);
+        self.prediction = self
+            .controls
+            .theory
+            .map(|t| Prediction::new(self.workers, self.rate, t.mu));
+    }
+
+    /// Switches scenario; on error the running one stays and the error is shown.
+    fn load_scenario(&mut self, id: &str, text: &str, now_ms: f64) -> bool {
+        match Engine::new(text) {
+            Ok(engine) => {
+                self.install(id, engine, now_ms);
+                // a fresh chart: bump even if both are empty
+                self.chart_version += 1;
+            }
+            Err(e) => {
+                self.scenario_error = Some(format!("{id}: {e}"));
+            }
+        }
+        true
     }
 
     /// The reducer, on a plain `&mut`: returns whether anything visible changed.
@@ -268,10 +353,13 @@ impl AppState {
                 true
             }
             Action::Reset => {
-                let res = engine.borrow_mut().reset(self.rate, self.workers);
+                let rate = self.controls.rate.as_ref().map(|_| self.rate);
+                let workers = self.controls.workers.as_ref().map(|_| self.workers);
+                let res = engine.borrow_mut().reset(rate, workers);
                 if let Err(e) = res {
                     self.error = Some(e);
                 }
+                self.fault_note = None;
                 self.last_refresh_t_s = 0.0;
                 self.refresh(now_ms);
                 true
@@ -284,13 +372,19 @@ impl AppState {
                 true
             }
             Action::SetRate(rate) => {
-                if !(RATE_MIN..=RATE_MAX).contains(&rate) {
+                let Some(c) = self.controls.rate.clone() else {
+                    self.error =
+                        Some("this scenario has no Poisson or constant source to drive".into());
+                    return true;
+                };
+                if !c.contains(rate) {
                     self.error = Some(format!(
-                        "arrival rate must be between {RATE_MIN} and {RATE_MAX} req/s (got {rate})"
+                        "arrival rate must be between {} and {} req/s (got {rate})",
+                        c.min, c.max
                     ));
                     return true;
                 }
-                let rate = (rate * 100.0).round() / 100.0;
+                let rate = c.snap(rate);
                 let res = engine.borrow_mut().set_rate(rate);
                 match res {
                     Ok(()) => {
@@ -303,9 +397,14 @@ impl AppState {
                 true
             }
             Action::SetWorkers(workers) => {
-                if !(WORKERS_MIN..=WORKERS_MAX).contains(&workers) {
+                let Some(c) = self.controls.workers.clone() else {
+                    self.error = Some("this scenario has no service to size".into());
+                    return true;
+                };
+                if !c.contains(workers) {
                     self.error = Some(format!(
-                        "workers must be between {WORKERS_MIN} and {WORKERS_MAX} (got {workers})"
+                        "workers must be between {} and {} (got {workers})",
+                        c.min, c.max
                     ));
                     return true;
                 }
@@ -328,7 +427,61 @@ impl AppState {
                 self.error = None;
                 had
             }
+            Action::SelectScenario(id) => {
+                if id == self.scenario_id && self.scenario_error.is_none() {
+                    return false;
+                }
+                match scenarios::find(&id) {
+                    Some(e) => self.load_scenario(e.id, e.text, now_ms),
+                    None => {
+                        self.scenario_error = Some(format!("{id}: no such scenario in this build"));
+                        true
+                    }
+                }
+            }
+            Action::LoadScenario { id, text } => self.load_scenario(&id, &text, now_ms),
+            Action::DismissScenarioError => {
+                let had = self.scenario_error.is_some();
+                self.scenario_error = None;
+                had
+            }
+            Action::SetFaultTarget(name) => {
+                if self.fault_target.as_deref() == Some(name.as_str())
+                    || !self.fault_targets.iter().any(|(n, _)| *n == name)
+                {
+                    return false;
+                }
+                self.fault_target = Some(name);
+                true
+            }
+            Action::InjectFault(button) => {
+                let Some(target) = self.fault_target.clone() else {
+                    self.error = Some("this scenario has no node that takes faults".into());
+                    return true;
+                };
+                let res = engine.borrow_mut().inject(button, &target);
+                match res {
+                    Ok(()) => {
+                        self.error = None;
+                        let t = engine.borrow().sim().now_s();
+                        self.fault_note =
+                            Some(format!("{} on {target} at t = {t:.1} s", button.label()));
+                    }
+                    Err(e) => self.error = Some(e),
+                }
+                self.refresh(now_ms);
+                true
+            }
         }
+    }
+
+    /// The kind of the selected fault target.
+    pub fn fault_target_kind(&self) -> Option<&str> {
+        let t = self.fault_target.as_deref()?;
+        self.fault_targets
+            .iter()
+            .find(|(n, _)| n == t)
+            .map(|(_, k)| k.as_str())
     }
 }
 
@@ -366,7 +519,7 @@ mod tests {
         assert_eq!(st.rate, 9.0);
         assert_eq!(st.workers, 10);
         assert_eq!(st.view.t_s, 0.0);
-        assert!(matches!(st.prediction, Prediction::Stable { .. }));
+        assert!(matches!(st.prediction, Some(Prediction::Stable { .. })));
     }
 
     #[test]
@@ -432,15 +585,15 @@ mod tests {
     #[test]
     fn rate_and_workers_change_the_prediction_live() {
         let mut st = AppState::default();
-        let p0 = st.prediction.p99_s().unwrap();
+        let p0 = st.prediction.unwrap().p99_s().unwrap();
         st.apply(Action::SetRate(9.8), 0.0);
         assert_eq!(st.rate, 9.8);
-        assert!(st.prediction.p99_s().unwrap() > p0);
+        assert!(st.prediction.unwrap().p99_s().unwrap() > p0);
         st.apply(Action::SetWorkers(9), 0.0);
-        assert!(matches!(st.prediction, Prediction::Unstable { .. }));
+        assert!(matches!(st.prediction, Some(Prediction::Unstable { .. })));
         st.apply(Action::SetWorkers(20), 0.0);
         assert_eq!(st.workers, 20);
-        assert!(st.prediction.p99_s().unwrap() < p0);
+        assert!(st.prediction.unwrap().p99_s().unwrap() < p0);
         assert!(st.error.is_none());
     }
 
@@ -485,5 +638,144 @@ mod tests {
         assert!(!st.playing);
         let mut st = st;
         assert!(!st.apply(Action::Frame { wall_dt_ms: 16.0 }, 0.0));
+    }
+
+    fn select(st: &mut AppState, id: &str) {
+        assert!(st.apply(Action::SelectScenario(id.into()), 0.0));
+        assert!(st.scenario_error.is_none(), "{:?}", st.scenario_error);
+        assert_eq!(st.scenario_id, id);
+    }
+
+    #[test]
+    fn selecting_chain_adapts_the_controls_and_fills_the_node_table() {
+        let mut st = AppState::default();
+        select(&mut st, "chain.toml");
+        assert_eq!(st.rate, 200.0);
+        assert_eq!(st.workers, 16);
+        assert_eq!(st.prediction, None, "no Erlang C for a chain");
+        assert_eq!(st.fault_target.as_deref(), Some("api"));
+        assert_eq!(st.fault_target_kind(), Some("service"));
+        assert_eq!(st.view.t_s, 0.0);
+        st.apply(Action::SetSpeed(Speed::X(20)), 0.0);
+        run_frames(&mut st, 20, 50.0); // 20 simulated seconds
+        let names: Vec<_> = st.view.nodes.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["api", "db"]);
+        assert!(st.view.nodes.iter().all(|r| r.utilisation.unwrap() > 0.0));
+        assert!(st.view.utilisation > 0.0, "{:?}", st.view);
+        assert!(st.chart.points.iter().any(|p| p.utilisation > 0.0));
+        // the sliders drive this scenario's own nodes
+        st.apply(Action::SetRate(300.0), 0.0);
+        assert_eq!((st.rate, st.error.as_deref()), (300.0, None));
+        st.apply(Action::SetRate(900.0), 0.0);
+        assert!(st.error.as_deref().unwrap().contains("between 20 and 600"));
+        st.apply(Action::SetWorkers(4), 0.0);
+        assert_eq!(st.workers, 4);
+        // back to the default: M/M/c again
+        select(&mut st, "mmc.toml");
+        assert_eq!((st.rate, st.workers), (9.0, 10));
+        assert!(st.prediction.is_some());
+        let names: Vec<_> = st.view.nodes.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["server"]);
+    }
+
+    #[test]
+    fn every_embedded_scenario_runs_a_few_frames() {
+        for e in crate::scenarios::all() {
+            let mut st = AppState::default();
+            if e.id != crate::scenarios::DEFAULT_ID {
+                select(&mut st, e.id);
+            }
+            st.apply(Action::SetSpeed(Speed::X(5)), 0.0);
+            run_frames(&mut st, 3, 50.0);
+            assert!(st.view.t_s > 0.0, "{}", e.id);
+            assert_eq!(
+                st.view.nodes.len(),
+                st.engine.as_ref().unwrap().borrow().snapshot().nodes.len()
+            );
+            assert!(st.error.is_none(), "{}: {:?}", e.id, st.error);
+        }
+    }
+
+    #[test]
+    fn a_bad_scenario_keeps_the_previous_one_running() {
+        let mut st = AppState::default();
+        run_frames(&mut st, 5, 16.0);
+        let t = st.view.t_s;
+        let bad = MMC_BAD.to_string();
+        assert!(st.apply(
+            Action::LoadScenario {
+                id: "bad.toml".into(),
+                text: bad
+            },
+            0.0
+        ));
+        let err = st.scenario_error.clone().unwrap();
+        assert!(err.starts_with("bad.toml: scenario: nodes.server"), "{err}");
+        assert_eq!(st.scenario_id, "mmc.toml");
+        assert!(st.playing);
+        let sim_t = |st: &AppState| st.engine.as_ref().unwrap().borrow().sim().now_s();
+        assert_eq!(sim_t(&st), t);
+        run_frames(&mut st, 5, 16.0);
+        assert!(sim_t(&st) > t, "the previous scenario keeps running");
+        assert!(st.apply(Action::DismissScenarioError, 0.0));
+        assert!(st.scenario_error.is_none());
+        assert!(st.apply(Action::SelectScenario("nope.toml".into()), 0.0));
+        assert!(st.scenario_error.is_some());
+        assert_eq!(st.scenario_id, "mmc.toml");
+    }
+
+    const MMC_BAD: &str = "version = 1\nname = \"bad\"\n[nodes.clients]\nkind = \"source\"\ntarget = \"server\"\narrival = { process = \"poisson\", rate = 1.0 }\n[nodes.server]\nkind = \"service\"\nworkers = \"many\"\n";
+
+    #[test]
+    fn fault_buttons_inject_and_report_errors_inline() {
+        let mut st = AppState::default();
+        select(&mut st, "chain.toml");
+        st.apply(Action::SetSpeed(Speed::X(20)), 0.0);
+        run_frames(&mut st, 5, 50.0);
+        assert!(
+            !st.apply(Action::SetFaultTarget("clients".into()), 0.0),
+            "sources take no faults"
+        );
+        assert!(st.apply(Action::SetFaultTarget("db".into()), 0.0));
+        assert!(st.apply(Action::InjectFault(FaultButton::Crash), 0.0));
+        assert!(st.error.is_none(), "{:?}", st.error);
+        assert!(st
+            .fault_note
+            .as_deref()
+            .unwrap()
+            .starts_with("Crash 10 s on db at t = "));
+        run_frames(&mut st, 5, 50.0);
+        assert!(st.view.failed > 0, "{:?}", st.view);
+        let db = st.view.nodes.iter().find(|r| r.name == "db").unwrap();
+        assert!(db.is_down(), "{db:?}");
+        st.apply(Action::InjectFault(FaultButton::Flush), 0.0);
+        assert!(
+            st.error.as_deref().unwrap().contains("Flush cache on db"),
+            "{:?}",
+            st.error
+        );
+        // the crash lasts 10 s
+        run_frames(&mut st, 15, 50.0);
+        assert!(!st
+            .view
+            .nodes
+            .iter()
+            .find(|r| r.name == "db")
+            .unwrap()
+            .is_down());
+    }
+
+    #[test]
+    fn catalogue_cache_scenario_offers_flush() {
+        let mut st = AppState::default();
+        select(&mut st, "catalogue/CACHE-NONE.toml");
+        assert!(st
+            .fault_targets
+            .iter()
+            .any(|(n, k)| n == "cache" && k == "cache"));
+        st.apply(Action::SetFaultTarget("cache".into()), 0.0);
+        assert_eq!(st.fault_target_kind(), Some("cache"));
+        st.apply(Action::InjectFault(FaultButton::Flush), 0.0);
+        assert!(st.error.is_none(), "{:?}", st.error);
     }
 }

@@ -1,0 +1,60 @@
+//! Every scenario the page embeds must build into a running `Sim` inside the
+//! browser (wasm32), and the reducer must switch between them there.
+#![cfg(target_arch = "wasm32")]
+
+use sim_core::{Scenario, Sim};
+use wasm_bindgen_test::*;
+
+use web::model::Speed;
+use web::scenarios::{self, Group, LiveControls};
+use web::state::{Action, AppState};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn every_embedded_scenario_builds_and_runs_in_the_browser() {
+    assert!(scenarios::all().len() > 10, "{}", scenarios::all().len());
+    for g in Group::ALL {
+        assert!(scenarios::in_group(g).count() > 0, "{g:?}");
+    }
+    for e in scenarios::all() {
+        let mut sc = Scenario::from_str_any(e.text).unwrap_or_else(|err| panic!("{}: {err}", e.id));
+        sc.warmup_s = 0.0;
+        let mut sim = Sim::new(&sc, sc.seed).unwrap_or_else(|err| panic!("{}: {err}", e.id));
+        // two simulated seconds, bounded so that a heavy one cannot hang the test
+        sim.run_until_bounded(2_000_000_000, 2_000_000);
+        let snap = sim.snapshot();
+        assert!(!snap.nodes.is_empty(), "{}: no nodes", e.id);
+        assert!(
+            snap.end_to_end.arrived > 0 || snap.events > 0,
+            "{}: nothing happened",
+            e.id
+        );
+        let c = LiveControls::from_scenario(&sc);
+        if let Some(r) = &c.rate {
+            sim.set_param(&r.param(), r.max)
+                .unwrap_or_else(|err| panic!("{}: {err}", e.id));
+        }
+        if let Some(w) = &c.workers {
+            sim.set_param(&w.param(), w.max as f64)
+                .unwrap_or_else(|err| panic!("{}: {err}", e.id));
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn reducer_switches_scenarios_in_the_browser() {
+    let mut st = AppState::default();
+    assert!(st.apply(Action::SelectScenario("chain.toml".into()), 0.0));
+    assert_eq!(st.scenario_id, "chain.toml");
+    assert!(st.prediction.is_none());
+    st.apply(Action::SetSpeed(Speed::X(20)), 0.0);
+    let mut now = 0.0;
+    for _ in 0..10 {
+        now += 1_000.0;
+        st.apply(Action::Frame { wall_dt_ms: 50.0 }, now);
+    }
+    let names: Vec<_> = st.view.nodes.iter().map(|r| r.name.clone()).collect();
+    assert_eq!(names, ["api", "db"]);
+    assert!(st.view.completed > 0);
+}
