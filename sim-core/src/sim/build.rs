@@ -458,7 +458,25 @@ impl<'a> Builder<'a> {
     }
 }
 
-fn station(workers: u32, pools: &BTreeMap<String, PoolSpec>) -> Station {
+/// A fresh, idle connection pool.
+fn pool(size: u32, acquire_timeout: Option<Time>, max_waiters: Option<u32>) -> PoolRt {
+    PoolRt {
+        size,
+        in_use: 0,
+        waiters: VecDeque::new(),
+        acquire_timeout,
+        max_waiters,
+        wait: LatencyHist::new(2),
+        timeouts: 0,
+        rejected: 0,
+        acquired: 0,
+        area: 0.0,
+        last: 0,
+    }
+}
+
+/// A fresh replica with `workers` workers and the given pools.
+fn station(workers: u32, pools: Vec<PoolRt>) -> Station {
     Station {
         state: RState::Up,
         epoch: 0,
@@ -472,22 +490,7 @@ fn station(workers: u32, pools: &BTreeMap<String, PoolSpec>) -> Station {
         c: Counters::default(),
         at_warm: Counters::default(),
         at_window: Counters::default(),
-        pools: pools
-            .values()
-            .map(|p| PoolRt {
-                size: p.size,
-                in_use: 0,
-                waiters: VecDeque::new(),
-                acquire_timeout: p.acquire_timeout_s.map(secs_to_ns),
-                max_waiters: p.max_waiters,
-                wait: LatencyHist::new(2),
-                timeouts: 0,
-                rejected: 0,
-                acquired: 0,
-                area: 0.0,
-                last: 0,
-            })
-            .collect(),
+        pools,
         slow: 1.0,
         steal: 0.0,
         err_p: 0.0,
@@ -502,27 +505,14 @@ fn station(workers: u32, pools: &BTreeMap<String, PoolSpec>) -> Station {
     }
 }
 
+/// Another replica like the node's first one (scale-out).
 pub(super) fn new_station(node: &Node) -> Station {
-    let pools: BTreeMap<String, PoolSpec> = BTreeMap::new();
-    let mut st = station(node.workers_spec, &pools);
-    st.pools = node.reps[0]
+    let pools = node.reps[0]
         .pools
         .iter()
-        .map(|p| PoolRt {
-            size: p.size,
-            in_use: 0,
-            waiters: VecDeque::new(),
-            acquire_timeout: p.acquire_timeout,
-            max_waiters: p.max_waiters,
-            wait: LatencyHist::new(2),
-            timeouts: 0,
-            rejected: 0,
-            acquired: 0,
-            area: 0.0,
-            last: 0,
-        })
+        .map(|p| pool(p.size, p.acquire_timeout, p.max_waiters))
         .collect();
-    st
+    station(node.workers_spec, pools)
 }
 
 /// Unlimited concurrency is modelled as this many workers.
@@ -752,7 +742,15 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
         };
         let has_stations = !matches!(body, Body::Source(_) | Body::Balancer(_));
         let mut stations: Vec<Station> = if has_stations {
-            (0..reps).map(|_| station(workers, pools)).collect()
+            (0..reps)
+                .map(|_| {
+                    let ps = pools
+                        .values()
+                        .map(|p| pool(p.size, p.acquire_timeout_s.map(secs_to_ns), p.max_waiters))
+                        .collect();
+                    station(workers, ps)
+                })
+                .collect()
         } else {
             Vec::new()
         };

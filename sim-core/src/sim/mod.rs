@@ -21,7 +21,6 @@ mod build;
 mod data;
 mod ops;
 mod stats;
-mod trace;
 
 use crate::cache::CacheStore;
 use crate::calendar::{ns_to_secs, secs_to_ns, Calendar, Time};
@@ -384,6 +383,9 @@ struct Job {
     extra_cpu: Time,
 }
 slot!(Job);
+
+// After `slot!` so the tracer can use it.
+mod trace;
 
 // ----- topology -----------------------------------------------------------------
 

@@ -257,15 +257,22 @@ impl Sim {
         ns_to_secs(self.now().saturating_sub(self.warmup))
     }
 
-    fn node_report(&self, n: &Node) -> NodeReport {
-        let now = self.now();
-        let secs = self.stat_secs();
+    /// A node's counters over the whole run, and over the measured period
+    /// (after warm-up; zero before it ends).
+    fn measured(&self, n: &Node) -> (Counters, Counters) {
         let (c, w, _) = self.node_counters(n);
-        let st = if now < self.warmup {
+        let st = if self.now() < self.warmup {
             Counters::default()
         } else {
             c.minus(&w)
         };
+        (c, st)
+    }
+
+    fn node_report(&self, n: &Node) -> NodeReport {
+        let now = self.now();
+        let secs = self.stat_secs();
+        let (c, st) = self.measured(n);
         let per_s = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
         let insys: u64 = n.reps.iter().map(|s| s.lv.insys).sum();
         let replica_utilisation = n
@@ -583,7 +590,6 @@ impl Sim {
     pub fn snapshot(&self) -> Snapshot {
         let e = self.e2e;
         let secs = self.stat_secs();
-        let now = self.now();
         Snapshot {
             t_s: self.now_s(),
             events: self.events,
@@ -600,12 +606,7 @@ impl Sim {
                 .iter()
                 .map(|&i| {
                     let n = &self.nodes[i as usize];
-                    let (c, w, _) = self.node_counters(n);
-                    let st = if now < self.warmup {
-                        Counters::default()
-                    } else {
-                        c.minus(&w)
-                    };
+                    let (_, st) = self.measured(n);
                     let per_s = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
                     let pools = if n.pool_names.is_empty() {
                         None

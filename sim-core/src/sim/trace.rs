@@ -85,18 +85,7 @@ pub(super) struct TraceBuf {
     spans: Vec<RawSpan>,
     truncated: bool,
 }
-impl Slot for TraceBuf {
-    fn gen(&self) -> u32 {
-        self.gen
-    }
-    fn live(&self) -> bool {
-        self.live
-    }
-    fn kill(&mut self) {
-        self.live = false;
-        self.gen = self.gen.wrapping_add(1);
-    }
-}
+slot!(TraceBuf);
 
 /// The tracer's state.
 pub(super) struct Tracer {
