@@ -518,8 +518,16 @@ fn lessons(cmd: LessonCmd, dir: &Path, scenarios: &Path) -> Result<ExitCode, Str
                 .filter(|id| !lesson::CATALOGUE.iter().any(|(c, ..)| c == id))
                 .collect();
             for id in &extra {
+                let status = match results.iter().find(|r| r.id == *id) {
+                    Some(r) => format!(
+                        "{}/{} pass",
+                        r.claims.iter().filter(|c| c.pass).count(),
+                        r.claims.len()
+                    ),
+                    None => "run with --check".to_string(),
+                };
                 println!(
-                    "{id:<22} {:<34} (beyond the catalogue)",
+                    "{id:<22} {:<34} {status} (beyond the catalogue)",
                     format!("{id}.toml")
                 );
             }
