@@ -84,20 +84,6 @@ impl DistSpec {
 
     /// Checks the parameters; the error names the offending field.
     pub fn validate(&self) -> Result<(), String> {
-        fn pos(name: &str, v: f64) -> Result<(), String> {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(format!("{name}: must be a finite number > 0, got {v}"))
-            }
-        }
-        fn nonneg(name: &str, v: f64) -> Result<(), String> {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err(format!("{name}: must be a finite number >= 0, got {v}"))
-            }
-        }
         match self {
             DistSpec::Constant { value_s } => nonneg("value_s", *value_s),
             DistSpec::Exponential { mean_s } => pos("mean_s", *mean_s),
@@ -166,6 +152,24 @@ impl DistSpec {
                 slow: Box::new(slow.build()),
             },
         }
+    }
+}
+
+/// `name: must be a finite number > 0` unless `v` is.
+pub(crate) fn pos(name: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{name}: must be a finite number > 0, got {v}"))
+    }
+}
+
+/// `name: must be a finite number >= 0` unless `v` is.
+pub(crate) fn nonneg(name: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{name}: must be a finite number >= 0, got {v}"))
     }
 }
 

@@ -34,21 +34,7 @@ use crate::rng::Stream;
 // ---------------------------------------------------------------------------
 // Validation helpers (messages match `DistSpec::validate`).
 
-fn pos(name: &str, v: f64) -> Result<(), String> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(format!("{name}: must be a finite number > 0, got {v}"))
-    }
-}
-
-fn nonneg(name: &str, v: f64) -> Result<(), String> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(format!("{name}: must be a finite number >= 0, got {v}"))
-    }
-}
+use crate::dist::{nonneg, pos};
 
 fn at_most(name: &str, v: f64, max: f64) -> Result<(), String> {
     if v <= max {
