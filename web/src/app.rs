@@ -17,6 +17,7 @@ use crate::model::{
 };
 use crate::scenarios::{self, FaultButton, Group, LiveControls};
 use crate::state::{Action, AppState};
+use crate::traces;
 
 /// The whole live page.
 #[component(App)]
@@ -153,6 +154,7 @@ pub fn app() -> Html {
                         note={state.fault_note.clone()}
                         dispatch={dispatch.clone()}
                     />
+                    <WhySlow key={state.scenario_id.clone()} traces={state.slow_traces.clone()} />
                 </section>
                 <StatPanel state={Rc::new((*state).clone())} />
             </main>
@@ -675,6 +677,100 @@ fn node_table(p: &NodeTableProps) -> Html {
                     </tbody>
                 </table>
             </div>
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct WhySlowProps {
+    /// The slowest recent traces, slowest first.
+    traces: Rc<Vec<sim_core::Trace>>,
+}
+
+/// "Why is it slow?": the slowest recent traced requests and, for the one
+/// clicked, its waterfall of spans. The clicked trace is kept (a copy), so
+/// the waterfall stays put while the list refreshes.
+#[component(WhySlow)]
+fn why_slow(p: &WhySlowProps) -> Html {
+    let selected = use_state(|| None::<Rc<sim_core::Trace>>);
+    let same = |a: &sim_core::Trace, b: &sim_core::Trace| {
+        a.id == b.id && a.source == b.source && a.start_s == b.start_s
+    };
+    let items = p.traces.iter().map(|t| {
+        let pressed = selected.as_ref().is_some_and(|s| same(s, t));
+        let onclick = {
+            let selected = selected.clone();
+            let t = Rc::new(t.clone());
+            Callback::from(move |_: MouseEvent| selected.set(Some(t.clone())))
+        };
+        let bad = t.outcome != "ok";
+        html! {
+            <li>
+                <button class="slow-item" type="button" aria-pressed={pressed.to_string()}
+                        title={format!("request #{} of {}, started at t = {:.2} s{}", t.id, t.source, t.start_s,
+                                       if t.truncated { " (spans truncated)" } else { "" })}
+                        {onclick}>
+                    <span class="lat">{ traces::format_duration(t.latency_s) }</span>
+                    <span class="src">{ &t.source }</span>
+                    <span class={classes!("out", bad.then_some("bad"))}>{ &t.outcome }</span>
+                </button>
+            </li>
+        }
+    });
+    let waterfall = match selected.as_ref() {
+        None => html! {
+            <p class="why-empty">{ "Click a request to see where its time went: one bar per span (network, queue, pool and lock waits, compute, backoff), indented by call depth." }</p>
+        },
+        Some(t) => {
+            let rows = traces::layout(t);
+            let breakdown = traces::breakdown(t);
+            html! {
+                <>
+                    <div class="waterfall-head">
+                        <strong>{ format!("#{} from {} · {} · {}", t.id, t.source, traces::format_duration(t.latency_s), t.outcome) }</strong>
+                        <span>{ format!("started at t = {:.2} s", t.start_s) }</span>
+                        if let Some((k, d)) = breakdown.first() {
+                            <span>{ format!("most time: {} ({})", traces::kind_label(*k), traces::format_duration(*d)) }</span>
+                        }
+                        if t.truncated { <span>{ "spans truncated" }</span> }
+                    </div>
+                    <div id="waterfall" role="list" aria-label="Spans of the selected request">
+                        { for rows.iter().map(|r| html! {
+                            <div class={classes!("wf-row", traces::kind_class(r.kind))} role="listitem"
+                                 data-node={r.node.clone()} data-kind={traces::kind_label(r.kind)} title={r.title.clone()}>
+                                <span class="wf-label" style={format!("padding-left:{}px", 10 * u32::from(r.depth))}>{ &r.label }</span>
+                                <span class="wf-track">
+                                    <span class="wf-bar" style={format!("left:{:.3}%;width:{:.3}%;background:{}",
+                                        r.left_pct, r.width_pct, traces::kind_color(r.kind))}></span>
+                                </span>
+                            </div>
+                        }) }
+                    </div>
+                </>
+            }
+        }
+    };
+    html! {
+        <section class="card" id="why-slow" aria-label="Why is it slow?">
+            <div class="why-head">
+                <h2>{ "Why is it slow?" }<span class="dim">{ " slowest recent traced requests (a sample of all requests)" }</span></h2>
+            </div>
+            <div class="why-body">
+                <ul id="slow-list" aria-label="Slowest recent requests">
+                    if p.traces.is_empty() {
+                        <li class="why-empty">{ "no traced request has finished yet" }</li>
+                    }
+                    { for items }
+                </ul>
+                <div class="waterfall-wrap">
+                    { waterfall }
+                </div>
+            </div>
+            <ul class="wf-legend" aria-label="Span kinds">
+                { for traces::KINDS.iter().map(|k| html! {
+                    <li><span class="swatch" style={format!("background:{}", traces::kind_color(*k))}></span>{ traces::kind_label(*k) }</li>
+                }) }
+            </ul>
         </section>
     }
 }

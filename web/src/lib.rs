@@ -17,6 +17,7 @@ pub mod engine;
 pub mod model;
 pub mod scenarios;
 pub mod state;
+pub mod traces;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;

@@ -12,6 +12,7 @@ use crate::model::{
     RECENT_WINDOWS,
 };
 use crate::scenarios::{self, FaultButton, LiveControls};
+use crate::traces::{self, SLOW_LIST_LEN, TRACE_REFRESH_MS};
 
 /// At high speeds the read-outs would flicker at 60 Hz: refresh them (and the
 /// charts) at most this often while playing.
@@ -108,6 +109,10 @@ pub struct AppState {
     pub chart: Rc<ChartData>,
     /// Bumped whenever `chart` changes (the chart effect keys on it).
     pub chart_version: u64,
+    /// The slowest of the recent traced requests, slowest first (refreshed
+    /// at most every [`TRACE_REFRESH_MS`]).
+    pub slow_traces: Rc<Vec<sim_core::Trace>>,
+    last_traces_ms: f64,
     last_refresh_ms: f64,
     last_refresh_t_s: f64,
     last_behind: bool,
@@ -128,6 +133,7 @@ impl PartialEq for AppState {
             && self.fault_note == other.fault_note
             && self.view == other.view
             && self.chart_version == other.chart_version
+            && Rc::ptr_eq(&self.slow_traces, &other.slow_traces)
     }
 }
 
@@ -190,6 +196,8 @@ impl AppState {
             view: ViewData::default(),
             chart: Rc::new(ChartData::default()),
             chart_version: 0,
+            slow_traces: Rc::new(Vec::new()),
+            last_traces_ms: f64::NEG_INFINITY,
             last_refresh_ms: f64::NEG_INFINITY,
             last_refresh_t_s: 0.0,
             last_behind: false,
@@ -225,6 +233,7 @@ impl AppState {
         self.update_prediction();
         self.last_refresh_t_s = 0.0;
         self.last_behind = false;
+        self.last_traces_ms = f64::NEG_INFINITY;
         self.refresh(now_ms);
     }
 
@@ -282,6 +291,13 @@ impl AppState {
         if *self.chart != chart {
             self.chart = Rc::new(chart);
             self.chart_version += 1;
+        }
+        if now_ms - self.last_traces_ms >= TRACE_REFRESH_MS || !self.playing {
+            let slow = traces::slowest(engine.sim().recent_traces(), SLOW_LIST_LEN);
+            if *self.slow_traces != slow {
+                self.slow_traces = Rc::new(slow);
+            }
+            self.last_traces_ms = now_ms;
         }
         self.last_refresh_ms = now_ms;
         self.last_refresh_t_s = snap.t_s;
@@ -361,6 +377,7 @@ impl AppState {
                 }
                 self.fault_note = None;
                 self.last_refresh_t_s = 0.0;
+                self.last_traces_ms = f64::NEG_INFINITY;
                 self.refresh(now_ms);
                 true
             }
@@ -676,6 +693,40 @@ mod tests {
         assert!(st.prediction.is_some());
         let names: Vec<_> = st.view.nodes.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["server"]);
+    }
+
+    #[test]
+    fn slow_traces_refresh_at_most_every_500_ms() {
+        let mut st = AppState::default();
+        select(&mut st, "chain.toml");
+        st.apply(Action::SetSpeed(Speed::X(20)), 0.0);
+        run_frames(&mut st, 10, 50.0); // frames 1 s apart: every one refreshes
+        assert!(!st.slow_traces.is_empty());
+        let s = &st.slow_traces;
+        assert!(s.len() <= crate::traces::SLOW_LIST_LEN);
+        assert!(s.windows(2).all(|w| w[0].latency_s >= w[1].latency_s));
+        // frames 150 ms apart: the read-outs refresh, the list only every 500 ms
+        let mut now = 100_000.0;
+        let mut changes = 0;
+        let mut refreshes = 0;
+        for _ in 0..20 {
+            now += 150.0;
+            let before = st.slow_traces.clone();
+            if st.apply(Action::Frame { wall_dt_ms: 50.0 }, now) {
+                refreshes += 1;
+            }
+            if !Rc::ptr_eq(&before, &st.slow_traces) {
+                changes += 1;
+            }
+        }
+        assert_eq!(refreshes, 20);
+        assert!(
+            (1..=6).contains(&changes),
+            "{changes} list refreshes in 3 s"
+        );
+        // a reset empties the list at once
+        st.apply(Action::Reset, now + 1.0);
+        assert!(st.slow_traces.is_empty());
     }
 
     #[test]
