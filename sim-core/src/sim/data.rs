@@ -153,41 +153,17 @@ impl Sim {
 
     /// A single-flight filler stored the value: its waiters continue as hits.
     pub(super) fn finish_fill(&mut self, job: Ref) {
-        let Some((cache, ckey)) = self.jobs.get_mut(job).and_then(|j| j.sf.take()) else {
-            return;
-        };
-        let Body::Cache(c) = &mut self.nodes[cache as usize].body else {
-            return;
-        };
-        let waiters = c.inflight.remove(&ckey).unwrap_or_default();
-        for w in waiters {
-            let Some(j) = self.jobs.get_mut(w) else {
-                continue;
-            };
-            // Jump past the miss block: the value is in the cache now.
-            let ni = j.node as usize;
-            let endpoint = match j.task {
-                Task::Handler { endpoint } => endpoint as usize,
-                _ => 0,
-            };
-            if let Body::Service(s) = &self.nodes[ni].body {
-                if let Some(Op::CacheGet { miss_end, .. }) = s.programs[endpoint].get(j.ip as usize)
-                {
-                    j.ip = *miss_end;
-                }
-            }
-            j.pending = 0;
-            if j.state == JobState::Running {
-                self.advance(w);
-            } else {
-                j.resume = Resume::Advance;
-                self.requeue(w);
-            }
-        }
+        self.release_fill(job, true)
     }
 
     /// A single-flight filler failed or died: its waiters fill themselves.
     pub(super) fn abort_fill(&mut self, job: Ref) {
+        self.release_fill(job, false)
+    }
+
+    /// Ends a single-flight fill and resumes its waiters: past the miss
+    /// block if the value was stored (`filled`), into it otherwise.
+    fn release_fill(&mut self, job: Ref, filled: bool) {
         let Some((cache, ckey)) = self.jobs.get_mut(job).and_then(|j| j.sf.take()) else {
             return;
         };
@@ -199,9 +175,23 @@ impl Sim {
             let Some(j) = self.jobs.get_mut(w) else {
                 continue;
             };
+            // Waiters sit on their CacheGet op.
+            if filled {
+                let endpoint = match j.task {
+                    Task::Handler { endpoint } => endpoint as usize,
+                    _ => 0,
+                };
+                if let Body::Service(s) = &self.nodes[j.node as usize].body {
+                    if let Some(Op::CacheGet { miss_end, .. }) =
+                        s.programs[endpoint].get(j.ip as usize)
+                    {
+                        j.ip = *miss_end;
+                    }
+                }
+            } else {
+                j.ip += 1;
+            }
             j.pending = 0;
-            // Continue into the miss block (a miss of their own).
-            j.ip += 1;
             if j.state == JobState::Running {
                 self.advance(w);
             } else {

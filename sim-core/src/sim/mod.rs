@@ -1432,50 +1432,43 @@ impl Sim {
 
     /// An attempt's answer reached the caller.
     fn on_response(&mut self, call: Ref, attempt: u8, outcome: Outcome, from: u32) {
-        let now = self.now();
-        let Some(c) = self.calls.get_mut(call) else {
-            self.nodes[from as usize].late += 1;
-            return;
-        };
-        let bit = 1u32 << attempt;
-        if c.resolved || c.outstanding & bit == 0 {
+        let Some(edge) = self.close_attempt(call, attempt, outcome == Outcome::Ok) else {
             // A hedge that lost, or an attempt that had timed out.
             self.nodes[from as usize].late += 1;
             return;
-        }
-        c.outstanding &= !bit;
-        let edge = c.edge as usize;
-        self.release_pool(call, attempt);
-        let e = &mut self.edges[edge];
-        if let Some(b) = &mut e.breaker {
-            b.record(now, outcome == Outcome::Ok);
-        }
+        };
         if outcome == Outcome::Ok {
             self.resolve(call, Outcome::Ok);
         } else {
-            e.stats.errors += 1;
+            self.edges[edge].stats.errors += 1;
             self.attempt_failed(call, outcome);
         }
     }
 
     fn on_attempt_timeout(&mut self, call: Ref, attempt: u8) {
+        if let Some(edge) = self.close_attempt(call, attempt, false) {
+            self.edges[edge].stats.timeouts += 1;
+            self.attempt_failed(call, Outcome::Timeout);
+        }
+    }
+
+    /// Ends attempt `attempt` of a call (answer or timeout): stops awaiting
+    /// it, gives back its pool connection and tells the breaker. Returns the
+    /// call's edge, or `None` if the attempt was no longer awaited.
+    fn close_attempt(&mut self, call: Ref, attempt: u8, ok: bool) -> Option<usize> {
         let now = self.now();
-        let Some(c) = self.calls.get_mut(call) else {
-            return;
-        };
+        let c = self.calls.get_mut(call)?;
         let bit = 1u32 << attempt;
         if c.resolved || c.outstanding & bit == 0 {
-            return;
+            return None;
         }
         c.outstanding &= !bit;
         let edge = c.edge as usize;
         self.release_pool(call, attempt);
-        let e = &mut self.edges[edge];
-        e.stats.timeouts += 1;
-        if let Some(b) = &mut e.breaker {
-            b.record(now, false);
+        if let Some(b) = &mut self.edges[edge].breaker {
+            b.record(now, ok);
         }
-        self.attempt_failed(call, Outcome::Timeout);
+        Some(edge)
     }
 
     fn on_hedge(&mut self, call: Ref) {
