@@ -250,6 +250,17 @@ pub struct Scenario {
     /// The service-level objective the report judges the run against.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slo: Option<SloSpec>,
+    /// Where the page draws each node (optional; the engine ignores it).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub layout: BTreeMap<String, LayoutPos>,
+}
+
+/// A node's position on the page's topology canvas, in canvas units.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayoutPos {
+    pub x: f64,
+    pub y: f64,
 }
 
 /// The top level as read, before nodes are typed one by one (so that node
@@ -279,6 +290,8 @@ struct Header {
     traces: TraceSpec,
     #[serde(default)]
     slo: Option<SloSpec>,
+    #[serde(default)]
+    layout: BTreeMap<String, LayoutPos>,
 }
 
 impl<'de> Deserialize<'de> for Scenario {
@@ -546,6 +559,7 @@ impl Scenario {
             faults: h.faults,
             traces: h.traces,
             slo: h.slo,
+            layout: h.layout,
         };
         let nodes = obj
             .get("nodes")
@@ -647,6 +661,19 @@ service = { dist = "exponential", mean_s = 1.0 }
         assert_eq!(a, b);
         let c = Scenario::from_toml_str(&a.to_toml()).unwrap();
         assert_eq!(a, c);
+    }
+
+    #[test]
+    fn layout_round_trips_and_is_checked() {
+        let text = format!("{MM1}\n[layout]\nserver = {{ x = 320.0, y = 80.0 }}\n");
+        let a = Scenario::from_toml_str(&text).unwrap();
+        assert_eq!(a.layout["server"], LayoutPos { x: 320.0, y: 80.0 });
+        let b = Scenario::from_toml_str(&a.to_toml()).unwrap();
+        assert_eq!(a, b);
+        let e = err(&format!("{MM1}\n[layout]\nghost = {{ x = 1.0, y = 2.0 }}\n"));
+        assert_eq!(e.path, "layout.ghost");
+        let e = err(&format!("{MM1}\n[layout]\nserver = {{ x = 1.0 }}\n"));
+        assert!(e.path.starts_with("layout"), "{e}");
     }
 
     #[test]

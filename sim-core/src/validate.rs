@@ -101,6 +101,20 @@ pub fn validate(sc: &Scenario) -> R {
     if sc.nodes.is_empty() {
         return Err(err("nodes", "a scenario needs at least one node"));
     }
+    for (name, pos) in &sc.layout {
+        if !sc.nodes.contains_key(name) {
+            return Err(err(
+                format!("layout.{name}"),
+                "names no node of this scenario",
+            ));
+        }
+        if !(pos.x.is_finite() && pos.y.is_finite()) {
+            return Err(err(
+                format!("layout.{name}"),
+                format!("x and y must be finite numbers, got ({}, {})", pos.x, pos.y),
+            ));
+        }
+    }
     if !sc.nodes.values().any(|n| matches!(n, NodeSpec::Source(_))) {
         return Err(err(
             "nodes",

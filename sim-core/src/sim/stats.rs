@@ -4,11 +4,11 @@
 use super::*;
 use crate::metrics::{NodeWindow, Summary};
 use crate::report::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Live state at one instant (cheap to take; for the page).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub t_s: f64,
     pub events: u64,
@@ -20,7 +20,7 @@ pub struct Snapshot {
     pub edges: Vec<EdgeSnapshot>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EdgeSnapshot {
     pub calls: u64,
     pub attempts: u64,
@@ -31,7 +31,7 @@ pub struct EdgeSnapshot {
 }
 
 /// The static shape of the topology (for drawing it).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Topology {
     /// Every node: (name, kind).
     pub nodes: Vec<(String, String)>,
@@ -39,7 +39,7 @@ pub struct Topology {
     pub edges: Vec<(String, String)>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct E2eSnapshot {
     pub arrived: u64,
     pub completed: u64,
@@ -49,7 +49,7 @@ pub struct E2eSnapshot {
     pub latency_s: Summary,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NodeSnapshot {
     pub name: String,
     pub kind: String,
