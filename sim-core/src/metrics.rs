@@ -211,6 +211,10 @@ pub struct Window {
     pub p99_s: f64,
     /// Latency heatmap: counts per bucket (see [`heat_edge_s`]).
     pub heat: Vec<u32>,
+    /// With an SLO: requests answered OK within its latency in the window
+    /// (the rest of `completed + failed` burn error budget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_good: Option<u64>,
     /// Per node, in the order of the report's nodes.
     pub nodes: Vec<NodeWindow>,
 }

@@ -670,7 +670,9 @@ service = { dist = "exponential", mean_s = 1.0 }
         assert_eq!(a.layout["server"], LayoutPos { x: 320.0, y: 80.0 });
         let b = Scenario::from_toml_str(&a.to_toml()).unwrap();
         assert_eq!(a, b);
-        let e = err(&format!("{MM1}\n[layout]\nghost = {{ x = 1.0, y = 2.0 }}\n"));
+        let e = err(&format!(
+            "{MM1}\n[layout]\nghost = {{ x = 1.0, y = 2.0 }}\n"
+        ));
         assert_eq!(e.path, "layout.ghost");
         let e = err(&format!("{MM1}\n[layout]\nserver = {{ x = 1.0 }}\n"));
         assert!(e.path.starts_with("layout"), "{e}");

@@ -884,6 +884,7 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
         tracer: trace::Tracer::new(sc.traces.every, sc.traces.keep),
         slo: sc.slo.as_ref().map(|s| (secs_to_ns(s.latency_s), s.target)),
         slo_counts: (0, 0),
+        win_slo_good: 0,
         table_names: sc
             .nodes
             .iter()

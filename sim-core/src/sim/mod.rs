@@ -913,6 +913,8 @@ pub struct Sim {
     /// SLO threshold (ns) and target; (good, total) measured requests.
     slo: Option<(Time, f64)>,
     slo_counts: (u64, u64),
+    /// Requests answered OK within the SLO in the current window.
+    win_slo_good: u64,
     /// Table names per database node (for reports).
     table_names: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -1691,10 +1693,12 @@ impl Sim {
 
     fn root_done(&mut self, src: u32, measured: bool, user: u32, lat: Time, outcome: Outcome) {
         let now = self.now();
-        if let (Some((limit, _)), true) = (self.slo, measured) {
-            self.slo_counts.1 += 1;
-            if outcome == Outcome::Ok && lat <= limit {
-                self.slo_counts.0 += 1;
+        if let Some((limit, _)) = self.slo {
+            let good = outcome == Outcome::Ok && lat <= limit;
+            self.win_slo_good += good as u64;
+            if measured {
+                self.slo_counts.1 += 1;
+                self.slo_counts.0 += good as u64;
             }
         }
         let Body::Source(s) = &mut self.nodes[src as usize].body else {

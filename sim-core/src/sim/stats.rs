@@ -143,6 +143,7 @@ impl Sim {
             p95_s: self.win_latency.quantile_s(0.95),
             p99_s: self.win_latency.quantile_s(0.99),
             heat: heat.to_vec(),
+            slo_good: self.slo.map(|_| std::mem::take(&mut self.win_slo_good)),
             nodes,
         });
         self.win_latency.reset();

@@ -250,3 +250,30 @@ fn traces_show_where_time_went() {
     assert!(t.latency_s >= r.end_to_end.latency_s.p99 * 0.99);
     assert_eq!(sim.recent_traces().len(), 5);
 }
+
+#[test]
+fn windows_count_slo_good_requests_like_the_report() {
+    // With no warm-up and a run that ends on a window boundary, the windows
+    // cover every finished request, so the per-window good counts must add
+    // up to the report's: compliance = Σ slo_good / Σ (completed + failed).
+    let text = CHAIN.replacen(
+        "duration_s = 200",
+        "duration_s = 200\nslo = { latency_s = 0.08, target = 0.99 }",
+        1,
+    );
+    let sc = scenario(&text);
+    let mut sim = Sim::new(&sc, 5).unwrap();
+    let r = sim.run_for(200.0);
+    let slo = r.slo.as_ref().expect("the scenario has an SLO");
+    let ws = sim.windows();
+    let good: u64 = ws.iter().map(|w| w.slo_good.unwrap()).sum();
+    let done: u64 = ws.iter().map(|w| w.completed + w.failed).sum();
+    assert_eq!(done, slo.requests);
+    assert!((good as f64 / done as f64 - slo.compliance).abs() < 1e-12);
+    // Some requests miss 80 ms (db mean 50 ms with queueing), most make it.
+    assert!(slo.compliance > 0.5 && slo.compliance < 0.999, "{slo:?}");
+    // Without an SLO the field is absent.
+    let mut plain = Sim::new(&scenario(CHAIN), 5).unwrap();
+    plain.run_for(10.0);
+    assert!(plain.windows().iter().all(|w| w.slo_good.is_none()));
+}
