@@ -11,18 +11,113 @@ use web_sys::{HtmlElement, HtmlInputElement, HtmlSelectElement, KeyboardEvent};
 use yew::prelude::*;
 
 use crate::charts::css;
+use crate::lessons::ToggleDef;
 use crate::model::{
     format_count, format_duration_human, format_percent, format_secs, format_sim_time, ChartData,
     NodeRow, Prediction, Speed, RECENT_WINDOWS,
 };
+use crate::protocol::{FromHost, Lane, ToHost};
 use crate::scenarios::{self, FaultButton, Group, LiveControls};
-use crate::state::{Action, AppState};
+use crate::state::{Action, AppState, Mode, Sender, ViewData};
 use crate::traces;
+use crate::transport::Transport;
+
+/// How the app reaches the engine: the transport once it exists, and the
+/// commands sent before that.
+#[derive(Default)]
+struct Link {
+    transport: Option<Transport>,
+    queue: Vec<ToHost>,
+    /// The host answered the hello.
+    ready: bool,
+}
+
+/// How the page starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartOptions {
+    /// Run the engine in a web worker (false: on the main thread).
+    pub worker: bool,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        StartOptions { worker: true }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AppProps {
+    #[prop_or_default]
+    pub options: StartOptions,
+}
+
+/// How long the page waits for the worker's hello before running the
+/// engine on the main thread instead.
+const WORKER_HELLO_MS: u32 = 4_000;
 
 /// The whole live page.
 #[component(App)]
-pub fn app() -> Html {
-    let state = use_reducer(AppState::default);
+pub fn app(props: &AppProps) -> Html {
+    let link = use_mut_ref(Link::default);
+    let state = {
+        let link = link.clone();
+        use_reducer_eq(move || {
+            let sender = Sender(Rc::new(move |m: ToHost| {
+                let mut l = link.borrow_mut();
+                match &l.transport {
+                    Some(t) => t.send(m),
+                    None => l.queue.push(m),
+                }
+            }));
+            let (id, text) = crate::state::default_scenario();
+            AppState::new(sender, id, text)
+        })
+    };
+
+    // Start the engine host once: a worker, or the main thread as a fallback.
+    {
+        let link = link.clone();
+        let dispatcher = state.dispatcher();
+        let use_worker = props.options.worker;
+        use_effect_with((), move |_| {
+            let on_reply: Rc<dyn Fn(FromHost)> = {
+                let d = dispatcher.clone();
+                Rc::new(move |m| d.dispatch(Action::Host(m)))
+            };
+            let transport = if use_worker {
+                Transport::worker(on_reply.clone())
+            } else {
+                Transport::local(on_reply.clone())
+            };
+            transport.send(ToHost::Hello);
+            {
+                let mut l = link.borrow_mut();
+                for m in l.queue.drain(..) {
+                    transport.send(m);
+                }
+                l.transport = Some(transport);
+            }
+            // No hello from the worker in time: run on this thread and replay.
+            let fallback = use_worker.then(|| {
+                let link = link.clone();
+                let d = dispatcher.clone();
+                gloo::timers::callback::Timeout::new(WORKER_HELLO_MS, move || {
+                    let ready = link.borrow().ready;
+                    if !ready {
+                        let local = Transport::local(on_reply);
+                        link.borrow_mut().transport = Some(local);
+                        d.dispatch(Action::WorkerFallback(
+                            "the web worker did not start".into(),
+                        ));
+                    }
+                })
+            });
+            move || drop(fallback)
+        });
+    }
+    if state.worker.is_some() {
+        link.borrow_mut().ready = true;
+    }
 
     // requestAnimationFrame loop, running only while playing.
     {
@@ -81,7 +176,9 @@ pub fn app() -> Html {
     let header = html! {
         <Header
             scenario_id={state.scenario_id.clone()}
-            controls={state.controls.clone()}
+            description={state.controls().map(|c| c.description.clone()).unwrap_or_default()}
+            mode={state.mode}
+            has_toggles={!state.toggles.is_empty()}
             failed={state.scenario_error.clone()}
             dispatch={dispatch.clone()}
         />
@@ -90,24 +187,36 @@ pub fn app() -> Html {
         return html! {
             <div class="app">
                 { header }
-                <div class="load-error card" role="alert">
+                <div class="load-error card" role="alert" id="load-error">
                     <h2>{ "The scenario could not be loaded" }</h2>
                     <pre>{ err }</pre>
+                    <button class="btn primary" onclick={dispatch.reform(|_| Action::SelectScenario(crate::scenarios::DEFAULT_ID.into()))}>
+                        { "Open the default sandbox" }</button>
                 </div>
             </div>
         };
     }
-
+    let Some(a) = state.lane(Lane::A) else {
+        return html! {
+            <div class="app">
+                { header }
+                <div class="boot" role="status">{ "Starting the simulator…" }</div>
+            </div>
+        };
+    };
+    let b = state.lane(Lane::B);
+    let controls = Rc::new(a.info.controls.clone());
     html! {
-        <div class="app">
+        <div class={classes!("app", (state.mode != Mode::Sandbox).then_some("two-lanes"))}>
             { header }
             <Controls
                 key={state.scenario_id.clone()}
                 playing={state.playing}
                 speed={state.speed}
+                seed={state.seed}
                 rate={state.rate}
                 workers={state.workers}
-                controls={state.controls.clone()}
+                controls={controls.clone()}
                 prediction={state.prediction}
                 dispatch={dispatch.clone()}
             />
@@ -126,40 +235,81 @@ pub fn app() -> Html {
                     <button class="btn small" onclick={dispatch.reform(|_| Action::DismissError)}>{ "Dismiss" }</button>
                 </div>
             }
+            if let Some(note) = &state.note {
+                <div class="note-line" role="status" id="note">{ note }</div>
+            }
+            <TogglePanel
+                toggles={state.toggles.clone()}
+                fixed={state.toggle_fixed.clone()}
+                mode={state.mode}
+                dispatch={dispatch.clone()}
+            />
+            if let Some(b) = b {
+                <AbPanel a={a.view.clone()} b={b.view.clone()} mode={state.mode} />
+            }
             <main class="layout">
                 <section class="charts" aria-label="Charts">
                     <ChartCard
                         id="chart-latency"
                         kind={ChartKind::Latency}
-                        title="Latency per 1-second window"
-                        data={state.chart.clone()}
-                        version={state.chart_version}
+                        title={if b.is_some() { "Latency per window: A (mistake)".to_string() } else { "Latency per 1-second window".to_string() }}
+                        data={a.chart.clone()}
+                        version={a.version}
                         prediction={state.prediction.and_then(|p| p.p99_s())}
                         theory={state.prediction.is_some()}
                     />
-                    <ChartCard
-                        id="chart-util"
-                        kind={ChartKind::Utilisation}
-                        title={format!("Utilisation and queue length of {} per window", state.controls.focus.as_deref().unwrap_or("the first node"))}
-                        data={state.chart.clone()}
-                        version={state.chart_version}
-                        prediction={None::<f64>}
-                        theory={false}
-                    />
+                    if let Some(b) = b {
+                        <ChartCard
+                            id="chart-latency-b"
+                            kind={ChartKind::Latency}
+                            title={"Latency per window: B (fix)".to_string()}
+                            data={b.chart.clone()}
+                            version={b.version}
+                            prediction={None::<f64>}
+                            theory={false}
+                        />
+                    } else {
+                        <ChartCard
+                            id="chart-util"
+                            kind={ChartKind::Utilisation}
+                            title={format!("Utilisation and queue length of {} per window", controls.focus.as_deref().unwrap_or("the first node"))}
+                            data={a.chart.clone()}
+                            version={a.version}
+                            prediction={None::<f64>}
+                            theory={false}
+                        />
+                    }
                     <NodeTable
-                        rows={state.view.nodes.clone()}
+                        rows={a.view.nodes.clone()}
                         targets={state.fault_targets.clone()}
                         target={state.fault_target.clone()}
-                        target_kind={state.fault_target_kind().map(|k| AttrValue::from(k.to_string()))}
-                        note={state.fault_note.clone()}
+                        target_kind={fault_target_kind(&state).map(AttrValue::from)}
                         dispatch={dispatch.clone()}
                     />
-                    <WhySlow key={state.scenario_id.clone()} traces={state.slow_traces.clone()} />
+                    <WhySlow key={state.scenario_id.clone()} traces={a.traces.clone()} />
                 </section>
-                <StatPanel state={Rc::new((*state).clone())} />
+                <StatPanel
+                    view={a.view.clone()}
+                    prediction={state.prediction}
+                    rate={state.rate}
+                    workers={state.workers}
+                    focus={controls.focus.clone()}
+                    status={speed_status(&state, &a.view)}
+                    worker={state.worker}
+                    compute_ms={state.compute_ms}
+                />
             </main>
         </div>
     }
+}
+
+/// The kind of the selected fault target.
+fn fault_target_kind(st: &AppState) -> Option<String> {
+    let t = st.fault_target.as_deref()?;
+    st.fault_targets
+        .iter()
+        .find(|(n, _)| n == t)
+        .map(|(_, k)| k.clone())
 }
 
 /// Keys whose Space press belongs to the focused control, not to play/pause.
@@ -200,7 +350,9 @@ fn schedule_frame(
 #[derive(Properties, PartialEq)]
 struct HeaderProps {
     scenario_id: String,
-    controls: Rc<LiveControls>,
+    description: String,
+    mode: Mode,
+    has_toggles: bool,
     /// The last failed pick (the picker goes back to the running scenario).
     failed: Option<String>,
     dispatch: Callback<Action>,
@@ -225,15 +377,27 @@ fn header(p: &HeaderProps) -> Html {
         let sel: HtmlSelectElement = e.target_unchecked_into();
         Some(Action::SelectScenario(sel.value()))
     });
-    let c = &p.controls;
-    let tooltip = if c.description.is_empty() {
+    let tooltip = if p.description.is_empty() {
         format!("assets/scenarios/{}", p.scenario_id)
     } else {
         format!(
             "assets/scenarios/{}\n\n{}",
             p.scenario_id,
-            c.description.trim()
+            p.description.trim()
         )
+    };
+    let known = scenarios::find(&p.scenario_id).is_some();
+    let tab = |mode: Mode,
+               label: &'static str,
+               id: &'static str,
+               enabled: bool,
+               title: &'static str| {
+        let selected = p.mode == mode;
+        html! {
+            <button id={id} role="tab" aria-selected={selected.to_string()} disabled={!enabled && !selected}
+                    class={classes!("tab", selected.then_some("selected"))} title={title}
+                    onclick={p.dispatch.reform(move |_: MouseEvent| Action::SetMode(mode))}>{ label }</button>
+        }
     };
     html! {
         <header class="topbar">
@@ -245,6 +409,9 @@ fn header(p: &HeaderProps) -> Html {
             <div class="picker">
                 <label for="scenario">{ "Scenario" }</label>
                 <select id="scenario" ref={select} onchange={on_pick} title={tooltip}>
+                    if !known {
+                        <option value={p.scenario_id.clone()} selected=true>{ format!("{} (edited)", p.scenario_id) }</option>
+                    }
                     { for Group::ALL.iter().map(|g| html! {
                         <optgroup label={g.label()}>
                             { for scenarios::in_group(*g).map(|e| html! {
@@ -254,7 +421,156 @@ fn header(p: &HeaderProps) -> Html {
                     }) }
                 </select>
             </div>
+            <div class="tabs" role="tablist" aria-label="Mode">
+                { tab(Mode::Sandbox, "Sandbox", "mode-sandbox", true, "One simulation: build, toggle, break things") }
+                { tab(Mode::Ab, "A/B", "mode-ab", p.has_toggles, "The mistake (A) and the fix (B) side by side, same seed") }
+                if p.mode == Mode::Lesson {
+                    { tab(Mode::Lesson, "Lesson", "mode-lesson", true, "A guided lesson") }
+                }
+            </div>
         </header>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct TogglePanelProps {
+    toggles: Rc<Vec<ToggleDef>>,
+    fixed: Rc<Vec<bool>>,
+    mode: Mode,
+    dispatch: Callback<Action>,
+}
+
+/// Every anti-pattern toggle the scenario offers, grouped by the article's
+/// sections; flipping one applies it to the running simulation.
+#[component(TogglePanel)]
+fn toggle_panel(p: &TogglePanelProps) -> Html {
+    if p.toggles.is_empty() {
+        return html! {};
+    }
+    let mut sections: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, t) in p.toggles.iter().enumerate() {
+        match sections.iter_mut().find(|(s, _)| *s == t.section) {
+            Some((_, v)) => v.push(i),
+            None => sections.push((&t.section, vec![i])),
+        }
+    }
+    let lane = if p.mode == Mode::Sandbox {
+        ""
+    } else {
+        " (applies to B)"
+    };
+    html! {
+        <section class="card toggles" aria-label="Anti-patterns" id="toggles">
+            <h2>{ "Anti-patterns" }<span class="dim">{ format!(" flip a mistake or its fix, live{lane}") }</span></h2>
+            { for sections.iter().map(|(section, idx)| html! {
+                <fieldset class="toggle-group">
+                    <legend>{ *section }</legend>
+                    { for idx.iter().map(|&i| {
+                        let t = &p.toggles[i];
+                        let fixed = p.fixed.get(i).copied().unwrap_or(false);
+                        let onchange = p.dispatch.reform(move |e: Event| {
+                            let input: HtmlInputElement = e.target_unchecked_into();
+                            Action::SetToggle { index: i, fixed: input.checked() }
+                        });
+                        let id = format!("toggle-{i}");
+                        html! {
+                            <div class={classes!("toggle", if fixed { "is-fixed" } else { "is-mistake" })}>
+                                <input type="checkbox" role="switch" id={id.clone()} checked={fixed} {onchange}
+                                       data-testid={format!("toggle-{}", t.id)} aria-describedby={format!("{id}-state")} />
+                                <label for={id.clone()}>{ &t.label }</label>
+                                <span class="toggle-state" id={format!("{id}-state")}>
+                                    { if fixed { "✓ fixed" } else { "✗ mistake" } }</span>
+                            </div>
+                        }
+                    }) }
+                </fieldset>
+            }) }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct AbPanelProps {
+    a: ViewData,
+    b: ViewData,
+    mode: Mode,
+}
+
+/// The difference panel: A (mistake) vs B (fix) over the recent windows.
+#[component(AbPanel)]
+fn ab_panel(p: &AbPanelProps) -> Html {
+    let (a, b) = (&p.a, &p.b);
+    let ratio = |x: f64, y: f64| {
+        if x > 0.0 && y > 0.0 {
+            let r = x / y;
+            if r >= 1.0 {
+                format!("{r:.1}× lower with B")
+            } else {
+                format!("{:.1}× higher with B", 1.0 / r)
+            }
+        } else {
+            "—".to_string()
+        }
+    };
+    let opt = |x: Option<f64>| x.map_or_else(|| "—".to_string(), format_secs);
+    let rows = [
+        (
+            "p99 (recent)",
+            "ab-p99",
+            opt(a.recent_p99_s),
+            opt(b.recent_p99_s),
+            match (a.recent_p99_s, b.recent_p99_s) {
+                (Some(x), Some(y)) => ratio(x, y),
+                _ => "—".into(),
+            },
+        ),
+        (
+            "throughput",
+            "ab-throughput",
+            format!("{:.1}/s", a.recent_throughput),
+            format!("{:.1}/s", b.recent_throughput),
+            format!("{:+.1}/s", b.recent_throughput - a.recent_throughput),
+        ),
+        (
+            "errors",
+            "ab-errors",
+            format!("{:.2}/s", a.recent_errors),
+            format!("{:.2}/s", b.recent_errors),
+            format!("{:+.2}/s", b.recent_errors - a.recent_errors),
+        ),
+        (
+            "busiest node",
+            "ab-saturation",
+            format!(
+                "{} {}",
+                a.busiest.as_deref().unwrap_or("—"),
+                format_percent(a.max_utilisation)
+            ),
+            format!(
+                "{} {}",
+                b.busiest.as_deref().unwrap_or("—"),
+                format_percent(b.max_utilisation)
+            ),
+            format!(
+                "{:+.0} pts",
+                100.0 * (b.max_utilisation - a.max_utilisation)
+            ),
+        ),
+    ];
+    html! {
+        <section class="card ab" aria-label="A/B difference" id="ab-panel">
+            <h2>{ "A: mistake · B: fix" }<span class="dim">{ format!(" same seed, same simulated time (t = {})", format_sim_time(a.t_s.min(b.t_s))) }</span></h2>
+            <table class="ab-table">
+                <thead><tr><th scope="col">{ "last 30 s" }</th><th scope="col" class="num">{ "A mistake" }</th>
+                    <th scope="col" class="num">{ "B fix" }</th><th scope="col" class="num">{ "difference" }</th></tr></thead>
+                <tbody>
+                    { for rows.iter().map(|(label, id, x, y, d)| html! {
+                        <tr id={*id}><th scope="row">{ *label }</th><td class="num a">{ x }</td>
+                            <td class="num b">{ y }</td><td class="num d">{ d }</td></tr>
+                    }) }
+                </tbody>
+            </table>
+        </section>
     }
 }
 
@@ -262,6 +578,7 @@ fn header(p: &HeaderProps) -> Html {
 struct ControlsProps {
     playing: bool,
     speed: Speed,
+    seed: u64,
     rate: f64,
     workers: u32,
     controls: Rc<LiveControls>,
@@ -274,6 +591,26 @@ fn controls(p: &ControlsProps) -> Html {
     let d = &p.dispatch;
     let on_play = d.reform(|_: MouseEvent| Action::TogglePlay);
     let on_reset = d.reform(|_: MouseEvent| Action::Reset);
+    let on_step = d.reform(|_: MouseEvent| Action::Step);
+    let seed_error = use_state(|| None::<String>);
+    let on_seed = {
+        let d = d.clone();
+        let seed_error = seed_error.clone();
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            match input.value().trim().parse::<u64>() {
+                Ok(seed) => {
+                    seed_error.set(None);
+                    d.emit(Action::SetSeed(seed));
+                }
+                Err(_) => seed_error.set(Some(format!(
+                    "seed: {:?} is not a whole number from 0 to {}",
+                    input.value(),
+                    u64::MAX
+                ))),
+            }
+        })
+    };
     let on_speed = emit_some(d, |e: Event| {
         let sel: HtmlSelectElement = e.target_unchecked_into();
         Speed::parse(&sel.value()).map(Action::SetSpeed)
@@ -334,9 +671,21 @@ fn controls(p: &ControlsProps) -> Html {
                     <span class="icon" aria-hidden="true">{ if p.playing { "❚❚" } else { "▶" } }</span>
                     { if p.playing { "Pause" } else { "Play" } }
                 </button>
+                <button id="step" class="btn" title="Advance one window of simulated time (pauses)" onclick={on_step}>
+                    <span class="icon" aria-hidden="true">{ "⏭" }</span>{ "Step" }
+                </button>
                 <button id="reset" class="btn" title="Restart from t = 0 with the same seed and the current settings" onclick={on_reset}>
                     <span class="icon" aria-hidden="true">{ "↺" }</span>{ "Reset" }
                 </button>
+            </div>
+            <div class="group seed">
+                <label for="seed">{ "Seed" }</label>
+                <input id="seed" type="number" min="0" step="1" inputmode="numeric" value={p.seed.to_string()}
+                       onchange={on_seed} aria-invalid={seed_error.is_some().to_string()}
+                       aria-describedby="seed-error" title="Root seed of every random stream: Enter restarts with it" />
+                if let Some(e) = &*seed_error {
+                    <span class="field-error" id="seed-error" role="alert">{ e }</span>
+                }
             </div>
             <div class="group speed">
                 <label for="speed">{ "Speed" }</label>
@@ -479,8 +828,7 @@ fn chart_card(p: &ChartCardProps) -> Html {
     }
 }
 
-fn speed_status(st: &AppState) -> String {
-    let v = &st.view;
+fn speed_status(st: &AppState, v: &ViewData) -> String {
     if !st.playing {
         "paused".to_string()
     } else if v.behind {
@@ -495,32 +843,32 @@ fn speed_status(st: &AppState) -> String {
     }
 }
 
-#[derive(Properties)]
+#[derive(Properties, PartialEq)]
 struct StatPanelProps {
-    state: Rc<AppState>,
-}
-
-impl PartialEq for StatPanelProps {
-    fn eq(&self, o: &Self) -> bool {
-        *self.state == *o.state && self.state.prediction == o.state.prediction
-    }
+    view: ViewData,
+    prediction: Option<Prediction>,
+    rate: f64,
+    workers: u32,
+    focus: Option<String>,
+    status: String,
+    worker: Option<bool>,
+    compute_ms: f64,
 }
 
 #[component(StatPanel)]
 fn stat_panel(p: &StatPanelProps) -> Html {
-    let st = &p.state;
-    let v = &st.view;
+    let v = &p.view;
     let recent = v.recent_p99_s.map_or_else(|| "—".to_string(), format_secs);
     let recent_span = if v.recent_span_s > 0.0 && v.recent_span_s < RECENT_WINDOWS as f64 - 0.5 {
         format!("last {:.0} s", v.recent_span_s)
     } else {
         format!("last {RECENT_WINDOWS} s")
     };
-    let (theory_class, theory_text, theory_label, theory_note) = match st.prediction {
+    let (theory_class, theory_text, theory_label, theory_note) = match p.prediction {
         Some(pred @ Prediction::Stable { p_wait, lq, .. }) => (
             "value",
             pred.p99_text(),
-            format!("λ = {:.1}, c = {}", st.rate, st.workers),
+            format!("λ = {:.1}, c = {}", p.rate, p.workers),
             format!(
                 "P(wait) = {} · mean queue Lq = {:.1}",
                 format_percent(p_wait),
@@ -530,8 +878,8 @@ fn stat_panel(p: &StatPanelProps) -> Html {
         Some(pred @ Prediction::Unstable { rho }) => (
             "value unstable",
             pred.p99_text(),
-            format!("λ = {:.1}, c = {}", st.rate, st.workers),
-            format!("ρ = {rho:.2}: arrivals outpace {} workers", st.workers),
+            format!("λ = {:.1}, c = {}", p.rate, p.workers),
+            format!("ρ = {rho:.2}: arrivals outpace {} workers", p.workers),
         ),
         None => (
             "value na",
@@ -540,10 +888,15 @@ fn stat_panel(p: &StatPanelProps) -> Html {
             "Erlang C needs one Poisson source into one exponential service".to_string(),
         ),
     };
-    let focus = st.controls.focus.clone().unwrap_or_else(|| "node".into());
-    let ratio = match (v.recent_p99_s, st.prediction.and_then(|p| p.p99_s())) {
+    let focus = p.focus.clone().unwrap_or_else(|| "node".into());
+    let ratio = match (v.recent_p99_s, p.prediction.and_then(|p| p.p99_s())) {
         (Some(s), Some(t)) if t > 0.0 && s > 0.0 => Some(s / t),
         _ => None,
+    };
+    let engine = match p.worker {
+        Some(true) => "web worker",
+        Some(false) => "main thread",
+        None => "starting…",
     };
     html! {
         <aside class="stats" aria-label="Statistics">
@@ -567,12 +920,14 @@ fn stat_panel(p: &StatPanelProps) -> Html {
                 <dl class="kv">
                     <div class="wide"><dt>{ "sim time" }</dt><dd><span id="sim-time">{ format_sim_time(v.t_s) }</span>
                         <span class="dim">{ if v.t_s >= 60.0 { format!(" ({})", format_duration_human(v.t_s)) } else { String::new() } }</span></dd></div>
-                    <div class="wide"><dt>{ "speed" }</dt><dd id="speed-status">{ speed_status(st) }</dd></div>
+                    <div class="wide"><dt>{ "speed" }</dt><dd id="speed-status">{ &p.status }</dd></div>
                     <div><dt>{ "events" }</dt><dd id="events">{ format_count(v.events) }</dd></div>
                     <div><dt>{ "arrived" }</dt><dd id="arrived">{ format_count(v.arrived) }</dd></div>
                     <div><dt>{ "completed" }</dt><dd id="completed">{ format_count(v.completed) }</dd></div>
                     <div><dt>{ "failed" }</dt><dd id="failed">{ format_count(v.failed + v.rejected) }</dd></div>
                     <div><dt>{ "in flight" }</dt><dd id="in-flight">{ format_count(v.in_flight) }</dd></div>
+                    <div><dt>{ "requests/s" }</dt><dd id="req-rate" title="simulated requests handled per wall second, every node counted">{ format_count(v.requests_per_s.round() as u64) }</dd></div>
+                    <div class="wide"><dt>{ "engine" }</dt><dd id="engine-where">{ format!("{engine} · {:.1} ms per frame", p.compute_ms) }</dd></div>
                 </dl>
             </section>
             <section class="card">
@@ -603,8 +958,6 @@ struct NodeTableProps {
     targets: Rc<Vec<(String, String)>>,
     target: Option<String>,
     target_kind: Option<AttrValue>,
-    /// The last fault injected ("Crash 10 s on db at t = 12.3 s").
-    note: Option<String>,
     dispatch: Callback<Action>,
 }
 
@@ -621,7 +974,7 @@ fn node_table(p: &NodeTableProps) -> Html {
         .iter()
         .filter(|b| **b != FaultButton::Flush || has_cache)
         .map(|&b| {
-            let enabled = p.target.is_some() && b.applies_to(kind);
+            let enabled = !b.targeted() || (p.target.is_some() && b.applies_to(kind));
             html! {
                 <button id={b.dom_id()} class="btn small fault" disabled={!enabled} title={b.help()}
                         onclick={p.dispatch.reform(move |_: MouseEvent| Action::InjectFault(b))}>
@@ -633,9 +986,6 @@ fn node_table(p: &NodeTableProps) -> Html {
         <section class="card nodes-card" aria-label="Nodes">
             <div class="nodes-head">
                 <h2>{ "Nodes" }<span class="dim">{ " (whole run; queue and in flight now)" }</span></h2>
-                if let Some(note) = &p.note {
-                    <span class="fault-note" id="fault-status">{ note }</span>
-                }
                 if !p.targets.is_empty() {
                     <div class="faults">
                         <label for="fault-target">{ "Fault on" }</label>

@@ -24,6 +24,20 @@ pub struct FrameOutcome {
     pub compute_ms: f64,
 }
 
+/// Live reconfiguration (`Sim::reconfigure`, when the engine has it).
+fn reconfigure(_sim: &mut Sim, _sc: &Scenario) -> Result<(), String> {
+    Err("live reconfiguration is not available in this build".into())
+}
+
+/// How an edit took effect.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Applied {
+    /// Mid-run, with the state carried over.
+    Live,
+    /// The run restarted at t = 0 (the reason the change could not be live).
+    Restarted(String),
+}
+
 pub struct Engine {
     scenario: Scenario,
     seed: u64,
@@ -41,10 +55,14 @@ impl Engine {
     /// statistics from t = 0, so the scenario's warm-up (meant for batch
     /// runs) is dropped. Errors carry the field path.
     pub fn new(text: &str) -> Result<Engine, String> {
-        let mut scenario = Scenario::from_str_any(text).map_err(|e| format!("scenario: {e}"))?;
-        scenario.warmup_s = 0.0;
+        Engine::with_seed(text, None)
+    }
+
+    /// Like [`Engine::new`], with the root seed overridden.
+    pub fn with_seed(text: &str, seed: Option<u64>) -> Result<Engine, String> {
+        let scenario = Engine::parse(text)?;
         let controls = LiveControls::from_scenario(&scenario);
-        let seed = scenario.seed;
+        let seed = seed.unwrap_or(scenario.seed);
         let sim = Sim::new(&scenario, seed).map_err(|e| format!("scenario: {e}"))?;
         let topology = sim.topology();
         let focus_idx = controls
@@ -61,8 +79,56 @@ impl Engine {
         })
     }
 
+    /// Parses a scenario for live use: errors carry the field path, and the
+    /// warm-up (meant for batch runs) is dropped.
+    pub fn parse(text: &str) -> Result<Scenario, String> {
+        let mut scenario = Scenario::from_str_any(text).map_err(|e| format!("scenario: {e}"))?;
+        scenario.warmup_s = 0.0;
+        Ok(scenario)
+    }
+
     pub fn sim(&self) -> &Sim {
         &self.sim
+    }
+
+    pub fn sim_mut(&mut self) -> &mut Sim {
+        &mut self.sim
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Restarts at t = 0 with another root seed.
+    pub fn reseed(&mut self, seed: u64) -> Result<(), String> {
+        self.seed = seed;
+        self.sim = Sim::new(&self.scenario, seed).map_err(|e| format!("scenario: {e}"))?;
+        Ok(())
+    }
+
+    /// Applies an edited scenario: live (state carried over) when the engine
+    /// can reconfigure the running simulation, else by restarting at t = 0.
+    /// Returns whether the change was live, and why not.
+    pub fn apply(&mut self, text: &str) -> Result<Applied, String> {
+        let scenario = Engine::parse(text)?;
+        let live = reconfigure(&mut self.sim, &scenario);
+        let applied = match live {
+            Ok(_) => Applied::Live,
+            Err(why) => {
+                let sim = Sim::new(&scenario, self.seed).map_err(|e| format!("scenario: {e}"))?;
+                self.sim = sim;
+                Applied::Restarted(why.to_string())
+            }
+        };
+        self.controls = LiveControls::from_scenario(&scenario);
+        self.topology = self.sim.topology();
+        self.focus_idx = self
+            .controls
+            .focus
+            .as_ref()
+            .and_then(|f| self.sim.snapshot().nodes.iter().position(|n| &n.name == f));
+        self.scenario = scenario;
+        Ok(applied)
     }
 
     pub fn scenario(&self) -> &Scenario {

@@ -14,7 +14,10 @@
 pub mod charts;
 pub mod clock;
 pub mod engine;
+pub mod host;
+pub mod lessons;
 pub mod model;
+pub mod protocol;
 pub mod scenarios;
 pub mod state;
 pub mod traces;
@@ -23,6 +26,8 @@ pub mod traces;
 pub mod app;
 #[cfg(target_arch = "wasm32")]
 pub mod panic;
+#[cfg(target_arch = "wasm32")]
+pub mod transport;
 
 use sim_core::{Report, Scenario, Sim};
 #[cfg(target_arch = "wasm32")]
@@ -32,15 +37,23 @@ use wasm_bindgen::prelude::*;
 /// the panic hook that replaces a dead page with an error panel.
 #[cfg(target_arch = "wasm32")]
 pub fn start() {
+    start_with(app::StartOptions::default());
+}
+
+/// Mounts the page with explicit options (tests run the engine on the main
+/// thread: their harness serves no worker script).
+#[cfg(target_arch = "wasm32")]
+pub fn start_with(options: app::StartOptions) {
     panic::install();
+    let props = app::AppProps { options };
     let root = gloo::utils::document().get_element_by_id("app");
     match root {
         Some(el) => {
             el.set_inner_html("");
-            yew::Renderer::<app::App>::with_root(el).render();
+            yew::Renderer::<app::App>::with_root_and_props(el, props).render();
         }
         None => {
-            yew::Renderer::<app::App>::new().render();
+            yew::Renderer::<app::App>::with_props(props).render();
         }
     }
 }

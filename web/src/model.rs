@@ -15,7 +15,7 @@ pub const RECENT_WINDOWS: usize = 30;
 pub const FRAME_BUDGET_MS: f64 = 8.0;
 
 /// How fast simulated time runs relative to wall time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Speed {
     /// Simulated seconds per wall second.
     X(u32),

@@ -89,7 +89,7 @@ pub fn in_group(group: Group) -> impl Iterator<Item = &'static Embedded> {
 
 /// The arrival-rate slider: drives `nodes.SOURCE.arrival.rate` of the first
 /// Poisson or constant source, from 0.1× to 3× its value in the file.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RateControl {
     pub source: String,
     /// The rate in the file, requests/s.
@@ -145,7 +145,7 @@ fn round_to(x: f64, decimals: usize) -> f64 {
 }
 
 /// The workers slider: drives `nodes.NODE.workers` of the first service.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkersControl {
     pub node: String,
     pub base: u32,
@@ -173,13 +173,13 @@ impl WorkersControl {
 }
 
 /// The scenario is a single M/M/c queue: Erlang C applies, with service rate `mu`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MmcTheory {
     pub mu: f64,
 }
 
 /// What the page shows and lets the user drive for one scenario.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LiveControls {
     pub name: String,
     pub description: String,
@@ -294,23 +294,37 @@ pub fn mmc_theory(sc: &Scenario) -> Option<MmcTheory> {
 /// How long the timed fault buttons last.
 pub const FAULT_DURATION_S: f64 = 10.0;
 pub const SLOW_FACTOR: f64 = 5.0;
+pub const SPIKE_FACTOR: f64 = 3.0;
 
 /// The live fault buttons.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FaultButton {
     Crash,
     Slow,
     Flush,
+    /// Every source's rate ×3 for 10 s (needs no target).
+    Spike,
 }
 
 impl FaultButton {
-    pub const ALL: [FaultButton; 3] = [FaultButton::Crash, FaultButton::Slow, FaultButton::Flush];
+    pub const ALL: [FaultButton; 4] = [
+        FaultButton::Crash,
+        FaultButton::Slow,
+        FaultButton::Flush,
+        FaultButton::Spike,
+    ];
+
+    /// Whether the button needs a target node (the spike hits every source).
+    pub fn targeted(self) -> bool {
+        self != FaultButton::Spike
+    }
 
     pub fn label(self) -> &'static str {
         match self {
             FaultButton::Crash => "Crash 10 s",
             FaultButton::Slow => "Slow ×5 for 10 s",
             FaultButton::Flush => "Flush cache",
+            FaultButton::Spike => "Load spike ×3 for 10 s",
         }
     }
 
@@ -319,6 +333,7 @@ impl FaultButton {
             FaultButton::Crash => "fault-crash",
             FaultButton::Slow => "fault-slow",
             FaultButton::Flush => "fault-flush",
+            FaultButton::Spike => "fault-spike",
         }
     }
 
@@ -329,6 +344,7 @@ impl FaultButton {
             }
             FaultButton::Slow => "Every compute step of the node takes 5× longer for 10 s",
             FaultButton::Flush => "Empty the cache now",
+            FaultButton::Spike => "Every source sends 3× its rate for 10 s",
         }
     }
 
@@ -340,6 +356,7 @@ impl FaultButton {
                 matches!(kind, "service" | "database" | "cache" | "external")
             }
             FaultButton::Flush => kind == "cache",
+            FaultButton::Spike => true,
         }
     }
 
@@ -353,6 +370,12 @@ impl FaultButton {
                 Some(FAULT_DURATION_S),
             ),
             FaultButton::Flush => (FaultAction::Flush, None),
+            FaultButton::Spike => (
+                FaultAction::Spike {
+                    factor: SPIKE_FACTOR,
+                },
+                Some(FAULT_DURATION_S),
+            ),
         };
         FaultSpec {
             at_s: 0.0,
@@ -369,7 +392,11 @@ impl FaultButton {
 pub fn fault_targets(topology_nodes: &[(String, String)]) -> Vec<(String, String)> {
     topology_nodes
         .iter()
-        .filter(|(_, kind)| FaultButton::ALL.iter().any(|b| b.applies_to(kind)))
+        .filter(|(_, kind)| {
+            FaultButton::ALL
+                .iter()
+                .any(|b| b.targeted() && b.applies_to(kind))
+        })
         .cloned()
         .collect()
 }

@@ -1,24 +1,92 @@
 //! The page's whole state and its one reducer. Components only read the
-//! state and dispatch [`Action`]s; the engine lives behind an `Rc<RefCell>`
-//! so that the reducer (not the components) is the one place that drives it.
+//! state and dispatch [`Action`]s. The simulations live in the engine host
+//! (a web worker): the reducer sends it [`ToHost`] commands through
+//! [`Sender`] and folds its [`FromHost`] replies back in (`Action::Host`).
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
+use sim_core::{Report, ScenarioDoc, Snapshot, Trace, Window};
+
 use crate::clock;
-use crate::engine::Engine;
+use crate::lessons::{self, ToggleDef};
 use crate::model::{
-    recent_p99, ChartData, NodeRow, Prediction, Speed, CHART_WINDOWS, FRAME_BUDGET_MS,
-    RECENT_WINDOWS,
+    recent_p99, ChartData, NodeRow, Prediction, Speed, CHART_WINDOWS, RECENT_WINDOWS,
 };
+use crate::protocol::{FromHost, Lane, LaneFrame, LaneInfo, ToHost};
 use crate::scenarios::{self, FaultButton, LiveControls};
-use crate::traces::{self, SLOW_LIST_LEN, TRACE_REFRESH_MS};
 
 /// At high speeds the read-outs would flicker at 60 Hz: refresh them (and the
 /// charts) at most this often while playing.
 pub const VIEW_REFRESH_MS: f64 = 120.0;
 /// A frame longer than this (tab in the background, debugger) counts as this.
 pub const MAX_FRAME_DT_MS: f64 = 100.0;
+/// Compute budget the worker spends per frame: at fixed speeds it needs far
+/// less; at `max` it is what keeps frames flowing.
+pub const WORKER_BUDGET_MS: f64 = 30.0;
+/// Traces are re-sent at most this often.
+pub const TRACE_REFRESH_MS: f64 = 500.0;
+/// Windows each lane keeps for the charts (the heatmap and burn charts
+/// show the whole run up to this many).
+pub const KEEP_WINDOWS: usize = 600;
+/// An advance without reply for this long means the worker died.
+pub const WATCHDOG_MS: f64 = 10_000.0;
+
+/// The reducer's way to the engine host.
+#[derive(Clone)]
+pub struct Sender(pub Rc<dyn Fn(ToHost)>);
+
+impl Sender {
+    pub fn send(&self, m: ToHost) {
+        (self.0)(m)
+    }
+}
+
+impl PartialEq for Sender {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// What the page is showing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// One simulation: build, toggle, break things.
+    Sandbox,
+    /// Mistake (A) and fix (B) side by side, same seed.
+    Ab,
+    /// A guided lesson (runs A = mistake and B = fix).
+    Lesson,
+}
+
+/// Where a lesson is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// The narrative and question; nothing runs until the guess is in.
+    Predict,
+    /// Running to the lesson's duration; claims update live.
+    Running,
+    /// The answer is beside the guess.
+    Revealed,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LessonState {
+    pub id: String,
+    pub phase: Phase,
+    pub guess: Option<f64>,
+    pub answer: Option<f64>,
+    /// The run length the answer is read at (simulated seconds).
+    pub duration_s: f64,
+    pub claims: Rc<Vec<lessons::ClaimLive>>,
+}
+
+/// Why reports were asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportPurpose {
+    Claims,
+    ExportJson,
+    ExportCsv,
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
@@ -26,27 +94,48 @@ pub enum Action {
     Frame {
         wall_dt_ms: f64,
     },
+    /// A reply from the engine host.
+    Host(FromHost),
+    /// The worker did not answer: run the engine on the main thread.
+    WorkerFallback(String),
     TogglePlay,
     Play,
     Pause,
+    Step,
     Reset,
     SetSpeed(Speed),
+    SetSeed(u64),
     SetRate(f64),
     SetWorkers(u32),
     DismissError,
-    /// Switch to an embedded scenario (its id, see [`scenarios::find`]).
     SelectScenario(String),
-    /// Switch to a scenario given as text (TOML or JSON).
     LoadScenario {
         id: String,
         text: String,
     },
+    /// An edited scenario (topology editor, inspector) for lane A.
+    ApplyText {
+        text: String,
+        reason: String,
+    },
     DismissScenarioError,
     SetFaultTarget(String),
     InjectFault(FaultButton),
+    /// Flip anti-pattern toggle `i` of the scenario to fixed (true) or not.
+    SetToggle {
+        index: usize,
+        fixed: bool,
+    },
+    SetMode(Mode),
+    OpenLesson(String),
+    CloseLesson,
+    Guess(f64),
+    RequestReports(ReportPurpose),
+    /// Select a trace in "why is it slow" (by index in the lane's list).
+    ShowError(String),
 }
 
-/// Numbers the stat panel shows, taken from a snapshot and the recent windows.
+/// Numbers the read-outs show for one lane.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewData {
     pub t_s: f64,
@@ -56,207 +145,172 @@ pub struct ViewData {
     pub failed: u64,
     pub rejected: u64,
     pub in_flight: u64,
-    /// Whole-run utilisation of the focus node (the first service).
     pub utilisation: f64,
-    /// Whole-run time-average queue length of the focus node.
     pub queue_len_mean: f64,
-    /// Current queue length, busy workers and worker slots of the focus node.
     pub queue_len: u64,
     pub busy: u32,
     pub slots: u32,
-    /// Whole-run end-to-end latency quantiles, seconds.
     pub p50_s: f64,
     pub p95_s: f64,
     pub p99_s: f64,
     pub mean_s: f64,
-    /// p99 of the requests completed in the last `RECENT_WINDOWS` windows.
     pub recent_p99_s: Option<f64>,
-    /// Simulated seconds those windows cover.
     pub recent_span_s: f64,
-    /// Simulated seconds per wall second over the last refresh (0 when paused).
+    /// Recent throughput, errors per second and the busiest node's
+    /// utilisation (the difference panel compares them).
+    pub recent_throughput: f64,
+    pub recent_errors: f64,
+    pub max_utilisation: f64,
+    pub busiest: Option<String>,
     pub effective_speed: f64,
-    /// The last frame ran out of budget before reaching its target.
+    pub requests_per_s: f64,
     pub behind: bool,
-    /// One row per non-source node, in name order.
     pub nodes: Rc<Vec<NodeRow>>,
 }
 
-#[derive(Clone)]
-pub struct AppState {
-    pub engine: Option<Rc<RefCell<Engine>>>,
-    /// Set when the first scenario cannot be loaded: the page shows it instead of the sandbox.
-    pub load_error: Option<String>,
-    /// An inline, dismissable error (e.g. a rejected parameter or fault).
-    pub error: Option<String>,
-    /// A scenario the user picked that failed to load (the previous one keeps running).
-    pub scenario_error: Option<String>,
-    /// The running scenario's id (`"mmc.toml"`, `"catalogue/CACHE-NONE.toml"`).
-    pub scenario_id: String,
-    pub controls: Rc<LiveControls>,
-    pub playing: bool,
-    pub speed: Speed,
-    /// Current slider values (meaningful when the control exists).
-    pub rate: f64,
-    pub workers: u32,
-    /// The Erlang C prediction, for a single M/M/c only.
-    pub prediction: Option<Prediction>,
-    /// Nodes the fault buttons apply to, `(name, kind)`, and the selected one.
-    pub fault_targets: Rc<Vec<(String, String)>>,
-    pub fault_target: Option<String>,
-    /// The last fault injected, for the node table's header.
-    pub fault_note: Option<String>,
+/// One simulation as the page sees it.
+#[derive(Clone, Debug)]
+pub struct LaneView {
+    pub info: Rc<LaneInfo>,
+    pub snapshot: Rc<Snapshot>,
+    pub prev_snapshot: Option<Rc<Snapshot>>,
+    pub windows: Rc<Vec<Window>>,
+    /// Bumped whenever `windows` changes (chart effects key on it).
+    pub version: u64,
+    pub traces: Rc<Vec<Trace>>,
     pub view: ViewData,
     pub chart: Rc<ChartData>,
-    /// Bumped whenever `chart` changes (the chart effect keys on it).
-    pub chart_version: u64,
-    /// The slowest of the recent traced requests, slowest first (refreshed
-    /// at most every [`TRACE_REFRESH_MS`]).
-    pub slow_traces: Rc<Vec<sim_core::Trace>>,
-    last_traces_ms: f64,
+    requests: u64,
     last_refresh_ms: f64,
     last_refresh_t_s: f64,
-    last_behind: bool,
+    last_requests: u64,
+    pending_windows: Vec<Window>,
+    pending_snapshot: Option<Snapshot>,
+    pending_traces: Option<Vec<Trace>>,
 }
 
-impl PartialEq for AppState {
-    fn eq(&self, other: &Self) -> bool {
-        self.load_error == other.load_error
-            && self.error == other.error
-            && self.scenario_error == other.scenario_error
-            && self.scenario_id == other.scenario_id
-            && self.playing == other.playing
-            && self.speed == other.speed
-            && self.rate == other.rate
-            && self.workers == other.workers
-            && self.prediction == other.prediction
-            && self.fault_target == other.fault_target
-            && self.fault_note == other.fault_note
-            && self.view == other.view
-            && self.chart_version == other.chart_version
-            && Rc::ptr_eq(&self.slow_traces, &other.slow_traces)
+/// What the page shows of a lane (the pending data and refresh bookkeeping
+/// do not count: the reducer keeps them without re-rendering).
+impl PartialEq for LaneView {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.info, &o.info)
+            && Rc::ptr_eq(&self.snapshot, &o.snapshot)
+            && Rc::ptr_eq(&self.windows, &o.windows)
+            && self.version == o.version
+            && Rc::ptr_eq(&self.traces, &o.traces)
+            && self.view == o.view
     }
 }
 
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("scenario_id", &self.scenario_id)
-            .field("playing", &self.playing)
-            .field("speed", &self.speed)
-            .field("rate", &self.rate)
-            .field("workers", &self.workers)
-            .field("view", &self.view)
-            .field("error", &self.error)
-            .field("scenario_error", &self.scenario_error)
-            .field("load_error", &self.load_error)
-            .finish()
-    }
-}
-
-pub const DEFAULT_SPEED: Speed = Speed::X(10);
-
-impl Default for AppState {
-    fn default() -> Self {
-        let default =
-            scenarios::find(scenarios::DEFAULT_ID).expect("the default scenario is embedded");
-        AppState::from_text(default.id, default.text)
-    }
-}
-
-impl AppState {
-    /// Builds the state for a scenario; a scenario error becomes `load_error`.
-    pub fn from_toml(toml: &str) -> AppState {
-        AppState::from_text(scenarios::DEFAULT_ID, toml)
-    }
-
-    /// Builds the state for a scenario (TOML or JSON) with id `id`.
-    pub fn from_text(id: &str, text: &str) -> AppState {
-        let mut st = AppState {
-            engine: None,
-            load_error: None,
-            error: None,
-            scenario_error: None,
-            scenario_id: id.to_string(),
-            controls: Rc::new(LiveControls {
-                name: String::new(),
-                description: String::new(),
-                rate: None,
-                workers: None,
-                theory: None,
-                focus: None,
+impl LaneView {
+    fn new(info: LaneInfo) -> LaneView {
+        LaneView {
+            info: Rc::new(info),
+            snapshot: Rc::new(Snapshot {
+                t_s: 0.0,
+                events: 0,
+                end_to_end: sim_core::sim::E2eSnapshot {
+                    arrived: 0,
+                    completed: 0,
+                    failed: 0,
+                    rejected: 0,
+                    in_flight: 0,
+                    latency_s: Default::default(),
+                },
+                nodes: Vec::new(),
+                edges: Vec::new(),
             }),
-            playing: true,
-            speed: DEFAULT_SPEED,
-            rate: 0.0,
-            workers: 0,
-            prediction: None,
-            fault_targets: Rc::new(Vec::new()),
-            fault_target: None,
-            fault_note: None,
+            prev_snapshot: None,
+            windows: Rc::new(Vec::new()),
+            version: 0,
+            traces: Rc::new(Vec::new()),
             view: ViewData::default(),
             chart: Rc::new(ChartData::default()),
-            chart_version: 0,
-            slow_traces: Rc::new(Vec::new()),
-            last_traces_ms: f64::NEG_INFINITY,
+            requests: 0,
             last_refresh_ms: f64::NEG_INFINITY,
             last_refresh_t_s: 0.0,
-            last_behind: false,
-        };
-        match Engine::new(text) {
-            Ok(engine) => st.install(id, engine, clock::now_ms()),
-            Err(e) => {
-                st.playing = false;
-                st.load_error = Some(e);
+            last_requests: 0,
+            pending_windows: Vec::new(),
+            pending_snapshot: None,
+            pending_traces: None,
+        }
+    }
+
+    fn focus_idx(&self) -> Option<usize> {
+        let f = self.info.controls.focus.as_ref()?;
+        self.info.node_names.iter().position(|n| n == f)
+    }
+
+    /// Takes a frame in; `refresh` publishes it to the view.
+    fn absorb(&mut self, f: LaneFrame) {
+        if f.snapshot.t_s < self.snapshot.t_s
+            || self
+                .pending_snapshot
+                .as_ref()
+                .is_some_and(|p| f.snapshot.t_s < p.t_s)
+        {
+            // a restart: drop the old run's series
+            self.pending_windows.clear();
+            self.windows = Rc::new(Vec::new());
+            self.traces = Rc::new(Vec::new());
+            self.prev_snapshot = None;
+            self.last_refresh_t_s = 0.0;
+            self.last_requests = 0;
+            self.version += 1;
+        }
+        self.pending_windows.extend(f.windows);
+        if let Some(t) = f.traces {
+            self.pending_traces = Some(t);
+        }
+        self.requests = f.requests;
+        self.pending_snapshot = Some(f.snapshot);
+    }
+
+    fn refresh(&mut self, now_ms: f64, playing: bool, behind: bool) {
+        if let Some(s) = self.pending_snapshot.take() {
+            let old = std::mem::replace(&mut self.snapshot, Rc::new(s));
+            if old.t_s <= self.snapshot.t_s {
+                self.prev_snapshot = Some(old);
             }
         }
-        st
-    }
-
-    /// Makes `engine` the running scenario and adapts the controls to it.
-    fn install(&mut self, id: &str, engine: Engine, now_ms: f64) {
-        let controls = engine.controls.clone();
-        self.rate = controls.rate.as_ref().map_or(0.0, |c| c.base);
-        self.workers = controls.workers.as_ref().map_or(0, |c| c.base);
-        self.fault_targets = Rc::new(scenarios::fault_targets(&engine.topology.nodes));
-        self.fault_target = controls
-            .focus
-            .clone()
-            .filter(|f| self.fault_targets.iter().any(|(n, _)| n == f))
-            .or_else(|| self.fault_targets.first().map(|(n, _)| n.clone()));
-        self.controls = Rc::new(controls);
-        self.scenario_id = id.to_string();
-        self.engine = Some(Rc::new(RefCell::new(engine)));
-        self.error = None;
-        self.scenario_error = None;
-        self.load_error = None;
-        self.fault_note = None;
-        self.update_prediction();
-        self.last_refresh_t_s = 0.0;
-        self.last_behind = false;
-        self.last_traces_ms = f64::NEG_INFINITY;
-        self.refresh(now_ms);
-    }
-
-    /// Re-reads the snapshot and windows into `view` and `chart`.
-    fn refresh(&mut self, now_ms: f64) {
-        let Some(engine) = self.engine.clone() else {
-            return;
-        };
-        let engine = engine.borrow();
-        let snap = engine.snapshot();
+        if !self.pending_windows.is_empty() {
+            let mut w: Vec<Window> = (*self.windows).clone();
+            w.append(&mut self.pending_windows);
+            let excess = w.len().saturating_sub(KEEP_WINDOWS);
+            w.drain(..excess);
+            self.windows = Rc::new(w);
+            self.version += 1;
+        }
+        if let Some(t) = self.pending_traces.take() {
+            if *self.traces != t {
+                self.traces = Rc::new(t);
+            }
+        }
+        let snap = &self.snapshot;
         let e2e = &snap.end_to_end;
-        let node = engine.focus_idx.and_then(|i| snap.nodes.get(i));
-        let windows = engine.windows();
-        let recent_start = windows.len().saturating_sub(RECENT_WINDOWS);
-        let recent_span_s = match (windows.get(recent_start), windows.last()) {
+        let focus = self.focus_idx();
+        let node = focus.and_then(|i| snap.nodes.get(i));
+        let windows = &self.windows;
+        let recent = &windows[windows.len().saturating_sub(RECENT_WINDOWS)..];
+        let recent_span_s = match (recent.first(), recent.last()) {
             (Some(a), Some(b)) => b.t_end_s - a.t_start_s,
             _ => 0.0,
         };
+        let per_s = |n: u64| {
+            if recent_span_s > 0.0 {
+                n as f64 / recent_span_s
+            } else {
+                0.0
+            }
+        };
         let wall_s = (now_ms - self.last_refresh_ms) / 1e3;
-        let effective_speed = if self.playing && wall_s.is_finite() && wall_s > 0.0 {
-            ((snap.t_s - self.last_refresh_t_s) / wall_s).max(0.0)
+        let (effective_speed, requests_per_s) = if playing && wall_s.is_finite() && wall_s > 0.0 {
+            (
+                ((snap.t_s - self.last_refresh_t_s) / wall_s).max(0.0),
+                self.requests.saturating_sub(self.last_requests) as f64 / wall_s,
+            )
         } else {
-            0.0
+            (0.0, 0.0)
         };
         let rows: Vec<NodeRow> = snap.nodes.iter().map(NodeRow::from_snapshot).collect();
         let nodes = if *self.view.nodes == rows {
@@ -264,6 +318,18 @@ impl AppState {
         } else {
             Rc::new(rows)
         };
+        // The busiest node over the recent windows.
+        let mut busiest: Option<(String, f64)> = None;
+        for (i, name) in self.info.node_names.iter().enumerate() {
+            let u = recent
+                .iter()
+                .filter_map(|w| w.nodes.get(i).map(|n| n.utilisation))
+                .sum::<f64>()
+                / recent.len().max(1) as f64;
+            if busiest.as_ref().is_none_or(|(_, b)| u > *b) {
+                busiest = Some((name.clone(), u));
+            }
+        }
         self.view = ViewData {
             t_s: snap.t_s,
             events: snap.events,
@@ -281,69 +347,576 @@ impl AppState {
             p95_s: e2e.latency_s.p95,
             p99_s: e2e.latency_s.p99,
             mean_s: e2e.latency_s.mean,
-            recent_p99_s: recent_p99(&windows, RECENT_WINDOWS),
+            recent_p99_s: recent_p99(windows, RECENT_WINDOWS),
             recent_span_s,
+            recent_throughput: per_s(recent.iter().map(|w| w.completed).sum()),
+            recent_errors: per_s(recent.iter().map(|w| w.failed).sum()),
+            max_utilisation: busiest.as_ref().map_or(0.0, |b| b.1),
+            busiest: busiest.map(|b| b.0),
             effective_speed,
-            behind: self.last_behind,
+            requests_per_s,
+            behind,
             nodes,
         };
-        let chart = ChartData::from_windows(&windows, engine.focus_idx, CHART_WINDOWS);
+        let chart = ChartData::from_windows(windows, focus, CHART_WINDOWS);
         if *self.chart != chart {
             self.chart = Rc::new(chart);
-            self.chart_version += 1;
-        }
-        if now_ms - self.last_traces_ms >= TRACE_REFRESH_MS || !self.playing {
-            let slow = traces::slowest(engine.sim().recent_traces(), SLOW_LIST_LEN);
-            if *self.slow_traces != slow {
-                self.slow_traces = Rc::new(slow);
-            }
-            self.last_traces_ms = now_ms;
         }
         self.last_refresh_ms = now_ms;
         self.last_refresh_t_s = snap.t_s;
+        self.last_requests = self.requests;
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    sender: Sender,
+    /// The engine runs in a web worker (false: on the main thread).
+    pub worker: Option<bool>,
+    /// Set when nothing could be loaded: the page shows it instead of the sandbox.
+    pub load_error: Option<String>,
+    /// An inline, dismissable error (a rejected parameter, fault or edit).
+    pub error: Option<String>,
+    /// A scenario the user picked that failed to load (the previous one keeps running).
+    pub scenario_error: Option<String>,
+    /// The scenario id (`"mmc.toml"`, `"catalogue/CACHE-NONE.toml"`, `"edited"`).
+    pub scenario_id: String,
+    /// The scenario text lane A runs (what the editor edits and links share).
+    pub scenario_text: Rc<String>,
+    pub mode: Mode,
+    pub lanes: [Option<LaneView>; 2],
+    pub playing: bool,
+    pub speed: Speed,
+    pub seed: u64,
+    pub rate: f64,
+    pub workers: u32,
+    pub prediction: Option<Prediction>,
+    pub fault_targets: Rc<Vec<(String, String)>>,
+    pub fault_target: Option<String>,
+    /// The last fault or live change, for the notes line.
+    pub note: Option<String>,
+    /// The scenario's anti-pattern toggles and whether each is fixed (lane A
+    /// in sandbox mode, lane B in A/B mode).
+    pub toggles: Rc<Vec<ToggleDef>>,
+    pub toggle_fixed: Rc<Vec<bool>>,
+    pub lesson: Option<LessonState>,
+    /// Reports that came back for an export (lane, report).
+    pub reports: Option<(ReportPurpose, Rc<Vec<(Lane, Box<Report>)>>)>,
+    pub reports_version: u64,
+    /// Worker compute per frame and frame count (for the performance line).
+    pub compute_ms: f64,
+    pending_advance: Option<f64>,
+    wall_acc_ms: f64,
+    last_traces_ms: f64,
+    last_refresh_ms: f64,
+    last_reached: bool,
+    last_claims_ms: f64,
+    report_purpose: Option<ReportPurpose>,
+}
+
+impl PartialEq for AppState {
+    fn eq(&self, other: &Self) -> bool {
+        self.worker == other.worker
+            && self.load_error == other.load_error
+            && self.error == other.error
+            && self.scenario_error == other.scenario_error
+            && self.scenario_id == other.scenario_id
+            && Rc::ptr_eq(&self.scenario_text, &other.scenario_text)
+            && self.mode == other.mode
+            && self.lanes == other.lanes
+            && self.playing == other.playing
+            && self.speed == other.speed
+            && self.seed == other.seed
+            && self.rate == other.rate
+            && self.workers == other.workers
+            && self.prediction == other.prediction
+            && self.fault_target == other.fault_target
+            && self.note == other.note
+            && self.toggle_fixed == other.toggle_fixed
+            && self.lesson == other.lesson
+            && self.reports_version == other.reports_version
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("scenario_id", &self.scenario_id)
+            .field("mode", &self.mode)
+            .field("playing", &self.playing)
+            .field("speed", &self.speed)
+            .field("seed", &self.seed)
+            .field("error", &self.error)
+            .field("scenario_error", &self.scenario_error)
+            .field("load_error", &self.load_error)
+            .finish()
+    }
+}
+
+pub const DEFAULT_SPEED: Speed = Speed::X(10);
+
+/// The text of scenario `text` with a toggle's fields set.
+pub fn with_fields(text: &str, sets: &[(String, serde_json::Value)]) -> Result<String, String> {
+    let mut doc =
+        ScenarioDoc::parse(text, sim_core::Format::sniff(text)).map_err(|e| e.to_string())?;
+    for (path, v) in sets {
+        doc.set_value(path, v.clone())
+            .map_err(|e| format!("{path}: {e}"))?;
+    }
+    let sc = doc.build().map_err(|e| e.to_string())?;
+    Ok(sc.to_toml())
+}
+
+/// Whether every field of `sets` already has its value in `text`.
+pub fn has_fields(text: &str, sets: &[(String, serde_json::Value)]) -> bool {
+    let Ok(doc) = ScenarioDoc::parse(text, sim_core::Format::sniff(text)) else {
+        return false;
+    };
+    // Compare through a built scenario so that defaults and number forms agree.
+    let Ok(sc) = doc.build() else { return false };
+    let doc = sc.to_doc();
+    sets.iter().all(|(path, v)| {
+        doc.get(path).is_some_and(|have| {
+            have == v || have.as_f64().zip(v.as_f64()).is_some_and(|(a, b)| a == b)
+        })
+    })
+}
+
+impl AppState {
+    /// A fresh state that loads scenario `id` (`text`) into lane A.
+    pub fn new(sender: Sender, id: &str, text: &str) -> AppState {
+        let mut st = AppState {
+            sender,
+            worker: None,
+            load_error: None,
+            error: None,
+            scenario_error: None,
+            scenario_id: id.to_string(),
+            scenario_text: Rc::new(text.to_string()),
+            mode: Mode::Sandbox,
+            lanes: [None, None],
+            playing: true,
+            speed: DEFAULT_SPEED,
+            seed: 1,
+            rate: 0.0,
+            workers: 0,
+            prediction: None,
+            fault_targets: Rc::new(Vec::new()),
+            fault_target: None,
+            note: None,
+            toggles: Rc::new(Vec::new()),
+            toggle_fixed: Rc::new(Vec::new()),
+            lesson: None,
+            reports: None,
+            reports_version: 0,
+            compute_ms: 0.0,
+            pending_advance: None,
+            wall_acc_ms: 0.0,
+            last_traces_ms: f64::NEG_INFINITY,
+            last_refresh_ms: f64::NEG_INFINITY,
+            last_reached: true,
+            last_claims_ms: f64::NEG_INFINITY,
+            report_purpose: None,
+        };
+        st.load(Lane::A, id, text, None);
+        st
+    }
+
+    /// A state that opens nothing and shows `error` (a broken share link).
+    pub fn failed(sender: Sender, error: String) -> AppState {
+        let mut st = AppState::new_empty(sender);
+        st.load_error = Some(error);
+        st.playing = false;
+        st
+    }
+
+    fn new_empty(sender: Sender) -> AppState {
+        let mut st = AppState::new(Sender(Rc::new(|_| {})), "", "");
+        st.sender = sender;
+        st.lanes = [None, None];
+        st.scenario_id.clear();
+        st
+    }
+
+    pub fn lane(&self, lane: Lane) -> Option<&LaneView> {
+        self.lanes[lane.index()].as_ref()
+    }
+
+    pub fn controls(&self) -> Option<&LiveControls> {
+        self.lane(Lane::A).map(|l| &l.info.controls)
+    }
+
+    fn send(&self, m: ToHost) {
+        self.sender.send(m)
+    }
+
+    fn load(&mut self, lane: Lane, id: &str, text: &str, seed: Option<u64>) {
+        self.send(ToHost::Load {
+            lane,
+            id: id.to_string(),
+            text: text.to_string(),
+            seed,
+        });
+    }
+
+    /// The lane the anti-pattern panel drives.
+    fn toggle_lane(&self) -> Lane {
+        match self.mode {
+            Mode::Sandbox => Lane::A,
+            Mode::Ab | Mode::Lesson => Lane::B,
+        }
+    }
+
+    fn lane_text(&self, lane: Lane) -> Option<String> {
+        self.lane(lane).map(|l| l.info.text.clone())
+    }
+
+    /// Reads the toggles' positions from the text the toggle lane runs.
+    fn sync_toggles(&mut self) {
+        let text = self
+            .lane_text(self.toggle_lane())
+            .unwrap_or_else(|| self.scenario_text.to_string());
+        let fixed: Vec<bool> = self
+            .toggles
+            .iter()
+            .map(|t| has_fields(&text, &t.fix))
+            .collect();
+        if *self.toggle_fixed != fixed {
+            self.toggle_fixed = Rc::new(fixed);
+        }
+    }
+
+    fn on_loaded(&mut self, info: LaneInfo, now_ms: f64) {
+        let lane = info.lane;
+        if lane == Lane::A {
+            let new_scenario = self.scenario_id != info.id
+                || self.lane(Lane::A).is_none_or(|l| l.info.text != info.text);
+            self.scenario_id = info.id.clone();
+            if *self.scenario_text != info.text {
+                self.scenario_text = Rc::new(info.text.clone());
+            }
+            self.seed = info.seed;
+            let c = &info.controls;
+            self.rate = c.rate.as_ref().map_or(0.0, |c| c.base);
+            self.workers = c.workers.as_ref().map_or(0, |c| c.base);
+            if new_scenario {
+                self.fault_targets = Rc::new(scenarios::fault_targets(&info.topology.nodes));
+                if !self
+                    .fault_target
+                    .as_ref()
+                    .is_some_and(|t| self.fault_targets.iter().any(|(n, _)| n == t))
+                {
+                    self.fault_target = c
+                        .focus
+                        .clone()
+                        .filter(|f| self.fault_targets.iter().any(|(n, _)| n == f))
+                        .or_else(|| self.fault_targets.first().map(|(n, _)| n.clone()));
+                }
+            }
+            self.load_error = None;
+            self.scenario_error = None;
+        }
+        let prev_version = self.lane(lane).map_or(0, |l| l.version);
+        let mut view = match self.lanes[lane.index()].take() {
+            Some(mut v) if v.info.id == info.id => {
+                v.info = Rc::new(info);
+                v
+            }
+            _ => LaneView::new(info),
+        };
+        view.version = prev_version + 1;
+        self.lanes[lane.index()] = Some(view);
+        self.update_prediction();
+        self.sync_toggles();
+        self.last_traces_ms = f64::NEG_INFINITY;
+        let _ = now_ms;
     }
 
     fn update_prediction(&mut self) {
-        self.prediction = self
-            .controls
-            .theory
-            .map(|t| Prediction::new(self.workers, self.rate, t.mu));
+        let theory = if self.mode == Mode::Sandbox {
+            self.controls().and_then(|c| c.theory)
+        } else {
+            None
+        };
+        self.prediction = theory.map(|t| Prediction::new(self.workers, self.rate, t.mu));
     }
 
-    /// Switches scenario; on error the running one stays and the error is shown.
-    fn load_scenario(&mut self, id: &str, text: &str, now_ms: f64) -> bool {
-        match Engine::new(text) {
-            Ok(engine) => {
-                self.install(id, engine, now_ms);
-                // a fresh chart: bump even if both are empty
-                self.chart_version += 1;
-            }
-            Err(e) => {
-                self.scenario_error = Some(format!("{id}: {e}"));
+    fn refresh_lanes(&mut self, now_ms: f64) {
+        let behind = !self.last_reached && self.speed != Speed::Max;
+        let playing = self.playing;
+        for l in self.lanes.iter_mut().flatten() {
+            l.refresh(now_ms, playing, behind);
+        }
+        self.last_refresh_ms = now_ms;
+    }
+
+    fn on_frame(
+        &mut self,
+        lanes: Vec<LaneFrame>,
+        reached: bool,
+        compute_ms: f64,
+        now_ms: f64,
+    ) -> bool {
+        self.last_reached = reached;
+        self.compute_ms = compute_ms;
+        for f in lanes {
+            if let Some(l) = self.lanes[f.lane.index()].as_mut() {
+                l.absorb(f);
             }
         }
+        // Lessons: stop at the lesson's length and read the answer.
+        if let Some(lesson) = &self.lesson {
+            if lesson.phase == Phase::Running {
+                let t = self.lane(Lane::A).map_or(0.0, |l| {
+                    l.pending_snapshot
+                        .as_ref()
+                        .map_or(l.snapshot.t_s, |s| s.t_s)
+                });
+                if t >= lesson.duration_s - 1e-9 {
+                    self.playing = false;
+                    self.request_reports(ReportPurpose::Claims);
+                } else if now_ms - self.last_claims_ms >= 1_000.0 {
+                    self.last_claims_ms = now_ms;
+                    self.request_reports(ReportPurpose::Claims);
+                }
+            }
+        }
+        if self.playing && now_ms - self.last_refresh_ms < VIEW_REFRESH_MS {
+            return false;
+        }
+        self.refresh_lanes(now_ms);
         true
+    }
+
+    fn request_reports(&mut self, purpose: ReportPurpose) {
+        self.report_purpose = Some(purpose);
+        self.send(ToHost::Report);
+    }
+
+    fn on_reports(&mut self, reports: Vec<(Lane, Box<Report>)>) -> bool {
+        let Some(purpose) = self.report_purpose.take() else {
+            return false;
+        };
+        match purpose {
+            ReportPurpose::Claims => {
+                let Some(lesson) = self.lesson.as_mut() else {
+                    return false;
+                };
+                let Some(l) = lessons::find(&lesson.id) else {
+                    return false;
+                };
+                let get = |lane: Lane| reports.iter().find(|(l, _)| *l == lane).map(|r| &*r.1);
+                let (Some(a), b) = (get(Lane::A), get(Lane::B)) else {
+                    return false;
+                };
+                let b = b.unwrap_or(a);
+                lesson.claims = Rc::new(lessons::live_claims(l, a, b));
+                let t = a.sim_time_s;
+                if t >= lesson.duration_s - 1e-9 && lesson.phase == Phase::Running {
+                    let predicted = lessons::predicted_state_is_fix(l);
+                    lesson.answer = lessons::answer(l, if predicted { b } else { a });
+                    lesson.phase = Phase::Revealed;
+                }
+                true
+            }
+            ReportPurpose::ExportJson | ReportPurpose::ExportCsv => {
+                self.reports = Some((purpose, Rc::new(reports)));
+                self.reports_version += 1;
+                true
+            }
+        }
+    }
+
+    fn set_scenario_toggles(&mut self, id: &str) {
+        self.toggles = Rc::new(lessons::toggles_for_scenario(id));
+        self.toggle_fixed = Rc::new(vec![false; self.toggles.len()]);
+    }
+
+    /// Loads a scenario into lane A (B too in A/B mode) from scratch.
+    fn switch_scenario(&mut self, id: &str, text: &str) {
+        // Validate here first, so a bad pick changes nothing.
+        if let Err(e) = crate::engine::Engine::parse(text) {
+            self.scenario_error = Some(format!("{id}: {e}"));
+            return;
+        }
+        self.lesson = None;
+        self.set_scenario_toggles(id);
+        self.scenario_id = id.to_string();
+        self.scenario_text = Rc::new(text.to_string());
+        self.note = None;
+        self.error = None;
+        if self.mode == Mode::Lesson {
+            self.mode = Mode::Sandbox;
+        }
+        if self.mode == Mode::Ab && !self.toggles.is_empty() {
+            self.start_ab();
+        } else {
+            if self.mode == Mode::Ab {
+                self.mode = Mode::Sandbox;
+                self.send(ToHost::Drop { lane: Lane::B });
+                self.lanes[1] = None;
+            }
+            self.load(Lane::A, id, text, Some(self.seed));
+        }
+        self.playing = true;
+    }
+
+    /// A = every toggle on the mistake, B = every toggle fixed; same seed.
+    fn start_ab(&mut self) {
+        let base = self.scenario_text.to_string();
+        let mistake: Vec<_> = self
+            .toggles
+            .iter()
+            .flat_map(|t| t.mistake.clone())
+            .collect();
+        let fix: Vec<_> = self.toggles.iter().flat_map(|t| t.fix.clone()).collect();
+        match (with_fields(&base, &mistake), with_fields(&base, &fix)) {
+            (Ok(a), Ok(b)) => {
+                self.mode = Mode::Ab;
+                let id = self.scenario_id.clone();
+                self.load(Lane::A, &id, &a, Some(self.seed));
+                self.load(Lane::B, &id, &b, Some(self.seed));
+                self.playing = true;
+            }
+            (Err(e), _) | (_, Err(e)) => self.error = Some(format!("A/B mode: {e}")),
+        }
+    }
+
+    fn open_lesson(&mut self, id: &str) {
+        let Some(l) = lessons::find(id) else {
+            self.error = Some(format!("no lesson {id:?} in this build"));
+            return;
+        };
+        let (a, b) = match lessons::state_texts(l) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error = Some(format!("lesson {id}: {e}"));
+                return;
+            }
+        };
+        let scenario_id = l
+            .scenario_file
+            .clone()
+            .unwrap_or_else(|| format!("lesson/{id}"));
+        self.set_scenario_toggles(&scenario_id);
+        self.mode = Mode::Lesson;
+        self.scenario_text = Rc::new(a.clone());
+        self.load(Lane::A, &scenario_id, &a, Some(self.seed));
+        match b {
+            Some(b) => self.load(Lane::B, &scenario_id, &b, Some(self.seed)),
+            None => {
+                self.send(ToHost::Drop { lane: Lane::B });
+                self.lanes[1] = None;
+            }
+        }
+        self.lesson = Some(LessonState {
+            id: id.to_string(),
+            phase: Phase::Predict,
+            guess: None,
+            answer: None,
+            duration_s: lessons::duration_s(l),
+            claims: Rc::new(Vec::new()),
+        });
+        self.playing = false;
+        self.note = None;
+        self.error = None;
     }
 
     /// The reducer, on a plain `&mut`: returns whether anything visible changed.
     pub fn apply(&mut self, action: Action, now_ms: f64) -> bool {
-        let Some(engine) = self.engine.clone() else {
-            return false;
-        };
         match action {
             Action::Frame { wall_dt_ms } => {
-                if !self.playing {
+                if !self.playing || self.lanes[0].is_none() {
                     return false;
                 }
-                let dt_s = wall_dt_ms.clamp(0.0, MAX_FRAME_DT_MS) / 1e3;
-                let out = engine
-                    .borrow_mut()
-                    .advance(self.speed, dt_s, FRAME_BUDGET_MS);
-                self.last_behind = !out.reached && self.speed != Speed::Max;
-                if now_ms - self.last_refresh_ms < VIEW_REFRESH_MS {
+                self.wall_acc_ms += wall_dt_ms.max(0.0);
+                if let Some(sent) = self.pending_advance {
+                    if now_ms - sent > WATCHDOG_MS && self.load_error.is_none() {
+                        self.load_error = Some(format!(
+                            "The simulation engine stopped answering ({} s without a reply). \
+                             Reload the page to start again.",
+                            (WATCHDOG_MS / 1e3) as u64
+                        ));
+                        self.playing = false;
+                        return true;
+                    }
                     return false;
                 }
-                self.refresh(now_ms);
+                let dt = self.wall_acc_ms.min(MAX_FRAME_DT_MS);
+                self.wall_acc_ms = 0.0;
+                let traces = now_ms - self.last_traces_ms >= TRACE_REFRESH_MS;
+                if traces {
+                    self.last_traces_ms = now_ms;
+                }
+                self.pending_advance = Some(now_ms);
+                self.send(ToHost::Advance {
+                    wall_dt_ms: dt,
+                    speed: self.speed,
+                    budget_ms: WORKER_BUDGET_MS,
+                    traces,
+                });
+                false
+            }
+            Action::Host(msg) => match msg {
+                FromHost::Ready { .. } => {
+                    let changed = self.worker.is_none();
+                    if self.worker.is_none() {
+                        self.worker = Some(true);
+                    }
+                    changed
+                }
+                FromHost::Loaded(info) => {
+                    self.on_loaded(*info, now_ms);
+                    true
+                }
+                FromHost::Error {
+                    lane,
+                    context,
+                    message,
+                } => {
+                    let text = format!("{context}: {message}");
+                    if lane == Some(Lane::A) && self.lanes[0].is_none() {
+                        // nothing runs yet: this is the page's first scenario
+                        self.load_error = Some(text);
+                        self.playing = false;
+                    } else {
+                        self.error = Some(text);
+                    }
+                    true
+                }
+                FromHost::Applied {
+                    lane, live, note, ..
+                } => {
+                    let _ = (lane, live);
+                    self.note = Some(note);
+                    true
+                }
+                FromHost::Frame {
+                    lanes,
+                    reached,
+                    compute_ms,
+                    note,
+                } => {
+                    // Frames that answer a command (load, reset, edit, fault)
+                    // rather than an advance show at once.
+                    let forced =
+                        self.pending_advance.take().is_none() || note.is_some() || !self.playing;
+                    if let Some(n) = note {
+                        self.note = Some(n);
+                    }
+                    let changed = self.on_frame(lanes, reached, compute_ms, now_ms);
+                    if forced && !changed {
+                        self.refresh_lanes(now_ms);
+                        return true;
+                    }
+                    changed
+                }
+                FromHost::Reports(r) => self.on_reports(r),
+            },
+            Action::WorkerFallback(why) => {
+                self.worker = Some(false);
+                self.note = Some(format!("The engine runs on the page's thread: {why}"));
+                self.pending_advance = None;
                 true
             }
             Action::TogglePlay => {
@@ -354,9 +927,16 @@ impl AppState {
                 if self.playing {
                     return false;
                 }
+                if let Some(l) = &self.lesson {
+                    if l.phase == Phase::Predict {
+                        self.error = Some("Make your prediction first: it unlocks the run.".into());
+                        return true;
+                    }
+                }
                 self.playing = true;
-                // don't count the paused time in the effective speed
-                self.last_refresh_ms = now_ms;
+                for l in self.lanes.iter_mut().flatten() {
+                    l.last_refresh_ms = now_ms;
+                }
                 true
             }
             Action::Pause => {
@@ -364,21 +944,28 @@ impl AppState {
                     return false;
                 }
                 self.playing = false;
-                self.last_behind = false;
-                self.refresh(now_ms);
+                self.refresh_lanes(now_ms);
+                true
+            }
+            Action::Step => {
+                if self.playing {
+                    self.playing = false;
+                }
+                self.send(ToHost::Step);
                 true
             }
             Action::Reset => {
-                let rate = self.controls.rate.as_ref().map(|_| self.rate);
-                let workers = self.controls.workers.as_ref().map(|_| self.workers);
-                let res = engine.borrow_mut().reset(rate, workers);
-                if let Err(e) = res {
-                    self.error = Some(e);
+                self.send(ToHost::Reset {
+                    seed: Some(self.seed),
+                });
+                self.note = None;
+                if let Some(l) = self.lesson.as_mut() {
+                    if l.phase != Phase::Predict {
+                        l.phase = Phase::Running;
+                        l.answer = None;
+                        self.playing = true;
+                    }
                 }
-                self.fault_note = None;
-                self.last_refresh_t_s = 0.0;
-                self.last_traces_ms = f64::NEG_INFINITY;
-                self.refresh(now_ms);
                 true
             }
             Action::SetSpeed(speed) => {
@@ -388,8 +975,13 @@ impl AppState {
                 self.speed = speed;
                 true
             }
+            Action::SetSeed(seed) => {
+                self.seed = seed;
+                self.send(ToHost::Reset { seed: Some(seed) });
+                true
+            }
             Action::SetRate(rate) => {
-                let Some(c) = self.controls.rate.clone() else {
+                let Some(c) = self.controls().and_then(|c| c.rate.clone()) else {
                     self.error =
                         Some("this scenario has no Poisson or constant source to drive".into());
                     return true;
@@ -402,19 +994,17 @@ impl AppState {
                     return true;
                 }
                 let rate = c.snap(rate);
-                let res = engine.borrow_mut().set_rate(rate);
-                match res {
-                    Ok(()) => {
-                        self.rate = rate;
-                        self.update_prediction();
-                        self.error = None;
-                    }
-                    Err(e) => self.error = Some(e),
-                }
+                self.rate = rate;
+                self.send(ToHost::SetParam {
+                    path: c.param(),
+                    value: rate,
+                });
+                self.update_prediction();
+                self.error = None;
                 true
             }
             Action::SetWorkers(workers) => {
-                let Some(c) = self.controls.workers.clone() else {
+                let Some(c) = self.controls().and_then(|c| c.workers.clone()) else {
                     self.error = Some("this scenario has no service to size".into());
                     return true;
                 };
@@ -425,18 +1015,13 @@ impl AppState {
                     ));
                     return true;
                 }
-                let res = engine.borrow_mut().set_workers(workers);
-                match res {
-                    Ok(()) => {
-                        self.workers = workers;
-                        self.update_prediction();
-                        self.error = None;
-                        if !self.playing {
-                            self.refresh(now_ms);
-                        }
-                    }
-                    Err(e) => self.error = Some(e),
-                }
+                self.workers = workers;
+                self.send(ToHost::SetParam {
+                    path: c.param(),
+                    value: workers as f64,
+                });
+                self.update_prediction();
+                self.error = None;
                 true
             }
             Action::DismissError => {
@@ -444,19 +1029,37 @@ impl AppState {
                 self.error = None;
                 had
             }
-            Action::SelectScenario(id) => {
-                if id == self.scenario_id && self.scenario_error.is_none() {
-                    return false;
-                }
-                match scenarios::find(&id) {
-                    Some(e) => self.load_scenario(e.id, e.text, now_ms),
-                    None => {
-                        self.scenario_error = Some(format!("{id}: no such scenario in this build"));
-                        true
-                    }
-                }
+            Action::ShowError(e) => {
+                self.error = Some(e);
+                true
             }
-            Action::LoadScenario { id, text } => self.load_scenario(&id, &text, now_ms),
+            Action::SelectScenario(id) => match scenarios::find(&id) {
+                Some(e) => {
+                    self.switch_scenario(e.id, e.text);
+                    true
+                }
+                None => {
+                    self.scenario_error = Some(format!("{id}: no such scenario in this build"));
+                    true
+                }
+            },
+            Action::LoadScenario { id, text } => {
+                self.switch_scenario(&id, &text);
+                true
+            }
+            Action::ApplyText { text, reason } => {
+                if let Err(e) = crate::engine::Engine::parse(&text) {
+                    self.error = Some(format!("{reason}: {e}"));
+                    return true;
+                }
+                self.scenario_text = Rc::new(text.clone());
+                self.send(ToHost::Apply {
+                    lane: Lane::A,
+                    text,
+                    reason,
+                });
+                true
+            }
             Action::DismissScenarioError => {
                 let had = self.scenario_error.is_some();
                 self.scenario_error = None;
@@ -472,361 +1075,465 @@ impl AppState {
                 true
             }
             Action::InjectFault(button) => {
-                let Some(target) = self.fault_target.clone() else {
-                    self.error = Some("this scenario has no node that takes faults".into());
-                    return true;
+                let target = if button.targeted() {
+                    let Some(t) = self.fault_target.clone() else {
+                        self.error = Some("this scenario has no node that takes faults".into());
+                        return true;
+                    };
+                    Some(t)
+                } else {
+                    None
                 };
-                let res = engine.borrow_mut().inject(button, &target);
-                match res {
-                    Ok(()) => {
-                        self.error = None;
-                        let t = engine.borrow().sim().now_s();
-                        self.fault_note =
-                            Some(format!("{} on {target} at t = {t:.1} s", button.label()));
-                    }
-                    Err(e) => self.error = Some(e),
-                }
-                self.refresh(now_ms);
+                self.send(ToHost::Inject { button, target });
                 true
+            }
+            Action::SetToggle { index, fixed } => {
+                let Some(t) = self.toggles.get(index).cloned() else {
+                    return false;
+                };
+                let lane = self.toggle_lane();
+                let Some(text) = self.lane_text(lane) else {
+                    return false;
+                };
+                let sets = if fixed { &t.fix } else { &t.mistake };
+                match with_fields(&text, sets) {
+                    Ok(new_text) => {
+                        if lane == Lane::A {
+                            self.scenario_text = Rc::new(new_text.clone());
+                        }
+                        let mut f = (*self.toggle_fixed).clone();
+                        if let Some(x) = f.get_mut(index) {
+                            *x = fixed;
+                        }
+                        self.toggle_fixed = Rc::new(f);
+                        let what = if fixed { "fixed" } else { "mistake on" };
+                        self.send(ToHost::Apply {
+                            lane,
+                            text: new_text,
+                            reason: format!("{} {what}", t.label),
+                        });
+                    }
+                    Err(e) => self.error = Some(format!("{}: {e}", t.label)),
+                }
+                true
+            }
+            Action::SetMode(mode) => {
+                if mode == self.mode {
+                    return false;
+                }
+                match mode {
+                    Mode::Ab => {
+                        if self.toggles.is_empty() {
+                            self.error = Some(
+                                "A/B mode needs a scenario with a mistake to toggle: pick one from the catalogue or a lesson."
+                                    .into(),
+                            );
+                            return true;
+                        }
+                        self.lesson = None;
+                        self.start_ab();
+                    }
+                    Mode::Sandbox => {
+                        self.lesson = None;
+                        self.mode = Mode::Sandbox;
+                        self.send(ToHost::Drop { lane: Lane::B });
+                        self.lanes[1] = None;
+                        self.update_prediction();
+                        self.sync_toggles();
+                    }
+                    Mode::Lesson => {
+                        self.error = Some("Pick a lesson from the lesson browser.".into());
+                    }
+                }
+                true
+            }
+            Action::OpenLesson(id) => {
+                self.open_lesson(&id);
+                true
+            }
+            Action::CloseLesson => self.apply(Action::SetMode(Mode::Sandbox), now_ms),
+            Action::Guess(g) => {
+                let Some(l) = self.lesson.as_mut() else {
+                    return false;
+                };
+                if !g.is_finite() {
+                    self.error = Some("Your guess must be a number.".into());
+                    return true;
+                }
+                l.guess = Some(g);
+                if l.phase == Phase::Predict {
+                    l.phase = Phase::Running;
+                    self.playing = true;
+                    self.error = None;
+                    if self.speed != Speed::Max {
+                        self.speed = Speed::Max;
+                    }
+                }
+                true
+            }
+            Action::RequestReports(p) => {
+                self.request_reports(p);
+                false
             }
         }
     }
+}
 
-    /// The kind of the selected fault target.
-    pub fn fault_target_kind(&self) -> Option<&str> {
-        let t = self.fault_target.as_deref()?;
-        self.fault_targets
-            .iter()
-            .find(|(n, _)| n == t)
-            .map(|(_, k)| k.as_str())
-    }
+/// What the page's link starts with (see `share::Route`).
+pub fn default_scenario() -> (&'static str, &'static str) {
+    let e = scenarios::find(scenarios::DEFAULT_ID).expect("the default scenario is embedded");
+    (e.id, e.text)
 }
 
 impl yew::Reducible for AppState {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        // Always a new value (the bookkeeping of in-flight frames must be
+        // kept); the app uses `use_reducer_eq`, so a frame that changed
+        // nothing visible (see the PartialEq impls) does not re-render.
         let mut next = (*self).clone();
-        if next.apply(action, clock::now_ms()) {
-            Rc::new(next)
-        } else {
-            // same Rc: Yew skips the re-render
-            self
+        next.apply(action, clock::now_ms());
+        Rc::new(next)
+    }
+}
+
+/// Drives an [`AppState`] against an in-process [`crate::host::Host`],
+/// synchronously (native and in-browser tests).
+#[doc(hidden)]
+pub mod harness {
+    use super::*;
+    use std::cell::RefCell;
+
+    pub struct Harness {
+        pub st: AppState,
+        pub host: crate::host::Host,
+        queue: Rc<RefCell<Vec<ToHost>>>,
+        pub now: f64,
+    }
+
+    impl Harness {
+        pub fn new(id: &str, text: &str) -> Harness {
+            let queue: Rc<RefCell<Vec<ToHost>>> = Rc::default();
+            let q = queue.clone();
+            let st = AppState::new(Sender(Rc::new(move |m| q.borrow_mut().push(m))), id, text);
+            let mut h = Harness {
+                st,
+                host: crate::host::Host::new(),
+                queue,
+                now: 0.0,
+            };
+            h.pump();
+            h
+        }
+
+        #[allow(clippy::should_implement_trait)]
+        pub fn default() -> Harness {
+            let (id, text) = default_scenario();
+            Harness::new(id, text)
+        }
+
+        /// Delivers every queued command and folds the replies in.
+        pub fn pump(&mut self) {
+            loop {
+                let msgs: Vec<ToHost> = self.queue.borrow_mut().drain(..).collect();
+                if msgs.is_empty() {
+                    break;
+                }
+                for m in msgs {
+                    for r in self.host.handle(m) {
+                        self.st.apply(Action::Host(r), self.now);
+                    }
+                }
+            }
+        }
+
+        pub fn act(&mut self, a: Action) -> bool {
+            let changed = self.st.apply(a, self.now);
+            self.pump();
+            changed
+        }
+
+        /// `n` frames of `dt_ms`, one second of wall time apart (each refreshes).
+        pub fn frames(&mut self, n: usize, dt_ms: f64) {
+            for _ in 0..n {
+                self.now += 1_000.0;
+                self.act(Action::Frame { wall_dt_ms: dt_ms });
+            }
+        }
+
+        pub fn a(&self) -> &LaneView {
+            self.st.lane(Lane::A).expect("lane A")
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::harness::Harness;
     use super::*;
-
-    fn run_frames(st: &mut AppState, n: usize, dt_ms: f64) {
-        let mut now = 0.0;
-        for _ in 0..n {
-            now += 1_000.0; // far apart: every frame refreshes the view
-            st.apply(Action::Frame { wall_dt_ms: dt_ms }, now);
-        }
-    }
 
     #[test]
     fn starts_playing_with_scenario_defaults() {
-        let st = AppState::default();
+        let h = Harness::default();
+        let st = &h.st;
         assert!(st.load_error.is_none(), "{:?}", st.load_error);
         assert!(st.playing);
         assert_eq!(st.rate, 9.0);
         assert_eq!(st.workers, 10);
-        assert_eq!(st.view.t_s, 0.0);
+        assert_eq!(h.a().view.t_s, 0.0);
         assert!(matches!(st.prediction, Some(Prediction::Stable { .. })));
     }
 
     #[test]
     fn frames_advance_the_clock_and_fill_the_charts() {
-        let mut st = AppState::default();
-        st.apply(Action::SetSpeed(Speed::X(100)), 0.0);
-        run_frames(&mut st, 60, 50.0); // 60 frames x 50 ms x 100 = 300 s
-        assert!((st.view.t_s - 300.0).abs() < 1e-6, "{}", st.view.t_s);
-        assert!(st.view.completed > 2_000, "{:?}", st.view);
+        let mut h = Harness::default();
+        h.act(Action::SetSpeed(Speed::X(100)));
+        h.frames(60, 50.0); // 60 frames x 50 ms x 100 = 300 s
+        let v = &h.a().view;
+        assert!((v.t_s - 300.0).abs() < 1e-6, "{}", v.t_s);
+        assert!(v.completed > 2_000, "{v:?}");
+        assert!(v.utilisation > 0.7 && v.utilisation < 1.0, "{v:?}");
+        assert!(v.recent_p99_s.unwrap() > 1.0);
+        assert!((v.recent_span_s - 30.0).abs() < 1e-6);
+        assert_eq!(h.a().chart.points.len(), CHART_WINDOWS);
+        assert_eq!(h.a().windows.len(), 300);
+        assert!(h.a().version > 0);
         assert!(
-            st.view.utilisation > 0.7 && st.view.utilisation < 1.0,
-            "{:?}",
-            st.view
+            v.recent_throughput > 7.0 && v.recent_throughput < 11.0,
+            "{v:?}"
         );
-        assert!(st.view.recent_p99_s.unwrap() > 1.0);
-        assert!((st.view.recent_span_s - 30.0).abs() < 1e-6);
-        assert_eq!(st.chart.points.len(), CHART_WINDOWS);
-        assert!(st.chart_version > 0);
+        assert_eq!(v.busiest.as_deref(), Some("server"));
     }
 
     #[test]
     fn long_frames_are_clamped() {
-        let mut st = AppState::default();
-        st.apply(Action::SetSpeed(Speed::X(1)), 0.0);
-        st.apply(
-            Action::Frame {
-                wall_dt_ms: 60_000.0,
-            },
-            1e6,
-        );
+        let mut h = Harness::default();
+        h.act(Action::SetSpeed(Speed::X(1)));
+        h.now = 1e6;
+        h.act(Action::Frame {
+            wall_dt_ms: 60_000.0,
+        });
+        h.act(Action::Pause);
         assert!(
-            (st.view.t_s - MAX_FRAME_DT_MS / 1e3).abs() < 1e-9,
+            (h.a().view.t_s - MAX_FRAME_DT_MS / 1e3).abs() < 1e-9,
             "{}",
-            st.view.t_s
+            h.a().view.t_s
         );
     }
 
     #[test]
-    fn pause_freezes_the_clock() {
-        let mut st = AppState::default();
-        run_frames(&mut st, 5, 16.0);
-        assert!(st.apply(Action::TogglePlay, 10_000.0));
-        assert!(!st.playing);
-        let t = st.view.t_s;
-        let sim_now = st.engine.as_ref().unwrap().borrow().sim().now();
-        run_frames(&mut st, 10, 16.0);
-        assert_eq!(st.view.t_s, t);
-        assert_eq!(st.engine.as_ref().unwrap().borrow().sim().now(), sim_now);
-        assert!(st.apply(Action::TogglePlay, 20_000.0));
-        assert!(st.playing);
+    fn pause_freezes_the_clock_and_step_moves_one_window() {
+        let mut h = Harness::default();
+        h.frames(5, 16.0);
+        assert!(h.act(Action::TogglePlay));
+        assert!(!h.st.playing);
+        let t = h.a().view.t_s;
+        h.frames(10, 16.0);
+        assert_eq!(h.a().view.t_s, t);
+        h.act(Action::Step);
+        assert!((h.a().view.t_s - (t + 1.0)).abs() < 1e-9);
+        assert!(h.act(Action::TogglePlay));
+        assert!(h.st.playing);
     }
 
     #[test]
-    fn throttles_view_refreshes() {
-        let mut st = AppState::default();
-        assert!(st.apply(Action::Frame { wall_dt_ms: 16.0 }, 1e9));
-        // a frame right after a refresh advances the sim but reports no visible change
-        let changed = st.apply(Action::Frame { wall_dt_ms: 16.0 }, st.last_refresh_ms + 1.0);
-        assert!(!changed);
-        assert!(st.engine.as_ref().unwrap().borrow().sim().now() > 0);
+    fn one_advance_at_a_time() {
+        let (id, text) = default_scenario();
+        let queue: Rc<std::cell::RefCell<Vec<ToHost>>> = Rc::default();
+        let q = queue.clone();
+        let mut st = AppState::new(Sender(Rc::new(move |m| q.borrow_mut().push(m))), id, text);
+        let mut host = crate::host::Host::new();
+        for m in queue.borrow_mut().drain(..).collect::<Vec<_>>() {
+            for r in host.handle(m) {
+                st.apply(Action::Host(r), 0.0);
+            }
+        }
+        st.apply(Action::Frame { wall_dt_ms: 16.0 }, 1.0);
+        st.apply(Action::Frame { wall_dt_ms: 16.0 }, 2.0);
+        st.apply(Action::Frame { wall_dt_ms: 16.0 }, 3.0);
+        let advances = queue
+            .borrow()
+            .iter()
+            .filter(|m| matches!(m, ToHost::Advance { .. }))
+            .count();
+        assert_eq!(advances, 1, "the worker has one frame in hand at most");
+        // No reply for long: the watchdog shows an error instead of a dead page.
+        assert!(st.apply(Action::Frame { wall_dt_ms: 16.0 }, 1.0 + WATCHDOG_MS + 1.0));
+        assert!(st
+            .load_error
+            .as_deref()
+            .unwrap()
+            .contains("stopped answering"));
     }
 
     #[test]
     fn rate_and_workers_change_the_prediction_live() {
-        let mut st = AppState::default();
-        let p0 = st.prediction.unwrap().p99_s().unwrap();
-        st.apply(Action::SetRate(9.8), 0.0);
-        assert_eq!(st.rate, 9.8);
-        assert!(st.prediction.unwrap().p99_s().unwrap() > p0);
-        st.apply(Action::SetWorkers(9), 0.0);
-        assert!(matches!(st.prediction, Some(Prediction::Unstable { .. })));
-        st.apply(Action::SetWorkers(20), 0.0);
-        assert_eq!(st.workers, 20);
-        assert!(st.prediction.unwrap().p99_s().unwrap() < p0);
-        assert!(st.error.is_none());
+        let mut h = Harness::default();
+        let p0 = h.st.prediction.unwrap().p99_s().unwrap();
+        h.act(Action::SetRate(9.8));
+        assert_eq!(h.st.rate, 9.8);
+        assert!(h.st.prediction.unwrap().p99_s().unwrap() > p0);
+        h.act(Action::SetWorkers(9));
+        assert!(matches!(h.st.prediction, Some(Prediction::Unstable { .. })));
+        h.act(Action::SetWorkers(20));
+        assert_eq!(h.st.workers, 20);
+        assert!(h.st.prediction.unwrap().p99_s().unwrap() < p0);
+        assert!(h.st.error.is_none());
+        h.frames(2, 16.0);
+        assert_eq!(h.a().snapshot.nodes[0].workers, 20);
     }
 
     #[test]
     fn out_of_range_settings_show_an_inline_error() {
-        let mut st = AppState::default();
-        st.apply(Action::SetWorkers(0), 0.0);
-        assert!(st.error.is_some());
-        assert_eq!(st.workers, 10);
-        assert!(st.apply(Action::DismissError, 0.0));
-        assert!(st.error.is_none());
-        st.apply(Action::SetRate(f64::NAN), 0.0);
-        assert!(st.error.is_some());
-        assert_eq!(st.rate, 9.0);
+        let mut h = Harness::default();
+        h.act(Action::SetWorkers(0));
+        assert!(h.st.error.is_some());
+        assert_eq!(h.st.workers, 10);
+        assert!(h.act(Action::DismissError));
+        assert!(h.st.error.is_none());
+        h.act(Action::SetRate(f64::NAN));
+        assert!(h.st.error.is_some());
+        assert_eq!(h.st.rate, 9.0);
     }
 
     #[test]
-    fn reset_goes_back_to_zero_and_keeps_settings() {
-        let mut st = AppState::default();
-        st.apply(Action::SetRate(12.0), 0.0);
-        run_frames(&mut st, 10, 16.0);
-        assert!(st.view.t_s > 0.0);
-        st.apply(Action::Reset, 0.0);
-        assert_eq!(st.view.t_s, 0.0);
-        assert_eq!(st.view.arrived, 0);
-        assert_eq!(st.rate, 12.0);
+    fn reset_goes_back_to_zero_and_a_seed_changes_the_run() {
+        let mut h = Harness::default();
+        h.act(Action::SetSpeed(Speed::X(100)));
+        h.frames(5, 50.0);
+        let a = h.a().view.arrived;
+        h.act(Action::Reset);
+        assert_eq!(h.a().view.t_s, 0.0);
+        assert!(h.a().windows.is_empty());
+        h.frames(5, 50.0);
+        assert_eq!(h.a().view.arrived, a, "same seed, same run");
+        h.act(Action::SetSeed(7));
+        assert_eq!(h.st.seed, 7);
+        h.frames(5, 50.0);
+        assert_ne!(h.a().view.arrived, a, "another seed, another run");
     }
 
     #[test]
-    fn speed_changes() {
-        let mut st = AppState::default();
-        assert!(st.apply(Action::SetSpeed(Speed::Max), 0.0));
-        assert!(!st.apply(Action::SetSpeed(Speed::Max), 0.0));
-        run_frames(&mut st, 3, 16.0);
-        assert!(st.view.t_s > 0.0);
+    fn a_broken_first_scenario_is_a_load_error() {
+        let h = Harness::new("bad", "nonsense = [");
+        assert!(h.st.load_error.is_some());
+        assert!(!h.st.playing);
     }
 
     #[test]
-    fn a_broken_scenario_is_a_load_error() {
-        let st = AppState::from_toml("nonsense = [");
-        assert!(st.load_error.is_some());
-        assert!(!st.playing);
-        let mut st = st;
-        assert!(!st.apply(Action::Frame { wall_dt_ms: 16.0 }, 0.0));
-    }
-
-    fn select(st: &mut AppState, id: &str) {
-        assert!(st.apply(Action::SelectScenario(id.into()), 0.0));
-        assert!(st.scenario_error.is_none(), "{:?}", st.scenario_error);
-        assert_eq!(st.scenario_id, id);
-    }
-
-    #[test]
-    fn selecting_chain_adapts_the_controls_and_fills_the_node_table() {
-        let mut st = AppState::default();
-        select(&mut st, "chain.toml");
-        assert_eq!(st.rate, 200.0);
-        assert_eq!(st.workers, 16);
-        assert_eq!(st.prediction, None, "no Erlang C for a chain");
-        assert_eq!(st.fault_target.as_deref(), Some("api"));
-        assert_eq!(st.fault_target_kind(), Some("service"));
-        assert_eq!(st.view.t_s, 0.0);
-        st.apply(Action::SetSpeed(Speed::X(20)), 0.0);
-        run_frames(&mut st, 20, 50.0); // 20 simulated seconds
-        let names: Vec<_> = st.view.nodes.iter().map(|r| r.name.as_str()).collect();
+    fn selecting_chain_adapts_the_controls() {
+        let mut h = Harness::default();
+        h.act(Action::SelectScenario("chain.toml".into()));
+        assert_eq!(h.st.scenario_id, "chain.toml");
+        assert_eq!(h.st.rate, 200.0);
+        assert_eq!(h.st.workers, 16);
+        assert_eq!(h.st.prediction, None, "no Erlang C for a chain");
+        assert_eq!(h.st.fault_target.as_deref(), Some("api"));
+        h.act(Action::SetSpeed(Speed::X(20)));
+        h.frames(20, 50.0);
+        let names: Vec<_> = h.a().view.nodes.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["api", "db"]);
-        assert!(st.view.nodes.iter().all(|r| r.utilisation.unwrap() > 0.0));
-        assert!(st.view.utilisation > 0.0, "{:?}", st.view);
-        assert!(st.chart.points.iter().any(|p| p.utilisation > 0.0));
-        // the sliders drive this scenario's own nodes
-        st.apply(Action::SetRate(300.0), 0.0);
-        assert_eq!((st.rate, st.error.as_deref()), (300.0, None));
-        st.apply(Action::SetRate(900.0), 0.0);
-        assert!(st.error.as_deref().unwrap().contains("between 20 and 600"));
-        st.apply(Action::SetWorkers(4), 0.0);
-        assert_eq!(st.workers, 4);
-        // back to the default: M/M/c again
-        select(&mut st, "mmc.toml");
-        assert_eq!((st.rate, st.workers), (9.0, 10));
-        assert!(st.prediction.is_some());
-        let names: Vec<_> = st.view.nodes.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["server"]);
+        assert!(!h.a().traces.is_empty());
+        h.act(Action::SelectScenario("mmc.toml".into()));
+        assert_eq!((h.st.rate, h.st.workers), (9.0, 10));
+        assert!(h.st.prediction.is_some());
     }
 
     #[test]
-    fn slow_traces_refresh_at_most_every_500_ms() {
-        let mut st = AppState::default();
-        select(&mut st, "chain.toml");
-        st.apply(Action::SetSpeed(Speed::X(20)), 0.0);
-        run_frames(&mut st, 10, 50.0); // frames 1 s apart: every one refreshes
-        assert!(!st.slow_traces.is_empty());
-        let s = &st.slow_traces;
-        assert!(s.len() <= crate::traces::SLOW_LIST_LEN);
-        assert!(s.windows(2).all(|w| w[0].latency_s >= w[1].latency_s));
-        // frames 150 ms apart: the read-outs refresh, the list only every 500 ms
-        let mut now = 100_000.0;
-        let mut changes = 0;
-        let mut refreshes = 0;
-        for _ in 0..20 {
-            now += 150.0;
-            let before = st.slow_traces.clone();
-            if st.apply(Action::Frame { wall_dt_ms: 50.0 }, now) {
-                refreshes += 1;
-            }
-            if !Rc::ptr_eq(&before, &st.slow_traces) {
-                changes += 1;
-            }
-        }
-        assert_eq!(refreshes, 20);
+    fn a_bad_scenario_keeps_the_previous_one_running() {
+        let mut h = Harness::default();
+        h.frames(5, 16.0);
+        h.act(Action::LoadScenario {
+            id: "bad.toml".into(),
+            text: "version = 1\n[nodes.s]\nkind = \"service\"\nworkers = \"many\"\n".into(),
+        });
+        let err = h.st.scenario_error.clone().unwrap();
+        assert!(err.starts_with("bad.toml: scenario: nodes.s"), "{err}");
+        assert_eq!(h.st.scenario_id, "mmc.toml");
+        let t = h.a().view.t_s;
+        h.frames(5, 16.0);
+        assert!(h.a().view.t_s > t);
+        assert!(h.act(Action::SelectScenario("nope.toml".into())));
+        assert!(h.st.scenario_error.is_some());
+    }
+
+    #[test]
+    fn fault_buttons_inject_and_report_errors_inline() {
+        let mut h = Harness::default();
+        h.act(Action::SelectScenario("chain.toml".into()));
+        h.act(Action::SetSpeed(Speed::X(20)));
+        h.frames(5, 50.0);
+        assert!(!h.act(Action::SetFaultTarget("clients".into())));
+        assert!(h.act(Action::SetFaultTarget("db".into())));
+        h.act(Action::InjectFault(FaultButton::Crash));
+        assert!(h.st.error.is_none(), "{:?}", h.st.error);
+        assert!(h
+            .st
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("Crash 10 s on db at t = "));
+        h.frames(5, 50.0);
+        assert!(h.a().view.failed > 0);
+        h.act(Action::InjectFault(FaultButton::Flush));
+        assert!(h.st.error.as_deref().unwrap().contains("Flush cache"));
+        h.act(Action::InjectFault(FaultButton::Spike));
+        assert!(h.st.note.as_deref().unwrap().starts_with("Load spike"));
+    }
+
+    #[test]
+    fn edits_apply_and_bad_edits_are_refused() {
+        let mut h = Harness::default();
+        h.frames(3, 16.0);
+        let text = h.st.scenario_text.replace("workers = 10", "workers = 13");
+        h.act(Action::ApplyText {
+            text,
+            reason: "inspector".into(),
+        });
+        assert!(h.st.note.as_deref().unwrap().starts_with("inspector"));
+        assert_eq!(h.a().snapshot.nodes[0].workers, 13);
+        h.act(Action::ApplyText {
+            text: "version = 1".into(),
+            reason: "inspector".into(),
+        });
+        let e = h.st.error.clone().unwrap();
         assert!(
-            (1..=6).contains(&changes),
-            "{changes} list refreshes in 3 s"
+            e.starts_with("inspector: scenario:") && e.contains("nodes"),
+            "{e}"
         );
-        // a reset empties the list at once
-        st.apply(Action::Reset, now + 1.0);
-        assert!(st.slow_traces.is_empty());
+        assert_eq!(h.a().snapshot.nodes[0].workers, 13);
+    }
+
+    #[test]
+    fn ab_mode_needs_toggles() {
+        let mut h = Harness::default();
+        h.act(Action::SetMode(Mode::Ab));
+        assert_eq!(h.st.mode, Mode::Sandbox);
+        assert!(h.st.error.as_deref().unwrap().contains("A/B mode needs"));
     }
 
     #[test]
     fn every_embedded_scenario_runs_a_few_frames() {
         for e in crate::scenarios::all() {
-            let mut st = AppState::default();
-            if e.id != crate::scenarios::DEFAULT_ID {
-                select(&mut st, e.id);
-            }
-            st.apply(Action::SetSpeed(Speed::X(5)), 0.0);
-            run_frames(&mut st, 3, 50.0);
-            assert!(st.view.t_s > 0.0, "{}", e.id);
-            assert_eq!(
-                st.view.nodes.len(),
-                st.engine.as_ref().unwrap().borrow().snapshot().nodes.len()
-            );
-            assert!(st.error.is_none(), "{}: {:?}", e.id, st.error);
+            let mut h = Harness::new(e.id, e.text);
+            h.act(Action::SetSpeed(Speed::X(5)));
+            h.frames(3, 50.0);
+            assert!(h.a().view.t_s > 0.0, "{}", e.id);
+            assert!(h.st.error.is_none(), "{}: {:?}", e.id, h.st.error);
         }
     }
 
     #[test]
-    fn a_bad_scenario_keeps_the_previous_one_running() {
-        let mut st = AppState::default();
-        run_frames(&mut st, 5, 16.0);
-        let t = st.view.t_s;
-        let bad = MMC_BAD.to_string();
-        assert!(st.apply(
-            Action::LoadScenario {
-                id: "bad.toml".into(),
-                text: bad
-            },
-            0.0
-        ));
-        let err = st.scenario_error.clone().unwrap();
-        assert!(err.starts_with("bad.toml: scenario: nodes.server"), "{err}");
-        assert_eq!(st.scenario_id, "mmc.toml");
-        assert!(st.playing);
-        let sim_t = |st: &AppState| st.engine.as_ref().unwrap().borrow().sim().now_s();
-        assert_eq!(sim_t(&st), t);
-        run_frames(&mut st, 5, 16.0);
-        assert!(sim_t(&st) > t, "the previous scenario keeps running");
-        assert!(st.apply(Action::DismissScenarioError, 0.0));
-        assert!(st.scenario_error.is_none());
-        assert!(st.apply(Action::SelectScenario("nope.toml".into()), 0.0));
-        assert!(st.scenario_error.is_some());
-        assert_eq!(st.scenario_id, "mmc.toml");
-    }
-
-    const MMC_BAD: &str = "version = 1\nname = \"bad\"\n[nodes.clients]\nkind = \"source\"\ntarget = \"server\"\narrival = { process = \"poisson\", rate = 1.0 }\n[nodes.server]\nkind = \"service\"\nworkers = \"many\"\n";
-
-    #[test]
-    fn fault_buttons_inject_and_report_errors_inline() {
-        let mut st = AppState::default();
-        select(&mut st, "chain.toml");
-        st.apply(Action::SetSpeed(Speed::X(20)), 0.0);
-        run_frames(&mut st, 5, 50.0);
-        assert!(
-            !st.apply(Action::SetFaultTarget("clients".into()), 0.0),
-            "sources take no faults"
-        );
-        assert!(st.apply(Action::SetFaultTarget("db".into()), 0.0));
-        assert!(st.apply(Action::InjectFault(FaultButton::Crash), 0.0));
-        assert!(st.error.is_none(), "{:?}", st.error);
-        assert!(st
-            .fault_note
-            .as_deref()
-            .unwrap()
-            .starts_with("Crash 10 s on db at t = "));
-        run_frames(&mut st, 5, 50.0);
-        assert!(st.view.failed > 0, "{:?}", st.view);
-        let db = st.view.nodes.iter().find(|r| r.name == "db").unwrap();
-        assert!(db.is_down(), "{db:?}");
-        st.apply(Action::InjectFault(FaultButton::Flush), 0.0);
-        assert!(
-            st.error.as_deref().unwrap().contains("Flush cache on db"),
-            "{:?}",
-            st.error
-        );
-        // the crash lasts 10 s
-        run_frames(&mut st, 15, 50.0);
-        assert!(!st
-            .view
-            .nodes
-            .iter()
-            .find(|r| r.name == "db")
-            .unwrap()
-            .is_down());
-    }
-
-    #[test]
-    fn catalogue_cache_scenario_offers_flush() {
-        let mut st = AppState::default();
-        select(&mut st, "catalogue/CACHE-NONE.toml");
-        assert!(st
-            .fault_targets
-            .iter()
-            .any(|(n, k)| n == "cache" && k == "cache"));
-        st.apply(Action::SetFaultTarget("cache".into()), 0.0);
-        assert_eq!(st.fault_target_kind(), Some("cache"));
-        st.apply(Action::InjectFault(FaultButton::Flush), 0.0);
-        assert!(st.error.is_none(), "{:?}", st.error);
+    fn field_helpers_read_and_write_toggles() {
+        let (_, text) = default_scenario();
+        let sets = vec![("nodes.server.workers".to_string(), serde_json::json!(12))];
+        assert!(!has_fields(text, &sets));
+        let t2 = with_fields(text, &sets).unwrap();
+        assert!(has_fields(&t2, &sets));
+        let bad = vec![("nodes.server.workers".to_string(), serde_json::json!("x"))];
+        assert!(with_fields(text, &bad)
+            .unwrap_err()
+            .contains("nodes.server.workers"));
     }
 }

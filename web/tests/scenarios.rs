@@ -7,7 +7,8 @@ use wasm_bindgen_test::*;
 
 use web::model::Speed;
 use web::scenarios::{self, Group, LiveControls};
-use web::state::{Action, AppState};
+use web::state::harness::Harness;
+use web::state::Action;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -44,17 +45,13 @@ fn every_embedded_scenario_builds_and_runs_in_the_browser() {
 
 #[wasm_bindgen_test]
 fn reducer_switches_scenarios_in_the_browser() {
-    let mut st = AppState::default();
-    assert!(st.apply(Action::SelectScenario("chain.toml".into()), 0.0));
-    assert_eq!(st.scenario_id, "chain.toml");
-    assert!(st.prediction.is_none());
-    st.apply(Action::SetSpeed(Speed::X(20)), 0.0);
-    let mut now = 0.0;
-    for _ in 0..10 {
-        now += 1_000.0;
-        st.apply(Action::Frame { wall_dt_ms: 50.0 }, now);
-    }
-    let names: Vec<_> = st.view.nodes.iter().map(|r| r.name.clone()).collect();
+    let mut h = Harness::default();
+    h.act(Action::SelectScenario("chain.toml".into()));
+    assert_eq!(h.st.scenario_id, "chain.toml");
+    assert!(h.st.prediction.is_none());
+    h.act(Action::SetSpeed(Speed::X(20)));
+    h.frames(10, 50.0);
+    let names: Vec<_> = h.a().view.nodes.iter().map(|r| r.name.clone()).collect();
     assert_eq!(names, ["api", "db"]);
-    assert!(st.view.completed > 0);
+    assert!(h.a().view.completed > 0);
 }

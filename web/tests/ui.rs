@@ -9,7 +9,6 @@ use wasm_bindgen_test::*;
 use web_sys::{HtmlCanvasElement, HtmlElement, HtmlInputElement, HtmlSelectElement};
 
 use web::model::{Speed, UNSTABLE_TEXT};
-use web::state::{Action, AppState};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -39,7 +38,8 @@ fn mount_once() {
         let div = doc().create_element("div").unwrap();
         div.set_id("app");
         doc().body().unwrap().append_child(&div).unwrap();
-        web::start();
+        // The test harness serves no worker script: run the engine here.
+        web::start_with(web::app::StartOptions { worker: false });
     }
 }
 
@@ -182,20 +182,35 @@ async fn live_page_runs_and_responds_to_controls() {
 }
 
 #[wasm_bindgen_test]
-fn reducer_runs_in_the_browser() {
-    let mut st = AppState::default();
-    assert!(st.load_error.is_none());
-    st.apply(Action::SetSpeed(Speed::X(100)), 0.0);
-    let mut now = 0.0;
-    for _ in 0..30 {
-        now += 1_000.0;
-        st.apply(Action::Frame { wall_dt_ms: 50.0 }, now);
-    }
-    assert!((st.view.t_s - 150.0).abs() < 1e-6, "{}", st.view.t_s);
-    assert!(st.view.completed > 1_000);
-    assert!(st.view.recent_p99_s.is_some());
-    st.apply(Action::SetWorkers(0), now);
-    assert!(st.error.is_some());
+fn engine_host_runs_in_the_browser() {
+    use web::protocol::{FromHost, Lane, ToHost};
+    let mut host = web::host::Host::new();
+    let out = host.handle(ToHost::Load {
+        lane: Lane::A,
+        id: "mmc.toml".into(),
+        text: web::engine::MMC_TOML.into(),
+        seed: None,
+    });
+    assert!(matches!(out[0], FromHost::Loaded(_)), "{out:?}");
+    let out = host.handle(ToHost::Advance {
+        wall_dt_ms: 1_500.0,
+        speed: Speed::X(100),
+        budget_ms: 10_000.0,
+        traces: true,
+    });
+    let FromHost::Frame { lanes, reached, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert!(reached);
+    assert_eq!(lanes[0].snapshot.t_s, 150.0);
+    assert_eq!(lanes[0].windows.len(), 150);
+    assert!(lanes[0].snapshot.end_to_end.completed > 1_000);
+    // Messages survive the worker codec (NaN included).
+    let back: FromHost = {
+        use gloo::worker::Codec;
+        web::transport::JsCodec::decode(web::transport::JsCodec::encode(out[0].clone()))
+    };
+    assert_eq!(back, out[0]);
 }
 
 #[wasm_bindgen_test]

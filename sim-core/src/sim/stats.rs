@@ -168,7 +168,24 @@ impl Sim {
         self.windows.iter().cloned().collect()
     }
 
-    /// Windows closed after the first `skip` of those currently kept.
+    /// The kept windows that end after `t_s` (simulated seconds), oldest
+    /// first: what a live view has not seen yet. At most `max` (the newest).
+    pub fn windows_after(&self, t_s: f64, max: usize) -> Vec<Window> {
+        let n = self
+            .windows
+            .iter()
+            .rev()
+            .take_while(|w| w.t_end_s > t_s)
+            .take(max)
+            .count();
+        self.windows
+            .iter()
+            .skip(self.windows.len() - n)
+            .cloned()
+            .collect()
+    }
+
+    /// How many windows are kept now.
     pub fn windows_len(&self) -> usize {
         self.windows.len()
     }

@@ -277,3 +277,16 @@ fn windows_count_slo_good_requests_like_the_report() {
     plain.run_for(10.0);
     assert!(plain.windows().iter().all(|w| w.slo_good.is_none()));
 }
+
+#[test]
+fn windows_after_returns_the_unseen_tail() {
+    let mut sim = Sim::new(&scenario(CHAIN), 5).unwrap();
+    sim.run_for(10.0);
+    let all = sim.windows();
+    assert_eq!(all.len(), 10);
+    assert_eq!(sim.windows_after(-1.0, usize::MAX), all);
+    let tail = sim.windows_after(7.0, usize::MAX);
+    assert_eq!(tail, all[7..].to_vec());
+    assert_eq!(sim.windows_after(7.0, 2), all[8..].to_vec());
+    assert!(sim.windows_after(10.0, 5).is_empty());
+}
