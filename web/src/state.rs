@@ -688,6 +688,23 @@ impl AppState {
         true
     }
 
+    /// Asks the host for the next frame (one is in flight at most).
+    fn send_advance(&mut self, now_ms: f64) {
+        let dt = self.wall_acc_ms.min(MAX_FRAME_DT_MS);
+        self.wall_acc_ms = 0.0;
+        let traces = now_ms - self.last_traces_ms >= TRACE_REFRESH_MS;
+        if traces {
+            self.last_traces_ms = now_ms;
+        }
+        self.pending_advance = Some(now_ms);
+        self.send(ToHost::Advance {
+            wall_dt_ms: dt,
+            speed: self.speed,
+            budget_ms: WORKER_BUDGET_MS,
+            traces,
+        });
+    }
+
     fn request_reports(&mut self, purpose: ReportPurpose) {
         self.report_purpose = Some(purpose);
         self.send(ToHost::Report);
@@ -842,19 +859,7 @@ impl AppState {
                     }
                     return false;
                 }
-                let dt = self.wall_acc_ms.min(MAX_FRAME_DT_MS);
-                self.wall_acc_ms = 0.0;
-                let traces = now_ms - self.last_traces_ms >= TRACE_REFRESH_MS;
-                if traces {
-                    self.last_traces_ms = now_ms;
-                }
-                self.pending_advance = Some(now_ms);
-                self.send(ToHost::Advance {
-                    wall_dt_ms: dt,
-                    speed: self.speed,
-                    budget_ms: WORKER_BUDGET_MS,
-                    traces,
-                });
+                self.send_advance(now_ms);
                 false
             }
             Action::Host(msg) => match msg {
@@ -905,6 +910,15 @@ impl AppState {
                         self.note = Some(n);
                     }
                     let changed = self.on_frame(lanes, reached, compute_ms, now_ms);
+                    // At max speed the worker gets its next frame at once
+                    // rather than at the next animation frame: it never idles.
+                    if self.playing
+                        && self.speed == Speed::Max
+                        && self.pending_advance.is_none()
+                        && self.lanes[0].is_some()
+                    {
+                        self.send_advance(now_ms);
+                    }
                     if forced && !changed {
                         self.refresh_lanes(now_ms);
                         return true;
