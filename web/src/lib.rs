@@ -13,6 +13,7 @@
 
 pub mod charts;
 pub mod clock;
+pub mod dashboard;
 pub mod engine;
 pub mod host;
 pub mod lessons;
