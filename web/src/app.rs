@@ -11,7 +11,10 @@ use web_sys::{HtmlElement, HtmlInputElement, HtmlSelectElement, KeyboardEvent};
 use yew::prelude::*;
 
 use crate::charts::css;
+use crate::charts::ChartKind as DashKind;
+use crate::dashboard::Dashboard;
 use crate::lessons::ToggleDef;
+use sim_core::spec::SloSpec;
 use crate::model::{
     format_count, format_duration_human, format_percent, format_secs, format_sim_time, ChartData,
     NodeRow, Prediction, Speed, RECENT_WINDOWS,
@@ -249,36 +252,25 @@ pub fn app(props: &AppProps) -> Html {
             }
             <main class="layout">
                 <section class="charts" aria-label="Charts">
-                    <ChartCard
-                        id="chart-latency"
-                        kind={ChartKind::Latency}
-                        title={if b.is_some() { "Latency per window: A (mistake)".to_string() } else { "Latency per 1-second window".to_string() }}
-                        data={a.chart.clone()}
-                        version={a.version}
-                        prediction={state.prediction.and_then(|p| p.p99_s())}
-                        theory={state.prediction.is_some()}
-                    />
-                    if let Some(b) = b {
+                    if state.prediction.is_some() {
                         <ChartCard
-                            id="chart-latency-b"
+                            id="chart-latency-theory"
                             kind={ChartKind::Latency}
-                            title={"Latency per window: B (fix)".to_string()}
-                            data={b.chart.clone()}
-                            version={b.version}
-                            prediction={None::<f64>}
-                            theory={false}
-                        />
-                    } else {
-                        <ChartCard
-                            id="chart-util"
-                            kind={ChartKind::Utilisation}
-                            title={format!("Utilisation and queue length of {} per window", controls.focus.as_deref().unwrap_or("the first node"))}
+                            title="p99 per 1-second window vs Erlang C"
                             data={a.chart.clone()}
                             version={a.version}
-                            prediction={None::<f64>}
-                            theory={false}
+                            prediction={state.prediction.and_then(|p| p.p99_s())}
+                            theory=true
                         />
                     }
+                    <Dashboard
+                        windows={a.windows.clone()}
+                        compare={b.map(|b| b.windows.clone())}
+                        version={a.version + b.map_or(0, |b| b.version)}
+                        node_names={Rc::new(a.info.node_names.clone())}
+                        slo={a.info.slo.map(|(latency_s, target)| SloSpec { latency_s, target })}
+                        charts={dashboard_charts(&state)}
+                    />
                     <NodeTable
                         rows={a.view.nodes.clone()}
                         targets={state.fault_targets.clone()}
@@ -301,6 +293,23 @@ pub fn app(props: &AppProps) -> Html {
             </main>
         </div>
     }
+}
+
+/// Which dashboard charts the page shows: a lesson's focus, else all (the
+/// latency chart moves to the Erlang C card for a single M/M/c).
+fn dashboard_charts(st: &AppState) -> Vec<DashKind> {
+    if let Some(l) = st.lesson.as_ref().and_then(|l| crate::lessons::find(&l.id)) {
+        let mut v = DashKind::list(&l.focus.charts);
+        if !v.contains(&DashKind::Latency) {
+            v.insert(0, DashKind::Latency);
+        }
+        return v;
+    }
+    let mut v = DashKind::DEFAULT.to_vec();
+    if st.prediction.is_some() {
+        v.retain(|k| *k != DashKind::Latency);
+    }
+    v
 }
 
 /// The kind of the selected fault target.
