@@ -288,6 +288,16 @@ impl CacheStore {
         }
     }
 
+    /// Changes the capacity limits (a live reconfiguration), evicting from
+    /// the tail until both hold. Returns the number of entries evicted.
+    pub fn set_capacity(&mut self, entries: Option<u64>, bytes: Option<u64>) -> u32 {
+        self.cfg.capacity_entries = entries;
+        self.cfg.capacity_bytes = bytes;
+        let evicted = self.evict_until_fits(0, 0);
+        self.stats.evictions += evicted as u64;
+        evicted
+    }
+
     /// Removes everything (a flush fault). Counters are kept.
     pub fn flush(&mut self) {
         self.slab.clear();

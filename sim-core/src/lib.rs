@@ -64,6 +64,6 @@ pub use metrics::{NodeWindow, Summary, Window};
 pub use report::Report;
 pub use scenario::{Format, NodeKind, NodeSpec, Scenario, ScenarioDoc, ScenarioError};
 pub use sim::{
-    E2eSnapshot, EdgeSnapshot, NodeSnapshot, Outcome, ParamError, Sim, Snapshot, Span, SpanKind,
-    Topology, Trace,
+    E2eSnapshot, EdgeSnapshot, NodeSnapshot, Outcome, ParamError, Reconfigured, Sim, Snapshot,
+    Span, SpanKind, Topology, Trace,
 };

@@ -69,6 +69,8 @@ struct Builder<'a> {
     seed: u64,
     index: BTreeMap<&'a str, u32>,
     edges: Vec<Edge>,
+    /// Per edge: its call policy and where it was declared.
+    edge_meta: Vec<(CallPolicy, String)>,
     spaces: Vec<KeySpace>,
     space_index: BTreeMap<String, u32>,
     locks: Vec<LockSpace>,
@@ -179,6 +181,8 @@ impl<'a> Builder<'a> {
             stats: EdgeStats::default(),
         };
         self.edges.push(e);
+        self.edge_meta
+            .push((p.clone(), format!("nodes.{from} ({purpose}->{to})")));
         (self.edges.len() - 1) as u32
     }
 
@@ -531,6 +535,7 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
         seed,
         index,
         edges: Vec::new(),
+        edge_meta: Vec::new(),
         spaces: Vec::new(),
         space_index: BTreeMap::new(),
         locks: Vec::new(),
@@ -703,6 +708,7 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
                         })
                         .collect(),
                     consumers,
+                    active: bk.consumers,
                     capacity: bk.capacity,
                     overflow: bk.overflow,
                     process: bk.process.as_ref().map(|d| d.build()),
@@ -827,6 +833,7 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
             unlimited,
             queue_cap: queue.capacity,
             lifo: queue.discipline == Discipline::Lifo,
+            autoscale_armed: false,
         });
     }
     let servers: Vec<u32> = nodes
@@ -856,6 +863,18 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
         })
         .collect();
     let warm = std::mem::take(&mut b.warm);
+    let names = |m: &BTreeMap<String, u32>| {
+        let mut v: Vec<(u32, String)> = m.iter().map(|(k, i)| (*i, k.clone())).collect();
+        v.sort();
+        v.into_iter().map(|(_, k)| k).collect::<Vec<String>>()
+    };
+    let meta = Box::new(super::reconfig::Meta {
+        spec: sc.clone(),
+        edges: std::mem::take(&mut b.edge_meta),
+        spaces: names(&b.space_index),
+        locks: names(&b.lock_index),
+        retired: Vec::new(),
+    });
     let mut sim = Sim {
         cal: Calendar::new(),
         scenario: sc.name.clone(),
@@ -893,6 +912,7 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
                 _ => None,
             })
             .collect(),
+        meta,
     };
     // Warm caches: the most popular keys of each key space read through them.
     for (cache, spaces) in warm {
@@ -931,6 +951,7 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
                     .interval_s,
             );
             sim.cal.schedule(iv, Event::Autoscale { node: i });
+            sim.nodes[i as usize].autoscale_armed = true;
         }
     }
     for (i, f) in sim.faults.iter().enumerate() {

@@ -224,6 +224,9 @@ impl Sim {
         let Body::Broker(b) = &mut node.body else {
             unreachable!()
         };
+        // A publish sent before a live repartitioning lands modulo the
+        // current partition count (identity otherwise).
+        let partition = partition % b.parts.len() as u32;
         let p = &mut b.parts[partition as usize];
         let full = b.capacity.is_some_and(|c| p.q.len() as u64 >= c);
         if full {
@@ -266,7 +269,7 @@ impl Sim {
             ready_at: now,
         });
         p.max_depth = p.max_depth.max(p.q.len() as u64);
-        let consumers = b.consumers.len() as u32;
+        let consumers = b.active;
         if consumers > 0 {
             let c = partition % consumers;
             if b.consumers[c as usize].busy.is_none() {

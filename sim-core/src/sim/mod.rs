@@ -20,6 +20,7 @@
 mod build;
 mod data;
 mod ops;
+mod reconfig;
 mod stats;
 
 use crate::cache::CacheStore;
@@ -36,6 +37,7 @@ use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::fmt;
 
+pub use reconfig::Reconfigured;
 pub use stats::{E2eSnapshot, EdgeSnapshot, NodeSnapshot, Snapshot, Topology};
 pub use trace::{Span, SpanKind, Trace};
 
@@ -749,6 +751,9 @@ struct Consumer {
 struct BrokerRt {
     parts: Vec<Partition>,
     consumers: Vec<Consumer>,
+    /// Consumers in service: the first `active` of `consumers` (the rest
+    /// were retired by a live reconfiguration and own no partitions).
+    active: u32,
     capacity: Option<u64>,
     overflow: Overflow,
     process: Option<Dist>,
@@ -843,6 +848,8 @@ struct Node {
     unlimited: bool,
     queue_cap: Option<u64>,
     lifo: bool,
+    /// An `Autoscale` event is pending (the autoscaler's tick is running).
+    autoscale_armed: bool,
 }
 
 struct KeySpace {
@@ -917,6 +924,9 @@ pub struct Sim {
     win_slo_good: u64,
     /// Table names per database node (for reports).
     table_names: std::collections::BTreeMap<String, Vec<String>>,
+    /// What live reconfiguration needs: the scenario in force, and the
+    /// spec behind each edge, key space and lock.
+    meta: Box<reconfig::Meta>,
 }
 
 impl Sim {

@@ -18,7 +18,7 @@ impl Sim {
     }
 
     /// Changes a replica's state, keeping capacity and cost accounting right.
-    fn set_state(&mut self, ni: usize, ri: usize, state: RState) {
+    pub(super) fn set_state(&mut self, ni: usize, ri: usize, state: RState) {
         let now = self.now();
         self.touch_instances(ni);
         let st = &mut self.nodes[ni].reps[ri];
@@ -343,7 +343,10 @@ impl Sim {
         let now = self.now();
         let ni = node as usize;
         let n = &mut self.nodes[ni];
-        let Some(a) = &mut n.autoscale else { return };
+        let Some(a) = &mut n.autoscale else {
+            n.autoscale_armed = false;
+            return;
+        };
         let spec = a.spec.clone();
         self.cal
             .schedule(now + secs_to_ns(spec.interval_s), Event::Autoscale { node });

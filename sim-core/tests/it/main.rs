@@ -5,5 +5,6 @@ mod determinism;
 mod docs;
 mod lessons;
 mod queueing;
+mod reconfig;
 mod scenarios;
 mod support;
