@@ -24,11 +24,6 @@ pub struct FrameOutcome {
     pub compute_ms: f64,
 }
 
-/// Live reconfiguration (`Sim::reconfigure`, when the engine has it).
-fn reconfigure(_sim: &mut Sim, _sc: &Scenario) -> Result<(), String> {
-    Err("live reconfiguration is not available in this build".into())
-}
-
 /// How an edit took effect.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Applied {
@@ -111,7 +106,7 @@ impl Engine {
     /// Returns whether the change was live, and why not.
     pub fn apply(&mut self, text: &str) -> Result<Applied, String> {
         let scenario = Engine::parse(text)?;
-        let live = reconfigure(&mut self.sim, &scenario);
+        let live = self.sim.reconfigure(&scenario);
         let applied = match live {
             Ok(_) => Applied::Live,
             Err(why) => {
