@@ -14,9 +14,13 @@
 pub mod charts;
 pub mod clock;
 pub mod engine;
+pub mod export;
+pub mod lessons;
 pub mod model;
 pub mod scenarios;
+pub mod share;
 pub mod state;
+pub mod teach;
 pub mod traces;
 
 #[cfg(target_arch = "wasm32")]
