@@ -14,7 +14,6 @@ use crate::charts::css;
 use crate::charts::ChartKind as DashKind;
 use crate::dashboard::Dashboard;
 use crate::lessons::ToggleDef;
-use sim_core::spec::SloSpec;
 use crate::model::{
     format_count, format_duration_human, format_percent, format_secs, format_sim_time, ChartData,
     NodeRow, Prediction, Speed, RECENT_WINDOWS,
@@ -24,6 +23,7 @@ use crate::scenarios::{self, FaultButton, Group, LiveControls};
 use crate::state::{Action, AppState, Mode, Sender, ViewData};
 use crate::traces;
 use crate::transport::Transport;
+use sim_core::spec::SloSpec;
 
 /// How the app reaches the engine: the transport once it exists, and the
 /// commands sent before that.

@@ -1,51 +1,779 @@
-//! TEMPORARY stub (replaced by the teach branch's lessons.rs at merge).
-use serde_json::Value;
+//! The lesson catalogue as the page uses it: every `assets/lessons/*.toml`
+//! embedded at compile time (see `web/build.rs`), parsed at first use and
+//! grouped by article section; each lesson's scenario in both states; its
+//! toggles for the anti-pattern panel; and the live status of its claims
+//! on the reports the page has just simulated.
+//!
+//! Browser-free and unit-tested natively.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use sim_core::lesson::{self, judge, Claim, Compare, Lesson, State};
+use sim_core::{Report, Scenario, ScenarioDoc, ScenarioError};
+
+use crate::scenarios;
+
+include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
+
+/// The parsed catalogue. A file that does not parse is kept out of
+/// `lessons` and listed in `errors` (the page shows the error instead of
+/// failing; the tests require `errors` to be empty).
+#[derive(Debug)]
+pub struct Catalogue {
+    /// Every lesson, in article order (see [`sections`]).
+    pub lessons: Vec<Lesson>,
+    /// (file name, error) of each embedded lesson that does not parse.
+    pub errors: Vec<(String, String)>,
+}
+
+/// The catalogue, parsed on first use.
+pub fn catalogue() -> &'static Catalogue {
+    static CAT: OnceLock<Catalogue> = OnceLock::new();
+    CAT.get_or_init(|| {
+        let mut lessons = Vec::new();
+        let mut errors = Vec::new();
+        for (file, text) in EMBEDDED_LESSONS {
+            match Lesson::from_toml_str(text) {
+                Ok(l) => lessons.push(l),
+                Err(e) => errors.push((file.to_string(), e.to_string())),
+            }
+        }
+        lessons.sort_by_key(|l| (section_rank(&l.section), row_rank(&l.id), l.id.clone()));
+        Catalogue { lessons, errors }
+    })
+}
+
+/// Every lesson, in article order.
+pub fn all() -> &'static [Lesson] {
+    &catalogue().lessons
+}
+
+/// The lesson with this id (`"DATA-N+1"`, `"case-study-checkout"`).
+pub fn find(id: &str) -> Option<&'static Lesson> {
+    all().iter().find(|l| l.id == id)
+}
+
+// ----- sections ---------------------------------------------------------------------
+
+/// One article section and its lessons.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Section {
+    /// The lessons' `section` string: `"Data layer (section 2)"`.
+    pub key: String,
+    /// The heading: `"2. Data layer"`, `"Theory"`, `"Resilience patterns"`.
+    pub title: String,
+    /// The article's section number, when it has one.
+    pub number: Option<u32>,
+    pub lessons: Vec<&'static Lesson>,
+}
+
+/// The article's section number in `"Data layer (section 2)"` or
+/// `"Architecture and design (article section 1)"`.
+fn section_number(section: &str) -> Option<u32> {
+    let inner = section.rsplit_once('(')?.1.strip_suffix(')')?;
+    inner.rsplit(' ').next()?.parse().ok()
+}
+
+/// Sort key of a section, in the article's reading order: the key concepts
+/// (theory) first, then sections 1, 2, ..., then the mitigation section
+/// (resilience patterns), then the case study, then anything else.
+fn section_rank(section: &str) -> (u32, u32) {
+    let s = section.to_ascii_lowercase();
+    if let Some(n) = section_number(section) {
+        (1, n)
+    } else if s.starts_with("theory") || s.contains("key concepts") {
+        (0, 0)
+    } else if s.contains("mitigation") {
+        (2, 0)
+    } else if s.starts_with("case study") {
+        (3, 0)
+    } else {
+        (4, 0)
+    }
+}
+
+/// A lesson's row in the article's catalogue table (unknown ids last).
+fn row_rank(id: &str) -> usize {
+    lesson::CATALOGUE
+        .iter()
+        .position(|(row, _, _)| *row == id)
+        .unwrap_or(usize::MAX)
+}
+
+/// `"Data layer (section 2)"` -> `"2. Data layer"`; `"Theory (key concepts
+/// section)"` -> `"Theory"`; `"Case study"` stays.
+fn section_title(section: &str) -> String {
+    let name = section
+        .split_once(" (")
+        .map_or(section, |(name, _)| name)
+        .trim();
+    match section_number(section) {
+        Some(n) => format!("{n}. {name}"),
+        None => name.to_string(),
+    }
+}
+
+/// The lessons grouped by article section, in article order.
+pub fn sections() -> Vec<Section> {
+    filter_sections("")
+}
+
+/// Does the lesson match every whitespace-separated word of `query`
+/// (case-insensitive, in its id, title, section or question)?
+pub fn matches(l: &Lesson, query: &str) -> bool {
+    let hay = format!("{} {} {} {}", l.id, l.title, l.section, l.question).to_lowercase();
+    query
+        .split_whitespace()
+        .all(|w| hay.contains(&w.to_lowercase()))
+}
+
+/// [`sections`] keeping only the lessons that match `query` (empty
+/// sections dropped).
+pub fn filter_sections(query: &str) -> Vec<Section> {
+    let mut out: Vec<Section> = Vec::new();
+    for l in all().iter().filter(|l| matches(l, query)) {
+        match out.last_mut() {
+            Some(s) if s.key == l.section => s.lessons.push(l),
+            _ => out.push(Section {
+                key: l.section.clone(),
+                title: section_title(&l.section),
+                number: section_number(&l.section),
+                lessons: vec![l],
+            }),
+        }
+    }
+    out
+}
+
+// ----- scenarios ----------------------------------------------------------------------
+
+/// The text of the lesson's `scenario_file` among the embedded scenarios
+/// (`None` for an inline scenario, or a file that is not shipped).
+pub fn file_text(l: &Lesson) -> Option<&'static str> {
+    scenarios::find(l.scenario_file.as_deref()?).map(|e| e.text)
+}
+
+fn missing_file(l: &Lesson) -> Option<ScenarioError> {
+    let f = l.scenario_file.as_deref()?;
+    scenarios::find(f).is_none().then(|| {
+        ScenarioError::new(
+            "scenario_file",
+            format!("{f:?} is not among the shipped scenarios"),
+        )
+    })
+}
+
+/// The lesson's scenario in one state (with the lesson's run length).
+pub fn scenario(l: &Lesson, state: State) -> Result<Scenario, ScenarioError> {
+    if let Some(e) = missing_file(l) {
+        return Err(e);
+    }
+    l.scenario(state, file_text(l))
+}
+
+/// The lesson's scenario in one state, as TOML the sandbox can load.
+pub fn scenario_text(l: &Lesson, state: State) -> Result<String, ScenarioError> {
+    scenario(l, state).map(|sc| sc.to_toml())
+}
+
+/// The scenario document before typing: the inline scenario or the file.
+fn base_doc(l: &Lesson) -> Result<ScenarioDoc, ScenarioError> {
+    if let Some(v) = &l.scenario {
+        return Ok(ScenarioDoc(v.clone()));
+    }
+    if let Some(e) = missing_file(l) {
+        return Err(e);
+    }
+    let text = file_text(l).unwrap_or_default();
+    ScenarioDoc::parse(text, sim_core::Format::sniff(text))
+}
+
+/// The document in one state: the base with the toggle's sets applied (as
+/// `Lesson::scenario` does, without the run-length override).
+fn state_doc(l: &Lesson, state: State) -> Result<ScenarioDoc, ScenarioError> {
+    let mut doc = base_doc(l)?;
+    if let Some(t) = &l.toggle {
+        let sets = match state {
+            State::Mistake => &t.mistake,
+            State::Fix => &t.fix,
+        };
+        for (path, v) in sets {
+            doc.set_value(path, v.clone())
+                .map_err(|e| ScenarioError::new(format!("toggle.{path}"), e.message))?;
+        }
+    }
+    Ok(doc)
+}
+
+// ----- toggles ------------------------------------------------------------------------
+
+/// One switch of the anti-pattern panel: the fields it flips and their
+/// value in each state. A `Value::Null` value means "absent in this state"
+/// (the field is removed, so the engine's default applies); apply a toggle
+/// with [`ToggleDef::apply`], which knows that.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ToggleDef {
+    /// `"DATA-N+1"` (the lesson id), or `"case-study-checkout/bulk_coupon_call"`
+    /// for one variant of a lesson with variants.
     pub id: String,
+    /// What the switch turns on, e.g. "One query per order item (N+1)".
     pub label: String,
+    /// The lesson's article section.
     pub section: String,
+    /// The lesson it comes from.
+    pub lesson: String,
+    /// (field path, value) with the mistake in place.
     pub mistake: Vec<(String, Value)>,
+    /// (field path, value) with the fix in place.
     pub fix: Vec<(String, Value)>,
 }
 
-pub fn toggles_for_scenario(_scenario_id: &str) -> Vec<ToggleDef> {
-    Vec::new()
+impl ToggleDef {
+    /// The (path, value) pairs of one state.
+    pub fn sets(&self, state: State) -> &[(String, Value)] {
+        match state {
+            State::Mistake => &self.mistake,
+            State::Fix => &self.fix,
+        }
+    }
+
+    /// Puts `doc` in `state` for this toggle's fields (`Null` removes a field).
+    pub fn apply(&self, doc: &mut ScenarioDoc, state: State) -> Result<(), ScenarioError> {
+        for (path, v) in self.sets(state) {
+            if v.is_null() {
+                remove_path(doc, path)?;
+            } else {
+                doc.set_value(path, v.clone())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Which state `doc` is in for this toggle: `Some(Fix)` if every field
+    /// has its fix value, `Some(Mistake)` if every field has its mistake
+    /// value, `None` if neither (the student edited one by hand).
+    pub fn state_of(&self, doc: &ScenarioDoc) -> Option<State> {
+        let is = |sets: &[(String, Value)]| {
+            sets.iter()
+                .all(|(p, v)| doc.get(p).unwrap_or(&Value::Null) == v)
+        };
+        if is(&self.fix) {
+            Some(State::Fix)
+        } else if is(&self.mistake) {
+            Some(State::Mistake)
+        } else {
+            None
+        }
+    }
 }
 
-pub use sim_core::lesson::Lesson;
-use sim_core::Report;
+/// `nodes.api.steps[1].query` -> ["nodes", "api", "steps", "1", "query"].
+fn path_segments(path: &str) -> Vec<String> {
+    path.split('.')
+        .flat_map(|part| {
+            part.split(['[', ']'])
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
 
+/// Removes the field at `path` (nothing to do if it is absent already).
+fn remove_path(doc: &mut ScenarioDoc, path: &str) -> Result<(), ScenarioError> {
+    let segs = path_segments(path);
+    let Some((last, parents)) = segs.split_last() else {
+        return Err(ScenarioError::new(path, "empty path"));
+    };
+    let mut cur = &mut doc.0;
+    for s in parents {
+        cur = match cur {
+            Value::Object(m) => match m.get_mut(s) {
+                Some(v) => v,
+                None => return Ok(()),
+            },
+            Value::Array(a) => match s.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                Some(v) => v,
+                None => return Ok(()),
+            },
+            _ => return Ok(()),
+        };
+    }
+    match cur {
+        Value::Object(m) => {
+            m.remove(last);
+            Ok(())
+        }
+        Value::Array(_) => Err(ScenarioError::new(
+            path,
+            "cannot remove an item from a list (give it a value instead)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A variant name as a label: the claim that judges it alone
+/// ("JOIN alone: ..." -> "JOIN"), else the name with spaces
+/// ("bulk_coupon_call" -> "Bulk coupon call").
+fn variant_label(l: &Lesson, name: &str) -> String {
+    let from_claim = l
+        .claims
+        .iter()
+        .filter(|c| c.variant.as_deref() == Some(name))
+        .find_map(|c| {
+            c.text
+                .split_once(" alone")
+                .map(|(h, _)| h.trim().to_string())
+        })
+        .filter(|h| !h.is_empty());
+    from_claim.unwrap_or_else(|| {
+        let s = name.replace('_', " ");
+        let mut cs = s.chars();
+        match cs.next() {
+            Some(c) => c.to_uppercase().chain(cs).collect(),
+            None => s,
+        }
+    })
+}
+
+/// The value at each path in `doc` (`Null` where absent).
+fn values_at(doc: &ScenarioDoc, paths: &BTreeSet<&String>) -> Vec<(String, Value)> {
+    paths
+        .iter()
+        .map(|p| ((*p).clone(), doc.get(p).cloned().unwrap_or(Value::Null)))
+        .collect()
+}
+
+/// The lesson's toggles for the anti-pattern panel: one per lesson with a
+/// `[toggle]`, or, for a lesson with `variants` (the case study), one per
+/// variant whose fix is the variant's sets and whose mistake is the same
+/// paths' values in the mistake document. None for a lesson without a toggle.
+pub fn toggles(l: &Lesson) -> Result<Vec<ToggleDef>, ScenarioError> {
+    let Some(t) = &l.toggle else {
+        return Ok(vec![]);
+    };
+    let mistake = state_doc(l, State::Mistake)?;
+    if !l.variants.is_empty() {
+        let mut out = Vec::new();
+        for (name, sets) in &l.variants {
+            let mut fixed = mistake.clone();
+            for (path, v) in sets {
+                fixed.set_value(path, v.clone()).map_err(|e| {
+                    ScenarioError::new(format!("variants.{name}.{path}"), e.message)
+                })?;
+            }
+            let paths: BTreeSet<&String> = sets.keys().collect();
+            out.push(ToggleDef {
+                id: format!("{}/{name}", l.id),
+                label: variant_label(l, name),
+                section: l.section.clone(),
+                lesson: l.id.clone(),
+                mistake: values_at(&mistake, &paths),
+                fix: values_at(&fixed, &paths),
+            });
+        }
+        return Ok(out);
+    }
+    let fix = state_doc(l, State::Fix)?;
+    let paths: BTreeSet<&String> = t.mistake.keys().chain(t.fix.keys()).collect();
+    Ok(vec![ToggleDef {
+        id: l.id.clone(),
+        label: t.label.clone(),
+        section: l.section.clone(),
+        lesson: l.id.clone(),
+        mistake: values_at(&mistake, &paths),
+        fix: values_at(&fix, &paths),
+    }])
+}
+
+/// The toggles of every lesson whose `scenario_file` is `scenario_id`
+/// (an embedded scenario id such as `"catalogue/DATA-N+1.toml"`).
+pub fn toggles_for_scenario(scenario_id: &str) -> Vec<ToggleDef> {
+    all()
+        .iter()
+        .filter(|l| l.scenario_file.as_deref() == Some(scenario_id))
+        .flat_map(|l| toggles(l).unwrap_or_default())
+        .collect()
+}
+
+// ----- live claims and the prediction --------------------------------------------------
+
+/// A claim judged on the page's own runs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClaimLive {
     pub text: String,
+    /// `None`: not judged yet (too few requests, a variant run is missing,
+    /// or the metric cannot be read from these reports; `detail` says which).
     pub holds: Option<bool>,
+    /// "measured 4.21 (needs >= 3)", or why it is pending.
     pub detail: String,
 }
 
-pub fn find(_id: &str) -> Option<&'static Lesson> {
-    None
+/// A report needs at least this many finished requests (completed, failed
+/// or rejected, end to end) before a claim is judged on it: p99 is then
+/// the 2nd-largest of 200 latencies, so it rests on more than a single
+/// request, and ratios of means are no longer dominated by the first few
+/// requests of the run.
+pub const MIN_REQUESTS: u64 = 200;
+
+fn finished(r: &Report) -> u64 {
+    let e = &r.end_to_end;
+    e.completed + e.failed + e.rejected
 }
 
-pub fn live_claims(_l: &Lesson, _mistake: &Report, _fix: &Report) -> Vec<ClaimLive> {
-    Vec::new()
+/// Three significant digits, without an exponent for everyday values.
+pub fn fmt_num(x: f64) -> String {
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    let a = x.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e6).contains(&a) {
+        format!("{x:.2e}")
+    } else {
+        let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
+        let s = format!("{x:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    }
 }
 
-pub fn answer(_l: &Lesson, _r: &Report) -> Option<f64> {
-    None
+fn judge_one(c: &Claim, mistake: &Report, fix: &Report) -> ClaimLive {
+    let pending = |detail: String| ClaimLive {
+        text: c.text.clone(),
+        holds: None,
+        detail,
+    };
+    let needs: &[(&str, &Report)] = match c.compare {
+        Compare::Ratio | Compare::Difference => &[("mistake", mistake), ("fix", fix)],
+        Compare::Mistake => &[("mistake", mistake)],
+        Compare::Fix => &[("fix", fix)],
+        Compare::Theory if c.state == Some(State::Mistake) => &[("mistake", mistake)],
+        Compare::Theory => &[("fix", fix)],
+    };
+    for (name, r) in needs {
+        let n = finished(r);
+        if n < MIN_REQUESTS {
+            return pending(format!(
+                "waiting for requests: {n} of {MIN_REQUESTS} finished in the {name} run"
+            ));
+        }
+    }
+    let r = judge(c, std::slice::from_ref(mistake), std::slice::from_ref(fix));
+    if let Some(e) = r.error {
+        return pending(format!("cannot measure yet: {e}"));
+    }
+    ClaimLive {
+        text: c.text.clone(),
+        holds: Some(r.pass),
+        detail: format!("measured {} (needs {})", fmt_num(r.measured), r.expected),
+    }
 }
 
-pub fn state_texts(_l: &Lesson) -> Result<(String, Option<String>), String> {
-    Err("stub".into())
+/// The lesson's claims judged on one mistake report and one fix report
+/// (each claim with `judge`, on these two runs only). Claims about one
+/// variant (the case study's "X alone") stay pending: see
+/// [`live_claims_with_variants`].
+pub fn live_claims(l: &Lesson, mistake: &Report, fix: &Report) -> Vec<ClaimLive> {
+    live_claims_with_variants(l, mistake, fix, &BTreeMap::new())
 }
 
-pub fn duration_s(l: &Lesson) -> f64 {
-    l.duration_s.unwrap_or(300.0)
+/// [`live_claims`], judging each variant claim against `variants[name]`
+/// (a run of the mistake state with only that variant's fix) when given.
+pub fn live_claims_with_variants(
+    l: &Lesson,
+    mistake: &Report,
+    fix: &Report,
+    variants: &BTreeMap<String, Report>,
+) -> Vec<ClaimLive> {
+    l.claims
+        .iter()
+        .map(|c| match &c.variant {
+            None => judge_one(c, mistake, fix),
+            Some(v) => match variants.get(v) {
+                Some(vr) => judge_one(c, mistake, vr),
+                None => ClaimLive {
+                    text: c.text.clone(),
+                    holds: None,
+                    detail: format!(
+                        "needs a run with only the \"{}\" fix applied",
+                        variant_label(l, v)
+                    ),
+                },
+            },
+        })
+        .collect()
 }
 
-pub fn predicted_state_is_fix(l: &Lesson) -> bool {
-    l.predict
-        .as_ref()
-        .is_some_and(|p| p.state == sim_core::lesson::State::Fix)
+/// The state whose report answers the lesson's question.
+pub fn predicted_state(l: &Lesson) -> Option<State> {
+    l.predict.as_ref().map(|p| p.state)
+}
+
+/// The answer to the lesson's question: its prediction metric on `report`,
+/// which must be a run of [`predicted_state`]. `None` if the lesson asks
+/// for no prediction or the metric has no finite value on this report.
+pub fn answer(l: &Lesson, report: &Report) -> Option<f64> {
+    let p = l.predict.as_ref()?;
+    lesson::eval_metric(&p.metric, report)
+        .ok()
+        .filter(|x| x.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::Sim;
+
+    #[test]
+    fn every_embedded_lesson_parses_and_is_listed_once() {
+        let cat = catalogue();
+        assert!(cat.errors.is_empty(), "{:?}", cat.errors);
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/lessons");
+        let on_disk = std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "toml")
+            })
+            .count();
+        assert_eq!(all().len(), on_disk, "rebuild: the table is stale");
+        // the 48 catalogue rows and the case study
+        for (id, _, _) in lesson::CATALOGUE {
+            assert!(find(id).is_some(), "no lesson {id}");
+        }
+        assert!(find("case-study-checkout").is_some());
+        let in_sections: usize = sections().iter().map(|s| s.lessons.len()).sum();
+        assert_eq!(in_sections, all().len());
+        let keys: BTreeSet<_> = sections().iter().map(|s| s.key.clone()).collect();
+        assert_eq!(keys.len(), sections().len(), "a section is split in two");
+    }
+
+    #[test]
+    fn sections_follow_the_article() {
+        let s = sections();
+        let titles: Vec<&str> = s.iter().map(|s| s.title.as_str()).collect();
+        assert_eq!(titles.first(), Some(&"Theory"), "{titles:?}");
+        assert_eq!(titles.last(), Some(&"Case study"), "{titles:?}");
+        assert_eq!(titles[1], "1. Architecture and design");
+        assert_eq!(titles[2], "2. Data layer");
+        assert_eq!(titles[10], "10. Event-driven systems");
+        assert_eq!(titles[11], "Resilience patterns");
+        let numbers: Vec<u32> = s.iter().filter_map(|s| s.number).collect();
+        assert_eq!(numbers, (1..=10).collect::<Vec<_>>());
+        // within a section, the catalogue table's row order
+        let data: Vec<&str> = s[2].lessons.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(data[0], "DATA-N+1");
+        assert_eq!(data[1], "DATA-NO-INDEX");
+    }
+
+    #[test]
+    fn filter_matches_every_word_in_any_field() {
+        let ids = |q: &str| -> Vec<String> {
+            filter_sections(q)
+                .iter()
+                .flat_map(|s| s.lessons.iter().map(|l| l.id.clone()))
+                .collect()
+        };
+        assert_eq!(ids("n+1 queries"), vec!["DATA-N+1".to_string()]);
+        assert!(ids("STAMPEDE").contains(&"CACHE-STAMPEDE".to_string()));
+        // section text matches too: every caching lesson
+        assert_eq!(ids("caching (section 3)").len(), 6);
+        assert!(ids("no such words anywhere zzz").is_empty());
+        assert_eq!(ids("  ").len(), all().len());
+    }
+
+    #[test]
+    fn scenario_text_round_trips_in_both_states() {
+        for l in all() {
+            for st in [State::Mistake, State::Fix] {
+                let sc = scenario(l, st).unwrap_or_else(|e| panic!("{} {st:?}: {e}", l.id));
+                let text = scenario_text(l, st).unwrap();
+                let back = Scenario::from_toml_str(&text)
+                    .unwrap_or_else(|e| panic!("{} {st:?}: {e}\n{text}", l.id));
+                assert_eq!(back, sc, "{} {st:?}", l.id);
+            }
+        }
+    }
+
+    /// Every toggle applies to its lesson's file in both states, and puts
+    /// the document in exactly the lesson's state, from either side.
+    #[test]
+    fn every_toggle_applies_to_its_scenario_in_both_states() {
+        let mut count = 0;
+        for l in all() {
+            let ts = toggles(l).unwrap_or_else(|e| panic!("{}: {e}", l.id));
+            assert_eq!(ts.is_empty(), l.toggle.is_none(), "{}", l.id);
+            let with_duration = |mut d: ScenarioDoc| {
+                if let Some(s) = l.duration_s {
+                    d.set_value("duration_s", s.into()).unwrap();
+                }
+                d.build()
+                    .unwrap_or_else(|e| panic!("{}: does not build: {e}", l.id))
+            };
+            for t in &ts {
+                count += 1;
+                assert!(!t.mistake.is_empty() && !t.label.is_empty(), "{}", t.id);
+                let paths =
+                    |s: &[(String, Value)]| s.iter().map(|p| p.0.clone()).collect::<Vec<_>>();
+                assert_eq!(paths(&t.mistake), paths(&t.fix), "{}", t.id);
+                assert_ne!(t.mistake, t.fix, "{}: the toggle changes nothing", t.id);
+                let (want_mistake, want_fix) = match t.id.split_once('/') {
+                    Some((_, v)) => (
+                        l.scenario(State::Mistake, file_text(l)).unwrap(),
+                        l.scenario_variant(v, file_text(l)).unwrap(),
+                    ),
+                    None => (
+                        scenario(l, State::Mistake).unwrap(),
+                        scenario(l, State::Fix).unwrap(),
+                    ),
+                };
+                // from the mistake state: fix, then back
+                let mut doc = state_doc(l, State::Mistake).unwrap();
+                t.apply(&mut doc, State::Fix).unwrap();
+                assert_eq!(t.state_of(&doc), Some(State::Fix), "{}", t.id);
+                assert_eq!(with_duration(doc.clone()), want_fix, "{}: fix", t.id);
+                t.apply(&mut doc, State::Mistake).unwrap();
+                assert_eq!(t.state_of(&doc), Some(State::Mistake), "{}", t.id);
+                assert_eq!(with_duration(doc), want_mistake, "{}: mistake", t.id);
+                // and both states build from the scenario file as shipped
+                for st in [State::Mistake, State::Fix] {
+                    let mut doc = base_doc(l).unwrap();
+                    t.apply(&mut doc, st).unwrap();
+                    with_duration(doc);
+                }
+            }
+        }
+        assert!(count >= 50, "{count} toggles");
+    }
+
+    #[test]
+    fn case_study_has_one_toggle_per_fix_and_all_of_them_are_the_full_fix() {
+        let l = find("case-study-checkout").unwrap();
+        let ts = toggles(l).unwrap();
+        assert_eq!(ts.len(), l.variants.len());
+        let join = ts
+            .iter()
+            .find(|t| t.id == "case-study-checkout/join_instead_of_n_plus_1")
+            .unwrap();
+        assert_eq!(join.label, "JOIN");
+        assert_eq!(join.section, "Case study");
+        // the mistake's N+1 and no `rows` field (Null: removed)
+        assert_eq!(
+            join.mistake,
+            vec![
+                (
+                    "nodes.checkout.steps[2].query.count".to_string(),
+                    serde_json::json!({ "dist": "items" })
+                ),
+                (
+                    "nodes.checkout.steps[2].query.rows".to_string(),
+                    Value::Null
+                ),
+            ]
+        );
+        let mut doc = state_doc(l, State::Mistake).unwrap();
+        for t in &ts {
+            t.apply(&mut doc, State::Fix).unwrap();
+        }
+        if let Some(s) = l.duration_s {
+            doc.set_value("duration_s", s.into()).unwrap();
+        }
+        assert_eq!(doc.build().unwrap(), scenario(l, State::Fix).unwrap());
+        assert_eq!(toggles_for_scenario("case-study-checkout.toml"), ts);
+    }
+
+    #[test]
+    fn toggles_for_scenario_finds_the_lessons_of_a_file() {
+        let ts = toggles_for_scenario("catalogue/DATA-N+1.toml");
+        assert_eq!(ts.len(), 1);
+        assert_eq!(ts[0].id, "DATA-N+1");
+        assert_eq!(ts[0].label, "One query per order item (N+1)");
+        assert_eq!(ts[0].section, "Data layer (section 2)");
+        assert!(toggles_for_scenario("mmc.toml").is_empty());
+        assert!(toggles_for_scenario("catalogue/OPS-NO-IAC.toml").is_empty());
+    }
+
+    fn run(sc: &Scenario, seed: u64, secs: f64) -> Report {
+        Sim::new(sc, seed).unwrap().run_for(secs)
+    }
+
+    #[test]
+    fn live_claims_judge_the_two_runs_and_wait_for_enough_requests() {
+        let l = find("THEORY-KNEE").unwrap();
+        let m = scenario(l, State::Mistake).unwrap();
+        let f = scenario(l, State::Fix).unwrap();
+        // 1 s at 28-38 req/s: about 30 requests, below MIN_REQUESTS
+        let early = live_claims(l, &run(&m, 1, 1.0), &run(&f, 1, 1.0));
+        assert_eq!(early.len(), l.claims.len());
+        for c in &early {
+            assert_eq!(c.holds, None, "{c:?}");
+            assert!(c.detail.contains("waiting for requests"), "{c:?}");
+        }
+        // full runs: M/M/4 at 95% vs 70% load. Seed 1 gives a p99 ratio of
+        // 2.29 (needs >= 2; runs are deterministic). One run is noisier than
+        // the 5 seeds `lessons check` averages: the 95%-load Erlang C claim
+        // measures 0.24 s against 0.45 +- 0.16 on this seed alone, so it
+        // is judged (not pending) and does not hold on this seed.
+        let (mr, fr) = (run(&m, 1, m.duration_s), run(&f, 1, f.duration_s));
+        let live = live_claims(l, &mr, &fr);
+        assert_eq!(live[0].holds, Some(true), "{:?}", live[0]);
+        assert!(live[0].detail.starts_with("measured "), "{:?}", live[0]);
+        assert!(live[0].detail.contains(">= 2"), "{:?}", live[0]);
+        assert_eq!(live[1].holds, Some(true), "{:?}", live[1]);
+        assert!(live[2].holds.is_some(), "{:?}", live[2]);
+        // swapped states: the ratio falls below 1 and the claim fails
+        let swapped = live_claims(l, &fr, &mr);
+        assert_eq!(swapped[0].holds, Some(false), "{:?}", swapped[0]);
+        // the answer is the p99 of the predicted (mistake) run
+        assert_eq!(predicted_state(l), Some(State::Mistake));
+        assert_eq!(answer(l, &mr), Some(mr.end_to_end.latency_s.p99));
+    }
+
+    #[test]
+    fn variant_claims_wait_for_their_variant_run() {
+        let l = find("case-study-checkout").unwrap();
+        let m = scenario(l, State::Mistake).unwrap();
+        let r = run(&m, 1, 30.0);
+        let live = live_claims(l, &r, &r);
+        for (c, lc) in l.claims.iter().zip(&live) {
+            if c.variant.is_some() {
+                assert_eq!(lc.holds, None);
+                assert!(lc.detail.contains("only the"), "{lc:?}");
+            }
+        }
+        let v = l
+            .scenario_variant("bulk_coupon_call", file_text(l))
+            .unwrap();
+        let vr = run(&v, 1, 30.0);
+        let mut variants = BTreeMap::new();
+        variants.insert("bulk_coupon_call".to_string(), vr);
+        let live = live_claims_with_variants(l, &r, &r, &variants);
+        let i = l
+            .claims
+            .iter()
+            .position(|c| c.variant.as_deref() == Some("bulk_coupon_call"))
+            .unwrap();
+        assert!(live[i].holds.is_some(), "{:?}", live[i]);
+    }
+
+    #[test]
+    fn numbers_are_formatted_to_three_significant_digits() {
+        assert_eq!(fmt_num(4.2137), "4.21");
+        assert_eq!(fmt_num(0.45), "0.45");
+        assert_eq!(fmt_num(123.4), "123");
+        assert_eq!(fmt_num(2.0), "2");
+        assert_eq!(fmt_num(0.0), "0");
+        assert_eq!(fmt_num(-0.25), "-0.25");
+        assert_eq!(fmt_num(1.5e-5), "1.50e-5");
+    }
 }

@@ -15,12 +15,15 @@ pub mod charts;
 pub mod clock;
 pub mod dashboard;
 pub mod engine;
+pub mod export;
 pub mod host;
 pub mod lessons;
 pub mod model;
 pub mod protocol;
 pub mod scenarios;
+pub mod share;
 pub mod state;
+pub mod teach;
 pub mod traces;
 
 #[cfg(target_arch = "wasm32")]

@@ -5,6 +5,7 @@
 
 use std::rc::Rc;
 
+use sim_core::lesson::State;
 use sim_core::{Report, ScenarioDoc, Snapshot, Trace, Window};
 
 use crate::clock;
@@ -455,31 +456,29 @@ impl std::fmt::Debug for AppState {
 
 pub const DEFAULT_SPEED: Speed = Speed::X(10);
 
-/// The text of scenario `text` with a toggle's fields set.
-pub fn with_fields(text: &str, sets: &[(String, serde_json::Value)]) -> Result<String, String> {
+/// The text of scenario `text` with toggle `t` in `state` (a null value
+/// removes the field), as TOML.
+pub fn with_toggle(text: &str, t: &ToggleDef, state: State) -> Result<String, String> {
     let mut doc =
         ScenarioDoc::parse(text, sim_core::Format::sniff(text)).map_err(|e| e.to_string())?;
-    for (path, v) in sets {
-        doc.set_value(path, v.clone())
-            .map_err(|e| format!("{path}: {e}"))?;
-    }
+    t.apply(&mut doc, state).map_err(|e| e.to_string())?;
     let sc = doc.build().map_err(|e| e.to_string())?;
     Ok(sc.to_toml())
 }
 
-/// Whether every field of `sets` already has its value in `text`.
-pub fn has_fields(text: &str, sets: &[(String, serde_json::Value)]) -> bool {
-    let Ok(doc) = ScenarioDoc::parse(text, sim_core::Format::sniff(text)) else {
-        return false;
+/// Whether `text` already is in toggle `t`'s fixed state: applying the fix
+/// changes nothing in the built scenario (so defaults, number forms and
+/// absent fields all compare as the engine sees them).
+pub fn is_fixed(text: &str, t: &ToggleDef) -> bool {
+    let build = |text: &str| {
+        ScenarioDoc::parse(text, sim_core::Format::sniff(text))
+            .and_then(|d| d.build())
+            .ok()
     };
-    // Compare through a built scenario so that defaults and number forms agree.
-    let Ok(sc) = doc.build() else { return false };
-    let doc = sc.to_doc();
-    sets.iter().all(|(path, v)| {
-        doc.get(path).is_some_and(|have| {
-            have == v || have.as_f64().zip(v.as_f64()).is_some_and(|(a, b)| a == b)
-        })
-    })
+    match (build(text), with_toggle(text, t, State::Fix).ok()) {
+        (Some(now), Some(fixed)) => build(&fixed).is_some_and(|f| f == now),
+        _ => false,
+    }
 }
 
 impl AppState {
@@ -518,6 +517,7 @@ impl AppState {
             last_claims_ms: f64::NEG_INFINITY,
             report_purpose: None,
         };
+        st.set_scenario_toggles(id);
         st.load(Lane::A, id, text, None);
         st
     }
@@ -576,11 +576,7 @@ impl AppState {
         let text = self
             .lane_text(self.toggle_lane())
             .unwrap_or_else(|| self.scenario_text.to_string());
-        let fixed: Vec<bool> = self
-            .toggles
-            .iter()
-            .map(|t| has_fields(&text, &t.fix))
-            .collect();
+        let fixed: Vec<bool> = self.toggles.iter().map(|t| is_fixed(&text, t)).collect();
         if *self.toggle_fixed != fixed {
             self.toggle_fixed = Rc::new(fixed);
         }
@@ -730,8 +726,8 @@ impl AppState {
                 lesson.claims = Rc::new(lessons::live_claims(l, a, b));
                 let t = a.sim_time_s;
                 if t >= lesson.duration_s - 1e-9 && lesson.phase == Phase::Running {
-                    let predicted = lessons::predicted_state_is_fix(l);
-                    lesson.answer = lessons::answer(l, if predicted { b } else { a });
+                    let fix = lessons::predicted_state(l) == Some(State::Fix);
+                    lesson.answer = lessons::answer(l, if fix { b } else { a });
                     lesson.phase = Phase::Revealed;
                 }
                 true
@@ -781,13 +777,14 @@ impl AppState {
     /// A = every toggle on the mistake, B = every toggle fixed; same seed.
     fn start_ab(&mut self) {
         let base = self.scenario_text.to_string();
-        let mistake: Vec<_> = self
-            .toggles
-            .iter()
-            .flat_map(|t| t.mistake.clone())
-            .collect();
-        let fix: Vec<_> = self.toggles.iter().flat_map(|t| t.fix.clone()).collect();
-        match (with_fields(&base, &mistake), with_fields(&base, &fix)) {
+        let all = |state: State| -> Result<String, String> {
+            let mut text = base.clone();
+            for t in self.toggles.iter() {
+                text = with_toggle(&text, t, state)?;
+            }
+            Ok(text)
+        };
+        match (all(State::Mistake), all(State::Fix)) {
             (Ok(a), Ok(b)) => {
                 self.mode = Mode::Ab;
                 let id = self.scenario_id.clone();
@@ -804,13 +801,21 @@ impl AppState {
             self.error = Some(format!("no lesson {id:?} in this build"));
             return;
         };
-        let (a, b) = match lessons::state_texts(l) {
+        let texts = lessons::scenario_text(l, State::Mistake).and_then(|a| {
+            let b = match l.toggle {
+                Some(_) => Some(lessons::scenario_text(l, State::Fix)?),
+                None => None,
+            };
+            Ok((a, b))
+        });
+        let (a, b) = match texts {
             Ok(t) => t,
             Err(e) => {
                 self.error = Some(format!("lesson {id}: {e}"));
                 return;
             }
         };
+        let duration_s = lessons::scenario(l, State::Mistake).map_or(300.0, |sc| sc.duration_s);
         let scenario_id = l
             .scenario_file
             .clone()
@@ -831,7 +836,7 @@ impl AppState {
             phase: Phase::Predict,
             guess: None,
             answer: None,
-            duration_s: lessons::duration_s(l),
+            duration_s,
             claims: Rc::new(Vec::new()),
         });
         self.playing = false;
@@ -1109,8 +1114,8 @@ impl AppState {
                 let Some(text) = self.lane_text(lane) else {
                     return false;
                 };
-                let sets = if fixed { &t.fix } else { &t.mistake };
-                match with_fields(&text, sets) {
+                let state = if fixed { State::Fix } else { State::Mistake };
+                match with_toggle(&text, &t, state) {
                     Ok(new_text) => {
                         if lane == Lane::A {
                             self.scenario_text = Rc::new(new_text.clone());
@@ -1539,15 +1544,84 @@ mod tests {
     }
 
     #[test]
-    fn field_helpers_read_and_write_toggles() {
-        let (_, text) = default_scenario();
-        let sets = vec![("nodes.server.workers".to_string(), serde_json::json!(12))];
-        assert!(!has_fields(text, &sets));
-        let t2 = with_fields(text, &sets).unwrap();
-        assert!(has_fields(&t2, &sets));
-        let bad = vec![("nodes.server.workers".to_string(), serde_json::json!("x"))];
-        assert!(with_fields(text, &bad)
-            .unwrap_err()
-            .contains("nodes.server.workers"));
+    fn toggles_apply_live_and_read_back() {
+        let mut h = Harness::new(
+            "catalogue/DATA-N+1.toml",
+            crate::scenarios::find("catalogue/DATA-N+1.toml")
+                .unwrap()
+                .text,
+        );
+        assert_eq!(h.st.toggles.len(), 1);
+        assert_eq!(*h.st.toggle_fixed, vec![false]);
+        h.act(Action::SetSpeed(Speed::X(20)));
+        h.frames(10, 100.0); // 20 simulated seconds
+        let t0 = h.a().view.t_s;
+        h.act(Action::SetToggle {
+            index: 0,
+            fixed: true,
+        });
+        assert_eq!(*h.st.toggle_fixed, vec![true]);
+        let note = h.st.note.clone().unwrap();
+        assert!(note.contains("applied live"), "{note}");
+        // live: the clock did not go back
+        assert!(h.a().view.t_s >= t0, "{} < {t0}", h.a().view.t_s);
+        h.act(Action::SetToggle {
+            index: 0,
+            fixed: false,
+        });
+        assert_eq!(*h.st.toggle_fixed, vec![false]);
+    }
+
+    #[test]
+    fn ab_mode_runs_mistake_and_fix_side_by_side() {
+        let id = "catalogue/DATA-N+1.toml";
+        let mut h = Harness::new(id, crate::scenarios::find(id).unwrap().text);
+        h.act(Action::SetMode(Mode::Ab));
+        assert_eq!(h.st.mode, Mode::Ab);
+        h.act(Action::SetSpeed(Speed::X(50)));
+        h.frames(10, 100.0); // 50 simulated seconds
+        let b = h.st.lane(Lane::B).unwrap();
+        assert_eq!(h.a().view.t_s, b.view.t_s);
+        // the same arrivals (same seed), but N+1 is far slower
+        assert_eq!(h.a().view.arrived, b.view.arrived);
+        let (pa, pb) = (
+            h.a().view.recent_p99_s.unwrap(),
+            b.view.recent_p99_s.unwrap(),
+        );
+        assert!(pa > 2.0 * pb, "A p99 {pa} vs B p99 {pb}");
+        assert!(h.st.prediction.is_none());
+        h.act(Action::SetMode(Mode::Sandbox));
+        assert!(h.st.lane(Lane::B).is_none());
+    }
+
+    #[test]
+    fn a_lesson_waits_for_the_guess_then_reveals_the_answer() {
+        let mut h = Harness::default();
+        h.act(Action::OpenLesson("DATA-N+1".into()));
+        assert_eq!(h.st.mode, Mode::Lesson);
+        let l = h.st.lesson.clone().unwrap();
+        assert_eq!(l.phase, Phase::Predict);
+        assert!(!h.st.playing);
+        h.act(Action::Play);
+        assert!(!h.st.playing, "no run before the prediction");
+        assert!(h.st.error.is_some());
+        h.act(Action::Guess(120.0));
+        assert!(h.st.playing);
+        assert_eq!(h.st.speed, Speed::Max);
+        for _ in 0..400 {
+            h.frames(1, 16.0);
+            if h.st.lesson.as_ref().unwrap().phase == Phase::Revealed {
+                break;
+            }
+        }
+        let l = h.st.lesson.clone().unwrap();
+        assert_eq!(l.phase, Phase::Revealed, "t = {}", h.a().view.t_s);
+        let answer = l.answer.expect("an answer");
+        assert!(answer > 50.0, "p99 with N+1 in ms: {answer}");
+        assert_eq!(l.guess, Some(120.0));
+        assert!(!l.claims.is_empty());
+        assert!(!h.st.playing, "stops at the lesson's length");
+        h.act(Action::CloseLesson);
+        assert_eq!(h.st.mode, Mode::Sandbox);
     }
 }

@@ -1,0 +1,546 @@
+//! The teaching components: [`LessonBrowser`] (every lesson by article
+//! section, filterable, keyboard operable) and [`LessonPanel`] (narrative,
+//! question, the student's guess against the simulated answer, and the
+//! article's claims with their live status).
+//!
+//! The components hold only UI-local state (the filter text, the guess
+//! being typed); the page owns the lesson, the phase and the runs, and
+//! hears back through callbacks. The pure parts ([`parse_guess`],
+//! [`compare_guess`], [`status_of`]) are tested natively; the components
+//! in a browser (`web/tests/teach.rs`).
+//!
+//! Test ids: `lesson-filter`, `lesson-<ID>`, `lesson-panel`, `lesson-close`,
+//! `predict-input`, `predict-submit`, `predict-error`, `predict-skip`,
+//! `predict-reveal`, `predict-result`, `predict-guess`, `predict-answer`,
+//! `predict-error-rel`, `predict-verdict` (with `data-verdict`),
+//! `claim-<i>` (with `data-status="holds|fails|pending"`).
+
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlElement, HtmlInputElement, KeyboardEvent};
+use yew::prelude::*;
+
+use crate::lessons::{self, fmt_num, ClaimLive};
+
+// ----- pure helpers -----------------------------------------------------------------
+
+/// Reads the student's guess: a finite number, optionally followed by the
+/// unit (`"120 ms"`, `"35%"`); a lone decimal comma is read as a point
+/// (`"0,5"`). The error says what to type.
+pub fn parse_guess(text: &str, unit: &str) -> Result<f64, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("Type a number first.".into());
+    }
+    let mut body = t;
+    if !unit.is_empty() {
+        body = body.strip_suffix(unit).unwrap_or(body).trim_end();
+    }
+    body = body.strip_suffix('%').unwrap_or(body).trim_end();
+    let normalised = if !body.contains('.') && body.matches(',').count() == 1 {
+        body.replace(',', ".")
+    } else {
+        body.replace('_', "")
+    };
+    match normalised.parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        _ => Err(format!(
+            "\u{201c}{t}\u{201d} is not a number: type digits only, e.g. 0.25 or 120."
+        )),
+    }
+}
+
+/// How close a guess was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Within 10%.
+    SpotOn,
+    /// Within 35%.
+    Close,
+    /// Within a factor of 3.
+    Ballpark,
+    TooLow,
+    TooHigh,
+}
+
+impl Verdict {
+    /// The `data-verdict` value.
+    pub fn key(self) -> &'static str {
+        match self {
+            Verdict::SpotOn => "spot-on",
+            Verdict::Close => "close",
+            Verdict::Ballpark => "ballpark",
+            Verdict::TooLow => "too-low",
+            Verdict::TooHigh => "too-high",
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Verdict::SpotOn => "Spot on: your model of the system matches the simulation.",
+            Verdict::Close => "Close: right shape, slightly off in size.",
+            Verdict::Ballpark => {
+                "Right order of magnitude, but the effect is not the size you expected."
+            }
+            Verdict::TooLow => "Far too low: the effect is much bigger than intuition suggests.",
+            Verdict::TooHigh => "Far too high: the effect is much smaller than you expected.",
+        }
+    }
+}
+
+/// A guess against the simulated answer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Comparison {
+    /// |guess - answer| / |answer|; `None` when the answer is 0.
+    pub rel_error: Option<f64>,
+    pub verdict: Verdict,
+}
+
+pub fn compare_guess(guess: f64, answer: f64) -> Comparison {
+    let rel_error = (answer != 0.0).then(|| (guess - answer).abs() / answer.abs());
+    let verdict = match rel_error {
+        Some(e) if e <= 0.10 => Verdict::SpotOn,
+        Some(e) if e <= 0.35 => Verdict::Close,
+        Some(_) if guess / answer >= 1.0 / 3.0 && guess / answer <= 3.0 => Verdict::Ballpark,
+        Some(_) => {
+            if guess < answer {
+                Verdict::TooLow
+            } else {
+                Verdict::TooHigh
+            }
+        }
+        // answer 0: only an exact 0 (or a rounding hair off it) is right
+        None if guess.abs() < 1e-9 => Verdict::SpotOn,
+        None if guess < 0.0 => Verdict::TooLow,
+        None => Verdict::TooHigh,
+    };
+    Comparison { rel_error, verdict }
+}
+
+/// (`data-status`, icon, words) of a claim's live status: never colour alone.
+pub fn status_of(holds: Option<bool>) -> (&'static str, &'static str, &'static str) {
+    match holds {
+        Some(true) => ("holds", "\u{2714}", "Holds"),
+        Some(false) => ("fails", "\u{2716}", "Does not hold"),
+        None => ("pending", "\u{2026}", "Not judged yet"),
+    }
+}
+
+/// `"120 ms"`, `"35%"`, `"0.4"`.
+pub fn with_unit(x: f64, unit: &str) -> String {
+    match unit {
+        "" => fmt_num(x),
+        "%" => format!("{}%", fmt_num(x)),
+        u => format!("{} {u}", fmt_num(x)),
+    }
+}
+
+// ----- LessonBrowser ----------------------------------------------------------------
+
+#[derive(Properties, PartialEq)]
+pub struct LessonBrowserProps {
+    /// Called with the lesson id when a lesson is chosen.
+    pub on_open: Callback<String>,
+    /// The open lesson (marked `aria-current`).
+    #[prop_or_default]
+    pub selected: Option<String>,
+}
+
+/// Focuses the lesson button `delta` away from the focused one (or the
+/// first / last when `delta` is `i32::MIN` / `i32::MAX`).
+fn move_focus(root: &NodeRef, delta: i32) {
+    let Some(root) = root.cast::<web_sys::Element>() else {
+        return;
+    };
+    let Ok(list) = root.query_selector_all("button.teach-lesson") else {
+        return;
+    };
+    let n = list.length() as i32;
+    if n == 0 {
+        return;
+    }
+    let active = gloo::utils::document().active_element();
+    let current = (0..n).find(|&i| {
+        list.item(i as u32)
+            .zip(active.as_ref())
+            .is_some_and(|(node, a)| node.is_same_node(Some(a.as_ref())))
+    });
+    let next = match (delta, current) {
+        (i32::MIN, _) => 0,
+        (i32::MAX, _) => n - 1,
+        (_, None) => 0,
+        (d, Some(i)) => (i + d).clamp(0, n - 1),
+    };
+    if let Some(el) = list
+        .item(next as u32)
+        .and_then(|node| node.dyn_into::<HtmlElement>().ok())
+    {
+        let _ = el.focus();
+    }
+}
+
+/// Every lesson, grouped by article section, with a text filter.
+/// Keyboard: Tab into the filter, type to filter, Enter opens the first
+/// match, Escape clears; Arrow Down / Up move between lessons, Home / End
+/// jump to the first / last; Enter or Space opens (they are buttons).
+#[function_component(LessonBrowser)]
+pub fn lesson_browser(props: &LessonBrowserProps) -> Html {
+    let filter = use_state(String::new);
+    let root = use_node_ref();
+    let sections = lessons::filter_sections(&filter);
+    let count: usize = sections.iter().map(|s| s.lessons.len()).sum();
+    let first = sections
+        .first()
+        .and_then(|s| s.lessons.first())
+        .map(|l| l.id.clone());
+
+    let oninput = {
+        let filter = filter.clone();
+        Callback::from(move |e: InputEvent| {
+            filter.set(e.target_unchecked_into::<HtmlInputElement>().value());
+        })
+    };
+    let on_filter_key = {
+        let filter = filter.clone();
+        let on_open = props.on_open.clone();
+        Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
+            "Enter" => {
+                e.prevent_default();
+                if let Some(id) = &first {
+                    on_open.emit(id.clone());
+                }
+            }
+            "Escape" => filter.set(String::new()),
+            _ => {}
+        })
+    };
+    let on_list_key = {
+        let root = root.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            let delta = match e.key().as_str() {
+                "ArrowDown" => 1,
+                "ArrowUp" => -1,
+                "Home" => i32::MIN,
+                "End" => i32::MAX,
+                _ => return,
+            };
+            // Home / End stay with the text cursor inside the filter box.
+            let in_input = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+                .is_some();
+            if in_input && delta.abs() != 1 {
+                return;
+            }
+            e.prevent_default();
+            move_focus(&root, if in_input { i32::MIN } else { delta });
+        })
+    };
+
+    html! {
+        <nav class="teach-browser" aria-label="Lessons" ref={root.clone()} onkeydown={on_list_key}>
+            <label class="teach-filter-label" for="lesson-filter">{ "Find a lesson" }</label>
+            <input id="lesson-filter" class="teach-filter" type="search" data-testid="lesson-filter"
+                placeholder="cache, N+1, retry, p99\u{2026}" autocomplete="off"
+                aria-describedby="lesson-count"
+                value={(*filter).clone()} {oninput} onkeydown={on_filter_key} />
+            <p id="lesson-count" class="teach-count" aria-live="polite">
+                { if filter.trim().is_empty() {
+                    format!("{count} lessons")
+                } else {
+                    format!("{count} of {} lessons match", lessons::all().len())
+                } }
+            </p>
+            // One wrapper for the changing part: Yew pairs unkeyed children
+            // from the end, so a varying number of siblings would replace
+            // the filter box (and lose its focus) on every keystroke.
+            <div class="teach-sections">
+            if sections.is_empty() {
+                <p class="teach-empty">{ format!("No lesson matches \u{201c}{}\u{201d}.", filter.trim()) }</p>
+            }
+            { for sections.iter().map(|s| {
+                let heading = format!("teach-h-{}", s.title.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+                html! {
+                    <section class="teach-section" aria-labelledby={heading.clone()}>
+                        <h3 id={heading}>{ &s.title }</h3>
+                        <ul>
+                            { for s.lessons.iter().map(|l| {
+                                let id = l.id.clone();
+                                let on_open = props.on_open.clone();
+                                let onclick = Callback::from(move |_: MouseEvent| on_open.emit(id.clone()));
+                                let current = props.selected.as_deref() == Some(l.id.as_str());
+                                html! {
+                                    <li>
+                                        <button type="button" class="teach-lesson"
+                                            data-testid={format!("lesson-{}", l.id)}
+                                            aria-current={current.then_some("true")}
+                                            {onclick}>
+                                            <span class="teach-lesson-id">{ &l.id }</span>
+                                            <span class="teach-lesson-title">{ &l.title }</span>
+                                        </button>
+                                    </li>
+                                }
+                            }) }
+                        </ul>
+                    </section>
+                }
+            }) }
+            </div>
+        </nav>
+    }
+}
+
+// ----- LessonPanel ------------------------------------------------------------------
+
+/// Where the student is in a lesson.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Reading and typing a guess.
+    Predict,
+    /// The guess is in; the page is simulating.
+    Running,
+    /// The simulated answer is shown beside the guess.
+    Revealed,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LessonPanelProps {
+    /// The lesson id (see `lessons::find`).
+    pub lesson: String,
+    pub phase: Phase,
+    /// The student's guess (after `on_guess`).
+    #[prop_or_default]
+    pub guess: Option<f64>,
+    /// The simulated answer (`lessons::answer`), when the run has one.
+    #[prop_or_default]
+    pub answer: Option<f64>,
+    /// The claims' live status (`lessons::live_claims`); before any run,
+    /// pass an empty list and every claim shows as pending.
+    #[prop_or_default]
+    pub claims: Vec<ClaimLive>,
+    /// A valid guess was submitted (in the lesson's unit).
+    pub on_guess: Callback<f64>,
+    /// The student asks for the answer (Running), or skips guessing
+    /// (Predict, lessons without a number to guess).
+    pub on_reveal: Callback<()>,
+    pub on_close: Callback<()>,
+}
+
+fn paragraphs(text: &str) -> Html {
+    let paras: Vec<String> = text
+        .split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect();
+    paras.into_iter().map(|p| html! { <p>{ p }</p> }).collect()
+}
+
+/// A lesson: narrative, question and guess, answer, claims.
+#[function_component(LessonPanel)]
+pub fn lesson_panel(props: &LessonPanelProps) -> Html {
+    let text = use_state(String::new);
+    let error = use_state(|| None::<String>);
+    let Some(lesson) = lessons::find(&props.lesson) else {
+        return html! {
+            <aside class="teach-panel" data-testid="lesson-panel">
+                <p role="alert">{ format!("No lesson called \u{201c}{}\u{201d}.", props.lesson) }</p>
+                <button type="button" class="btn small" data-testid="lesson-close"
+                    onclick={props.on_close.reform(|_: MouseEvent| ())}>{ "Close" }</button>
+            </aside>
+        };
+    };
+    let unit = lesson
+        .predict
+        .as_ref()
+        .map(|p| p.unit.clone())
+        .unwrap_or_default();
+
+    let oninput = {
+        let text = text.clone();
+        let error = error.clone();
+        Callback::from(move |e: InputEvent| {
+            text.set(e.target_unchecked_into::<HtmlInputElement>().value());
+            error.set(None);
+        })
+    };
+    let onsubmit = {
+        let text = text.clone();
+        let error = error.clone();
+        let on_guess = props.on_guess.clone();
+        let unit = unit.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            match parse_guess(&text, &unit) {
+                Ok(x) => {
+                    error.set(None);
+                    on_guess.emit(x);
+                }
+                Err(m) => error.set(Some(m)),
+            }
+        })
+    };
+    let on_reveal = props.on_reveal.reform(|_: MouseEvent| ());
+    let on_close = props.on_close.reform(|_: MouseEvent| ());
+
+    let prediction = match (props.phase, &lesson.predict) {
+        (Phase::Predict, Some(_)) => html! {
+            <form class="teach-guess" {onsubmit} novalidate=true>
+                <label for="predict-input">{ "Your guess" }</label>
+                <div class="teach-input">
+                    <input id="predict-input" data-testid="predict-input" type="text"
+                        inputmode="decimal" autocomplete="off"
+                        value={(*text).clone()} {oninput}
+                        aria-invalid={if error.is_some() { "true" } else { "false" }}
+                        aria-describedby={error.is_some().then_some("predict-error")} />
+                    if !unit.is_empty() {
+                        <span class="teach-unit">{ &unit }</span>
+                    }
+                </div>
+                <button type="submit" class="btn primary" data-testid="predict-submit">{ "Lock in my guess" }</button>
+                <div class="teach-error-slot">
+                    if let Some(m) = &*error {
+                        <p id="predict-error" class="teach-error" role="alert" data-testid="predict-error">
+                            <span aria-hidden="true">{ "\u{26a0} " }</span>{ m }
+                        </p>
+                    }
+                </div>
+            </form>
+        },
+        (Phase::Predict, None) => html! {
+            <p>
+                { "Nothing to guess in numbers here: run both states and compare. " }
+                <button type="button" class="btn primary" data-testid="predict-skip" onclick={on_reveal}>{ "Run it" }</button>
+            </p>
+        },
+        (Phase::Running, _) => html! {
+            <div class="teach-running">
+                if let Some(g) = props.guess {
+                    <p>{ "Your guess: " }<strong data-testid="predict-guess">{ with_unit(g, &unit) }</strong></p>
+                }
+                <p aria-live="polite">{ if props.answer.is_some() { "The simulation has an answer." } else { "Simulating\u{2026}" } }</p>
+                <button type="button" class="btn primary" data-testid="predict-reveal" disabled={props.answer.is_none()}
+                    onclick={on_reveal}>{ "Reveal the answer" }</button>
+            </div>
+        },
+        (Phase::Revealed, _) => {
+            let cmp = props
+                .guess
+                .zip(props.answer)
+                .map(|(g, a)| compare_guess(g, a));
+            html! {
+                <div class="teach-result" data-testid="predict-result" aria-live="polite">
+                    <dl>
+                        if let Some(g) = props.guess {
+                            <dt>{ "Your guess" }</dt>
+                            <dd data-testid="predict-guess">{ with_unit(g, &unit) }</dd>
+                        }
+                        <dt>{ "Simulated" }</dt>
+                        <dd data-testid="predict-answer">{
+                            props.answer.map_or("no answer from this run".to_string(), |a| with_unit(a, &unit))
+                        }</dd>
+                        if let Some(c) = cmp {
+                            <dt>{ "Off by" }</dt>
+                            <dd data-testid="predict-error-rel">{
+                                c.rel_error.map_or("\u{2014}".to_string(), |e| format!("{}%", fmt_num(e * 100.0)))
+                            }</dd>
+                        }
+                    </dl>
+                    if let Some(c) = cmp {
+                        <p class="teach-verdict" data-testid="predict-verdict" data-verdict={c.verdict.key()}>
+                            { c.verdict.text() }
+                        </p>
+                    }
+                </div>
+            }
+        }
+    };
+
+    html! {
+        <aside class="teach-panel" data-testid="lesson-panel" aria-labelledby="lesson-title">
+            <header class="teach-head">
+                <p class="teach-kicker">{ format!("{} \u{00b7} {}", lesson.section, lesson.id) }</p>
+                <h2 id="lesson-title">{ &lesson.title }</h2>
+                <button type="button" class="btn small teach-close" data-testid="lesson-close"
+                    aria-label="Close the lesson" onclick={on_close}>{ "\u{2715}" }</button>
+            </header>
+            <div class="teach-narrative">{ paragraphs(&lesson.narrative) }</div>
+            <section class="teach-question" aria-labelledby="lesson-question">
+                <h3 id="lesson-question">{ "Predict first" }</h3>
+                <p>{ &lesson.question }</p>
+                { prediction }
+            </section>
+            <section class="teach-claims" aria-labelledby="lesson-claims">
+                <h3 id="lesson-claims">{ "What the article claims, measured on your runs" }</h3>
+                <ol>
+                    { for lesson.claims.iter().enumerate().map(|(i, c)| {
+                        let live = props.claims.get(i);
+                        let (status, icon, words) = status_of(live.and_then(|l| l.holds));
+                        let detail = live.map(|l| l.detail.clone()).unwrap_or_else(|| "run the lesson to measure it".into());
+                        html! {
+                            <li class={classes!("teach-claim", status)} data-testid={format!("claim-{i}")} data-status={status}>
+                                <span class="teach-icon" aria-hidden="true">{ icon }</span>
+                                <span class="teach-status">{ words }{ ": " }</span>
+                                <span class="teach-claim-text">{ &c.text }</span>
+                                <small class="teach-detail">{ detail }</small>
+                            </li>
+                        }
+                    }) }
+                </ol>
+            </section>
+        </aside>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guesses_are_numbers_with_an_optional_unit() {
+        assert_eq!(parse_guess(" 0.25 ", "s"), Ok(0.25));
+        assert_eq!(parse_guess("120 ms", "ms"), Ok(120.0));
+        assert_eq!(parse_guess("120ms", "ms"), Ok(120.0));
+        assert_eq!(parse_guess("35%", "%"), Ok(35.0));
+        assert_eq!(parse_guess("0,5", "s"), Ok(0.5));
+        assert_eq!(parse_guess("1e3", ""), Ok(1000.0));
+        assert_eq!(parse_guess("-2", "x"), Ok(-2.0));
+        assert!(parse_guess("", "s").unwrap_err().contains("Type a number"));
+        for bad in ["abc", "1.2.3", "NaN", "inf", "1,000,000", "12 s", "--1"] {
+            let e = parse_guess(bad, "ms").unwrap_err();
+            assert!(e.contains("not a number"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn verdicts_by_relative_error() {
+        let c = compare_guess(1.05, 1.0);
+        assert!((c.rel_error.unwrap() - 0.05).abs() < 1e-12);
+        assert_eq!(c.verdict, Verdict::SpotOn);
+        assert_eq!(compare_guess(0.7, 1.0).verdict, Verdict::Close);
+        assert_eq!(compare_guess(2.5, 1.0).verdict, Verdict::Ballpark);
+        assert_eq!(compare_guess(0.4, 1.0).verdict, Verdict::Ballpark);
+        assert_eq!(compare_guess(0.2, 1.0).verdict, Verdict::TooLow);
+        assert_eq!(compare_guess(5.0, 1.0).verdict, Verdict::TooHigh);
+        // a negative answer: relative to its size
+        assert_eq!(compare_guess(-1.0, -1.05).verdict, Verdict::SpotOn);
+        assert_eq!(compare_guess(1.0, -1.0).verdict, Verdict::TooHigh);
+        let z = compare_guess(0.0, 0.0);
+        assert_eq!((z.rel_error, z.verdict), (None, Verdict::SpotOn));
+        assert_eq!(compare_guess(3.0, 0.0).verdict, Verdict::TooHigh);
+    }
+
+    #[test]
+    fn statuses_have_words_and_icons() {
+        let all = [
+            status_of(Some(true)),
+            status_of(Some(false)),
+            status_of(None),
+        ];
+        assert_eq!(all.map(|s| s.0), ["holds", "fails", "pending"]);
+        // distinct icons and words: colour is never the only signal
+        assert!(all[0].1 != all[1].1 && all[1].1 != all[2].1 && all[0].1 != all[2].1);
+        assert!(all[0].2 != all[1].2 && all[1].2 != all[2].2);
+        assert_eq!(with_unit(120.0, "ms"), "120 ms");
+        assert_eq!(with_unit(35.0, "%"), "35%");
+        assert_eq!(with_unit(0.25, ""), "0.25");
+    }
+}
