@@ -15,6 +15,10 @@ use crate::model::{
 };
 use crate::protocol::{FromHost, Lane, LaneFrame, LaneInfo, ToHost};
 use crate::scenarios::{self, FaultButton, LiveControls};
+use crate::share::{PageRoute, Route, SharePayload};
+
+/// The scenario id of a scenario opened from a share link.
+pub const SHARED_ID: &str = "shared link";
 
 /// At high speeds the read-outs would flicker at 60 Hz: refresh them (and the
 /// charts) at most this often while playing.
@@ -401,6 +405,8 @@ pub struct AppState {
     pub toggles: Rc<Vec<ToggleDef>>,
     pub toggle_fixed: Rc<Vec<bool>>,
     pub lesson: Option<LessonState>,
+    /// `?embed`: the compact layout for an iframe.
+    pub embed: bool,
     /// Reports that came back for an export (lane, report).
     pub reports: Option<(ReportPurpose, Rc<Vec<(Lane, Box<Report>)>>)>,
     pub reports_version: u64,
@@ -435,6 +441,7 @@ impl PartialEq for AppState {
             && self.note == other.note
             && self.toggle_fixed == other.toggle_fixed
             && self.lesson == other.lesson
+            && self.embed == other.embed
             && self.reports_version == other.reports_version
     }
 }
@@ -484,6 +491,42 @@ pub fn is_fixed(text: &str, t: &ToggleDef) -> bool {
 impl AppState {
     /// A fresh state that loads scenario `id` (`text`) into lane A.
     pub fn new(sender: Sender, id: &str, text: &str) -> AppState {
+        AppState::new_seeded(sender, id, text, None)
+    }
+
+    /// The state a page address asks for: the sandbox, a lesson, a shared
+    /// scenario, or (for a broken link) nothing but the error.
+    pub fn from_route(sender: Sender, page: PageRoute) -> AppState {
+        let (id, text) = default_scenario();
+        let mut st = match page.route {
+            Route::Sandbox => AppState::new(sender, id, text),
+            Route::Lesson(lesson) => {
+                let mut st = AppState::new(sender, id, text);
+                st.apply(Action::OpenLesson(lesson), 0.0);
+                st
+            }
+            Route::Shared(p) => {
+                let mut st = AppState::new_seeded(sender, SHARED_ID, &p.scenario, Some(p.seed));
+                st.seed = p.seed;
+                if let Some(lesson) = p.lesson {
+                    st.apply(Action::OpenLesson(lesson), 0.0);
+                }
+                st
+            }
+            Route::BadLink(e) => AppState::failed(sender, e.to_string()),
+        };
+        st.embed = page.embed;
+        st
+    }
+
+    /// What a share link of the current state carries.
+    pub fn share_payload(&self) -> SharePayload {
+        let mut p = SharePayload::new(self.scenario_text.to_string(), self.seed);
+        p.lesson = self.lesson.as_ref().map(|l| l.id.clone());
+        p
+    }
+
+    fn new_seeded(sender: Sender, id: &str, text: &str, seed: Option<u64>) -> AppState {
         let mut st = AppState {
             sender,
             worker: None,
@@ -506,6 +549,7 @@ impl AppState {
             toggles: Rc::new(Vec::new()),
             toggle_fixed: Rc::new(Vec::new()),
             lesson: None,
+            embed: false,
             reports: None,
             reports_version: 0,
             compute_ms: 0.0,
@@ -518,7 +562,7 @@ impl AppState {
             report_purpose: None,
         };
         st.set_scenario_toggles(id);
-        st.load(Lane::A, id, text, None);
+        st.load(Lane::A, id, text, seed);
         st
     }
 
@@ -1623,5 +1667,34 @@ mod tests {
         assert!(!h.st.playing, "stops at the lesson's length");
         h.act(Action::CloseLesson);
         assert_eq!(h.st.mode, Mode::Sandbox);
+    }
+
+    #[test]
+    fn routes_open_the_sandbox_a_lesson_a_shared_state_or_only_an_error() {
+        use crate::share::{encode, parse_route};
+        let sender = || {
+            let q: Rc<std::cell::RefCell<Vec<ToHost>>> = Rc::default();
+            (q.clone(), Sender(Rc::new(move |m| q.borrow_mut().push(m))))
+        };
+        let (_, s) = sender();
+        let st = AppState::from_route(s, parse_route("http://x/?lesson=DATA-N%2B1&embed"));
+        assert!(st.embed);
+        assert_eq!(st.lesson.as_ref().unwrap().id, "DATA-N+1");
+        // A shared state round trip: the same scenario text and seed.
+        let mut h = Harness::default();
+        h.act(Action::SetSeed(42));
+        let link = format!("http://x/{}", encode(&h.st.share_payload()));
+        let (q, s) = sender();
+        let st = AppState::from_route(s, parse_route(&link));
+        assert_eq!(st.seed, 42);
+        assert_eq!(st.scenario_text, h.st.scenario_text);
+        assert!(st.load_error.is_none());
+        assert!(matches!(&q.borrow()[0], ToHost::Load { seed: Some(42), .. }));
+        // A broken link opens nothing.
+        let (q, s) = sender();
+        let st = AppState::from_route(s, parse_route("http://x/#s=1.!!!"));
+        assert!(st.load_error.as_deref().unwrap().starts_with("share link"), "{:?}", st.load_error);
+        assert!(q.borrow().is_empty(), "nothing half-loaded");
+        assert!(st.lane(Lane::A).is_none());
     }
 }
