@@ -13,6 +13,7 @@
 
 pub mod charts;
 pub mod clock;
+pub mod editor;
 pub mod engine;
 pub mod model;
 pub mod scenarios;
