@@ -14,6 +14,7 @@
 pub mod charts;
 pub mod clock;
 pub mod dashboard;
+pub mod editor;
 pub mod engine;
 pub mod export;
 pub mod host;
