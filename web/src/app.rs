@@ -20,7 +20,9 @@ use crate::model::{
 };
 use crate::protocol::{FromHost, Lane, ToHost};
 use crate::scenarios::{self, FaultButton, Group, LiveControls};
-use crate::state::{Action, AppState, Mode, Sender, ViewData};
+use crate::editor::TopologyPanel;
+use crate::state::{Action, AppState, Mode, Phase, ReportPurpose, Sender, ViewData};
+use crate::teach::{LessonBrowser, LessonPanel, Phase as TeachPhase};
 use crate::traces;
 use crate::transport::Transport;
 use sim_core::spec::SloSpec;
@@ -72,8 +74,8 @@ pub fn app(props: &AppProps) -> Html {
                     None => l.queue.push(m),
                 }
             }));
-            let (id, text) = crate::state::default_scenario();
-            AppState::new(sender, id, text)
+            let href = gloo::utils::window().location().href().unwrap_or_default();
+            AppState::from_route(sender, crate::share::parse_route(&href))
         })
     };
 
@@ -171,6 +173,39 @@ pub fn app(props: &AppProps) -> Html {
         });
     }
 
+    let dialog = use_state(|| Dialog::None);
+    let open = {
+        let dialog = dialog.clone();
+        Callback::from(move |d: Dialog| dialog.set(d))
+    };
+
+    // Exports that needed the host's reports: save them when they arrive.
+    {
+        let reports = state.reports.clone();
+        let name = state
+            .controls()
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| "scenario".into());
+        let seed = state.seed;
+        let dispatch = state.dispatcher();
+        use_effect_with(state.reports_version, move |_| {
+            if let Some((purpose, reports)) = reports {
+                if let Some((lane, r)) = reports.first() {
+                    let _ = lane;
+                    let mut f = match purpose {
+                        ReportPurpose::ExportCsv => crate::export::report_csv(r),
+                        _ => crate::export::report_json(r),
+                    };
+                    f.name = crate::export::file_name(&name, seed, f.name.rsplit('.').next().unwrap_or("txt"));
+                    if let Err(e) = crate::export::download_file(&f) {
+                        dispatch.dispatch(Action::ShowError(format!("export: {e}")));
+                    }
+                }
+            }
+            || ()
+        });
+    }
+
     let dispatch = {
         let d = state.dispatcher();
         Callback::from(move |a: Action| d.dispatch(a))
@@ -184,17 +219,20 @@ pub fn app(props: &AppProps) -> Html {
             has_toggles={!state.toggles.is_empty()}
             failed={state.scenario_error.clone()}
             dispatch={dispatch.clone()}
+            open={open.clone()}
+            embed={state.embed}
         />
     };
     if let Some(err) = &state.load_error {
         return html! {
-            <div class="app">
+            <div class={classes!("app", state.embed.then_some("embed"))}>
                 { header }
                 <div class="load-error card" role="alert" id="load-error">
-                    <h2>{ "The scenario could not be loaded" }</h2>
+                    <h2>{ "This could not be opened" }</h2>
                     <pre>{ err }</pre>
-                    <button class="btn primary" onclick={dispatch.reform(|_| Action::SelectScenario(crate::scenarios::DEFAULT_ID.into()))}>
-                        { "Open the default sandbox" }</button>
+                    <p>{ "Nothing was loaded from it. You can start from the default sandbox instead." }</p>
+                    <a class="btn primary" id="load-error-reset" href={crate::share::page_base(&gloo::utils::window().location().href().unwrap_or_default()).to_string()}>
+                        { "Open the default sandbox" }</a>
                 </div>
             </div>
         };
@@ -209,20 +247,55 @@ pub fn app(props: &AppProps) -> Html {
     };
     let b = state.lane(Lane::B);
     let controls = Rc::new(a.info.controls.clone());
-    html! {
-        <div class={classes!("app", (state.mode != Mode::Sandbox).then_some("two-lanes"))}>
-            { header }
-            <Controls
-                key={state.scenario_id.clone()}
-                playing={state.playing}
-                speed={state.speed}
-                seed={state.seed}
-                rate={state.rate}
-                workers={state.workers}
-                controls={controls.clone()}
-                prediction={state.prediction}
-                dispatch={dispatch.clone()}
+    let on_apply = dispatch.reform(|text: String| Action::ApplyText {
+        text,
+        reason: "topology edit".into(),
+    });
+    let on_layout = dispatch.reform(|text: String| Action::ApplyText {
+        text,
+        reason: "moved nodes".into(),
+    });
+    let on_edit_error = dispatch.reform(Action::ShowError);
+    let lesson_panel = state.lesson.as_ref().map(|l| {
+        let phase = match l.phase {
+            Phase::Predict => TeachPhase::Predict,
+            Phase::Running => TeachPhase::Running,
+            Phase::Revealed => TeachPhase::Revealed,
+        };
+        html! {
+            <LessonPanel
+                lesson={l.id.clone()}
+                phase={phase}
+                guess={l.guess}
+                answer={l.answer}
+                claims={(*l.claims).clone()}
+                on_guess={dispatch.reform(Action::Guess)}
+                on_reveal={dispatch.reform(|_| Action::Reveal)}
+                on_close={dispatch.reform(|_| Action::CloseLesson)}
             />
+        }
+    });
+    let dashboard = html! {
+        <Dashboard
+            windows={a.windows.clone()}
+            compare={b.map(|b| b.windows.clone())}
+            version={a.version + b.map_or(0, |b| b.version)}
+            node_names={Rc::new(a.info.node_names.clone())}
+            slo={a.info.slo.map(|(latency_s, target)| SloSpec { latency_s, target })}
+            charts={dashboard_charts(&state)}
+            compact={state.embed}
+        />
+    };
+    let toggles = html! {
+        <TogglePanel
+            toggles={state.toggles.clone()}
+            fixed={state.toggle_fixed.clone()}
+            mode={state.mode}
+            dispatch={dispatch.clone()}
+        />
+    };
+    let errors = html! {
+        <>
             if let Some(err) = &state.scenario_error {
                 <div class="inline-error scenario-error" role="alert" id="scenario-error">
                     <div>
@@ -241,17 +314,47 @@ pub fn app(props: &AppProps) -> Html {
             if let Some(note) = &state.note {
                 <div class="note-line" role="status" id="note">{ note }</div>
             }
-            <TogglePanel
-                toggles={state.toggles.clone()}
-                fixed={state.toggle_fixed.clone()}
-                mode={state.mode}
+        </>
+    };
+    if state.embed {
+        return html! {
+            <div class="app embed">
+                { header }
+                <EmbedBar playing={state.playing} t_s={a.view.t_s} p99={a.view.recent_p99_s}
+                          p99_b={b.and_then(|b| b.view.recent_p99_s)} dispatch={dispatch.clone()} />
+                { errors }
+                { for lesson_panel }
+                { toggles }
+                { dashboard }
+            </div>
+        };
+    }
+    html! {
+        <div class={classes!("app", (state.mode != Mode::Sandbox).then_some("two-lanes"))}>
+            { header }
+            <Controls
+                key={state.scenario_id.clone()}
+                playing={state.playing}
+                speed={state.speed}
+                seed={state.seed}
+                rate={state.rate}
+                workers={state.workers}
+                controls={controls.clone()}
+                prediction={state.prediction}
                 dispatch={dispatch.clone()}
             />
-            if let Some(b) = b {
-                <AbPanel a={a.view.clone()} b={b.view.clone()} mode={state.mode} />
-            }
+            { errors }
             <main class="layout">
-                <section class="charts" aria-label="Charts">
+                <section class="main-col" aria-label="Topology and charts">
+                    <TopologyPanel
+                        scenario={state.scenario_text.clone()}
+                        snapshot={Some(a.snapshot.clone())}
+                        topology={Some(a.topology.clone())}
+                        editable={state.mode == Mode::Sandbox}
+                        on_apply={on_apply}
+                        on_error={Some(on_edit_error)}
+                        on_layout={Some(on_layout)}
+                    />
                     if state.prediction.is_some() {
                         <ChartCard
                             id="chart-latency-theory"
@@ -263,14 +366,7 @@ pub fn app(props: &AppProps) -> Html {
                             theory=true
                         />
                     }
-                    <Dashboard
-                        windows={a.windows.clone()}
-                        compare={b.map(|b| b.windows.clone())}
-                        version={a.version + b.map_or(0, |b| b.version)}
-                        node_names={Rc::new(a.info.node_names.clone())}
-                        slo={a.info.slo.map(|(latency_s, target)| SloSpec { latency_s, target })}
-                        charts={dashboard_charts(&state)}
-                    />
+                    { dashboard }
                     <NodeTable
                         rows={a.view.nodes.clone()}
                         targets={state.fault_targets.clone()}
@@ -280,19 +376,47 @@ pub fn app(props: &AppProps) -> Html {
                     />
                     <WhySlow key={state.scenario_id.clone()} traces={a.traces.clone()} />
                 </section>
-                <StatPanel
-                    view={a.view.clone()}
-                    prediction={state.prediction}
-                    rate={state.rate}
-                    workers={state.workers}
-                    focus={controls.focus.clone()}
-                    status={speed_status(&state, &a.view)}
-                    worker={state.worker}
-                    compute_ms={state.compute_ms}
-                />
+                <div class="side-col">
+                    { for lesson_panel }
+                    { toggles }
+                    if let Some(b) = b {
+                        <AbPanel a={a.view.clone()} b={b.view.clone()} mode={state.mode} />
+                    }
+                    <StatPanel
+                        view={a.view.clone()}
+                        prediction={state.prediction}
+                        rate={state.rate}
+                        workers={state.workers}
+                        focus={controls.focus.clone()}
+                        status={speed_status(&state, &a.view)}
+                        worker={state.worker}
+                        compute_ms={state.compute_ms}
+                    />
+                </div>
             </main>
+            <Dialogs dialog={(*dialog).clone()} open={open} links={share_links(&state)}
+                     lesson={state.lesson.as_ref().map(|l| l.id.clone())}
+                     scenario={state.scenario_text.clone()} seed={state.seed}
+                     name={controls.name.clone()} dispatch={dispatch.clone()} />
         </div>
     }
+}
+
+/// Which dialog is open.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Dialog {
+    None,
+    Lessons,
+    Share,
+}
+
+/// The page's share link, embed snippet and lesson link.
+fn share_links(st: &AppState) -> (String, String) {
+    let href = gloo::utils::window().location().href().unwrap_or_default();
+    let payload = st.share_payload();
+    let link = crate::share::share_link(&href, &payload);
+    let snippet = crate::share::embed_snippet(&href, &crate::share::encode(&payload));
+    (link, snippet)
 }
 
 /// Which dashboard charts the page shows: a lesson's focus, else all (the
@@ -365,6 +489,8 @@ struct HeaderProps {
     /// The last failed pick (the picker goes back to the running scenario).
     failed: Option<String>,
     dispatch: Callback<Action>,
+    open: Callback<Dialog>,
+    embed: bool,
 }
 
 #[component(Header)]
@@ -408,12 +534,30 @@ fn header(p: &HeaderProps) -> Html {
                     onclick={p.dispatch.reform(move |_: MouseEvent| Action::SetMode(mode))}>{ label }</button>
         }
     };
+    if p.embed {
+        let full = crate::share::page_base(&gloo::utils::window().location().href().unwrap_or_default()).to_string();
+        return html! {
+            <header class="topbar embed-top">
+                <div class="brand">
+                    <span class="logo" aria-hidden="true">{ "▟" }</span>
+                    <h1>{ "tailsim" }</h1>
+                </div>
+                <a class="btn small" href={full} target="_blank" rel="noopener" id="open-full">{ "Open the full sandbox ↗" }</a>
+            </header>
+        };
+    }
     html! {
         <header class="topbar">
             <div class="brand">
                 <span class="logo" aria-hidden="true">{ "▟" }</span>
                 <h1>{ "tailsim" }</h1>
                 <span class="tagline">{ "why backends stop scaling" }</span>
+            </div>
+            <div class="top-actions">
+                <button id="lessons-open" class="btn" onclick={p.open.reform(|_: MouseEvent| Dialog::Lessons)}
+                        title="Guided lessons, one per mistake in the article">{ "Lessons" }</button>
+                <button id="share-open" class="btn" onclick={p.open.reform(|_: MouseEvent| Dialog::Share)}
+                        title="Link, embed snippet and exports of this run">{ "Share & export" }</button>
             </div>
             <div class="picker">
                 <label for="scenario">{ "Scenario" }</label>
@@ -1132,4 +1276,209 @@ fn why_slow(p: &WhySlowProps) -> Html {
             </ul>
         </section>
     }
+}
+
+#[derive(Properties, PartialEq)]
+struct EmbedBarProps {
+    playing: bool,
+    t_s: f64,
+    p99: Option<f64>,
+    p99_b: Option<f64>,
+    dispatch: Callback<Action>,
+}
+
+/// The embed's one-line control: play/pause, the clock, the windowed p99.
+#[component(EmbedBar)]
+fn embed_bar(p: &EmbedBarProps) -> Html {
+    let fmt = |x: Option<f64>| x.map_or_else(|| "—".to_string(), format_secs);
+    html! {
+        <section class="controls embed-bar" aria-label="Simulation controls">
+            <button id="play" class={classes!("btn", "primary", p.playing.then_some("playing"))}
+                    aria-pressed={p.playing.to_string()} title="Play / pause (Space)"
+                    onclick={p.dispatch.reform(|_: MouseEvent| Action::TogglePlay)}>
+                <span class="icon" aria-hidden="true">{ if p.playing { "❚❚" } else { "▶" } }</span>
+                { if p.playing { "Pause" } else { "Play" } }
+            </button>
+            <button id="reset" class="btn" onclick={p.dispatch.reform(|_: MouseEvent| Action::Reset)}>{ "↺ Reset" }</button>
+            <span class="embed-stat">{ "t = " }<span id="sim-time">{ format_sim_time(p.t_s) }</span></span>
+            <span class="embed-stat">{ "p99 " }<strong id="p99-sim">{ fmt(p.p99) }</strong></span>
+            if p.p99_b.is_some() {
+                <span class="embed-stat">{ "fix p99 " }<strong id="p99-sim-b">{ fmt(p.p99_b) }</strong></span>
+            }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct DialogsProps {
+    dialog: Dialog,
+    open: Callback<Dialog>,
+    /// (share link, iframe snippet).
+    links: (String, String),
+    lesson: Option<String>,
+    scenario: Rc<String>,
+    seed: u64,
+    name: String,
+    dispatch: Callback<Action>,
+}
+
+/// The lesson browser and the share-and-export dialog.
+#[component(Dialogs)]
+fn dialogs(p: &DialogsProps) -> Html {
+    let close = p.open.reform(|_: MouseEvent| Dialog::None);
+    // Escape closes.
+    {
+        let open = p.open.clone();
+        let shown = p.dialog != Dialog::None;
+        use_effect_with(shown, move |&shown| {
+            let listener = shown.then(|| {
+                EventListener::new(&gloo::utils::document(), "keydown", move |ev| {
+                    if ev.dyn_ref::<KeyboardEvent>().is_some_and(|k| k.key() == "Escape") {
+                        open.emit(Dialog::None);
+                    }
+                })
+            });
+            move || drop(listener)
+        });
+    }
+    match p.dialog {
+        Dialog::None => html! {},
+        Dialog::Lessons => {
+            let on_open = {
+                let d = p.dispatch.clone();
+                let open = p.open.clone();
+                Callback::from(move |id: String| {
+                    open.emit(Dialog::None);
+                    d.emit(Action::OpenLesson(id));
+                })
+            };
+            html! {
+                <div class="dialog-backdrop">
+                    <div class="dialog card" role="dialog" aria-modal="true" aria-labelledby="lessons-title" id="lesson-dialog">
+                        <div class="dialog-head">
+                            <h2 id="lessons-title">{ "Lessons" }<span class="dim">{ " one per mistake in the article, grouped by section" }</span></h2>
+                            <button class="btn small" id="dialog-close" onclick={close}>{ "Close" }</button>
+                        </div>
+                        <LessonBrowser on_open={on_open} selected={p.lesson.clone()} />
+                    </div>
+                </div>
+            }
+        }
+        Dialog::Share => {
+            let d = p.dispatch.clone();
+            let (scenario, seed, name) = (p.scenario.clone(), p.seed, p.name.clone());
+            let export_toml = Callback::from(move |_: MouseEvent| {
+                let res = sim_core::Scenario::from_str_any(&scenario)
+                    .map_err(|e| e.to_string())
+                    .and_then(|sc| crate::export::download_file(&crate::export::scenario_toml(&sc, seed)));
+                if let Err(e) = res {
+                    d.emit(Action::ShowError(format!("export: {e}")));
+                }
+            });
+            let d = p.dispatch.clone();
+            let export_png = Callback::from(move |_: MouseEvent| {
+                if let Err(e) = export_charts_png(&name, seed) {
+                    d.emit(Action::ShowError(format!("export: {e}")));
+                }
+            });
+            let lesson_link = p.lesson.as_ref().map(|id| {
+                let href = gloo::utils::window().location().href().unwrap_or_default();
+                crate::share::lesson_link(&href, id)
+            });
+            let copy = |id: &'static str| {
+                Callback::from(move |_: MouseEvent| copy_field(id))
+            };
+            html! {
+                <div class="dialog-backdrop">
+                    <div class="dialog card" role="dialog" aria-modal="true" aria-labelledby="share-title" id="share-dialog">
+                        <div class="dialog-head">
+                            <h2 id="share-title">{ "Share & export" }</h2>
+                            <button class="btn small" id="dialog-close" onclick={close}>{ "Close" }</button>
+                        </div>
+                        <label for="share-link">{ "Link to this scenario and seed (compressed into the address; old links keep opening)" }</label>
+                        <div class="copy-row">
+                            <input id="share-link" type="text" readonly=true value={p.links.0.clone()} />
+                            <button class="btn small" id="share-copy" onclick={copy("share-link")}>{ "Copy" }</button>
+                        </div>
+                        if let Some(l) = lesson_link {
+                            <label for="lesson-link">{ "Link to the lesson" }</label>
+                            <div class="copy-row">
+                                <input id="lesson-link" type="text" readonly=true value={l} />
+                                <button class="btn small" onclick={copy("lesson-link")}>{ "Copy" }</button>
+                            </div>
+                        }
+                        <label for="embed-snippet">{ "Embed in a blog post or slides (compact view, 600 px and up)" }</label>
+                        <div class="copy-row">
+                            <textarea id="embed-snippet" readonly=true rows="3" value={p.links.1.clone()} />
+                            <button class="btn small" id="embed-copy" onclick={copy("embed-snippet")}>{ "Copy" }</button>
+                        </div>
+                        <h3>{ "Export" }</h3>
+                        <div class="export-row">
+                            <button class="btn" id="export-csv" onclick={p.dispatch.reform(|_: MouseEvent| Action::RequestReports(ReportPurpose::ExportCsv))}>{ "Run as CSV" }</button>
+                            <button class="btn" id="export-json" onclick={p.dispatch.reform(|_: MouseEvent| Action::RequestReports(ReportPurpose::ExportJson))}>{ "Run as JSON" }</button>
+                            <button class="btn" id="export-png" onclick={export_png}>{ "Charts as PNG" }</button>
+                            <button class="btn" id="export-toml" onclick={export_toml}>{ "Scenario as TOML" }</button>
+                        </div>
+                    </div>
+                </div>
+            }
+        }
+    }
+}
+
+/// Selects the text of input/textarea `id` and copies it to the clipboard.
+fn copy_field(id: &str) {
+    let Some(el) = gloo::utils::document().get_element_by_id(id) else {
+        return;
+    };
+    let text = if let Some(i) = el.dyn_ref::<HtmlInputElement>() {
+        i.select();
+        i.value()
+    } else if let Some(t) = el.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+        t.select();
+        t.value()
+    } else {
+        return;
+    };
+    let clipboard = gloo::utils::window().navigator().clipboard();
+    let _ = clipboard.write_text(&text);
+}
+
+/// Every dashboard chart stacked into one PNG.
+fn export_charts_png(name: &str, seed: u64) -> Result<(), String> {
+    let doc = gloo::utils::document();
+    let list = doc
+        .query_selector_all(".dashboard canvas, #chart-latency-theory")
+        .map_err(|e| format!("{e:?}"))?;
+    let canvases: Vec<web_sys::HtmlCanvasElement> = (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.dyn_into().ok())
+        .collect();
+    if canvases.is_empty() {
+        return Err("no chart to export".into());
+    }
+    let width = canvases.iter().map(|c| c.width()).max().unwrap_or(0);
+    let height: u32 = canvases.iter().map(|c| c.height()).sum();
+    let out: web_sys::HtmlCanvasElement = doc
+        .create_element("canvas")
+        .map_err(|e| format!("{e:?}"))?
+        .dyn_into()
+        .map_err(|_| "not a canvas".to_string())?;
+    out.set_width(width);
+    out.set_height(height);
+    let ctx: web_sys::CanvasRenderingContext2d = out
+        .get_context("2d")
+        .map_err(|e| format!("{e:?}"))?
+        .ok_or("no 2d context")?
+        .dyn_into()
+        .map_err(|_| "not a 2d context".to_string())?;
+    ctx.set_fill_style_str("#ffffff");
+    ctx.fill_rect(0.0, 0.0, width as f64, height as f64);
+    let mut y = 0.0;
+    for c in &canvases {
+        ctx.draw_image_with_html_canvas_element(c, 0.0, y)
+            .map_err(|e| format!("{e:?}"))?;
+        y += c.height() as f64;
+    }
+    crate::export::download_canvas_png(&out, &crate::export::chart_png_name(name, seed, "charts"))
 }

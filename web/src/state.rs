@@ -135,6 +135,9 @@ pub enum Action {
     OpenLesson(String),
     CloseLesson,
     Guess(f64),
+    /// The lesson panel's run/reveal button: runs a lesson that has nothing
+    /// to predict; after the run, shows the answer.
+    Reveal,
     RequestReports(ReportPurpose),
     /// Select a trace in "why is it slow" (by index in the lane's list).
     ShowError(String),
@@ -177,6 +180,8 @@ pub struct ViewData {
 #[derive(Clone, Debug)]
 pub struct LaneView {
     pub info: Rc<LaneInfo>,
+    /// `info.topology`, shared (the topology canvas compares by pointer).
+    pub topology: Rc<sim_core::Topology>,
     pub snapshot: Rc<Snapshot>,
     pub prev_snapshot: Option<Rc<Snapshot>>,
     pub windows: Rc<Vec<Window>>,
@@ -199,6 +204,7 @@ pub struct LaneView {
 impl PartialEq for LaneView {
     fn eq(&self, o: &Self) -> bool {
         Rc::ptr_eq(&self.info, &o.info)
+            && Rc::ptr_eq(&self.topology, &o.topology)
             && Rc::ptr_eq(&self.snapshot, &o.snapshot)
             && Rc::ptr_eq(&self.windows, &o.windows)
             && self.version == o.version
@@ -210,6 +216,7 @@ impl PartialEq for LaneView {
 impl LaneView {
     fn new(info: LaneInfo) -> LaneView {
         LaneView {
+            topology: Rc::new(info.topology.clone()),
             info: Rc::new(info),
             snapshot: Rc::new(Snapshot {
                 t_s: 0.0,
@@ -659,6 +666,9 @@ impl AppState {
         let prev_version = self.lane(lane).map_or(0, |l| l.version);
         let mut view = match self.lanes[lane.index()].take() {
             Some(mut v) if v.info.id == info.id => {
+                if *v.topology != info.topology {
+                    v.topology = Rc::new(info.topology.clone());
+                }
                 v.info = Rc::new(info);
                 v
             }
@@ -1231,6 +1241,22 @@ impl AppState {
                     if self.speed != Speed::Max {
                         self.speed = Speed::Max;
                     }
+                }
+                true
+            }
+            Action::Reveal => {
+                let Some(l) = self.lesson.as_mut() else {
+                    return false;
+                };
+                match l.phase {
+                    Phase::Predict => {
+                        l.phase = Phase::Running;
+                        self.playing = true;
+                        self.speed = Speed::Max;
+                        self.error = None;
+                    }
+                    Phase::Running if l.answer.is_some() => l.phase = Phase::Revealed,
+                    Phase::Running | Phase::Revealed => return false,
                 }
                 true
             }
