@@ -1,91 +1,46 @@
 // The live M/M/c page, end to end, on the release build (BASE_URL):
 // it loads cleanly, draws its charts, reacts to a live load change the way
-// queueing theory says it must, pauses, and survives a panic.
+// queueing theory says it must, pauses, is keyboard operable, and survives
+// a panic.
 import { expect, test, type Page } from '@playwright/test';
 import { artifact } from './artifacts';
+import { canvasInk, chart, COLOURS, LATENCY_SERIES, openApp, seconds as secondsOf, setSlider } from './helpers';
 
-/** Okabe–Ito colours of the latency series (web/src/charts.rs): p99
- * vermillion, p95 orange (drawn over p99: in small windows they coincide),
- * p50 blue. */
-const LATENCY_SERIES: Array<[number, number, number]> = [
-  [0xd5, 0x5e, 0x00],
-  [0xe6, 0x9f, 0x00],
-  [0x00, 0x72, 0xb2],
-];
-const UTIL_SERIES: Array<[number, number, number]> = [[0x00, 0x9e, 0x73]];
+/** The per-node colours of the saturation chart (one node here: `server`). */
+const NODE_SERIES = [COLOURS.blue, COLOURS.orange, COLOURS.green, COLOURS.vermillion, COLOURS.purple, COLOURS.sky];
 
-/** "2.31 s" -> 2.31, "850 ms" -> 0.85; NaN for "—" or an unstable note. */
-async function seconds(page: Page, id: string): Promise<number> {
-  const text = ((await page.locator(`#${id}`).textContent()) ?? '').trim();
-  const m = /^(-?\d+(?:\.\d+)?)\s*(ms|s)$/.exec(text);
-  if (!m) return Number.NaN;
-  return m[2] === 'ms' ? Number(m[1]) / 1000 : Number(m[1]);
-}
-
-/** Pixels of a canvas that are not the white background, and those close
- * to one of the `series` colours (read back with getImageData). */
-async function canvasInk(page: Page, id: string, series: Array<[number, number, number]>) {
-  return page.evaluate(
-    ({ id, series }) => {
-      const c = document.getElementById(id) as HTMLCanvasElement | null;
-      if (!c || c.width === 0 || c.height === 0) return { inked: 0, series: 0, w: 0, h: 0 };
-      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-      let inked = 0;
-      let hits = 0;
-      for (let i = 0; i < d.length; i += 4) {
-        const [r, g, b, a] = [d[i], d[i + 1], d[i + 2], d[i + 3]];
-        if (a === 0) continue;
-        if (r < 245 || g < 245 || b < 245) inked++;
-        if (series.some(([r0, g0, b0]) => Math.abs(r - r0) < 24 && Math.abs(g - g0) < 24 && Math.abs(b - b0) < 24)) hits++;
-      }
-      return { inked, series: hits, w: c.width, h: c.height };
-    },
-    { id, series },
-  );
-}
-
-/** Sets a range input the way a user dragging it would (value + input event). */
-async function setSlider(page: Page, id: string, value: number) {
-  await page.locator(`#${id}`).evaluate((el, v) => {
-    const input = el as HTMLInputElement;
-    input.value = String(v);
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-    input.dispatchEvent(new Event('change', { bubbles: true }));
-  }, value);
-}
-
-async function open(page: Page): Promise<string[]> {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
-  const response = await page.goto('/');
-  expect(response?.status()).toBe(200);
-  await expect(page.locator('#sim-time')).toBeVisible({ timeout: 30_000 });
-  return errors;
-}
+const seconds = (page: Page, id: string) => secondsOf(page, `#${id}`);
+const open = (page: Page) => openApp(page);
 
 test.describe('live M/M/c page', () => {
   test('loads without errors and draws the latency chart', async ({ page }) => {
     const errors = await open(page);
     await expect(page).toHaveTitle('tailsim — why backends stop scaling');
-    for (const id of ['play', 'rate', 'workers', 'speed', 'chart-latency', 'chart-util', 'p99-sim', 'p99-theory']) {
+    for (const id of ['play', 'step', 'reset', 'seed', 'rate', 'workers', 'speed', 'chart-latency-theory', 'p99-sim', 'p99-theory']) {
       await expect(page.locator(`#${id}`), `#${id}`).toHaveCount(1);
     }
+    // The dashboard: the latency chart moved to the Erlang C card for a single M/M/c.
+    for (const slug of ['throughput', 'utilisation', 'heatmap', 'burn']) {
+      await expect(chart(page, slug), slug).toHaveCount(1);
+    }
+    await expect(chart(page, 'latency')).toHaveCount(0);
+    // The engine runs in the web worker.
+    await expect(page.locator('#engine-where')).toContainText('web worker');
     // The clock runs on its own.
     await expect.poll(() => seconds(page, 'sim-time'), { timeout: 10_000 }).toBeGreaterThan(0.5);
     // Run fast so windows complete, then the p99 series must be on the canvas.
     await page.locator('#speed').selectOption('max');
     await expect.poll(() => seconds(page, 'sim-time'), { timeout: 10_000 }).toBeGreaterThan(200);
     await expect
-      .poll(async () => (await canvasInk(page, 'chart-latency', LATENCY_SERIES)).series, { timeout: 10_000 })
+      .poll(async () => (await canvasInk(page, '#chart-latency-theory', LATENCY_SERIES)).series, { timeout: 10_000 })
       .toBeGreaterThan(200);
-    const ink = await canvasInk(page, 'chart-latency', LATENCY_SERIES);
+    const ink = await canvasInk(page, '#chart-latency-theory', LATENCY_SERIES);
     expect(ink.w).toBeGreaterThan(300);
     expect(ink.inked).toBeGreaterThan(2_000);
-    const util = await canvasInk(page, 'chart-util', UTIL_SERIES);
+    // The saturation chart plots server's utilisation (about 90 %).
+    const util = await canvasInk(page, chart(page, 'utilisation'), NODE_SERIES);
     expect(util.series).toBeGreaterThan(200);
+    await expect(chart(page, 'utilisation')).toHaveAttribute('aria-label', /top node server: \d+% busy/);
     // Theory read-out for M/M/10 at λ = 9, μ = 1.
     const theory = await seconds(page, 'p99-theory');
     expect(theory).toBeGreaterThan(5);

@@ -1,6 +1,7 @@
 // The scenario picker, end to end, on the release build (BASE_URL): every
 // shipped scenario is listed, any of them runs in the page, the node table
-// fills with numbers, and the live fault buttons act on the running sim.
+// fills with numbers, and the live fault buttons act on the running sim
+// (their outcome reported in #note).
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,8 +90,14 @@ test.describe('scenario picker', () => {
       expect(cells[4]).toMatch(/^\d/);
       expect(cells[5]).toMatch(/^\d/);
     }
-    // The utilisation chart follows api.
-    await expect(page.locator('#chart-util')).toHaveAttribute('aria-label', 'Utilisation and queue length of api per window');
+    // The dashboard's saturation chart names its busiest node, one of the two.
+    await expect(page.getByTestId('chart-utilisation')).toHaveAttribute(
+      'aria-label',
+      /^Saturation: utilisation per node: top node (api|db): \d+% busy in the latest window$/,
+    );
+    // No Erlang C card for a chain: the latency chart is on the dashboard.
+    await expect(page.locator('#chart-latency-theory')).toHaveCount(0);
+    await expect(page.getByTestId('chart-latency')).toHaveCount(1);
     await page.locator('#play').click();
     await expect(page.locator('#play')).toContainText('Play');
     await page.screenshot({ path: artifact('scenario-chain.png') });
@@ -103,7 +110,8 @@ test.describe('scenario picker', () => {
     await expect(page.locator('#fault-flush')).toHaveCount(0); // no cache in this topology
     await page.locator('#fault-crash').click();
     await expect(page.locator('#inline-error')).toHaveCount(0);
-    await expect(page.locator('#fault-status')).toContainText('Crash 10 s on db at t = ');
+    // Faults report in the note line.
+    await expect(page.locator('#note')).toContainText('Crash 10 s on db at t = ');
     await expect
       .poll(async () => (await count(page, 'failed')) > before || (await row(page, 'db'))[2].includes('down'), {
         timeout: 10_000,
@@ -130,8 +138,10 @@ test.describe('scenario picker', () => {
     await page.locator('#fault-target').selectOption('cache');
     await expect(page.locator('#fault-flush')).toBeEnabled();
     await page.locator('#fault-flush').click();
+    await expect(page.locator('#note')).toContainText(/ on cache at t = \d/);
     await page.locator('#fault-target').selectOption('db');
     await page.locator('#fault-slow').click();
+    await expect(page.locator('#note')).toContainText(/ on db at t = \d/);
     await expect(page.locator('#inline-error')).toHaveCount(0);
     await page.waitForTimeout(1_000);
     await page.locator('#play').click();

@@ -13,6 +13,7 @@ use yew::prelude::*;
 use crate::charts::css;
 use crate::charts::ChartKind as DashKind;
 use crate::dashboard::Dashboard;
+use crate::editor::TopologyPanel;
 use crate::lessons::ToggleDef;
 use crate::model::{
     format_count, format_duration_human, format_percent, format_secs, format_sim_time, ChartData,
@@ -20,7 +21,6 @@ use crate::model::{
 };
 use crate::protocol::{FromHost, Lane, ToHost};
 use crate::scenarios::{self, FaultButton, Group, LiveControls};
-use crate::editor::TopologyPanel;
 use crate::state::{Action, AppState, Mode, Phase, ReportPurpose, Sender, ViewData};
 use crate::teach::{LessonBrowser, LessonPanel, Phase as TeachPhase};
 use crate::traces;
@@ -196,7 +196,11 @@ pub fn app(props: &AppProps) -> Html {
                         ReportPurpose::ExportCsv => crate::export::report_csv(r),
                         _ => crate::export::report_json(r),
                     };
-                    f.name = crate::export::file_name(&name, seed, f.name.rsplit('.').next().unwrap_or("txt"));
+                    f.name = crate::export::file_name(
+                        &name,
+                        seed,
+                        f.name.rsplit('.').next().unwrap_or("txt"),
+                    );
                     if let Err(e) = crate::export::download_file(&f) {
                         dispatch.dispatch(Action::ShowError(format!("export: {e}")));
                     }
@@ -535,7 +539,9 @@ fn header(p: &HeaderProps) -> Html {
         }
     };
     if p.embed {
-        let full = crate::share::page_base(&gloo::utils::window().location().href().unwrap_or_default()).to_string();
+        let full =
+            crate::share::page_base(&gloo::utils::window().location().href().unwrap_or_default())
+                .to_string();
         return html! {
             <header class="topbar embed-top">
                 <div class="brand">
@@ -825,7 +831,7 @@ fn controls(p: &ControlsProps) -> Html {
                     { if p.playing { "Pause" } else { "Play" } }
                 </button>
                 <button id="step" class="btn" title="Advance one window of simulated time (pauses)" onclick={on_step}>
-                    <span class="icon" aria-hidden="true">{ "⏭" }</span>{ "Step" }
+                    <span class="icon" aria-hidden="true">{ "⇥" }</span>{ "Step" }
                 </button>
                 <button id="reset" class="btn" title="Restart from t = 0 with the same seed and the current settings" onclick={on_reset}>
                     <span class="icon" aria-hidden="true">{ "↺" }</span>{ "Reset" }
@@ -1333,7 +1339,10 @@ fn dialogs(p: &DialogsProps) -> Html {
         use_effect_with(shown, move |&shown| {
             let listener = shown.then(|| {
                 EventListener::new(&gloo::utils::document(), "keydown", move |ev| {
-                    if ev.dyn_ref::<KeyboardEvent>().is_some_and(|k| k.key() == "Escape") {
+                    if ev
+                        .dyn_ref::<KeyboardEvent>()
+                        .is_some_and(|k| k.key() == "Escape")
+                    {
                         open.emit(Dialog::None);
                     }
                 })
@@ -1370,7 +1379,9 @@ fn dialogs(p: &DialogsProps) -> Html {
             let export_toml = Callback::from(move |_: MouseEvent| {
                 let res = sim_core::Scenario::from_str_any(&scenario)
                     .map_err(|e| e.to_string())
-                    .and_then(|sc| crate::export::download_file(&crate::export::scenario_toml(&sc, seed)));
+                    .and_then(|sc| {
+                        crate::export::download_file(&crate::export::scenario_toml(&sc, seed))
+                    });
                 if let Err(e) = res {
                     d.emit(Action::ShowError(format!("export: {e}")));
                 }
@@ -1385,9 +1396,7 @@ fn dialogs(p: &DialogsProps) -> Html {
                 let href = gloo::utils::window().location().href().unwrap_or_default();
                 crate::share::lesson_link(&href, id)
             });
-            let copy = |id: &'static str| {
-                Callback::from(move |_: MouseEvent| copy_field(id))
-            };
+            let copy = |id: &'static str| Callback::from(move |_: MouseEvent| copy_field(id));
             html! {
                 <div class="dialog-backdrop">
                     <div class="dialog card" role="dialog" aria-modal="true" aria-labelledby="share-title" id="share-dialog">

@@ -113,7 +113,7 @@ mod component {
         if compact {
             (width * 0.5).clamp(200.0, 280.0)
         } else {
-            (width * 0.45).clamp(260.0, 400.0)
+            (width * 0.5).clamp(240.0, 340.0)
         }
     }
 

@@ -120,6 +120,7 @@ impl Host {
 
     fn frame(
         &mut self,
+        advance: bool,
         traces: bool,
         reached: bool,
         compute_ms: f64,
@@ -127,6 +128,7 @@ impl Host {
     ) -> FromHost {
         let lanes = self.live().map(|(lane, l)| l.frame(lane, traces)).collect();
         FromHost::Frame {
+            advance,
             lanes,
             reached,
             compute_ms,
@@ -158,7 +160,7 @@ impl Host {
                     self.lanes[lane.index()] = Some(rt);
                     vec![
                         FromHost::Loaded(Box::new(info)),
-                        self.frame(true, true, 0.0, None),
+                        self.frame(false, true, true, 0.0, None),
                     ]
                 }
                 Err(e) => vec![error(Some(lane), id, e)],
@@ -178,7 +180,7 @@ impl Host {
                 let target = speed.sim_advance_ns(dt_s);
                 let reached = self.advance(target, budget_ms, start);
                 let compute_ms = clock::now_ms() - start;
-                vec![self.frame(traces, reached, compute_ms, None)]
+                vec![self.frame(true, traces, reached, compute_ms, None)]
             }
             ToHost::Step => {
                 let start = clock::now_ms();
@@ -188,7 +190,7 @@ impl Host {
                     .max()
                     .unwrap_or(1_000_000_000);
                 let reached = self.advance(Some(step), f64::INFINITY, start);
-                vec![self.frame(true, reached, clock::now_ms() - start, None)]
+                vec![self.frame(false, true, reached, clock::now_ms() - start, None)]
             }
             ToHost::Reset { seed } => {
                 let mut out = Vec::new();
@@ -201,7 +203,7 @@ impl Host {
                         Err(e) => out.push(error(Some(lane), "reset", e)),
                     }
                 }
-                out.push(self.frame(true, true, 0.0, None));
+                out.push(self.frame(false, true, true, 0.0, None));
                 out
             }
             ToHost::Apply { lane, text, reason } => {
@@ -231,7 +233,7 @@ impl Host {
                                 text,
                             },
                             FromHost::Loaded(Box::new(info)),
-                            self.frame(true, true, 0.0, None),
+                            self.frame(false, true, true, 0.0, None),
                         ]
                     }
                     Err(e) => vec![error(Some(lane), reason, e)],
@@ -247,7 +249,7 @@ impl Host {
                         Err(e) => out.push(error(Some(lane), path.clone(), e.to_string())),
                     }
                 }
-                out.push(self.frame(false, true, 0.0, None));
+                out.push(self.frame(false, false, true, 0.0, None));
                 out
             }
             ToHost::Inject { button, target } => {
@@ -271,7 +273,7 @@ impl Host {
                         Err(e) => out.push(error(Some(lane), button.label(), e)),
                     }
                 }
-                out.push(self.frame(true, true, 0.0, note));
+                out.push(self.frame(false, true, true, 0.0, note));
                 out
             }
             ToHost::Report => {

@@ -139,6 +139,8 @@ pub enum FromHost {
     },
     /// Every lane's state after an Advance, Step, Reset, SetParam or Inject.
     Frame {
+        /// This frame answers an `Advance` (false: another command).
+        advance: bool,
         lanes: Vec<LaneFrame>,
         /// The clock reached the frame's target (false: the budget ran out).
         reached: bool,

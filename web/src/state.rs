@@ -23,6 +23,8 @@ pub const SHARED_ID: &str = "shared link";
 /// At high speeds the read-outs would flicker at 60 Hz: refresh them (and the
 /// charts) at most this often while playing.
 pub const VIEW_REFRESH_MS: f64 = 120.0;
+/// At max speed the charts redraw less often, leaving the page's thread free.
+pub const VIEW_REFRESH_MAX_MS: f64 = 300.0;
 /// A frame longer than this (tab in the background, debugger) counts as this.
 pub const MAX_FRAME_DT_MS: f64 = 100.0;
 /// Compute budget the worker spends per frame: at fixed speeds it needs far
@@ -419,7 +421,9 @@ pub struct AppState {
     pub reports_version: u64,
     /// Worker compute per frame and frame count (for the performance line).
     pub compute_ms: f64,
-    pending_advance: Option<f64>,
+    /// Advances sent and not answered yet, and since when the oldest waits.
+    in_flight: u32,
+    waiting_since: Option<f64>,
     wall_acc_ms: f64,
     last_traces_ms: f64,
     last_refresh_ms: f64,
@@ -560,7 +564,8 @@ impl AppState {
             reports: None,
             reports_version: 0,
             compute_ms: 0.0,
-            pending_advance: None,
+            in_flight: 0,
+            waiting_since: None,
             wall_acc_ms: 0.0,
             last_traces_ms: f64::NEG_INFINITY,
             last_refresh_ms: f64::NEG_INFINITY,
@@ -731,14 +736,29 @@ impl AppState {
                 }
             }
         }
-        if self.playing && now_ms - self.last_refresh_ms < VIEW_REFRESH_MS {
+        let every = if self.speed == Speed::Max {
+            VIEW_REFRESH_MAX_MS
+        } else {
+            VIEW_REFRESH_MS
+        };
+        if self.playing && now_ms - self.last_refresh_ms < every {
             return false;
         }
         self.refresh_lanes(now_ms);
         true
     }
 
-    /// Asks the host for the next frame (one is in flight at most).
+    /// Advances kept in flight: one at fixed speeds (each frame's target
+    /// depends on wall time), two at max (the worker never waits for the page).
+    fn advance_depth(&self) -> u32 {
+        if self.speed == Speed::Max {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Asks the host for the next frame.
     fn send_advance(&mut self, now_ms: f64) {
         let dt = self.wall_acc_ms.min(MAX_FRAME_DT_MS);
         self.wall_acc_ms = 0.0;
@@ -746,7 +766,8 @@ impl AppState {
         if traces {
             self.last_traces_ms = now_ms;
         }
-        self.pending_advance = Some(now_ms);
+        self.in_flight += 1;
+        self.waiting_since.get_or_insert(now_ms);
         self.send(ToHost::Advance {
             wall_dt_ms: dt,
             speed: self.speed,
@@ -906,7 +927,7 @@ impl AppState {
                     return false;
                 }
                 self.wall_acc_ms += wall_dt_ms.max(0.0);
-                if let Some(sent) = self.pending_advance {
+                if let Some(sent) = self.waiting_since {
                     if now_ms - sent > WATCHDOG_MS && self.load_error.is_none() {
                         self.load_error = Some(format!(
                             "The simulation engine stopped answering ({} s without a reply). \
@@ -916,9 +937,10 @@ impl AppState {
                         self.playing = false;
                         return true;
                     }
-                    return false;
                 }
-                self.send_advance(now_ms);
+                if self.in_flight < self.advance_depth() {
+                    self.send_advance(now_ms);
+                }
                 false
             }
             Action::Host(msg) => match msg {
@@ -956,27 +978,29 @@ impl AppState {
                     true
                 }
                 FromHost::Frame {
+                    advance,
                     lanes,
                     reached,
                     compute_ms,
                     note,
                 } => {
+                    if advance {
+                        self.in_flight = self.in_flight.saturating_sub(1);
+                        self.waiting_since = (self.in_flight > 0).then_some(now_ms);
+                    }
                     // Frames that answer a command (load, reset, edit, fault)
                     // rather than an advance show at once.
-                    let forced =
-                        self.pending_advance.take().is_none() || note.is_some() || !self.playing;
+                    let forced = !advance || note.is_some() || !self.playing;
                     if let Some(n) = note {
                         self.note = Some(n);
                     }
                     let changed = self.on_frame(lanes, reached, compute_ms, now_ms);
-                    // At max speed the worker gets its next frame at once
-                    // rather than at the next animation frame: it never idles.
-                    if self.playing
-                        && self.speed == Speed::Max
-                        && self.pending_advance.is_none()
-                        && self.lanes[0].is_some()
-                    {
-                        self.send_advance(now_ms);
+                    // At max speed the worker always has the next frame in
+                    // hand: it never idles while the page draws.
+                    if self.playing && self.speed == Speed::Max && self.lanes[0].is_some() {
+                        while self.in_flight < self.advance_depth() {
+                            self.send_advance(now_ms);
+                        }
                     }
                     if forced && !changed {
                         self.refresh_lanes(now_ms);
@@ -989,7 +1013,8 @@ impl AppState {
             Action::WorkerFallback(why) => {
                 self.worker = Some(false);
                 self.note = Some(format!("The engine runs on the page's thread: {why}"));
-                self.pending_advance = None;
+                self.in_flight = 0;
+                self.waiting_since = None;
                 true
             }
             Action::TogglePlay => {
@@ -1447,6 +1472,16 @@ mod tests {
             .filter(|m| matches!(m, ToHost::Advance { .. }))
             .count();
         assert_eq!(advances, 1, "the worker has one frame in hand at most");
+        // At max speed it keeps two, so it never waits for the page.
+        st.apply(Action::SetSpeed(Speed::Max), 3.5);
+        st.apply(Action::Frame { wall_dt_ms: 16.0 }, 4.0);
+        st.apply(Action::Frame { wall_dt_ms: 16.0 }, 5.0);
+        let advances = queue
+            .borrow()
+            .iter()
+            .filter(|m| matches!(m, ToHost::Advance { .. }))
+            .count();
+        assert_eq!(advances, 2);
         // No reply for long: the watchdog shows an error instead of a dead page.
         assert!(st.apply(Action::Frame { wall_dt_ms: 16.0 }, 1.0 + WATCHDOG_MS + 1.0));
         assert!(st
@@ -1715,11 +1750,18 @@ mod tests {
         assert_eq!(st.seed, 42);
         assert_eq!(st.scenario_text, h.st.scenario_text);
         assert!(st.load_error.is_none());
-        assert!(matches!(&q.borrow()[0], ToHost::Load { seed: Some(42), .. }));
+        assert!(matches!(
+            &q.borrow()[0],
+            ToHost::Load { seed: Some(42), .. }
+        ));
         // A broken link opens nothing.
         let (q, s) = sender();
         let st = AppState::from_route(s, parse_route("http://x/#s=1.!!!"));
-        assert!(st.load_error.as_deref().unwrap().starts_with("share link"), "{:?}", st.load_error);
+        assert!(
+            st.load_error.as_deref().unwrap().starts_with("share link"),
+            "{:?}",
+            st.load_error
+        );
         assert!(q.borrow().is_empty(), "nothing half-loaded");
         assert!(st.lane(Lane::A).is_none());
     }

@@ -1,0 +1,100 @@
+// The topology editor, end to end on the release build (BASE_URL): starting
+// from mmc.toml, add a database from the palette, connect the service to it,
+// refuse a bad inspector value (nothing applied), apply a good one, undo and
+// redo, and see the run go on with the new node working in the node table.
+import { expect, test, type Page } from '@playwright/test';
+import { artifact } from './artifacts';
+import { openApp, waitSimTime } from './helpers';
+
+/** The node table's cells for `node`. */
+async function row(page: Page, node: string): Promise<string[]> {
+  return page.locator(`#nodes tr[data-node="${node}"] > *`).allTextContents();
+}
+
+/** Utilisation (0..100) in the node table; NaN for "—". */
+async function utilisation(page: Page, node: string): Promise<number> {
+  const cells = await row(page, node);
+  return Number(/^(\d+(?:\.\d+)?) %$/.exec(cells[3] ?? '')?.[1]);
+}
+
+test('build a topology from the palette and run it', async ({ page }) => {
+  test.setTimeout(90_000);
+  const errors = await openApp(page);
+  await expect(page.locator('#scenario')).toHaveValue('mmc.toml');
+  const panel = page.getByTestId('topology-panel');
+  await expect(panel).toBeVisible();
+  await expect(page.getByTestId('topology-canvas')).toHaveAttribute('aria-label', /^Topology: 2 nodes, 1 arrows\./);
+  await expect(page.locator('#nodes tbody tr')).toHaveCount(1);
+  await expect(page.getByTestId('editor-undo')).toBeDisabled();
+
+  // Palette: add a database. It is selected, and the edited scenario runs.
+  await page.getByTestId('palette-database').click();
+  await expect(page.getByTestId('editor-message')).toContainText('database');
+  await expect(page.getByTestId('editor-error')).toHaveCount(0);
+  await expect(page.getByTestId('node-select')).toHaveValue('database');
+  await expect(page.getByTestId('inspector-node')).toHaveText('database');
+  await expect(page.getByTestId('topology-canvas')).toHaveAttribute('aria-label', /^Topology: 3 nodes, 1 arrows\./);
+  await expect(page.locator('#note')).toContainText('topology edit');
+  await expect(page.locator('#nodes tr[data-node="database"]')).toHaveCount(1);
+
+  // Connect the service to it (keyboard path: node list + "Connect to").
+  await page.getByTestId('node-select').selectOption('server');
+  await expect(page.getByTestId('inspector-node')).toHaveText('server');
+  await page.getByTestId('connect-target').selectOption('database');
+  await page.getByTestId('connect-go').click();
+  await expect(page.getByTestId('editor-error')).toHaveCount(0);
+  await expect(page.getByTestId('topology-canvas')).toHaveAttribute('aria-label', /^Topology: 3 nodes, 2 arrows\./);
+  await expect(page.getByTestId('edge-remove-database')).toBeVisible();
+
+  // Inspector: a bad value is refused where it was typed, and nothing applies.
+  await page.getByTestId('node-select').selectOption('database');
+  await expect(page.getByTestId('inspector-node')).toHaveText('database');
+  const cores = page.getByTestId('field-cores');
+  await expect(cores).toHaveValue('8');
+  const noteBefore = await page.locator('#note').textContent();
+  await cores.fill('lots');
+  await expect(page.getByTestId('inspector-error')).toBeVisible();
+  await expect(page.getByTestId('inspector-error')).toContainText('cores');
+  await expect(cores).toHaveAttribute('aria-invalid', 'true');
+  await cores.press('Enter');
+  await expect(page.getByTestId('inspector-error')).toBeVisible();
+  await page.waitForTimeout(500);
+  await expect(page.locator('#note')).toHaveText(noteBefore ?? '');
+  await page.screenshot({ path: artifact('editor-bad-field.png') });
+
+  // A good value applies: one core makes the database the busy node.
+  await cores.fill('1');
+  await expect(page.getByTestId('inspector-error')).toHaveCount(0);
+  await cores.press('Enter');
+  await expect(page.locator('#note')).not.toHaveText(noteBefore ?? '');
+  await expect(page.locator('#note')).toContainText('topology edit');
+  await expect(cores).toHaveValue('1');
+
+  // Undo puts 8 cores back, redo 1 again.
+  await page.getByTestId('editor-undo').click();
+  await expect(page.getByTestId('editor-message')).toHaveText('undone');
+  await page.getByTestId('node-select').selectOption('database');
+  await expect(page.getByTestId('field-cores')).toHaveValue('8');
+  await page.getByTestId('editor-redo').click();
+  await expect(page.getByTestId('editor-message')).toHaveText('redone');
+  await page.getByTestId('node-select').selectOption('database');
+  await expect(page.getByTestId('field-cores')).toHaveValue('1');
+  await expect(page.getByTestId('editor-redo')).toBeDisabled();
+
+  // The run goes on with the new node doing work.
+  await expect(page.locator('#play')).toHaveAttribute('aria-pressed', 'true');
+  await page.locator('#speed').selectOption('max');
+  await waitSimTime(page, 30);
+  await expect(page.locator('#nodes tbody tr')).toHaveCount(2);
+  const cells = await row(page, 'database');
+  expect(cells[0]).toBe('database');
+  expect(cells[1]).toBe('database');
+  await expect.poll(() => utilisation(page, 'database'), { timeout: 10_000 }).toBeGreaterThan(0);
+  expect(await utilisation(page, 'server')).toBeGreaterThan(0);
+  await page.locator('#play').click();
+  await expect(page.locator('#play')).toHaveAttribute('aria-pressed', 'false');
+  await panel.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: artifact('editor.png'), fullPage: true });
+  await panel.screenshot({ path: artifact('editor-panel.png') });
+  expect(errors, errors.join('\n')).toEqual([]);
+});
