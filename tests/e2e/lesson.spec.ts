@@ -103,6 +103,10 @@ test.describe('lessons', () => {
     );
     await expect(page.locator('#play')).toHaveAttribute('aria-pressed', 'false');
     expect(await seconds(page, '#sim-time')).toBeGreaterThanOrEqual(120);
+    // The lesson is 120 simulated seconds (duration_s of the scenario): the
+    // run stops there, so the answer is the same on every machine and run
+    // (a max-speed frame must not carry it past the end).
+    expect.soft(await page.locator('#sim-time').textContent(), 'the lesson run should stop at its 120 s').toBe('120.0 s');
 
     // The claims are judged on these runs (A = N+1, B = the JOIN).
     const statuses: string[] = [];
@@ -114,6 +118,12 @@ test.describe('lessons', () => {
     expect(statuses[0]).toBe('holds');
     await page.getByTestId('lesson-panel').scrollIntoViewIfNeeded();
     await page.screenshot({ path: artifact('lesson-result.png') });
+
+    // Reset replays the lesson's run: same seed, same answer, to the digit.
+    await page.locator('#reset').click();
+    await expect(result).toHaveCount(0);
+    await expect(result).toBeVisible({ timeout: 60_000 });
+    expect.soft(await result.getByTestId('predict-answer').textContent(), 'the replayed answer').toBe(answerText);
 
     // Both lanes ran: A (the mistake) has the far higher p99.
     await expect(page.locator('#ab-panel')).toBeVisible();

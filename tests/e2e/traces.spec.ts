@@ -43,6 +43,16 @@ test('chain.toml: the slowest traced request shows a waterfall with a db span', 
   const rows = page.locator('#waterfall .wf-row');
   await expect.poll(() => rows.count()).toBeGreaterThan(2);
   await expect(page.locator('#waterfall .wf-row[data-node="db"]').first()).toBeVisible();
+  // The head names the request, its latency and where most of its time went.
+  await expect(page.locator('.waterfall-head strong')).toHaveText(/^#\d+ from clients · [\d.]+ (µs|ms|s) · \w+$/);
+  await expect(page.locator('.waterfall-head')).toContainText(/most time: [\w ]+ \([\d.]+ (µs|ms|s)\)/);
+  // The clicked request stays on screen while the list refreshes.
+  await page.locator('#play').click();
+  await expect(page.locator('#play')).toHaveAttribute('aria-pressed', 'true');
+  await page.waitForTimeout(1_500);
+  await page.locator('#play').click();
+  await expect(page.locator('#play')).toHaveAttribute('aria-pressed', 'false');
+  await expect(page.locator('#waterfall .wf-row[data-node="db"]').first()).toBeVisible();
   const labels = await page.locator('#waterfall .wf-label').allTextContents();
   expect(labels.some((l) => /^db · \w[\w ]* · [\d.]+ (µs|ms|s)$/.test(l)), labels.join('\n')).toBe(true);
 

@@ -382,6 +382,10 @@ pub fn app(props: &AppProps) -> Html {
                 </section>
                 <div class="side-col">
                     { for lesson_panel }
+                    if state.lesson.is_some() {
+                        <p class="note lesson-note" id="lesson-note">{ format!(
+                            "A runs the mistake, B the fix, both with seed {}. Claims are judged live on this one run;                              `tailsim lessons check` judges them over several seeds.", state.seed) }</p>
+                    }
                     { toggles }
                     if let Some(b) = b {
                         <AbPanel a={a.view.clone()} b={b.view.clone()} mode={state.mode} />

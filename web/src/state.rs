@@ -87,6 +87,9 @@ pub struct LessonState {
     pub claims: Rc<Vec<lessons::ClaimLive>>,
 }
 
+/// Each lane's full report.
+pub type LaneReports = Vec<(Lane, Box<Report>)>;
+
 /// Why reports were asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportPurpose {
@@ -340,7 +343,7 @@ impl LaneView {
                 .filter_map(|w| w.nodes.get(i).map(|n| n.utilisation))
                 .sum::<f64>()
                 / recent.len().max(1) as f64;
-            if busiest.as_ref().is_none_or(|(_, b)| u > *b) {
+            if !busiest.as_ref().is_some_and(|(_, b)| u <= *b) {
                 busiest = Some((name.clone(), u));
             }
         }
@@ -417,7 +420,7 @@ pub struct AppState {
     /// `?embed`: the compact layout for an iframe.
     pub embed: bool,
     /// Reports that came back for an export (lane, report).
-    pub reports: Option<(ReportPurpose, Rc<Vec<(Lane, Box<Report>)>>)>,
+    pub reports: Option<(ReportPurpose, Rc<LaneReports>)>,
     pub reports_version: u64,
     /// Worker compute per frame and frame count (for the performance line).
     pub compute_ms: f64,
@@ -642,7 +645,7 @@ impl AppState {
         let lane = info.lane;
         if lane == Lane::A {
             let new_scenario = self.scenario_id != info.id
-                || self.lane(Lane::A).is_none_or(|l| l.info.text != info.text);
+                || !self.lane(Lane::A).is_some_and(|l| l.info.text == info.text);
             self.scenario_id = info.id.clone();
             if *self.scenario_text != info.text {
                 self.scenario_text = Rc::new(info.text.clone());

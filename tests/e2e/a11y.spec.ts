@@ -1,0 +1,102 @@
+// Keyboard and labels, end to end on the release build (BASE_URL): every
+// form control has a label; Tab reaches the anti-pattern toggles and Space
+// flips one (without also toggling play); Space elsewhere plays and pauses;
+// the lesson dialog opens from the keyboard, its filter and arrow keys work
+// and Escape closes it.
+import { expect, test, type Page } from '@playwright/test';
+import { artifact } from './artifacts';
+import { openApp, pick } from './helpers';
+
+/** Presses Tab until `pred` holds for the focused element (at most `max` times). */
+async function tabTo(page: Page, what: string, pred: () => boolean, max = 150): Promise<number> {
+  for (let i = 1; i <= max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(pred)) return i;
+  }
+  throw new Error(`Tab never reached ${what} in ${max} presses`);
+}
+
+test('every visible form control has a label', async ({ page }) => {
+  const errors = await openApp(page);
+  await pick(page, 'catalogue/DATA-N+1.toml');
+  await page.getByTestId('node-select').selectOption('api'); // the inspector's fields too
+  await expect(page.getByTestId('inspector-node')).toHaveText('api');
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll('input, select, textarea, button')]
+      .filter((el) => (el as HTMLElement).offsetParent !== null)
+      .filter((el) => {
+        const e = el as HTMLInputElement;
+        const labelled =
+          (e.labels && e.labels.length > 0) ||
+          e.getAttribute('aria-label') ||
+          e.getAttribute('aria-labelledby') ||
+          (el.tagName === 'BUTTON' && (el.textContent ?? '').trim() !== '');
+        return !labelled;
+      })
+      .map((el) => el.outerHTML.slice(0, 120)),
+  );
+  expect(unlabelled, unlabelled.join('\n')).toEqual([]);
+  expect(errors, errors.join('\n')).toEqual([]);
+});
+
+test('Tab reaches the toggles, Space flips one; Space elsewhere plays and pauses', async ({ page }) => {
+  const errors = await openApp(page);
+  await pick(page, 'catalogue/DATA-N+1.toml');
+  const play = page.locator('#play');
+  await expect(play).toHaveAttribute('aria-pressed', 'true');
+
+  // Space on the page (focus on no control) pauses, and again resumes.
+  await page.locator('h1').click();
+  await page.keyboard.press('Space');
+  await expect(play).toHaveAttribute('aria-pressed', 'false');
+  await page.keyboard.press('Space');
+  await expect(play).toHaveAttribute('aria-pressed', 'true');
+
+  // Tab from the top of the page to the N+1 toggle.
+  await page.locator('h1').click();
+  const presses = await tabTo(page, 'the N+1 toggle', () => document.activeElement?.getAttribute('data-testid') === 'toggle-DATA-N+1');
+  const toggle = page.getByTestId('toggle-DATA-N+1');
+  await expect(toggle).toBeFocused();
+  await expect(toggle).toHaveAttribute('role', 'switch');
+  await expect(toggle).not.toBeChecked();
+  const state = page.locator('#toggles .toggle-state').first();
+  await expect(state).toHaveText('✗ mistake');
+  await page.keyboard.press('Space');
+  await expect(toggle).toBeChecked();
+  await expect(state).toHaveText('✓ fixed');
+  await expect(page.locator('#note')).toContainText('fixed');
+  // the Space went to the switch, not to play/pause
+  await expect(play).toHaveAttribute('aria-pressed', 'true');
+  await page.locator('#toggles').screenshot({ path: artifact('a11y-toggles.png') });
+  expect(presses).toBeGreaterThan(1);
+  expect(errors, errors.join('\n')).toEqual([]);
+});
+
+test('the lesson dialog by keyboard: open, filter, arrows, Enter, Escape', async ({ page }) => {
+  const errors = await openApp(page);
+  await page.locator('#lessons-open').focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.locator('#lesson-dialog');
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toHaveAttribute('aria-modal', 'true');
+  // Escape closes it.
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
+
+  await page.locator('#lessons-open').focus();
+  await page.keyboard.press('Enter');
+  await dialog.getByTestId('lesson-filter').focus();
+  await page.keyboard.type('retry');
+  const buttons = dialog.locator('button.teach-lesson');
+  await expect.poll(() => buttons.count()).toBeGreaterThan(0);
+  // ArrowDown from the filter moves to the first lesson, again to the next.
+  await page.keyboard.press('ArrowDown');
+  await expect(buttons.first()).toBeFocused();
+  const id = (await buttons.first().getAttribute('data-testid'))!.replace(/^lesson-/, '');
+  // Enter on a focused lesson opens it.
+  await page.keyboard.press('Enter');
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByTestId('lesson-panel')).toContainText(id);
+  await expect(page.getByTestId('predict-input').or(page.getByTestId('predict-skip'))).toBeVisible();
+  expect(errors, errors.join('\n')).toEqual([]);
+});
