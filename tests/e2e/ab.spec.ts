@@ -53,6 +53,12 @@ test('DATA-N+1 in A/B: the mistake and the fix side by side', async ({ page }) =
   expect(b, JSON.stringify(p99)).toBeGreaterThan(0);
   expect(p99.d).toMatch(/^\d+(\.\d)?× lower with B$/);
   expect(Number(/^(\d+(?:\.\d)?)×/.exec(p99.d)?.[1])).toBeGreaterThan(3);
+  // The whole table is readable: the difference column is inside the card.
+  const card = (await page.locator('#ab-panel').boundingBox())!;
+  for (const id of ['ab-p99', 'ab-throughput', 'ab-errors', 'ab-saturation']) {
+    const cell = (await page.locator(`#${id} td.d`).boundingBox())!;
+    expect.soft(cell.x + cell.width, `#${id} td.d should not overflow #ab-panel (right edge ${card.x + card.width})`).toBeLessThanOrEqual(card.x + card.width + 0.5);
+  }
   // The database is the busiest node of A, much busier than in B.
   const sat = await abRow(page, 'ab-saturation');
   expect(sat.a).toMatch(/^db \d+(\.\d)? %$/);

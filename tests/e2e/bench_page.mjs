@@ -4,7 +4,8 @@
 // and measures
 //   1. at speed "max" for RUN_S wall seconds (default 10):
 //      - main-thread frame times: requestAnimationFrame deltas recorded in
-//        the page (p50/p95/p99/max ms; a long frame = a janky page);
+//        the page (p50/p95/p99/max ms; a long frame = a janky page), and
+//        the main thread's long tasks (> 50 ms: count, total ms);
 //      - simulated requests per wall second: end-to-end arrivals and
 //        completions (#arrived, #completed) over the wall time, plus the
 //        median of the page's own #req-rate read-out (every node counted);
@@ -64,12 +65,23 @@ async function startFrames(page) {
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
+    // Long tasks (> 50 ms) on the main thread, where supported.
+    w.__benchLong = [];
+    w.__benchObserver?.disconnect();
+    try {
+      w.__benchObserver = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) w.__benchLong.push(e.duration);
+      });
+      w.__benchObserver.observe({ type: 'longtask' });
+    } catch {
+      w.__benchObserver = undefined;
+    }
   });
 }
 
 /** Frame-time statistics of the frames recorded since `startFrames`. */
 async function frameStats(page) {
-  const ts = await page.evaluate(() => window.__benchFrames.slice());
+  const [ts, long] = await page.evaluate(() => [window.__benchFrames.slice(), window.__benchLong.slice()]);
   const d = [];
   for (let i = 1; i < ts.length; i++) d.push(ts[i] - ts[i - 1]);
   d.sort((a, b) => a - b);
@@ -81,6 +93,8 @@ async function frameStats(page) {
     p99_ms: round(pct(d, 99)),
     max_ms: round(d.length ? d[d.length - 1] : null),
     over_50ms: d.filter((x) => x > 50).length,
+    long_tasks: long.length,
+    long_task_ms: round(long.reduce((a, b) => a + b, 0), 0),
   };
 }
 

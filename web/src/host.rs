@@ -174,11 +174,12 @@ impl Host {
                 speed,
                 budget_ms,
                 traces,
+                until_s,
             } => {
                 let start = clock::now_ms();
                 let dt_s = wall_dt_ms.max(0.0) / 1e3;
-                let target = speed.sim_advance_ns(dt_s);
-                let reached = self.advance(target, budget_ms, start);
+                let delta = speed.sim_advance_ns(dt_s);
+                let reached = self.advance(delta, until_s.map(sim_core::secs_to_ns), budget_ms, start);
                 let compute_ms = clock::now_ms() - start;
                 vec![self.frame(true, traces, reached, compute_ms, None)]
             }
@@ -189,7 +190,7 @@ impl Host {
                     .map(|(_, l)| sim_core::secs_to_ns(l.engine.scenario().metrics.window_s))
                     .max()
                     .unwrap_or(1_000_000_000);
-                let reached = self.advance(Some(step), f64::INFINITY, start);
+                let reached = self.advance(Some(step), None, f64::INFINITY, start);
                 vec![self.frame(false, true, reached, clock::now_ms() - start, None)]
             }
             ToHost::Reset { seed } => {
@@ -290,11 +291,19 @@ impl Host {
     /// allows), keeping the lanes within one window of each other so that
     /// A and B always compare the same stretch of simulated time. Returns
     /// whether every lane reached the target.
-    fn advance(&mut self, delta: Option<u64>, budget_ms: f64, start_ms: f64) -> bool {
+    fn advance(
+        &mut self,
+        delta: Option<u64>,
+        until: Option<u64>,
+        budget_ms: f64,
+        start_ms: f64,
+    ) -> bool {
         let Some(t0) = self.live().map(|(_, l)| l.sim().now()).min() else {
             return true;
         };
-        let target = t0.saturating_add(delta.unwrap_or(MAX_HORIZON_NS));
+        let target = t0
+            .saturating_add(delta.unwrap_or(MAX_HORIZON_NS))
+            .min(until.unwrap_or(u64::MAX));
         loop {
             // The lane furthest behind goes next, up to one window past the other.
             let mut times: Vec<(u64, usize)> = self
@@ -352,6 +361,7 @@ mod tests {
             speed,
             budget_ms: 10_000.0,
             traces: false,
+            until_s: None,
         })
     }
 
@@ -425,6 +435,7 @@ mod tests {
             speed: Speed::Max,
             budget_ms: 5.0,
             traces: true,
+            until_s: None,
         });
         let (lanes, _) = frame(&out);
         let (a, b) = (lanes[0].snapshot.t_s, lanes[1].snapshot.t_s);
@@ -464,6 +475,24 @@ mod tests {
             .snapshot
             .clone();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn until_stops_every_lane_exactly() {
+        let mut h = Host::new();
+        load(&mut h, Lane::A, MMC_TOML);
+        load(&mut h, Lane::B, MMC_TOML);
+        let out = h.handle(ToHost::Advance {
+            wall_dt_ms: 16.0,
+            speed: Speed::Max,
+            budget_ms: 10_000.0,
+            traces: false,
+            until_s: Some(120.0),
+        });
+        let (lanes, reached) = frame(&out);
+        assert!(reached);
+        assert_eq!(lanes[0].snapshot.t_s, 120.0);
+        assert_eq!(lanes[1].snapshot.t_s, 120.0);
     }
 
     #[test]

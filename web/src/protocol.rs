@@ -60,6 +60,9 @@ pub enum ToHost {
         budget_ms: f64,
         /// Also send the slowest recent traces.
         traces: bool,
+        /// Never move past this simulated time (seconds): a lesson stops
+        /// exactly at its length.
+        until_s: Option<f64>,
     },
     /// Advances every lane by one window of simulated time (while paused).
     Step,

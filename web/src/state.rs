@@ -771,11 +771,17 @@ impl AppState {
         }
         self.in_flight += 1;
         self.waiting_since.get_or_insert(now_ms);
+        let until_s = self
+            .lesson
+            .as_ref()
+            .filter(|l| l.phase == Phase::Running)
+            .map(|l| l.duration_s);
         self.send(ToHost::Advance {
             wall_dt_ms: dt,
             speed: self.speed,
             budget_ms: WORKER_BUDGET_MS,
             traces,
+            until_s,
         });
     }
 
@@ -1724,6 +1730,7 @@ mod tests {
         }
         let l = h.st.lesson.clone().unwrap();
         assert_eq!(l.phase, Phase::Revealed, "t = {}", h.a().view.t_s);
+        assert_eq!(h.a().view.t_s, l.duration_s, "stops exactly at the lesson's length");
         let answer = l.answer.expect("an answer");
         assert!(answer > 50.0, "p99 with N+1 in ms: {answer}");
         assert_eq!(l.guess, Some(120.0));

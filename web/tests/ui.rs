@@ -197,6 +197,7 @@ fn engine_host_runs_in_the_browser() {
         speed: Speed::X(100),
         budget_ms: 10_000.0,
         traces: true,
+        until_s: None,
     });
     let FromHost::Frame { lanes, reached, .. } = &out[0] else {
         panic!("{out:?}")
