@@ -39,7 +39,8 @@ pub fn ns_to_secs(ns: Time) -> f64 {
 
 /// A heap entry. `key` packs `(time << 64) | sequence`, so one `u128`
 /// comparison orders by time, then FIFO by insertion (cheaper and
-/// branch-free compared with a two-field lexicographic compare).
+/// branch-free compared with a two-field lexicographic compare). Keys are
+/// unique, so any correct heap pops in the same order.
 struct Entry<E> {
     key: u128,
     event: E,
@@ -82,24 +83,31 @@ impl<E> Ord for Entry<E> {
 }
 
 /// A priority queue of future events, ordered by `(time, insertion sequence)`.
+///
+/// Popping is lazy: the popped entry stays at the top of the heap (`hole`)
+/// until the next `schedule` overwrites it (one sift instead of two: most
+/// events schedule a follow-up) or the next `pop` removes it.
 pub struct Calendar<E> {
     heap: BinaryHeap<Entry<E>>,
     seq: u64,
     now: Time,
+    /// The top of `heap` was already popped.
+    hole: bool,
 }
 
-impl<E> Default for Calendar<E> {
+impl<E: Copy> Default for Calendar<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> Calendar<E> {
+impl<E: Copy> Calendar<E> {
     pub fn new() -> Self {
         Calendar {
             heap: BinaryHeap::with_capacity(64),
             seq: 0,
             now: 0,
+            hole: false,
         }
     }
 
@@ -109,15 +117,24 @@ impl<E> Calendar<E> {
     }
 
     /// Schedules `event` at absolute time `at`.
+    #[inline]
     pub fn schedule(&mut self, at: Time, event: E) {
         debug_assert!(at >= self.now, "scheduled in the past: {at} < {}", self.now);
         let time = at.max(self.now);
         let seq = self.seq;
         self.seq += 1;
-        self.heap.push(Entry {
+        let entry = Entry {
             key: ((time as u128) << 64) | seq as u128,
             event,
-        });
+        };
+        if self.hole {
+            // Overwrite the popped top.
+            self.hole = false;
+            // `PeekMut` sifts it down on drop.
+            *self.heap.peek_mut().expect("a hole is a heap entry") = entry;
+        } else {
+            self.heap.push(entry);
+        }
     }
 
     /// Schedules `event` `delay` nanoseconds from now.
@@ -127,16 +144,34 @@ impl<E> Calendar<E> {
     }
 
     /// Time of the next event, if any.
+    #[inline]
     pub fn peek_time(&self) -> Option<Time> {
-        self.heap.peek().map(|e| (e.key >> 64) as Time)
+        let h = self.heap.as_slice();
+        let key = if self.hole {
+            // The next event is one of the popped top's children.
+            match (h.get(1), h.get(2)) {
+                (Some(a), Some(b)) => a.key.min(b.key),
+                (Some(a), None) => a.key,
+                _ => return None,
+            }
+        } else {
+            h.first()?.key
+        };
+        Some((key >> 64) as Time)
     }
 
     /// Pops the next event and advances the clock to its time.
+    #[inline]
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        let e = self.heap.pop()?;
-        let time = (e.key >> 64) as Time;
+        if self.hole {
+            self.hole = false;
+            self.heap.pop();
+        }
+        let e = self.heap.peek()?;
+        let (time, event) = ((e.key >> 64) as Time, e.event);
+        self.hole = true;
         self.now = time;
-        Some((time, e.event))
+        Some((time, event))
     }
 
     /// Moves the clock forward to `t` without popping (used at the end of
@@ -149,11 +184,11 @@ impl<E> Calendar<E> {
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() - self.hole as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 }
 

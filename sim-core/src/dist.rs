@@ -208,8 +208,18 @@ fn to_ns(x: f64) -> Time {
 
 impl Dist {
     /// Draws one duration. Constant draws consume no randomness.
-    #[inline]
+    #[inline(always)]
     pub fn sample(&self, rng: &mut Stream) -> Time {
+        // The common families inline; the rest take a call.
+        match self {
+            Dist::Constant(v) => *v,
+            Dist::Exp(e) => to_ns(e.sample(rng)),
+            _ => self.sample_other(rng),
+        }
+    }
+
+    #[inline(never)]
+    fn sample_other(&self, rng: &mut Stream) -> Time {
         match self {
             Dist::Constant(v) => *v,
             Dist::Exp(e) => to_ns(e.sample(rng)),

@@ -157,6 +157,7 @@ impl<T: Slot> Slab<T> {
             free: Vec::new(),
         }
     }
+    #[inline]
     fn insert(&mut self, make: impl FnOnce(u32) -> T) -> Ref {
         if let Some(idx) = self.free.pop() {
             let gen = self.items[idx as usize].gen();
@@ -168,16 +169,21 @@ impl<T: Slot> Slab<T> {
             Ref { idx, gen: 0 }
         }
     }
-    #[inline]
+    // A slot's generation moves on when it dies, so a reference matching it
+    // is a reference to the live occupant (up to 2^32 reuses of one slot).
+    #[inline(always)]
     fn get(&self, r: Ref) -> Option<&T> {
         let it = self.items.get(r.idx as usize)?;
-        (it.live() && it.gen() == r.gen).then_some(it)
+        debug_assert!(it.gen() != r.gen || it.live());
+        (it.gen() == r.gen).then_some(it)
     }
-    #[inline]
+    #[inline(always)]
     fn get_mut(&mut self, r: Ref) -> Option<&mut T> {
         let it = self.items.get_mut(r.idx as usize)?;
-        (it.live() && it.gen() == r.gen).then_some(it)
+        debug_assert!(it.gen() != r.gen || it.live());
+        (it.gen() == r.gen).then_some(it)
     }
+    #[inline]
     fn remove(&mut self, r: Ref) {
         if let Some(it) = self.get_mut(r) {
             it.kill();
@@ -204,9 +210,11 @@ impl<T: Slot> Slab<T> {
 macro_rules! slot {
     ($t:ty) => {
         impl Slot for $t {
+            #[inline(always)]
             fn gen(&self) -> u32 {
                 self.gen
             }
+            #[inline(always)]
             fn live(&self) -> bool {
                 self.live
             }
@@ -551,7 +559,16 @@ struct Edge {
 
 impl Edge {
     /// One-way delay for `bytes` (hop + transfer), in ns.
+    #[inline(always)]
     fn delay(&mut self, bytes: f64) -> Time {
+        if let (Dist::Constant(d), None, None) = (&self.hop, self.bandwidth, self.compress) {
+            return *d;
+        }
+        self.delay_slow(bytes)
+    }
+
+    #[inline(never)]
+    fn delay_slow(&mut self, bytes: f64) -> Time {
         let mut d = self.hop.sample(&mut self.rng);
         if let Some(bw) = self.bandwidth {
             let b = match self.compress {
@@ -1211,22 +1228,11 @@ impl Sim {
     // ----- calls -----------------------------------------------------------------
 
     /// Draws what a new call along `edge` asks of its callee.
+    #[inline]
     fn edge_task(&mut self, edge: u32, attrs: &Attrs) -> Task {
         let now = self.now();
-        let to = self.edges[edge as usize].to as usize;
-        let tables: Vec<f64> = match &self.nodes[to].body {
-            Body::Database(db) => db
-                .tables
-                .iter()
-                .map(|t| t.rows0 + t.growth * ns_to_secs(now))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let nparts = match &self.nodes[to].body {
-            Body::Broker(b) => b.parts.len() as u32,
-            _ => 1,
-        };
         let e = &mut self.edges[edge as usize];
+        let to = e.to as usize;
         match &mut e.task {
             EdgeTask::Handler { endpoint } => Task::Handler {
                 endpoint: *endpoint,
@@ -1239,6 +1245,14 @@ impl Sim {
                 key,
                 ..
             } => {
+                let tables: Vec<f64> = match &self.nodes[to].body {
+                    Body::Database(db) => db
+                        .tables
+                        .iter()
+                        .map(|t| t.rows0 + t.growth * ns_to_secs(now))
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 let mut n = sample_count(rows, attrs.items, &tables, now);
                 if let Some(p) = page {
                     n = n.min(*p);
@@ -1258,6 +1272,10 @@ impl Sim {
                 version: 0,
             },
             EdgeTask::Publish { key, rr } => {
+                let nparts = match &self.nodes[to].body {
+                    Body::Broker(b) => b.parts.len() as u32,
+                    _ => 1,
+                };
                 let p = match key {
                     Some(k) => (crate::rng::mix64(k.sample(attrs.user)) % nparts as u64) as u32,
                     None => {
@@ -1317,11 +1335,13 @@ impl Sim {
         })
     }
 
+    #[inline]
     fn start_call(&mut self, call: Ref) {
         self.begin_attempt(call);
     }
 
     /// Starts an attempt: circuit breaker, then pool, then dispatch.
+    #[inline]
     fn begin_attempt(&mut self, call: Ref) {
         let now = self.now();
         let c = self.calls.get_mut(call).expect("live call");
@@ -1443,6 +1463,7 @@ impl Sim {
     }
 
     /// An attempt's answer reached the caller.
+    #[inline]
     fn on_response(&mut self, call: Ref, attempt: u8, outcome: Outcome, from: u32) {
         let Some(edge) = self.close_attempt(call, attempt, outcome == Outcome::Ok) else {
             // A hedge that lost, or an attempt that had timed out.
@@ -1467,6 +1488,7 @@ impl Sim {
     /// Ends attempt `attempt` of a call (answer or timeout): stops awaiting
     /// it, gives back its pool connection and tells the breaker. Returns the
     /// call's edge, or `None` if the attempt was no longer awaited.
+    #[inline]
     fn close_attempt(&mut self, call: Ref, attempt: u8, ok: bool) -> Option<usize> {
         let now = self.now();
         let c = self.calls.get_mut(call)?;
@@ -1476,7 +1498,9 @@ impl Sim {
         }
         c.outstanding &= !bit;
         let edge = c.edge as usize;
-        self.release_pool(call, attempt);
+        if c.pooled & bit != 0 {
+            self.release_pool(call, attempt);
+        }
         if let Some(b) = &mut self.edges[edge].breaker {
             b.record(now, ok);
         }
@@ -1655,9 +1679,13 @@ impl Sim {
         let c = self.calls.get_mut(call).expect("live call");
         debug_assert!(!c.resolved);
         c.resolved = true;
-        let (origin, t0, hit, version, bytes, jobs_alive) =
-            (c.origin, c.t0, c.hit, c.version, c.bytes, c.jobs_alive);
-        let (attrs, edge, attempts, task) = (c.attrs, c.edge, c.attempts, c.task);
+        let (origin, t0, jobs_alive) = (c.origin, c.t0, c.jobs_alive);
+        let (attrs, edge, attempts) = (c.attrs, c.edge, c.attempts);
+        // What a parent job learns from the call (read before it may go).
+        let result = match origin {
+            Origin::Parent(_) => Some((c.task, c.hit, c.version, c.bytes)),
+            _ => None,
+        };
         // Cancel pool waits of this call (they are skipped lazily).
         c.pool_wait = 0;
         let mut pooled = c.pooled;
@@ -1691,6 +1719,7 @@ impl Sim {
                 self.trace_end(attrs.trace, outcome);
             }
             Origin::Parent(job) => {
+                let (task, hit, version, bytes) = result.expect("a parent's call");
                 if self.jobs.get(job).is_some() {
                     self.child_done(job, outcome, task, hit, version, bytes);
                 }
@@ -1809,7 +1838,7 @@ impl Sim {
                 return self.shed(job);
             }
         }
-        if self.check_memory(ni, ri) {
+        if self.nodes[ni].memory.is_some() && self.check_memory(ni, ri) {
             return;
         }
         self.admit(job);
@@ -1873,21 +1902,23 @@ impl Sim {
             if j.measured {
                 node.wait.record(now - j.t_arrive);
             }
-            let (attrs, ni, attempt, t_arrive) = (j.attrs, j.node, j.attempt, j.t_arrive);
             let expired = j.deadline != NEVER && now >= j.deadline;
             if expired {
                 // Deadline propagation: nobody waits for this answer any more.
                 node.expired += 1;
             }
-            self.span(
-                &attrs,
-                trace::SpanKind::Queue,
-                ni,
-                attempt,
-                t_arrive,
-                now,
-                None,
-            );
+            if j.attrs.trace.idx != NONE {
+                let (attrs, ni, attempt, t_arrive) = (j.attrs, j.node, j.attempt, j.t_arrive);
+                self.span(
+                    &attrs,
+                    trace::SpanKind::Queue,
+                    ni,
+                    attempt,
+                    t_arrive,
+                    now,
+                    None,
+                );
+            }
             if expired {
                 return self.finish(job, Outcome::Timeout);
             }
@@ -1914,23 +1945,33 @@ impl Sim {
 
     /// Schedules a compute of `d` ns on the job's worker, scaled by the
     /// station's slowdown, stolen CPU and contention.
+    #[inline]
     fn compute(&mut self, job: Ref, d: Time) {
         let now = self.now();
         let j = self.jobs.get_mut(job).unwrap();
         let extra = std::mem::take(&mut j.extra_cpu);
         let node = &self.nodes[j.node as usize];
         let st = &node.reps[j.rep as usize];
-        let mut f = st.slow / (1.0 - st.steal);
-        if let Some((cores, penalty)) = node.contention {
-            let busy = st.lv.busy as f64;
-            let c = cores as f64;
-            if busy > c {
-                f *= (busy / c) * (1.0 + penalty * (busy - c));
-            }
-        }
         let d = d + extra;
-        let d = if f == 1.0 { d } else { (d as f64 * f) as Time };
-        if let Some(j) = self.jobs.get(job) {
+        // Unslowed, unstolen and uncontended, the factor below is exactly 1.
+        let d = if st.slow == 1.0 && st.steal == 0.0 && node.contention.is_none() {
+            d
+        } else {
+            let mut f = st.slow / (1.0 - st.steal);
+            if let Some((cores, penalty)) = node.contention {
+                let busy = st.lv.busy as f64;
+                let c = cores as f64;
+                if busy > c {
+                    f *= (busy / c) * (1.0 + penalty * (busy - c));
+                }
+            }
+            if f == 1.0 {
+                d
+            } else {
+                (d as f64 * f) as Time
+            }
+        };
+        if let Some(j) = self.jobs.get(job).filter(|j| j.attrs.trace.idx != NONE) {
             let (attrs, ni, attempt) = (j.attrs, j.node, j.attempt);
             self.span(
                 &attrs,
@@ -2326,19 +2367,23 @@ impl Sim {
             j.state,
         );
         let nlocks = j.nlocks as usize;
-        let locks = j.locks;
-        let (attrs, attempt) = (j.attrs, j.attempt);
-        self.span(
-            &attrs,
-            trace::SpanKind::Job,
-            ni as u32,
-            attempt,
-            t_arrive,
-            now,
-            Some(outcome),
-        );
-        for &(lock, _) in locks.iter().take(nlocks).rev() {
-            self.release_lock(job, lock);
+        if j.attrs.trace.idx != NONE {
+            let (attrs, attempt) = (j.attrs, j.attempt);
+            self.span(
+                &attrs,
+                trace::SpanKind::Job,
+                ni as u32,
+                attempt,
+                t_arrive,
+                now,
+                Some(outcome),
+            );
+        }
+        if nlocks > 0 {
+            let locks = self.jobs.get(job).unwrap().locks;
+            for &(lock, _) in locks.iter().take(nlocks).rev() {
+                self.release_lock(job, lock);
+            }
         }
         if self.jobs.get(job).unwrap().sf.is_some() {
             self.abort_fill(job);
@@ -2384,10 +2429,13 @@ impl Sim {
         self.drain_queue(ni, ri);
         self.respond(job, outcome, ni as u32);
         self.end_job(job);
-        self.maybe_finish_drain(ni, ri);
+        if self.nodes[ni].reps[ri].state == RState::Draining {
+            self.maybe_finish_drain(ni, ri);
+        }
     }
 
     /// Frees a job's slot; frees its call once resolved and jobless.
+    #[inline]
     fn end_job(&mut self, job: Ref) {
         let call = self.jobs.get(job).unwrap().call;
         self.jobs.remove(job);
@@ -2425,7 +2473,7 @@ impl Sim {
     fn respond(&mut self, job: Ref, outcome: Outcome, from: u32) {
         let now = self.now();
         let j = self.jobs.get(job).unwrap();
-        let (call, attempt, attrs) = (j.call, j.attempt, j.attrs);
+        let (call, attempt, trace, depth) = (j.call, j.attempt, j.attrs.trace, j.attrs.depth);
         let Some(c) = self.calls.get(call) else {
             self.nodes[from as usize].late += 1;
             return;
@@ -2438,15 +2486,23 @@ impl Sim {
         let e = &mut self.edges[c.edge as usize];
         let bytes = e.resp_bytes + c.bytes;
         let d = e.delay(bytes);
-        self.span(
-            &attrs,
-            trace::SpanKind::Network,
-            from,
-            attempt,
-            now,
-            now + d,
-            None,
-        );
+        if trace.idx != NONE {
+            // A span reads only the trace and the depth.
+            let attrs = Attrs {
+                trace,
+                depth,
+                ..Attrs::default()
+            };
+            self.span(
+                &attrs,
+                trace::SpanKind::Network,
+                from,
+                attempt,
+                now,
+                now + d,
+                None,
+            );
+        }
         if d == 0 {
             self.on_response(call, attempt, outcome, from);
         } else {

@@ -131,6 +131,7 @@ impl Sim {
         self.e2e_at_window = e;
         let completed = e.completed - w.completed;
         let heat = std::mem::replace(&mut self.win_heat, [0; HEAT_BUCKETS]);
+        let [p50_s, p95_s, p99_s] = self.win_latency.p50_p95_p99_s();
         self.windows.push_back(Window {
             t_start_s: ns_to_secs(self.window_start),
             t_end_s: ns_to_secs(now),
@@ -139,9 +140,9 @@ impl Sim {
             failed: (e.failed + e.rejected) - (w.failed + w.rejected),
             in_flight: e.arrived - e.completed - e.failed - e.rejected,
             throughput_rps: completed as f64 / len_s,
-            p50_s: self.win_latency.quantile_s(0.50),
-            p95_s: self.win_latency.quantile_s(0.95),
-            p99_s: self.win_latency.quantile_s(0.99),
+            p50_s,
+            p95_s,
+            p99_s,
             heat: heat.to_vec(),
             slo_good: self.slo.map(|_| std::mem::take(&mut self.win_slo_good)),
             nodes,

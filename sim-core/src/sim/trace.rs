@@ -87,14 +87,35 @@ pub(super) struct TraceBuf {
 }
 slot!(TraceBuf);
 
+/// A finished trace in engine terms (node indices, nanoseconds); turned
+/// into a [`Trace`] only when asked for, since most are dropped unseen.
+#[derive(Clone)]
+pub(super) struct Finished {
+    id: u64,
+    src: u32,
+    t0: Time,
+    end: Time,
+    outcome: Outcome,
+    spans: Vec<RawSpan>,
+    truncated: bool,
+}
+
+impl Finished {
+    fn latency_s(&self) -> f64 {
+        ns_to_secs(self.end - self.t0)
+    }
+}
+
 /// The tracer's state.
 pub(super) struct Tracer {
     pub(super) every: u64,
     pub(super) keep: usize,
     counter: u64,
+    /// Requests until the next traced one (`counter % every == 0`).
+    until: u64,
     bufs: Slab<TraceBuf>,
-    pub(super) recent: VecDeque<Trace>,
-    pub(super) slowest: Vec<Trace>,
+    pub(super) recent: VecDeque<Finished>,
+    pub(super) slowest: Vec<Finished>,
 }
 
 impl Tracer {
@@ -103,6 +124,7 @@ impl Tracer {
             every,
             keep,
             counter: 0,
+            until: every,
             bufs: Slab::new(),
             recent: VecDeque::new(),
             slowest: Vec::new(),
@@ -125,9 +147,15 @@ impl Sim {
         let now = self.now();
         let t = &mut self.tracer;
         t.counter += 1;
-        if t.every == 0 || t.keep == 0 || t.counter % t.every != 0 {
+        if t.every == 0 || t.keep == 0 {
             return NO_TRACE;
         }
+        // Same as `counter % every != 0`, without a division per request.
+        t.until -= 1;
+        if t.until != 0 {
+            return NO_TRACE;
+        }
+        t.until = t.every;
         let id = t.counter;
         t.bufs.insert(|gen| TraceBuf {
             gen,
@@ -178,9 +206,35 @@ impl Sim {
             return;
         }
         let now = self.now();
-        let Some(b) = self.tracer.bufs.get(trace) else {
+        let Some(b) = self.tracer.bufs.get_mut(trace) else {
             return;
         };
+        let tr = Finished {
+            id: b.id,
+            src: b.src,
+            t0: b.t0,
+            end: now,
+            outcome,
+            spans: std::mem::take(&mut b.spans),
+            truncated: b.truncated,
+        };
+        self.tracer.bufs.remove(trace);
+        let keep = self.tracer.keep;
+        let slow = &mut self.tracer.slowest;
+        let lat = tr.latency_s();
+        let pos = slow.partition_point(|x| x.latency_s() >= lat);
+        if pos < keep {
+            slow.insert(pos, tr.clone());
+            slow.truncate(keep);
+        }
+        self.tracer.recent.push_back(tr);
+        while self.tracer.recent.len() > keep {
+            self.tracer.recent.pop_front();
+        }
+    }
+
+    /// A finished trace with node names and times in seconds since its start.
+    fn trace_of(&self, b: &Finished) -> Trace {
         let t0 = b.t0;
         let s = |t: Time| ns_to_secs(t.saturating_sub(t0));
         let name = |n: u32| {
@@ -204,36 +258,32 @@ impl Sim {
             })
             .collect();
         spans.sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then(a.depth.cmp(&b.depth)));
-        let tr = Trace {
+        Trace {
             id: b.id,
             source: name(b.src),
             start_s: ns_to_secs(t0),
-            latency_s: ns_to_secs(now - t0),
-            outcome: outcome_str(outcome).to_string(),
+            latency_s: b.latency_s(),
+            outcome: outcome_str(b.outcome).to_string(),
             spans,
             truncated: b.truncated,
-        };
-        self.tracer.bufs.remove(trace);
-        let keep = self.tracer.keep;
-        let slow = &mut self.tracer.slowest;
-        let pos = slow.partition_point(|x| x.latency_s >= tr.latency_s);
-        if pos < keep {
-            slow.insert(pos, tr.clone());
-            slow.truncate(keep);
-        }
-        self.tracer.recent.push_back(tr);
-        while self.tracer.recent.len() > keep {
-            self.tracer.recent.pop_front();
         }
     }
 
     /// The most recent finished traces, oldest first.
     pub fn recent_traces(&self) -> Vec<Trace> {
-        self.tracer.recent.iter().cloned().collect()
+        self.tracer
+            .recent
+            .iter()
+            .map(|b| self.trace_of(b))
+            .collect()
     }
 
     /// The slowest finished traces, slowest first.
     pub fn slowest_traces(&self) -> Vec<Trace> {
-        self.tracer.slowest.clone()
+        self.tracer
+            .slowest
+            .iter()
+            .map(|b| self.trace_of(b))
+            .collect()
     }
 }
