@@ -3,218 +3,98 @@
 //! of time-series windows. Memory never grows with run length.
 
 use crate::calendar::{Time, NS_PER_S};
+use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 /// Latencies above one hour are clamped (recorded as one hour).
 const MAX_NS: u64 = 3_600_000_000_000;
 
 /// A latency histogram in nanoseconds with a running exact sum.
-///
-/// The bucket layout is exactly that of an HDR histogram
-/// (`hdrhistogram::Histogram::new_with_bounds(1, MAX_NS, sigfig)`): values
-/// below `2 * 10^sigfig` get unit resolution, each further power of two
-/// keeps `sigfig` significant digits. Quantiles, the maximum and counts
-/// between values are computed the way that crate computes them (a test
-/// checks them against it), but recording is a handful of inlined
-/// instructions: the engine records several latencies per request.
 #[derive(Clone, Debug)]
 pub struct LatencyHist {
-    counts: Vec<u64>,
-    total: u64,
-    /// Largest value recorded (0 when empty).
-    max_value: u64,
+    h: Histogram<u64>,
     sum: u128,
-    /// log2 of half the sub-bucket count.
-    half_mag: u32,
-    /// 64 - log2(sub-bucket count).
-    lz_base: u32,
-    /// sub-bucket count - 1: maps small values to bucket 0.
-    mask: u64,
 }
 
 impl LatencyHist {
     /// `sigfig` significant decimal digits (3 for reported summaries, 2 for
     /// per-window histograms).
     pub fn new(sigfig: u8) -> Self {
-        assert!(sigfig <= 5, "at most 5 significant digits");
-        // Unit resolution up to 2 * 10^sigfig, rounded up to a power of two.
-        let largest = 2 * 10u64.pow(sigfig as u32);
-        let count_mag = 64 - (largest - 1).leading_zeros(); // ceil(log2(largest))
-        let sub_count = 1u64 << count_mag;
-        // Buckets needed to cover MAX_NS (each doubles the range).
-        let mut buckets = 1u32;
-        let mut untrackable = sub_count;
-        while untrackable <= MAX_NS {
-            untrackable <<= 1;
-            buckets += 1;
-        }
-        let half = sub_count / 2;
         LatencyHist {
-            counts: vec![0; ((buckets as u64 + 1) * half) as usize],
-            total: 0,
-            max_value: 0,
+            h: Histogram::new_with_bounds(1, MAX_NS, sigfig).expect("valid bounds"),
             sum: 0,
-            half_mag: count_mag - 1,
-            lz_base: 64 - count_mag,
-            mask: sub_count - 1,
         }
     }
 
-    #[inline(always)]
-    fn bucket_of(&self, v: u64) -> u32 {
-        self.lz_base - (v | self.mask).leading_zeros()
-    }
-
-    #[inline(always)]
-    fn index_of(&self, v: u64) -> usize {
-        let b = self.bucket_of(v);
-        let sub = v >> b;
-        (((b as u64 + 1) << self.half_mag) + sub - (1u64 << self.half_mag)) as usize
-    }
-
-    /// The lowest value counted at `index`.
-    fn value_at_index(&self, index: usize) -> u64 {
-        let half = 1u64 << self.half_mag;
-        let mut bucket = (index >> self.half_mag) as i64 - 1;
-        let mut sub = (index as u64 & (half - 1)) + half;
-        if bucket < 0 {
-            sub -= half;
-            bucket = 0;
-        }
-        sub << bucket
-    }
-
-    /// The highest value counted together with `v`.
-    fn highest_equivalent(&self, v: u64) -> u64 {
-        let b = self.bucket_of(v);
-        ((v >> b) << b).saturating_add(1u64 << b) - 1
-    }
-
-    #[inline(always)]
+    #[inline]
     pub fn record(&mut self, ns: Time) {
-        let v = ns.min(MAX_NS);
-        let i = self.index_of(v);
-        self.counts[i] += 1;
-        self.total += 1;
-        if v > self.max_value {
-            self.max_value = v;
-        }
+        self.h.saturating_record(ns.min(MAX_NS));
         self.sum += ns as u128;
     }
 
     pub fn count(&self) -> u64 {
-        self.total
-    }
-
-    fn is_empty(&self) -> bool {
-        self.total == 0
+        self.h.len()
     }
 
     /// Adds another histogram's values (same bounds).
     pub fn add(&mut self, other: &LatencyHist) {
-        assert_eq!(self.counts.len(), other.counts.len(), "same bounds");
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
-            *a += *b;
-        }
-        self.total += other.total;
-        self.max_value = self.max_value.max(other.max_value);
+        self.h.add(&other.h).expect("same bounds");
         self.sum += other.sum;
     }
 
     pub fn reset(&mut self) {
-        if self.total != 0 {
-            // Only the buckets up to the largest value can be non-zero.
-            let hi = self.index_of(self.max_value);
-            self.counts[..=hi].fill(0);
-        }
-        self.total = 0;
-        self.max_value = 0;
+        self.h.reset();
         self.sum = 0;
-    }
-
-    /// Values at quantiles `qs` (ascending, each in (0, 1]) in nanoseconds,
-    /// in one pass; 0 when empty.
-    fn values_at<const N: usize>(&self, qs: [f64; N]) -> [u64; N] {
-        let mut out = [0u64; N];
-        if self.is_empty() {
-            return out;
-        }
-        let mut targets = [0u64; N];
-        for (t, q) in targets.iter_mut().zip(qs) {
-            let q = if q > 1.0 { 1.0 } else { q };
-            *t = ((q * self.total as f64).ceil() as u64).max(1);
-        }
-        // Whole chunks are summed (vectorised) until one reaches the next
-        // target; only that chunk is walked count by count.
-        const CHUNK: usize = 16;
-        let mut k = 0;
-        let mut acc = 0u64;
-        for (ci, chunk) in self.counts.chunks(CHUNK).enumerate() {
-            let sum: u64 = chunk.iter().sum();
-            if acc + sum < targets[k] {
-                acc += sum;
-                continue;
-            }
-            for (j, &c) in chunk.iter().enumerate() {
-                acc += c;
-                while k < N && acc >= targets[k] {
-                    out[k] = self.highest_equivalent(self.value_at_index(ci * CHUNK + j));
-                    k += 1;
-                }
-            }
-            if k == N {
-                break;
-            }
-        }
-        out
     }
 
     /// Value at quantile `q` in seconds (0 when empty).
     pub fn quantile_s(&self, q: f64) -> f64 {
-        self.values_at([q])[0] as f64 / NS_PER_S
+        if self.h.is_empty() {
+            0.0
+        } else {
+            self.h.value_at_quantile(q) as f64 / NS_PER_S
+        }
     }
 
-    /// p50, p95 and p99 in seconds (0 when empty), in one pass.
+    /// p50, p95 and p99 in seconds (0 when empty): the window read-outs.
     pub fn p50_p95_p99_s(&self) -> [f64; 3] {
-        self.values_at([0.50, 0.95, 0.99])
-            .map(|v| v as f64 / NS_PER_S)
+        [
+            self.quantile_s(0.50),
+            self.quantile_s(0.95),
+            self.quantile_s(0.99),
+        ]
     }
 
     pub fn mean_s(&self) -> f64 {
-        if self.is_empty() {
+        if self.h.is_empty() {
             0.0
         } else {
-            (self.sum as f64 / self.total as f64) / NS_PER_S
+            (self.sum as f64 / self.h.len() as f64) / NS_PER_S
         }
     }
 
     pub fn summary(&self) -> Summary {
-        if self.is_empty() {
+        if self.h.is_empty() {
             return Summary::default();
         }
-        let [p50, p90, p95, p99, p999] = self
-            .values_at([0.50, 0.90, 0.95, 0.99, 0.999])
-            .map(|v| v as f64 / NS_PER_S);
         Summary {
             mean: self.mean_s(),
-            p50,
-            p90,
-            p95,
-            p99,
-            p999,
-            max: self.highest_equivalent(self.max_value) as f64 / NS_PER_S,
+            p50: self.quantile_s(0.50),
+            p90: self.quantile_s(0.90),
+            p95: self.quantile_s(0.95),
+            p99: self.quantile_s(0.99),
+            p999: self.quantile_s(0.999),
+            max: self.h.max() as f64 / NS_PER_S,
         }
     }
 
     /// Fraction of recorded values strictly above `ns`.
     pub fn fraction_above(&self, ns: Time) -> f64 {
-        if self.is_empty() {
+        if self.h.is_empty() {
             return 0.0;
         }
-        let last = self.counts.len() - 1;
-        let hi = self.index_of(ns.min(MAX_NS)).min(last);
-        let at_or_below: u64 = self.counts[..=hi].iter().sum();
-        1.0 - at_or_below as f64 / self.total as f64
+        let at_or_below = self.h.count_between(0, ns);
+        1.0 - at_or_below as f64 / self.h.len() as f64
     }
 }
 
@@ -395,68 +275,6 @@ mod tests {
         assert!((h.fraction_above(900_000_000) - 0.1).abs() < 0.002);
         h.reset();
         assert_eq!(h.summary(), Summary::default());
-    }
-
-    /// The hand-rolled histogram answers exactly as the `hdrhistogram`
-    /// crate does with the same bounds (the layout the reports were built
-    /// on): quantiles, maximum, fraction above, after adds and resets.
-    #[test]
-    fn matches_hdrhistogram() {
-        use hdrhistogram::Histogram;
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
-        for sigfig in [2u8, 3] {
-            let mut ours = LatencyHist::new(sigfig);
-            let mut other = LatencyHist::new(sigfig);
-            let mut h = Histogram::<u64>::new_with_bounds(1, MAX_NS, sigfig).unwrap();
-            for round in 0..4 {
-                for i in 0..20_000u64 {
-                    // Log-uniform over 0 ns .. 2 h (beyond the clamp), plus
-                    // exact powers of two and bucket edges.
-                    let v = match i % 4 {
-                        0 => 1u64 << rng.random_range(0..43),
-                        1 => (1u64 << rng.random_range(0..43)) - 1,
-                        _ => {
-                            let e: f64 = rng.random_range(0.0..43.0);
-                            f64::powf(2.0, e) as u64
-                        }
-                    };
-                    if i % 3 == 0 {
-                        other.record(v);
-                    } else {
-                        ours.record(v);
-                    }
-                    h.saturating_record(v.min(MAX_NS));
-                }
-                ours.add(&other);
-                other.reset();
-                assert_eq!(ours.count(), h.len());
-                for q in [0.001, 0.1, 0.5, 0.9, 0.95, 0.99, 0.999, 0.9999, 1.0, 1.5] {
-                    let want = h.value_at_quantile(q) as f64 / NS_PER_S;
-                    assert_eq!(
-                        ours.quantile_s(q),
-                        want,
-                        "sigfig {sigfig} round {round} q {q}"
-                    );
-                }
-                let s = ours.summary();
-                assert_eq!(s.max, h.max() as f64 / NS_PER_S);
-                assert_eq!(s.p999, h.value_at_quantile(0.999) as f64 / NS_PER_S);
-                assert_eq!(
-                    ours.p50_p95_p99_s(),
-                    [0.5, 0.95, 0.99].map(|q| h.value_at_quantile(q) as f64 / NS_PER_S)
-                );
-                for ns in [0, 1, 999, 1_000_000, 123_456_789, MAX_NS, u64::MAX] {
-                    let want = 1.0 - h.count_between(0, ns) as f64 / h.len() as f64;
-                    assert_eq!(ours.fraction_above(ns), want, "above {ns}");
-                }
-                if round == 2 {
-                    ours.reset();
-                    h.reset();
-                    assert_eq!(ours.summary(), Summary::default());
-                }
-            }
-        }
     }
 
     #[test]

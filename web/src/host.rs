@@ -179,7 +179,8 @@ impl Host {
                 let start = clock::now_ms();
                 let dt_s = wall_dt_ms.max(0.0) / 1e3;
                 let delta = speed.sim_advance_ns(dt_s);
-                let reached = self.advance(delta, until_s.map(sim_core::secs_to_ns), budget_ms, start);
+                let reached =
+                    self.advance(delta, until_s.map(sim_core::secs_to_ns), budget_ms, start);
                 let compute_ms = clock::now_ms() - start;
                 vec![self.frame(true, traces, reached, compute_ms, None)]
             }

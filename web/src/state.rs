@@ -1730,7 +1730,11 @@ mod tests {
         }
         let l = h.st.lesson.clone().unwrap();
         assert_eq!(l.phase, Phase::Revealed, "t = {}", h.a().view.t_s);
-        assert_eq!(h.a().view.t_s, l.duration_s, "stops exactly at the lesson's length");
+        assert_eq!(
+            h.a().view.t_s,
+            l.duration_s,
+            "stops exactly at the lesson's length"
+        );
         let answer = l.answer.expect("an answer");
         assert!(answer > 50.0, "p99 with N+1 in ms: {answer}");
         assert_eq!(l.guess, Some(120.0));

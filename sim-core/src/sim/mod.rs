@@ -1750,7 +1750,12 @@ impl Sim {
                 l.completed += 1;
                 if measured {
                     self.latency.record(lat);
-                    s.e2e.latency.record(lat);
+                    // With one source its histogram is the end-to-end one
+                    // (the report reads that); a scenario's sources never
+                    // change mid-run (`reconfigure` refuses new nodes).
+                    if self.sources.len() > 1 {
+                        s.e2e.latency.record(lat);
+                    }
                 }
                 self.win_latency.record(lat);
                 self.win_heat[crate::metrics::heat_index(lat)] += 1;

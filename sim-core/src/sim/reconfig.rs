@@ -632,8 +632,7 @@ impl Sim {
             self.faults[i].spec = f.clone();
         }
         self.slo = sc.slo.as_ref().map(|s| (secs_to_ns(s.latency_s), s.target));
-        self.tracer.every = sc.traces.every;
-        self.tracer.keep = sc.traces.keep;
+        self.tracer.set_sampling(sc.traces.every, sc.traces.keep);
         self.scenario = sc.name.clone();
         Ok(Reconfigured {
             at_s: ns_to_secs(now),

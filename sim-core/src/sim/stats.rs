@@ -500,7 +500,11 @@ impl Sim {
                         } else {
                             0.0
                         },
-                        latency_s: s.e2e.latency.summary(),
+                        latency_s: if self.sources.len() > 1 {
+                            s.e2e.latency.summary()
+                        } else {
+                            self.latency.summary()
+                        },
                     },
                 );
             }

@@ -141,6 +141,20 @@ pub(super) fn outcome_str(o: Outcome) -> &'static str {
     }
 }
 
+impl Tracer {
+    /// Changes the sampling mid-run: afterwards the same requests are
+    /// traced as `counter % every == 0` picks.
+    pub(super) fn set_sampling(&mut self, every: u64, keep: usize) {
+        self.every = every;
+        self.keep = keep;
+        self.until = if every == 0 {
+            0
+        } else {
+            every - self.counter % every
+        };
+    }
+}
+
 impl Sim {
     /// Decides whether a new root request is traced.
     pub(super) fn trace_begin(&mut self, src: u32) -> Ref {
