@@ -224,7 +224,7 @@ pub fn app(props: &AppProps) -> Html {
             failed={state.scenario_error.clone()}
             dispatch={dispatch.clone()}
             open={open.clone()}
-            embed={state.embed}
+            embed={state.embed || state.load_error.is_some()}
         />
     };
     if let Some(err) = &state.load_error {
@@ -667,9 +667,9 @@ fn ab_panel(p: &AbPanelProps) -> Html {
         if x > 0.0 && y > 0.0 {
             let r = x / y;
             if r >= 1.0 {
-                format!("{r:.1}× lower with B")
+                format!("{r:.1}× lower")
             } else {
-                format!("{:.1}× higher with B", 1.0 / r)
+                format!("{:.1}× higher", 1.0 / r)
             }
         } else {
             "—".to_string()
@@ -725,7 +725,7 @@ fn ab_panel(p: &AbPanelProps) -> Html {
             <h2>{ "A: mistake · B: fix" }<span class="dim">{ format!(" same seed, same simulated time (t = {})", format_sim_time(a.t_s.min(b.t_s))) }</span></h2>
             <table class="ab-table">
                 <thead><tr><th scope="col">{ "last 30 s" }</th><th scope="col" class="num">{ "A mistake" }</th>
-                    <th scope="col" class="num">{ "B fix" }</th><th scope="col" class="num">{ "difference" }</th></tr></thead>
+                    <th scope="col" class="num">{ "B fix" }</th><th scope="col" class="num">{ "B vs A" }</th></tr></thead>
                 <tbody>
                     { for rows.iter().map(|(label, id, x, y, d)| html! {
                         <tr id={*id}><th scope="row">{ *label }</th><td class="num a">{ x }</td>
@@ -756,14 +756,26 @@ fn controls(p: &ControlsProps) -> Html {
     let on_reset = d.reform(|_: MouseEvent| Action::Reset);
     let on_step = d.reform(|_: MouseEvent| Action::Step);
     let seed_error = use_state(|| None::<String>);
+    // What the user is typing: kept until Enter or blur, so the page's
+    // refreshes while the run plays do not overwrite it.
+    let seed_draft = use_state(|| None::<String>);
+    let on_seed_input = {
+        let seed_draft = seed_draft.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            seed_draft.set(Some(input.value()));
+        })
+    };
     let on_seed = {
         let d = d.clone();
         let seed_error = seed_error.clone();
+        let seed_draft = seed_draft.clone();
         Callback::from(move |e: Event| {
             let input: HtmlInputElement = e.target_unchecked_into();
             match input.value().trim().parse::<u64>() {
                 Ok(seed) => {
                     seed_error.set(None);
+                    seed_draft.set(None);
                     d.emit(Action::SetSeed(seed));
                 }
                 Err(_) => seed_error.set(Some(format!(
@@ -843,8 +855,9 @@ fn controls(p: &ControlsProps) -> Html {
             </div>
             <div class="group seed">
                 <label for="seed">{ "Seed" }</label>
-                <input id="seed" type="number" min="0" step="1" inputmode="numeric" value={p.seed.to_string()}
-                       onchange={on_seed} aria-invalid={seed_error.is_some().to_string()}
+                <input id="seed" type="number" min="0" step="1" inputmode="numeric"
+                       value={(*seed_draft).clone().unwrap_or_else(|| p.seed.to_string())}
+                       oninput={on_seed_input} onchange={on_seed} aria-invalid={seed_error.is_some().to_string()}
                        aria-describedby="seed-error" title="Root seed of every random stream: Enter restarts with it" />
                 if let Some(e) = &*seed_error {
                     <span class="field-error" id="seed-error" role="alert">{ e }</span>

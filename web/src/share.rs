@@ -43,6 +43,10 @@ pub struct SharePayload {
     /// The open lesson's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lesson: Option<String>,
+    /// The shipped scenario the text started from (`catalogue/DATA-N+1.toml`):
+    /// it brings the scenario's anti-pattern toggles along.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// The lesson's state, when a lesson is open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<State>,
@@ -62,6 +66,7 @@ impl SharePayload {
             scenario: scenario.into(),
             seed,
             lesson: None,
+            id: None,
             state: None,
             toggles: BTreeMap::new(),
             view: None,

@@ -520,7 +520,11 @@ impl AppState {
                 st
             }
             Route::Shared(p) => {
-                let mut st = AppState::new_seeded(sender, SHARED_ID, &p.scenario, Some(p.seed));
+                let id =
+                    p.id.as_deref()
+                        .filter(|id| scenarios::find(id).is_some())
+                        .unwrap_or(SHARED_ID);
+                let mut st = AppState::new_seeded(sender, id, &p.scenario, Some(p.seed));
                 st.seed = p.seed;
                 if let Some(lesson) = p.lesson {
                     st.apply(Action::OpenLesson(lesson), 0.0);
@@ -537,6 +541,7 @@ impl AppState {
     pub fn share_payload(&self) -> SharePayload {
         let mut p = SharePayload::new(self.scenario_text.to_string(), self.seed);
         p.lesson = self.lesson.as_ref().map(|l| l.id.clone());
+        p.id = scenarios::find(&self.scenario_id).map(|e| e.id.to_string());
         p
     }
 
@@ -1768,6 +1773,19 @@ mod tests {
             &q.borrow()[0],
             ToHost::Load { seed: Some(42), .. }
         ));
+        // The link names the shipped scenario: its toggles come along.
+        let id = "catalogue/DATA-N+1.toml";
+        let mut h = Harness::new(id, crate::scenarios::find(id).unwrap().text);
+        h.act(Action::SetToggle {
+            index: 0,
+            fixed: true,
+        });
+        let link = format!("http://x/{}", encode(&h.st.share_payload()));
+        let (_, s) = sender();
+        let st = AppState::from_route(s, parse_route(&link));
+        assert_eq!(st.scenario_id, id);
+        assert_eq!(st.toggles.len(), 1);
+        assert_eq!(st.scenario_text, h.st.scenario_text);
         // A broken link opens nothing.
         let (q, s) = sender();
         let st = AppState::from_route(s, parse_route("http://x/#s=1.!!!"));
