@@ -6,9 +6,10 @@
 //      - main-thread frame times: requestAnimationFrame deltas recorded in
 //        the page (p50/p95/p99/max ms; a long frame = a janky page), and
 //        the main thread's long tasks (> 50 ms: count, total ms);
-//      - simulated requests per wall second: end-to-end arrivals and
-//        completions (#arrived, #completed) over the wall time, plus the
-//        median of the page's own #req-rate read-out (every node counted);
+//      - simulated requests per wall second: every node's requests
+//        (#req-rate's data-total: end-to-end arrivals plus downstream calls)
+//        and end-to-end arrivals and completions (#arrived, #completed) over
+//        the wall time, plus the median of the page's own #req-rate read-out;
 //      - simulated seconds per wall second (#sim-time progress);
 //      - the worker's compute time per frame (#engine-where);
 //   2. at speed 1× for SLOW_S wall seconds (default 5): frame times again
@@ -112,6 +113,7 @@ async function sample(page) {
       completed: num('completed'),
       events: num('events'),
       req_rate: num('req-rate'),
+      requests: Number(document.getElementById('req-rate')?.dataset.total ?? 'NaN'),
       compute_ms: engine ? Number(engine[1]) : NaN,
       where: text('engine-where'),
     };
@@ -144,6 +146,8 @@ async function measure(page, seconds) {
     arrivals_per_wall_s: round((b.arrived - a.arrived) / wall, 0),
     completions_per_wall_s: round((b.completed - a.completed) / wall, 0),
     events_per_wall_s: round((b.events - a.events) / wall, 0),
+    // every node's requests (end-to-end arrivals + downstream calls)
+    requests_per_wall_s: round((b.requests - a.requests) / wall, 0),
     req_rate_median: median(samples.slice(1).map((s) => s.req_rate)),
     compute_ms_median: median(samples.slice(1).map((s) => s.compute_ms)),
     engine: b.where,

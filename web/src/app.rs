@@ -1102,7 +1102,7 @@ fn stat_panel(p: &StatPanelProps) -> Html {
                     <div><dt>{ "completed" }</dt><dd id="completed">{ format_count(v.completed) }</dd></div>
                     <div><dt>{ "failed" }</dt><dd id="failed">{ format_count(v.failed + v.rejected) }</dd></div>
                     <div><dt>{ "in flight" }</dt><dd id="in-flight">{ format_count(v.in_flight) }</dd></div>
-                    <div><dt>{ "requests/s" }</dt><dd id="req-rate" title="simulated requests handled per wall second, every node counted">{ format_count(v.requests_per_s.round() as u64) }</dd></div>
+                    <div><dt>{ "requests/s" }</dt><dd id="req-rate" data-total={v.requests.to_string()} title="simulated requests handled per wall second, every node counted">{ format_count(v.requests_per_s.round() as u64) }</dd></div>
                     <div class="wide"><dt>{ "engine" }</dt><dd id="engine-where">{ format!("{engine} · {:.1} ms per frame", p.compute_ms) }</dd></div>
                 </dl>
             </section>

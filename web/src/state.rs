@@ -177,6 +177,8 @@ pub struct ViewData {
     pub busiest: Option<String>,
     pub effective_speed: f64,
     pub requests_per_s: f64,
+    /// Requests handled so far by every node (arrivals plus downstream calls).
+    pub requests: u64,
     pub behind: bool,
     pub nodes: Rc<Vec<NodeRow>>,
 }
@@ -372,6 +374,7 @@ impl LaneView {
             busiest: busiest.map(|b| b.0),
             effective_speed,
             requests_per_s,
+            requests: self.requests,
             behind,
             nodes,
         };

@@ -85,20 +85,61 @@ pub fn bench(opts: Options) -> Result {
         }
     };
 
-    let wasm = if opts.skip_wasm {
-        None
+    let (wasm, page) = if opts.skip_wasm {
+        (None, None)
     } else {
         match wasm(&scenario, duration_s, opts.repeats) {
-            Ok(f) => Some(f),
+            Ok((f, page)) => (Some(f), page),
             Err(e) => {
                 println!("bench: wasm run failed: {e}");
-                None
+                (None, None)
             }
         }
     };
 
     print_table(native, simpy, wasm);
+    if let Some(p) = page {
+        print_page(&p);
+    }
     Ok(())
+}
+
+/// The live page's figures from `tests/e2e/bench_page.mjs`.
+fn print_page(v: &Value) {
+    let f = |v: &Value, path: &[&str]| {
+        path.iter()
+            .try_fold(v, |v, k| v.get(k))
+            .and_then(Value::as_f64)
+            .map_or_else(|| "-".to_string(), |x| format!("{x}"))
+    };
+    let scenario = v.get("scenario").and_then(Value::as_str).unwrap_or("?");
+    println!();
+    println!("  live page, {scenario}, engine in a web worker:");
+    let m = &v["max_speed"];
+    println!(
+        "    max speed: {} simulated requests/s (every node), {} end-to-end arrivals/s, {} sim s per wall s",
+        f(m, &["requests_per_wall_s"]),
+        f(m, &["arrivals_per_wall_s"]),
+        f(m, &["sim_s_per_wall_s"])
+    );
+    println!(
+        "               main-thread frames p50 {} ms, p95 {} ms, p99 {} ms, max {} ms ({} fps)",
+        f(m, &["frames", "p50_ms"]),
+        f(m, &["frames", "p95_ms"]),
+        f(m, &["frames", "p99_ms"]),
+        f(m, &["frames", "max_ms"]),
+        f(m, &["frames", "fps"])
+    );
+    let x = &v["speed_1x"];
+    println!(
+        "    real time: frames p50 {} ms, p95 {} ms, p99 {} ms, max {} ms ({} fps); {} sim s per wall s",
+        f(x, &["frames", "p50_ms"]),
+        f(x, &["frames", "p95_ms"]),
+        f(x, &["frames", "p99_ms"]),
+        f(x, &["frames", "max_ms"]),
+        f(x, &["frames", "fps"]),
+        f(x, &["sim_s_per_wall_s"])
+    );
 }
 
 fn print_table(native: Figure, simpy: Option<Figure>, wasm: Option<Figure>) {
@@ -265,7 +306,9 @@ fn simpy(customers: u64) -> Result<Figure> {
 
 // ------------------------------------------------------------------ wasm
 
-fn wasm(scenario: &Path, duration_s: f64, repeats: u32) -> Result<Figure> {
+/// The engine in WebAssembly (`bench_run`), then the live page with the
+/// case study at max speed and in real time (`bench_page.mjs`).
+fn wasm(scenario: &Path, duration_s: f64, repeats: u32) -> Result<(Figure, Option<Value>)> {
     let dist = site::build_release()?;
     let server = Server::start(&dist, "127.0.0.1:0")?;
     let mut c = util::cmd("node");
@@ -278,9 +321,22 @@ fn wasm(scenario: &Path, duration_s: f64, repeats: u32) -> Result<Figure> {
         .env("CHROMIUM_PATH", CHROMIUM)
         .stderr(Stdio::inherit());
     let res = json_output(&mut c);
+    let mut p = util::cmd("node");
+    p.current_dir(util::e2e_dir())
+        .arg("bench_page.mjs")
+        .env("BASE_URL", server.url())
+        .env("CHROMIUM_PATH", CHROMIUM)
+        .stderr(Stdio::inherit());
+    let page = match json_output(&mut p) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            println!("bench: page benchmark failed: {e}");
+            None
+        }
+    };
     server.stop();
     let v = res?;
-    wasm_figure(&v)
+    Ok((wasm_figure(&v)?, page))
 }
 
 /// Arrivals + departures and wall time from `bench_run`'s JSON.
