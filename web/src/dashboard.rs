@@ -3,7 +3,7 @@
 //! from its container's CSS width × devicePixelRatio, follows container
 //! resizes, and is redrawn in an effect keyed on `version` (never in `view`).
 //!
-//! ```ignore
+//! ```text
 //! html! { <Dashboard windows={w} version={v} node_names={names} slo={slo}
 //!                    charts={ChartKind::list(&lesson.focus.charts)} /> }
 //! ```

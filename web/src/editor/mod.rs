@@ -9,7 +9,7 @@
 //!
 //! # Component API
 //!
-//! ```ignore
+//! ```text
 //! html! {
 //!     <TopologyPanel
 //!         scenario={Rc::new(toml_text)}          // TOML or JSON of the scenario the app runs
