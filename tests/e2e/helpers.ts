@@ -77,6 +77,8 @@ export async function pause(page: Page) {
   if ((await play.getAttribute('aria-pressed')) === 'true') await play.click();
   await expect(play).toHaveAttribute('aria-pressed', 'false');
   await expect(play).toContainText('Play');
+  // Frames the worker was already computing when Pause was pressed still land.
+  await page.waitForTimeout(300);
 }
 
 /** Sets a range input the way a user dragging it would (value + input event). */

@@ -93,6 +93,8 @@ test.describe('live M/M/c page', () => {
     await page.locator('#play').click();
     await expect(page.locator('#play')).toContainText('Play');
     await expect(page.locator('#play')).toHaveAttribute('aria-pressed', 'false');
+    // A frame the worker was already computing when Pause was pressed still lands.
+    await page.waitForTimeout(200);
     const paused = await page.locator('#sim-time').textContent();
     await page.waitForTimeout(1_000);
     await expect(page.locator('#sim-time')).toHaveText(paused!);
