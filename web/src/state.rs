@@ -30,6 +30,8 @@ pub const MAX_FRAME_DT_MS: f64 = 100.0;
 /// Compute budget the worker spends per frame: at fixed speeds it needs far
 /// less; at `max` it is what keeps frames flowing.
 pub const WORKER_BUDGET_MS: f64 = 30.0;
+/// At max speed the worker works longer per frame (fewer snapshots to send).
+pub const WORKER_BUDGET_MAX_MS: f64 = 50.0;
 /// Traces are re-sent at most this often.
 pub const TRACE_REFRESH_MS: f64 = 500.0;
 /// Windows each lane keeps for the charts (the heatmap and burn charts
@@ -787,7 +789,11 @@ impl AppState {
         self.send(ToHost::Advance {
             wall_dt_ms: dt,
             speed: self.speed,
-            budget_ms: WORKER_BUDGET_MS,
+            budget_ms: if self.speed == Speed::Max {
+                WORKER_BUDGET_MAX_MS
+            } else {
+                WORKER_BUDGET_MS
+            },
             traces,
             until_s,
         });
