@@ -85,9 +85,7 @@ impl<'a> Builder<'a> {
             return i;
         }
         let i = self.spaces.len() as u32;
-        self.spaces.push(KeySpace {
-            versions: FxHashMap::default(),
-        });
+        self.spaces.push(KeySpace::default());
         self.space_index.insert(name.to_string(), i);
         i
     }
@@ -97,11 +95,7 @@ impl<'a> Builder<'a> {
             return i;
         }
         let i = self.locks.len() as u32;
-        self.locks.push(LockSpace {
-            held: FxHashMap::default(),
-            acquired: 0,
-            contended: 0,
-        });
+        self.locks.push(LockSpace::default());
         self.lock_index.insert(name.to_string(), i);
         i
     }

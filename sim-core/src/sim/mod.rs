@@ -869,6 +869,7 @@ struct Node {
     autoscale_armed: bool,
 }
 
+#[derive(Default)]
 struct KeySpace {
     /// key -> (version, last write time); only written keys are stored.
     versions: FxHashMap<u64, (u32, Time)>,
@@ -883,6 +884,7 @@ impl KeySpace {
     }
 }
 
+#[derive(Default)]
 struct LockSpace {
     held: FxHashMap<u64, VecDeque<Ref>>,
     acquired: u64,

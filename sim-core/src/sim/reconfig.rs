@@ -325,9 +325,7 @@ impl Sim {
                 Some(i) => i,
                 None => {
                     self.meta.spaces.push(name.clone());
-                    self.spaces.push(KeySpace {
-                        versions: FxHashMap::default(),
-                    });
+                    self.spaces.push(KeySpace::default());
                     self.spaces.len() - 1
                 }
             };
@@ -339,11 +337,7 @@ impl Sim {
                 Some(i) => i,
                 None => {
                     self.meta.locks.push(name.clone());
-                    self.locks.push(LockSpace {
-                        held: FxHashMap::default(),
-                        acquired: 0,
-                        contended: 0,
-                    });
+                    self.locks.push(LockSpace::default());
                     self.locks.len() - 1
                 }
             };
