@@ -163,12 +163,22 @@ impl<E: Copy> Calendar<E> {
     /// Pops the next event and advances the clock to its time.
     #[inline]
     pub fn pop(&mut self) -> Option<(Time, E)> {
+        self.pop_until(Time::MAX)
+    }
+
+    /// Pops the next event if it is due at or before `t` (and advances the
+    /// clock to its time); otherwise leaves the pending events as they are.
+    #[inline]
+    pub fn pop_until(&mut self, t: Time) -> Option<(Time, E)> {
         if self.hole {
             self.hole = false;
             self.heap.pop();
         }
         let e = self.heap.peek()?;
         let (time, event) = ((e.key >> 64) as Time, e.event);
+        if time > t {
+            return None;
+        }
         self.hole = true;
         self.now = time;
         Some((time, event))

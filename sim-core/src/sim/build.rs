@@ -907,6 +907,7 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
             })
             .collect(),
         meta,
+        express: true,
     };
     // Warm caches: the most popular keys of each key space read through them.
     for (cache, spaces) in warm {

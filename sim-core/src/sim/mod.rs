@@ -157,7 +157,7 @@ impl<T: Slot> Slab<T> {
             free: Vec::new(),
         }
     }
-    #[inline]
+    #[inline(always)]
     fn insert(&mut self, make: impl FnOnce(u32) -> T) -> Ref {
         if let Some(idx) = self.free.pop() {
             let gen = self.items[idx as usize].gen();
@@ -946,6 +946,9 @@ pub struct Sim {
     /// What live reconfiguration needs: the scenario in force, and the
     /// spec behind each edge, key space and lock.
     meta: Box<reconfig::Meta>,
+    /// Take the express lane where it applies (`set_express(false)` is for
+    /// the tests that prove it changes nothing).
+    express: bool,
 }
 
 impl Sim {
@@ -970,6 +973,14 @@ impl Sim {
         self.events
     }
 
+    /// Turns the express lane for plain requests on or off (on by default).
+    /// Reports are byte-identical either way; the switch exists so tests can
+    /// prove it.
+    #[doc(hidden)]
+    pub fn set_express(&mut self, on: bool) {
+        self.express = on;
+    }
+
     /// The root seed.
     pub fn seed(&self) -> u64 {
         self.seed
@@ -986,11 +997,9 @@ impl Sim {
 
     /// Processes every event at or before `t`, then sets the clock to `t`.
     pub fn run_until(&mut self, t: Time) {
-        while let Some(next) = self.cal.peek_time() {
-            if next > t {
-                break;
-            }
-            self.step();
+        while let Some((_, ev)) = self.cal.pop_until(t) {
+            self.events += 1;
+            self.handle(ev);
         }
         self.cal.advance_to(t);
     }
@@ -1059,13 +1068,27 @@ impl Sim {
                 }
             }
             Event::ComputeDone { job } => {
-                if self
-                    .jobs
-                    .get(job)
-                    .is_some_and(|j| j.state == JobState::Running)
-                {
-                    self.advance(job)
+                let Some(j) = self.jobs.get(job) else {
+                    return;
+                };
+                if j.state != JobState::Running {
+                    return;
                 }
+                // Express lane: a service's endpoint program just ran its
+                // last step and the node injects no errors: what
+                // `run_program` does past the end, without the detour.
+                let (ni, ri, ip) = (j.node as usize, j.rep as usize, j.ip as usize);
+                if let (true, Task::Handler { endpoint }) = (self.express, j.task) {
+                    let node = &self.nodes[ni];
+                    if let Body::Service(s) = &node.body {
+                        if s.programs[endpoint as usize].len() == ip
+                            && node.error_rate + node.reps[ri].err_p == 0.0
+                        {
+                            return self.finish(job, Outcome::Ok);
+                        }
+                    }
+                }
+                self.advance(job)
             }
             Event::Admit { job } => {
                 if self.jobs.get(job).is_some() {
@@ -1210,8 +1233,11 @@ impl Sim {
         };
         s.e2e.c.arrived += 1;
         self.e2e.arrived += 1;
-        let task = self.edge_task(edge, &attrs);
         let user_slot = closed_user.map_or(NONE, |u| u as u32);
+        if trace.idx == NONE && self.express_root(src, edge, measured, user_slot, attrs) {
+            return;
+        }
+        let task = self.edge_task(edge, &attrs);
         let call = self.new_call(
             edge,
             Origin::Root {
@@ -1225,6 +1251,86 @@ impl Sim {
             (NONE, NONE),
         );
         self.start_call(call);
+    }
+
+    /// The express lane of a root request: along an edge with nothing on it
+    /// (no hop latency, timeout, hedge, breaker, deadline or partition) to a
+    /// one-replica service, it does in one step exactly what
+    /// `edge_task` + `new_call` + `begin_attempt` + `dispatch` do there
+    /// (same counters, same call and job, no random draw, no event), and
+    /// returns false without touching anything when the edge is not plain.
+    /// `tests/it/express.rs` checks reports are byte-identical either way.
+    #[inline]
+    fn express_root(
+        &mut self,
+        src: u32,
+        edge: u32,
+        measured: bool,
+        user: u32,
+        attrs: Attrs,
+    ) -> bool {
+        if !self.express {
+            return false;
+        }
+        let now = self.now();
+        let e = &mut self.edges[edge as usize];
+        let EdgeTask::Handler { endpoint } = e.task else {
+            return false;
+        };
+        let to = e.to;
+        if !(matches!(e.hop, Dist::Constant(0))
+            && e.bandwidth.is_none()
+            && e.compress.is_none()
+            && e.timeout.is_none()
+            && e.hedge.is_none()
+            && e.breaker.is_none()
+            && !e.deadline_prop
+            && !e.partitioned
+            && matches!(self.nodes[to as usize].body, Body::Service(_))
+            && self.nodes[to as usize].reps.len() == 1)
+        {
+            return false;
+        }
+        e.stats.calls += 1;
+        if let Some((_, _, Some(b))) = &mut e.retries {
+            b.on_request(now);
+        }
+        e.stats.attempts += 1;
+        let task = Task::Handler { endpoint };
+        let call = self.calls.insert(|gen| Call {
+            gen,
+            live: true,
+            edge,
+            origin: Origin::Root {
+                src,
+                measured,
+                user,
+            },
+            task,
+            attrs,
+            t0: now,
+            deadline: NEVER,
+            state: CallState::Active,
+            resolved: false,
+            attempts: 1,
+            outstanding: 1,
+            pooled: 0,
+            pool_wait: 0,
+            pool_since: 0,
+            jobs_alive: 1,
+            applied: 0,
+            last_backoff: 0,
+            retries: 0,
+            hit: false,
+            version: 0,
+            bytes: 0.0,
+            caller: (NONE, NONE),
+        });
+        let job = self
+            .jobs
+            .insert(|gen| new_job(gen, to, 0, call, 0, task, attrs, NEVER));
+        self.arrive(job);
+        true
     }
 
     // ----- calls -----------------------------------------------------------------
@@ -2363,6 +2469,9 @@ impl Sim {
     /// The job is done (or failed): free its worker and its locks, start the
     /// next queued job, then answer.
     fn finish(&mut self, job: Ref, outcome: Outcome) {
+        if outcome == Outcome::Ok && self.express && self.express_finish(job) {
+            return;
+        }
         let now = self.now();
         let j = self.jobs.get(job).expect("live job");
         let (ni, ri, call, measured, t_arrive, state) = (
@@ -2439,6 +2548,90 @@ impl Sim {
         if self.nodes[ni].reps[ri].state == RState::Draining {
             self.maybe_finish_drain(ni, ri);
         }
+    }
+
+    /// The express lane of a successful job that answers a root request
+    /// over a plain edge (no hop latency, breaker or side effect; untraced,
+    /// no locks, no single-flight fill, the call's only job): exactly what
+    /// `finish` + `respond` + `on_response` + `resolve` + `end_job` do
+    /// there, in one step. Returns false without touching anything otherwise.
+    #[inline]
+    fn express_finish(&mut self, job: Ref) -> bool {
+        let now = self.now();
+        let Some(j) = self.jobs.get(job) else {
+            return false;
+        };
+        let (ni, ri, call, measured, t_arrive, attempt) = (
+            j.node as usize,
+            j.rep as usize,
+            j.call,
+            j.measured,
+            j.t_arrive,
+            j.attempt,
+        );
+        if j.attrs.trace.idx != NONE
+            || j.nlocks != 0
+            || j.sf.is_some()
+            || j.state != JobState::Running
+        {
+            return false;
+        }
+        let Some(c) = self.calls.get(call) else {
+            return false;
+        };
+        let Origin::Root {
+            src,
+            measured: c_measured,
+            user,
+        } = c.origin
+        else {
+            return false;
+        };
+        let bit = 1u32 << attempt;
+        let e = &self.edges[c.edge as usize];
+        if c.resolved
+            || c.outstanding != bit
+            || c.pooled != 0
+            || c.jobs_alive != 1
+            || c.bytes != 0.0
+            || !matches!(e.hop, Dist::Constant(0))
+            || e.bandwidth.is_some()
+            || e.compress.is_some()
+            || e.breaker.is_some()
+            || e.side_effect
+        {
+            return false;
+        }
+        let t0 = c.t0;
+        // finish: free the worker, count, record the sojourn.
+        let node = &mut self.nodes[ni];
+        let st = &mut node.reps[ri];
+        st.lv.touch(&mut st.c, now);
+        st.lv.busy -= 1;
+        st.lv.insys -= 1;
+        st.c.completed += 1;
+        if measured {
+            node.sojourn.record(now - t_arrive);
+            node.soj_sum += (now - t_arrive) as u128;
+            node.soj_n += 1;
+        }
+        self.drain_queue(ni, ri);
+        // respond + on_response + resolve: the answer arrives at once. The
+        // jobs just started cannot have touched this call (it has no timer,
+        // hedge or other job), which the debug build checks.
+        let c = self.calls.get_mut(call).expect("live call");
+        debug_assert!(!c.resolved && c.outstanding == bit && c.jobs_alive == 1);
+        c.outstanding = 0;
+        c.resolved = true;
+        c.pool_wait = 0;
+        self.root_done(src, c_measured, user, now - t0, Outcome::Ok);
+        // end_job
+        self.jobs.remove(job);
+        self.calls.remove(call);
+        if self.nodes[ni].reps[ri].state == RState::Draining {
+            self.maybe_finish_drain(ni, ri);
+        }
+        true
     }
 
     /// Frees a job's slot; frees its call once resolved and jobless.

@@ -3,6 +3,7 @@
 mod components;
 mod determinism;
 mod docs;
+mod express;
 mod lessons;
 mod queueing;
 mod reconfig;
