@@ -1329,7 +1329,27 @@ impl Sim {
         let job = self
             .jobs
             .insert(|gen| new_job(gen, to, 0, call, 0, task, attrs, NEVER));
-        self.arrive(job);
+        // `arrive`, for a replica that is up and a node with no rate limit,
+        // concurrency limit or memory model.
+        let node = &mut self.nodes[to as usize];
+        let st = &mut node.reps[0];
+        if st.state != RState::Up
+            || st.hung
+            || node.rate.is_some()
+            || node.max_in_flight.is_some()
+            || node.memory.is_some()
+        {
+            self.arrive(job);
+            return true;
+        }
+        st.lv.touch(&mut st.c, now);
+        st.c.arrived += 1;
+        st.lv.insys += 1;
+        let j = self.jobs.get_mut(job).expect("live job");
+        j.t_arrive = now;
+        j.measured = now >= self.warmup;
+        j.state = JobState::Parked;
+        self.admit(job);
         true
     }
 
@@ -2038,7 +2058,22 @@ impl Sim {
         }
         let j = self.jobs.get_mut(job).unwrap();
         match std::mem::replace(&mut j.resume, Resume::No) {
-            Resume::No | Resume::Advance => self.advance(job),
+            Resume::No | Resume::Advance => {
+                // Express lane: a service step that computes is what
+                // `advance` + `run_program` would run first.
+                if let (true, Task::Handler { endpoint }, Body::Service(s)) =
+                    (self.express, j.task, &mut self.nodes[j.node as usize].body)
+                {
+                    if let Some(Op::Compute { dist, rng }) =
+                        s.programs[endpoint as usize].get_mut(j.ip as usize)
+                    {
+                        let d = dist.sample(rng);
+                        j.ip += 1;
+                        return self.compute(job, d);
+                    }
+                }
+                self.advance(job)
+            }
             Resume::Fail => self.finish(job, Outcome::Failed),
         }
     }
