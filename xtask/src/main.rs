@@ -57,9 +57,12 @@ enum Cmd {
         /// Customers per run (simulated time = customers / 9 s).
         #[arg(long, default_value_t = 1_000_000)]
         customers: u64,
-        /// Runs per engine; the best is reported.
-        #[arg(long, default_value_t = 3)]
+        /// Native runs per round, and wasm runs; best and median are reported.
+        #[arg(long, default_value_t = 5)]
         repeats: u32,
+        /// Rounds of native runs then one SimPy run (about 15 s each).
+        #[arg(long, default_value_t = 2)]
+        rounds: u32,
         /// Skip the SimPy peer (and its venv).
         #[arg(long)]
         skip_simpy: bool,
@@ -84,11 +87,13 @@ fn main() -> ExitCode {
         Cmd::Bench {
             customers,
             repeats,
+            rounds,
             skip_simpy,
             skip_wasm,
         } => bench::bench(bench::Options {
             customers,
             repeats,
+            rounds,
             skip_simpy,
             skip_wasm,
         }),
