@@ -1149,7 +1149,7 @@ impl Sim {
             _ => {
                 if let Some(t) = next_arrival(&s.arrival, s.spike, &mut s.rng, now) {
                     let gen = s.gen;
-                    self.cal.schedule(t, Event::Arrival { src: i, gen });
+                    self.cal.schedule_slot(t, Event::Arrival { src: i, gen });
                 }
             }
         }
@@ -1167,7 +1167,7 @@ impl Sim {
         s.gen = s.gen.wrapping_add(1);
         if let Some(t) = next_arrival(&s.arrival, s.spike, &mut s.rng, now) {
             let gen = s.gen;
-            self.cal.schedule(t, Event::Arrival { src: i, gen });
+            self.cal.schedule_slot(t, Event::Arrival { src: i, gen });
         }
     }
 
@@ -1180,7 +1180,7 @@ impl Sim {
             return;
         }
         if let Some(t) = next_arrival(&s.arrival, s.spike, &mut s.rng, now) {
-            self.cal.schedule(t, Event::Arrival { src, gen });
+            self.cal.schedule_slot(t, Event::Arrival { src, gen });
         }
         self.issue_root(src);
     }
