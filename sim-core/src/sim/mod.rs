@@ -335,6 +335,48 @@ struct Call {
 }
 slot!(Call);
 
+impl Call {
+    /// A call along `edge` that has not started an attempt yet.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn new(
+        gen: u32,
+        edge: u32,
+        origin: Origin,
+        task: Task,
+        attrs: Attrs,
+        t0: Time,
+        deadline: Time,
+        caller: (u32, u32),
+    ) -> Call {
+        Call {
+            gen,
+            live: true,
+            edge,
+            origin,
+            task,
+            attrs,
+            t0,
+            deadline,
+            state: CallState::Active,
+            resolved: false,
+            attempts: 0,
+            outstanding: 0,
+            pooled: 0,
+            pool_wait: 0,
+            pool_since: 0,
+            jobs_alive: 0,
+            applied: 0,
+            last_backoff: 0,
+            retries: 0,
+            hit: false,
+            version: 0,
+            bytes: 0.0,
+            caller,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum JobState {
     /// On the wire to its station.
@@ -1297,34 +1339,18 @@ impl Sim {
         }
         e.stats.attempts += 1;
         let task = Task::Handler { endpoint };
-        let call = self.calls.insert(|gen| Call {
-            gen,
-            live: true,
-            edge,
-            origin: Origin::Root {
-                src,
-                measured,
-                user,
-            },
-            task,
-            attrs,
-            t0: now,
-            deadline: NEVER,
-            state: CallState::Active,
-            resolved: false,
-            attempts: 1,
-            outstanding: 1,
-            pooled: 0,
-            pool_wait: 0,
-            pool_since: 0,
-            jobs_alive: 1,
-            applied: 0,
-            last_backoff: 0,
-            retries: 0,
-            hit: false,
-            version: 0,
-            bytes: 0.0,
-            caller: (NONE, NONE),
+        let origin = Origin::Root {
+            src,
+            measured,
+            user,
+        };
+        let call = self.calls.insert(|gen| {
+            // Its first attempt is out, with its one job.
+            let mut c = Call::new(gen, edge, origin, task, attrs, now, NEVER, (NONE, NONE));
+            c.attempts = 1;
+            c.outstanding = 1;
+            c.jobs_alive = 1;
+            c
         });
         let job = self
             .jobs
@@ -1436,31 +1462,8 @@ impl Sim {
         } else {
             NEVER
         };
-        self.calls.insert(|gen| Call {
-            gen,
-            live: true,
-            edge,
-            origin,
-            task,
-            attrs,
-            t0: now,
-            deadline,
-            state: CallState::Active,
-            resolved: false,
-            attempts: 0,
-            outstanding: 0,
-            pooled: 0,
-            pool_wait: 0,
-            pool_since: 0,
-            jobs_alive: 0,
-            applied: 0,
-            last_backoff: 0,
-            retries: 0,
-            hit: false,
-            version: 0,
-            bytes: 0.0,
-            caller,
-        })
+        self.calls
+            .insert(|gen| Call::new(gen, edge, origin, task, attrs, now, deadline, caller))
     }
 
     #[inline]
