@@ -187,7 +187,7 @@ pub struct Levels {
 
 impl Levels {
     /// Adds the areas since the last change up to `now`.
-    #[inline]
+    #[inline(always)]
     pub fn touch(&mut self, c: &mut Counters, now: Time) {
         let dt = now - self.last;
         if dt > 0 {

@@ -1221,7 +1221,15 @@ impl Sim {
         if s.gen != gen {
             return;
         }
-        if let Some(t) = next_arrival(&s.arrival, s.spike, &mut s.rng, now) {
+        // Poisson at its own rate (the common case) inline; the rest as
+        // `next_arrival` says.
+        let next = match &s.arrival {
+            Arrival::Poisson { exp, .. } if s.spike == 1.0 => {
+                Some(now + (exp.sample(&mut s.rng) + 0.5) as Time)
+            }
+            a => next_arrival(a, s.spike, &mut s.rng, now),
+        };
+        if let Some(t) = next {
             self.cal.schedule_slot(t, Event::Arrival { src, gen });
         }
         self.issue_root(src);
