@@ -277,31 +277,43 @@ mod tests {
         assert!(c.pop().is_none());
     }
 
-    #[test]
-    fn matches_a_stable_sort_under_random_interleaving() {
-        // Random pushes and pops (many ties) against a reference that keeps
-        // pending events sorted by (time, insertion order).
+    /// Random pushes and pops (many ties) against a reference that keeps
+    /// pending events sorted by (time, insertion order). With `slot`, a third
+    /// of the events go through the slot (evicting into the heap).
+    fn against_a_stable_sort(mut x: u64, slot: bool) {
         let mut c = Calendar::new();
         let mut reference: Vec<(Time, u64)> = Vec::new();
-        let mut x = 0x2545_f491_4f6c_dd1du64;
         let mut next = 0u64;
         for _ in 0..20_000 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             if x % 3 != 0 || reference.is_empty() {
-                let at = c.now() + x % 8;
-                c.schedule(at, next);
+                let at = c.now() + (x >> 8) % 8;
+                if slot && (x >> 4) % 3 == 0 {
+                    c.schedule_slot(at, next);
+                } else {
+                    c.schedule(at, next);
+                }
                 reference.push((at, next));
                 next += 1;
             } else {
                 let i = (0..reference.len()).min_by_key(|&i| reference[i]).unwrap();
                 let want = reference.remove(i);
                 assert_eq!(c.peek_time(), Some(want.0));
+                if (x >> 5) % 4 == 0 {
+                    // A bounded pop that must not take a later event.
+                    assert_eq!(c.pop_until(want.0.saturating_sub(1)), None);
+                }
                 assert_eq!(c.pop(), Some(want));
             }
             assert_eq!(c.len(), reference.len());
         }
+    }
+
+    #[test]
+    fn matches_a_stable_sort_under_random_interleaving() {
+        against_a_stable_sort(0x2545_f491_4f6c_dd1d, false);
     }
 
     #[test]
@@ -323,36 +335,6 @@ mod tests {
 
     #[test]
     fn the_slot_keeps_the_order_of_a_stable_sort() {
-        // As `matches_a_stable_sort_under_random_interleaving`, with a third
-        // of the events scheduled through the slot (evicting into the heap).
-        let mut c = Calendar::new();
-        let mut reference: Vec<(Time, u64)> = Vec::new();
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = 0u64;
-        for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if x % 3 != 0 || reference.is_empty() {
-                let at = c.now() + (x >> 8) % 8;
-                if (x >> 4) % 3 == 0 {
-                    c.schedule_slot(at, next);
-                } else {
-                    c.schedule(at, next);
-                }
-                reference.push((at, next));
-                next += 1;
-            } else {
-                let i = (0..reference.len()).min_by_key(|&i| reference[i]).unwrap();
-                let want = reference.remove(i);
-                assert_eq!(c.peek_time(), Some(want.0));
-                if (x >> 5) % 4 == 0 {
-                    // A bounded pop that must not take a later event.
-                    assert_eq!(c.pop_until(want.0.saturating_sub(1)), None);
-                }
-                assert_eq!(c.pop(), Some(want));
-            }
-            assert_eq!(c.len(), reference.len());
-        }
+        against_a_stable_sort(0x9e37_79b9_7f4a_7c15, true);
     }
 }

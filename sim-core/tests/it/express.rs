@@ -2,8 +2,8 @@
 //! path) is an optimisation only: with it on or off, every shipped scenario,
 //! every lesson state and every live toggle gives a byte-identical report.
 
-use crate::support::repo_root;
-use sim_core::lesson::{Lesson, State};
+use crate::support::{all_lessons, repo_root};
+use sim_core::lesson::State;
 use sim_core::{secs_to_ns, Scenario, Sim};
 
 /// Every scenario under `assets/scenarios`, with its path.
@@ -31,22 +31,11 @@ fn shipped() -> Vec<(String, Scenario)> {
     out
 }
 
-/// Every lesson's mistake, fix and variants (name, scenario).
+/// Every lesson's mistake, fix and variants (name, scenarios).
 fn lesson_states() -> Vec<(String, Vec<Scenario>)> {
-    let dir = repo_root().join("assets/lessons");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
-    paths
+    all_lessons()
         .into_iter()
-        .map(|p| {
-            let l = Lesson::from_toml_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-            let text = l.scenario_file.as_ref().map(|f| {
-                std::fs::read_to_string(repo_root().join("assets/scenarios").join(f)).unwrap()
-            });
+        .map(|(l, text)| {
             let mut states = vec![l.scenario(State::Mistake, text.as_deref()).unwrap()];
             if l.toggle.is_some() {
                 states.push(l.scenario(State::Fix, text.as_deref()).unwrap());

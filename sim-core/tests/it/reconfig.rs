@@ -2,31 +2,9 @@
 //! toggle mid-run and the system responds from that instant, with its state
 //! carried over.
 
-use crate::support::{asset, repo_root};
-use sim_core::lesson::{Lesson, State};
+use crate::support::{all_lessons, asset, lesson};
+use sim_core::lesson::State;
 use sim_core::{secs_to_ns, Report, Scenario, Sim};
-
-fn lesson(id: &str) -> (Lesson, Option<String>) {
-    let p = repo_root()
-        .join("assets/lessons")
-        .join(format!("{id}.toml"));
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    let l = Lesson::from_toml_str(&text).unwrap();
-    let file = l.scenario_file.as_ref().map(|f| asset(f));
-    (l, file)
-}
-
-fn all_lessons() -> Vec<(Lesson, Option<String>)> {
-    let dir = repo_root().join("assets/lessons");
-    let mut ids: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .map(|p| p.file_stem().unwrap().to_str().unwrap().to_string())
-        .collect();
-    ids.sort();
-    ids.iter().map(|id| lesson(id)).collect()
-}
 
 /// Runs `a` to `t_s`, switches to `b`, runs to `end_s`.
 fn toggled(a: &Scenario, b: &Scenario, seed: u64, t_s: f64, end_s: f64) -> Report {

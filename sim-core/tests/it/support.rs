@@ -1,5 +1,6 @@
 //! Shared helpers: running replications and judging them statistically.
 
+use sim_core::lesson::Lesson;
 use sim_core::{Format, Report, Scenario, ScenarioDoc, Sim};
 use std::path::PathBuf;
 
@@ -10,6 +11,30 @@ pub fn repo_root() -> PathBuf {
 pub fn asset(name: &str) -> String {
     let p = repo_root().join("assets/scenarios").join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Lesson `id` from `assets/lessons`, with the text of its scenario file.
+pub fn lesson(id: &str) -> (Lesson, Option<String>) {
+    let p = repo_root()
+        .join("assets/lessons")
+        .join(format!("{id}.toml"));
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let l = Lesson::from_toml_str(&text).unwrap();
+    let file = l.scenario_file.as_ref().map(|f| asset(f));
+    (l, file)
+}
+
+/// Every lesson, in file-name order, with the text of its scenario file.
+pub fn all_lessons() -> Vec<(Lesson, Option<String>)> {
+    let dir = repo_root().join("assets/lessons");
+    let mut ids: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| p.file_stem().unwrap().to_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids.iter().map(|id| lesson(id)).collect()
 }
 
 /// Loads a scenario text with overrides (`path`, JSON value).
