@@ -600,6 +600,15 @@ struct Edge {
 }
 
 impl Edge {
+    /// No hop latency and no transfer time: `delay` is 0 for any size.
+    #[inline(always)]
+    fn instant(&self) -> bool {
+        matches!(
+            (&self.hop, self.bandwidth, self.compress),
+            (Dist::Constant(0), None, None)
+        )
+    }
+
     /// One-way delay for `bytes` (hop + transfer), in ns.
     #[inline(always)]
     fn delay(&mut self, bytes: f64) -> Time {
@@ -1328,9 +1337,7 @@ impl Sim {
             return false;
         };
         let to = e.to;
-        if !(matches!(e.hop, Dist::Constant(0))
-            && e.bandwidth.is_none()
-            && e.compress.is_none()
+        if !(e.instant()
             && e.timeout.is_none()
             && e.hedge.is_none()
             && e.breaker.is_none()
@@ -2640,9 +2647,7 @@ impl Sim {
             || c.pooled != 0
             || c.jobs_alive != 1
             || c.bytes != 0.0
-            || !matches!(e.hop, Dist::Constant(0))
-            || e.bandwidth.is_some()
-            || e.compress.is_some()
+            || !e.instant()
             || e.breaker.is_some()
             || e.side_effect
         {
