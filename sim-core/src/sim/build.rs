@@ -889,7 +889,7 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
         e2e_at_warm: E2eCounts::default(),
         e2e_at_window: E2eCounts::default(),
         latency: LatencyHist::new(3),
-        win_latency: LatencyHist::new(2),
+        win_latency: WindowLatency::default(),
         win_heat: [0; HEAT_BUCKETS],
         windows: VecDeque::new(),
         window_start: 0,

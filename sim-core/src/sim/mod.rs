@@ -26,7 +26,7 @@ mod stats;
 use crate::cache::CacheStore;
 use crate::calendar::{ns_to_secs, secs_to_ns, Calendar, Time};
 use crate::dist::Dist;
-use crate::metrics::{Counters, LatencyHist, Levels, Window, HEAT_BUCKETS};
+use crate::metrics::{Counters, LatencyHist, Levels, Window, WindowLatency, HEAT_BUCKETS};
 use crate::resilience::{Backoff, CircuitBreaker, LeakyBucket, RetryBudget, TokenBucket};
 use crate::rng::Stream;
 use crate::scenario::{NodeKind, Scenario, ScenarioError};
@@ -981,7 +981,7 @@ pub struct Sim {
     e2e_at_warm: E2eCounts,
     e2e_at_window: E2eCounts,
     latency: LatencyHist,
-    win_latency: LatencyHist,
+    win_latency: WindowLatency,
     win_heat: [u32; HEAT_BUCKETS],
     windows: VecDeque<Window>,
     window_start: Time,
