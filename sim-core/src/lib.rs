@@ -49,6 +49,7 @@ pub mod calendar;
 pub mod dist;
 pub mod lesson;
 pub mod metrics;
+pub mod reference;
 pub mod report;
 pub mod resilience;
 pub mod rng;

@@ -1,5 +1,8 @@
 //! `cargo xtask bench`: events per second of the engine, natively and in the
-//! browser, against SimPy running the same M/M/10 model.
+//! browser, against SimPy running the same M/M/10 model, and beside the
+//! floor: the same model hand-written as one Rust loop
+//! (`sim_core::reference`, timed by the example `mmc_loop`), which draws the
+//! same random numbers and so reports the engine's mean wait exactly.
 //!
 //! What the other crates must provide (the contract this file relies on):
 //! - sim-core, feature `cli`, binary `tailsim`:
@@ -78,10 +81,17 @@ pub fn bench(opts: Options) -> Result {
     );
 
     let exe = build_native()?;
+    let floor_exe = build_floor()?;
     let mut natives = Vec::new();
+    let mut floors = Vec::new();
     let mut simpys = Vec::new();
+    let mut same = true;
     for round in 0..opts.rounds.max(1) {
-        natives.extend(native(&exe, &scenario, duration_s, opts.repeats, round)?);
+        let (runs, wait) = native(&exe, &scenario, duration_s, opts.repeats, round)?;
+        natives.extend(runs);
+        let (runs, floor_wait) = floor(&floor_exe, duration_s, opts.repeats, round)?;
+        floors.extend(runs);
+        same &= wait == floor_wait;
         if !opts.skip_simpy {
             match simpy(opts.customers) {
                 Ok(f) => simpys.push(f),
@@ -93,6 +103,7 @@ pub fn bench(opts: Options) -> Result {
         }
     }
     let native = Stats::of(&natives).expect("at least one native run");
+    let floor = Stats::of(&floors).expect("at least one loop run");
     let simpy = Stats::of(&simpys);
 
     let (wasm, page) = if opts.skip_wasm {
@@ -108,6 +119,7 @@ pub fn bench(opts: Options) -> Result {
     };
 
     print_table(native, simpy, wasm);
+    print_floor(native, floor, simpy, same);
     if let Some(p) = page {
         print_page(&p);
     }
@@ -199,6 +211,30 @@ fn print_table(native: Stats, simpy: Option<Stats>, wasm: Option<Figure>) {
     row("tailsim wasm best", wasm, &wasm_ratio);
 }
 
+/// The engine beside the hand-written loop: what the general engine costs.
+fn print_floor(native: Stats, floor: Stats, simpy: Option<Stats>, same: bool) {
+    println!();
+    println!(
+        "  floor: the same model hand-written as one loop (sim_core::reference), best of {}: \
+         {:.2} M events/s{}",
+        floor.runs,
+        floor.best.per_s() / 1e6,
+        simpy
+            .map(|s| format!(
+                " = {:.0}x SimPy's best",
+                floor.best.per_s() / s.best.per_s()
+            ))
+            .unwrap_or_default()
+    );
+    println!(
+        "         the engine takes {:.2}x the loop's time (best vs best; {:.2}x median vs median); \
+         the loop's mean wait {} the engine's",
+        floor.best.per_s() / native.best.per_s(),
+        floor.median.per_s() / native.median.per_s(),
+        if same { "equals" } else { "DIFFERS FROM" }
+    );
+}
+
 // ------------------------------------------------------------------ native
 
 fn build_native() -> Result<PathBuf> {
@@ -215,15 +251,65 @@ fn build_native() -> Result<PathBuf> {
     Ok(root().join("target").join("release").join("tailsim"))
 }
 
-/// `repeats` runs of the CLI on the benchmark scenario.
+fn build_floor() -> Result<PathBuf> {
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "sim-core",
+        "--example",
+        "mmc_loop",
+    ]))?;
+    Ok(root()
+        .join("target")
+        .join("release")
+        .join("examples")
+        .join(format!("mmc_loop{}", std::env::consts::EXE_SUFFIX)))
+}
+
+/// `repeats` runs of the hand-written loop; also its mean wait.
+fn floor(exe: &Path, duration_s: f64, repeats: u32, round: u32) -> Result<(Vec<Figure>, f64)> {
+    let mut out = Vec::new();
+    let mut wait = f64::NAN;
+    for i in 0..repeats.max(1) {
+        let mut c = util::cmd(exe);
+        c.arg(format!("{duration_s:.3}")).stderr(Stdio::inherit());
+        let v = json_output(&mut c)?;
+        let get = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_f64)
+                .ok_or_else(|| Error(format!("mmc_loop printed no numeric `{k}`: {v}")))
+        };
+        let f = Figure {
+            events: get("events")?,
+            wall_s: get("wall_s")?,
+        };
+        wait = get("wait_mean_s")?;
+        println!(
+            "bench: loop round {} run {}/{}: {:.0} events in {:.3} s = {:.2} M events/s",
+            round + 1,
+            i + 1,
+            repeats,
+            f.events,
+            f.wall_s,
+            f.per_s() / 1e6
+        );
+        out.push(f);
+    }
+    Ok((out, wait))
+}
+
+/// `repeats` runs of the CLI on the benchmark scenario; also the service's
+/// mean wait.
 fn native(
     exe: &Path,
     scenario: &Path,
     duration_s: f64,
     repeats: u32,
     round: u32,
-) -> Result<Vec<Figure>> {
+) -> Result<(Vec<Figure>, f64)> {
     let mut out = Vec::new();
+    let mut wait = f64::NAN;
     for i in 0..repeats.max(1) {
         let mut c = util::cmd(exe);
         c.arg("run")
@@ -237,6 +323,10 @@ fn native(
             .stderr(Stdio::inherit());
         let json = json_output(&mut c)?;
         let f = native_figure(&json)?;
+        wait = json
+            .pointer("/nodes/server/wait_s/mean")
+            .and_then(Value::as_f64)
+            .unwrap_or(f64::NAN);
         println!(
             "bench: native round {} run {}/{}: {:.0} events in {:.3} s = {:.2} M events/s",
             round + 1,
@@ -248,7 +338,7 @@ fn native(
         );
         out.push(f);
     }
-    Ok(out)
+    Ok((out, wait))
 }
 
 /// Best and median of repeated runs (this machine is shared: a run can

@@ -243,3 +243,72 @@ fn slo_compliance_is_the_response_time_cdf() {
     let burn = reps[0].slo.as_ref().unwrap().burn_rate;
     assert!((burn - (1.0 - c[0]) / 0.01).abs() < 1e-9);
 }
+
+#[test]
+fn engine_equals_a_hand_written_loop() {
+    // `sim_core::reference::Mmc` is M/M/c written by hand as one loop: no
+    // topology, requests or calendar, only the engine's named streams drawn
+    // in the engine's order. Same seed, same draws, so every count and every
+    // recorded value must be the same: equality, not a tolerance. (Only the
+    // time-average areas sum in a different order, hence 1e-9 relative.)
+    let cases = [
+        ("mmc.toml", vec![("duration_s", "20000")], 1, 10, 9.0),
+        ("mmc.toml", vec![("duration_s", "20000")], 2, 10, 9.0),
+        (
+            "mmc.toml",
+            vec![
+                ("duration_s", "30000"),
+                ("nodes.server.workers", "3"),
+                ("nodes.clients.arrival.rate", "2.7"),
+            ],
+            3,
+            3,
+            2.7,
+        ),
+        ("mm1.toml", vec![("duration_s", "60000")], 7, 1, 0.9),
+    ];
+    for (file, sets, seed, workers, rate) in cases {
+        let sc = scenario_with(&asset(file), &sets);
+        let r = run(&sc, seed);
+        let hand = sim_core::reference::Mmc {
+            seed,
+            source: "clients",
+            service: "server",
+            rate,
+            workers,
+            service_mean_s: 1.0,
+            duration_s: sc.duration_s,
+            warmup_s: sc.warmup_s,
+        }
+        .run();
+        let n = &r.nodes["server"];
+        let e = &r.end_to_end;
+        let what = format!("{file} {sets:?} seed {seed}");
+        assert!(hand.completed > 10_000, "{what}: too short to mean much");
+        assert_eq!(
+            (e.arrived, n.arrived, e.completed, n.completed),
+            (hand.arrived, hand.arrived, hand.completed, hand.completed),
+            "{what}: arrived and completed"
+        );
+        assert_eq!(n.wait_s.mean, hand.wait_mean_s, "{what}: mean wait");
+        assert_eq!(n.wait_s.p50, hand.wait_p50_s, "{what}: wait p50");
+        assert_eq!(n.wait_s.p99, hand.wait_p99_s, "{what}: wait p99");
+        assert_eq!(n.sojourn_s.p99, hand.sojourn_p99_s, "{what}: sojourn p99");
+        assert_eq!(e.latency_s.p50, hand.latency_p50_s, "{what}: latency p50");
+        assert_eq!(e.latency_s.p99, hand.latency_p99_s, "{what}: latency p99");
+        assert_eq!(e.latency_s.max, hand.latency_max_s, "{what}: latency max");
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
+        assert!(
+            close(n.utilisation, hand.utilisation),
+            "{what}: utilisation {} vs {}",
+            n.utilisation,
+            hand.utilisation
+        );
+        assert!(
+            close(n.queue_len_mean, hand.queue_len_mean),
+            "{what}: queue length {} vs {}",
+            n.queue_len_mean,
+            hand.queue_len_mean
+        );
+    }
+}
