@@ -57,7 +57,7 @@ enum Cmd {
         /// Customers per run (simulated time = customers / 9 s).
         #[arg(long, default_value_t = 1_000_000)]
         customers: u64,
-        /// Native runs per round, and wasm runs; best and median are reported.
+        /// Native (and loop) runs per round; wasm runs as many as native in all. Best and median are reported.
         #[arg(long, default_value_t = 5)]
         repeats: u32,
         /// Rounds of native runs then one SimPy run (about 15 s each).
