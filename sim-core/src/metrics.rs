@@ -363,6 +363,8 @@ mod tests {
         // The raw path must give what a 2-significant-digit HDR histogram
         // of the same values gives, below and above the spill point, for
         // spread, tied and clamped values.
+        // One window throughout, reset between cases, as the engine uses it.
+        let mut w = WindowLatency::default();
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for n in [
             1,
@@ -373,10 +375,9 @@ mod tests {
             999,
             WINDOW_RAW_CAP,
             WINDOW_RAW_CAP + 1,
-            3000,
+            3 * WINDOW_RAW_CAP,
         ] {
             for shape in 0..3 {
-                let mut w = WindowLatency::default();
                 let mut h = LatencyHist::new(2);
                 for _ in 0..n {
                     x ^= x << 13;

@@ -271,9 +271,7 @@ fn build_floor() -> Result<PathBuf> {
 
 /// `repeats` runs of the hand-written loop; also its mean wait.
 fn floor(exe: &Path, duration_s: f64, repeats: u32, round: u32) -> Result<(Vec<Figure>, f64)> {
-    let mut out = Vec::new();
-    let mut wait = f64::NAN;
-    for i in 0..repeats.max(1) {
+    runs("loop", repeats, round, || {
         let mut c = util::cmd(exe);
         c.arg(format!("{duration_s:.3}")).stderr(Stdio::inherit());
         let v = json_output(&mut c)?;
@@ -286,19 +284,8 @@ fn floor(exe: &Path, duration_s: f64, repeats: u32, round: u32) -> Result<(Vec<F
             events: get("events")?,
             wall_s: get("wall_s")?,
         };
-        wait = get("wait_mean_s")?;
-        println!(
-            "bench: loop round {} run {}/{}: {:.0} events in {:.3} s = {:.2} M events/s",
-            round + 1,
-            i + 1,
-            repeats,
-            f.events,
-            f.wall_s,
-            f.per_s() / 1e6
-        );
-        out.push(f);
-    }
-    Ok((out, wait))
+        Ok((f, get("wait_mean_s")?))
+    })
 }
 
 /// `repeats` runs of the CLI on the benchmark scenario; also the service's
@@ -310,9 +297,7 @@ fn native(
     repeats: u32,
     round: u32,
 ) -> Result<(Vec<Figure>, f64)> {
-    let mut out = Vec::new();
-    let mut wait = f64::NAN;
-    for i in 0..repeats.max(1) {
+    runs("native", repeats, round, || {
         let mut c = util::cmd(exe);
         c.arg("run")
             .arg(scenario)
@@ -324,13 +309,29 @@ fn native(
             ])
             .stderr(Stdio::inherit());
         let json = json_output(&mut c)?;
-        let f = native_figure(&json)?;
-        wait = json
+        let wait = json
             .pointer("/nodes/server/wait_s/mean")
             .and_then(Value::as_f64)
             .unwrap_or(f64::NAN);
+        Ok((native_figure(&json)?, wait))
+    })
+}
+
+/// `repeats` runs of `one` (a figure and a mean wait each), printed as they
+/// come; returns the figures and the last mean wait (every run draws the
+/// same numbers).
+fn runs(
+    what: &str,
+    repeats: u32,
+    round: u32,
+    mut one: impl FnMut() -> Result<(Figure, f64)>,
+) -> Result<(Vec<Figure>, f64)> {
+    let mut out = Vec::new();
+    let mut wait = f64::NAN;
+    for i in 0..repeats.max(1) {
+        let (f, w) = one()?;
         println!(
-            "bench: native round {} run {}/{}: {:.0} events in {:.3} s = {:.2} M events/s",
+            "bench: {what} round {} run {}/{}: {:.0} events in {:.3} s = {:.2} M events/s",
             round + 1,
             i + 1,
             repeats,
@@ -339,6 +340,7 @@ fn native(
             f.per_s() / 1e6
         );
         out.push(f);
+        wait = w;
     }
     Ok((out, wait))
 }
