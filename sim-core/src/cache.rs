@@ -14,7 +14,7 @@
 //!   `expires_at <= now` is removed and reported [`Lookup::Expired`]. There
 //!   are no timers; eviction ignores expiry (plain LRU/FIFO order).
 //! * Randomness ([`KeySampler`]) comes only from a caller's
-//!   [`Stream`](crate::rng::Stream).
+//!   [`Stream`].
 
 use crate::calendar::Time;
 use crate::rng::Stream;

@@ -5,7 +5,7 @@
 //! show *why* backends stop scaling, so its numbers must be right: M/M/c
 //! agrees with Erlang C, M/G/1 with Pollaczek–Khinchine (see [`theory`] and
 //! the integration tests), and M/M/c equals, value for value, a loop written
-//! by hand on the same random streams ([`reference`]).
+//! by hand on the same random streams ([`mod@reference`]).
 //!
 //! The library does no I/O and reads no clock: the caller drives it.
 //!

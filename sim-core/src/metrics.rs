@@ -108,7 +108,7 @@ const WINDOW_RAW_CAP: usize = 4096;
 /// counts three times (and zeroing them) costs microseconds, far more than
 /// a short window's few requests: with one-second windows it was most of a
 /// run's time. So a window keeps its values raw while it has few and
-/// selects the ranks among them; past [`WINDOW_RAW_CAP`] values it moves
+/// selects the ranks among them; past `WINDOW_RAW_CAP` (4,096) values it moves
 /// them into the histogram and records there. Either way the read-out is
 /// the same number (a unit test checks it), and memory stays flat.
 #[derive(Clone, Debug)]
