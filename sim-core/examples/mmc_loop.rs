@@ -39,16 +39,16 @@ fn main() {
     let started = std::time::Instant::now();
     let r = model.run();
     let wall_s = started.elapsed().as_secs_f64();
-    println!(
-        "{{\"peer\":\"hand-written loop\",\"customers\":{},\"events\":{},\"wall_s\":{wall_s},\
-         \"events_per_s\":{},\"wait_mean_s\":{},\"wait_p99_s\":{},\"latency_p99_s\":{},\
-         \"utilisation\":{}}}",
-        r.arrived,
-        r.events,
-        r.events as f64 / wall_s,
-        r.wait_mean_s,
-        r.wait_p99_s,
-        r.latency_p99_s,
-        r.utilisation
-    );
+    let out = serde_json::json!({
+        "peer": "hand-written loop",
+        "customers": r.arrived,
+        "events": r.events,
+        "wall_s": wall_s,
+        "events_per_s": r.events as f64 / wall_s,
+        "wait_mean_s": r.wait_mean_s,
+        "wait_p99_s": r.wait_p99_s,
+        "latency_p99_s": r.latency_p99_s,
+        "utilisation": r.utilisation,
+    });
+    println!("{out}");
 }

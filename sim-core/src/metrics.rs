@@ -114,7 +114,7 @@ const WINDOW_RAW_CAP: usize = 4096;
 #[derive(Clone, Debug)]
 pub struct WindowLatency {
     raw: Vec<Time>,
-    h: Histogram<u64>,
+    h: LatencyHist,
     /// The values are in `h`, not in `raw`.
     spilled: bool,
 }
@@ -123,7 +123,7 @@ impl Default for WindowLatency {
     fn default() -> Self {
         WindowLatency {
             raw: Vec::with_capacity(WINDOW_RAW_CAP),
-            h: Histogram::new_with_bounds(1, MAX_NS, 2).expect("valid bounds"),
+            h: LatencyHist::new(2),
             spilled: false,
         }
     }
@@ -139,19 +139,18 @@ impl WindowLatency {
                 return;
             }
             for &x in &self.raw {
-                self.h.saturating_record(x);
+                self.h.record(x);
             }
             self.raw.clear();
             self.spilled = true;
         }
-        self.h.saturating_record(v);
+        self.h.record(v);
     }
 
     /// p50, p95 and p99 in seconds (0 when empty).
     pub fn p50_p95_p99_s(&mut self) -> [f64; 3] {
-        let qs = [0.50, 0.95, 0.99];
         if self.spilled {
-            return qs.map(|q| self.h.value_at_quantile(q) as f64 / NS_PER_S);
+            return self.h.p50_p95_p99_s();
         }
         let n = self.raw.len();
         if n == 0 {
@@ -161,12 +160,12 @@ impl WindowLatency {
         // max(1, ceil(q n)), at the bucket's highest equivalent value. The
         // ranks ascend, so each selection runs on what lies above the last.
         let mut from = 0;
-        qs.map(|q| {
+        [0.50, 0.95, 0.99].map(|q| {
             let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
             let (_, v, _) = self.raw[from..].select_nth_unstable(rank - 1 - from);
             let v = *v;
             from = rank - 1;
-            self.h.highest_equivalent(v) as f64 / NS_PER_S
+            self.h.h.highest_equivalent(v) as f64 / NS_PER_S
         })
     }
 

@@ -5,8 +5,9 @@
 //! the service's `compute.0`) in the engine's order (the next arrival when
 //! one arrives, a service time when a job starts), keeps departures in a
 //! binary heap ordered by (time, sequence), serves FIFO, and records waits,
-//! sojourns and latencies of requests that arrived after the warm-up in HDR
-//! histograms of 3 significant digits, as the report does. Same seed, same
+//! sojourns and latencies of requests that arrived after the warm-up with
+//! the report's recorder ([`LatencyHist`]: HDR, 3 significant digits, exact
+//! sums), sharing none of the engine's bookkeeping. Same seed, same
 //! numbers: the same customers, completions, exact mean wait and quantiles
 //! (`tests/it/queueing.rs` checks this), so a bug in the engine's
 //! bookkeeping cannot hide behind a statistical tolerance.
@@ -19,11 +20,11 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use hdrhistogram::Histogram;
 use rand_distr::{Distribution, Exp};
 
-use crate::calendar::{secs_to_ns, Time, NS_PER_S};
+use crate::calendar::{secs_to_ns, Time};
 use crate::dist::DistSpec;
+use crate::metrics::LatencyHist;
 use crate::rng::stream;
 
 /// One source sending Poisson arrivals straight to one service with `workers`
@@ -62,9 +63,6 @@ pub struct MmcResult {
     pub queue_len_mean: f64,
 }
 
-/// Latencies above one hour are recorded as one hour (as in the engine).
-const MAX_NS: u64 = 3_600_000_000_000;
-
 impl Mmc<'_> {
     pub fn run(&self) -> MmcResult {
         let horizon = secs_to_ns(self.duration_s);
@@ -76,9 +74,9 @@ impl Mmc<'_> {
             mean_s: self.service_mean_s,
         }
         .build();
-        let hist = || Histogram::<u64>::new_with_bounds(1, MAX_NS, 3).expect("valid bounds");
+        // The report's recorder: 3 significant digits and an exact sum.
+        let hist = || LatencyHist::new(3);
         let (mut wait, mut sojourn, mut latency) = (hist(), hist(), hist());
-        let mut wait_sum: u128 = 0;
 
         // Departures: (time, sequence, arrival time). Sequence numbers are
         // taken in scheduling order, arrivals' included, as in the calendar.
@@ -116,7 +114,7 @@ impl Mmc<'_> {
                 if busy < self.workers && queue.is_empty() {
                     busy += 1;
                     if now >= warmup {
-                        wait.saturating_record(0);
+                        wait.record(0);
                     }
                     let done = now + service.sample(&mut service_rng);
                     departures.push(Reverse((done, seq, now)));
@@ -130,14 +128,13 @@ impl Mmc<'_> {
                 if t_arrive >= warmup {
                     // The service's sojourn and the end-to-end latency: the
                     // report keeps both (they are equal in this topology).
-                    sojourn.saturating_record((now - t_arrive).min(MAX_NS));
-                    latency.saturating_record((now - t_arrive).min(MAX_NS));
+                    sojourn.record(now - t_arrive);
+                    latency.record(now - t_arrive);
                 }
                 match queue.pop_front() {
                     Some(a) => {
                         if a >= warmup {
-                            wait.saturating_record((now - a).min(MAX_NS));
-                            wait_sum += (now - a) as u128;
+                            wait.record(now - a);
                         }
                         let done = now + service.sample(&mut service_rng);
                         departures.push(Reverse((done, seq, a)));
@@ -149,28 +146,17 @@ impl Mmc<'_> {
         }
         integrate(horizon, busy, queue.len());
         let span = horizon.saturating_sub(warmup).max(1) as f64;
-        let q = |h: &Histogram<u64>, q: f64| {
-            if h.is_empty() {
-                0.0
-            } else {
-                h.value_at_quantile(q) as f64 / NS_PER_S
-            }
-        };
         MmcResult {
             arrived,
             completed,
             events: arrived + completed,
-            wait_mean_s: if wait.is_empty() {
-                0.0
-            } else {
-                (wait_sum as f64 / wait.len() as f64) / NS_PER_S
-            },
-            wait_p50_s: q(&wait, 0.5),
-            wait_p99_s: q(&wait, 0.99),
-            sojourn_p99_s: q(&sojourn, 0.99),
-            latency_p50_s: q(&latency, 0.5),
-            latency_p99_s: q(&latency, 0.99),
-            latency_max_s: latency.max() as f64 / NS_PER_S,
+            wait_mean_s: wait.mean_s(),
+            wait_p50_s: wait.quantile_s(0.5),
+            wait_p99_s: wait.quantile_s(0.99),
+            sojourn_p99_s: sojourn.quantile_s(0.99),
+            latency_p50_s: latency.quantile_s(0.5),
+            latency_p99_s: latency.quantile_s(0.99),
+            latency_max_s: latency.summary().max,
             utilisation: busy_area / (span * self.workers as f64),
             queue_len_mean: queue_area / span,
         }

@@ -239,34 +239,22 @@ fn print_floor(native: Stats, floor: Stats, simpy: Option<Stats>, same: bool) {
 
 // ------------------------------------------------------------------ native
 
+/// Builds one release target of sim-core; returns its path under `target/release`.
+fn build_sim_core(target: &[&str], path: &[&str]) -> Result<PathBuf> {
+    run(cargo()
+        .args(["build", "--release", "-p", "sim-core"])
+        .args(target))?;
+    let mut p = root().join("target").join("release");
+    p.extend(path);
+    Ok(p.with_extension(std::env::consts::EXE_EXTENSION))
+}
+
 fn build_native() -> Result<PathBuf> {
-    run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "sim-core",
-        "--features",
-        "cli",
-        "--bin",
-        "tailsim",
-    ]))?;
-    Ok(root().join("target").join("release").join("tailsim"))
+    build_sim_core(&["--features", "cli", "--bin", "tailsim"], &["tailsim"])
 }
 
 fn build_floor() -> Result<PathBuf> {
-    run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "sim-core",
-        "--example",
-        "mmc_loop",
-    ]))?;
-    Ok(root()
-        .join("target")
-        .join("release")
-        .join("examples")
-        .join(format!("mmc_loop{}", std::env::consts::EXE_SUFFIX)))
+    build_sim_core(&["--example", "mmc_loop"], &["examples", "mmc_loop"])
 }
 
 /// `repeats` runs of the hand-written loop; also its mean wait.
