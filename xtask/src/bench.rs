@@ -27,6 +27,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use crate::pgo;
 use crate::server::Server;
 use crate::setup::{self, CHROMIUM};
 use crate::site;
@@ -81,14 +82,29 @@ pub fn bench(opts: Options) -> Result {
     );
 
     let exe = build_native()?;
+    let pgo_exe = match pgo::build() {
+        Ok(p) => {
+            same_report(&exe, &p, &scenario)?;
+            Some(p)
+        }
+        Err(e) => {
+            println!("bench: no PGO build ({e}); timing the plain release build only");
+            None
+        }
+    };
     let floor_exe = build_floor()?;
     let mut natives = Vec::new();
+    let mut pgos = Vec::new();
     let mut floors = Vec::new();
     let mut simpys = Vec::new();
     let mut same = true;
     for round in 0..opts.rounds.max(1) {
-        let (runs, wait) = native(&exe, &scenario, duration_s, opts.repeats, round)?;
+        let (runs, wait) = native("native", &exe, &scenario, duration_s, opts.repeats, round)?;
         natives.extend(runs);
+        if let Some(p) = &pgo_exe {
+            let (runs, _) = native("pgo", p, &scenario, duration_s, opts.repeats, round)?;
+            pgos.extend(runs);
+        }
         let (runs, floor_wait) = floor(&floor_exe, duration_s, opts.repeats, round)?;
         floors.extend(runs);
         same &= wait == floor_wait;
@@ -103,6 +119,7 @@ pub fn bench(opts: Options) -> Result {
         }
     }
     let native = Stats::of(&natives).expect("at least one native run");
+    let pgo = Stats::of(&pgos);
     let floor = Stats::of(&floors).expect("at least one loop run");
     let simpy = Stats::of(&simpys);
 
@@ -120,7 +137,7 @@ pub fn bench(opts: Options) -> Result {
         }
     };
 
-    print_table(native, simpy, wasm);
+    print_table(native, pgo, simpy, wasm);
     print_floor(native, floor, simpy, same);
     if let Some(p) = page {
         print_page(&p);
@@ -166,47 +183,81 @@ fn print_page(v: &Value) {
     );
 }
 
-fn print_table(native: Stats, simpy: Option<Stats>, wasm: Option<Figure>) {
+fn print_table(native: Stats, pgo: Option<Stats>, simpy: Option<Stats>, wasm: Option<Figure>) {
     let row = |name: &str, f: Option<Figure>, vs: &str| match f {
         Some(f) => println!(
-            "  {name:<22} {:>12.0} {:>9.3} {:>14.3}  {vs}",
+            "  {name:<26} {:>12.0} {:>9.3} {:>14.3}  {vs}",
             f.events,
             f.wall_s,
             f.per_s() / 1e6
         ),
-        None => println!("  {name:<22} {:>12} {:>9} {:>14}  {vs}", "-", "-", "n/a"),
+        None => println!("  {name:<26} {:>12} {:>9} {:>14}  {vs}", "-", "-", "n/a"),
     };
     println!();
     println!(
-        "  {:<22} {:>12} {:>9} {:>14}  ratio",
+        "  {:<26} {:>12} {:>9} {:>14}  ratio",
         "engine", "events", "wall s", "M events/s"
     );
     let ratio = |n: Figure, s: Option<Figure>, what: &str| {
-        s.map(|s| format!("native/SimPy = {:.0}x {what}", n.per_s() / s.per_s()))
+        s.map(|s| format!("{:.0}x SimPy {what}", n.per_s() / s.per_s()))
             .unwrap_or_default()
     };
     let (sb, sm) = (simpy.map(|s| s.best), simpy.map(|s| s.median));
+    // The headline is the CLI as `cargo xtask cli` builds it (PGO), or the
+    // plain release build when PGO is unavailable.
+    let target = "(best vs best; target >= 100x)";
+    if let Some(p) = pgo {
+        row(
+            &format!("tailsim native PGO best/{}", p.runs),
+            Some(p.best),
+            &ratio(p.best, sb, target),
+        );
+        row(
+            "tailsim native PGO median",
+            Some(p.median),
+            &ratio(p.median, sm, "(median vs median)"),
+        );
+    }
     row(
         &format!("tailsim native best/{}", native.runs),
         Some(native.best),
-        "",
+        &ratio(
+            native.best,
+            sb,
+            if pgo.is_some() {
+                "(plain release build, best vs best)"
+            } else {
+                target
+            },
+        ),
+    );
+    row(
+        "tailsim native median",
+        Some(native.median),
+        &ratio(native.median, sm, "(median vs median)"),
     );
     row(
         &format!("SimPy best/{}", simpy.map_or(0, |s| s.runs)),
         sb,
-        &ratio(native.best, sb, "(best vs best; target >= 100x)"),
+        "",
     );
-    row("tailsim native median", Some(native.median), "");
-    row(
-        "SimPy median",
-        sm,
-        &ratio(native.median, sm, "(median vs median)"),
-    );
+    row("SimPy median", sm, "");
+    if let Some(p) = pgo {
+        println!(
+            "  PGO build / plain build: {:.2}x the events/s (best vs best; {:.2}x median vs median)",
+            p.best.per_s() / native.best.per_s(),
+            p.median.per_s() / native.median.per_s()
+        );
+    }
     let wasm_ratio = wasm
         .map(|w| {
             format!(
-                "wasm/native = {:.2} (best vs best; target >= 0.5)",
-                w.per_s() / native.best.per_s()
+                "wasm/native = {:.2} (vs the plain build; {} vs best; target >= 0.5)",
+                w.per_s() / native.best.per_s(),
+                pgo.map_or(String::from("best"), |p| format!(
+                    "{:.2} vs the PGO build; best",
+                    w.per_s() / p.best.per_s()
+                ))
             )
         })
         .unwrap_or_default();
@@ -253,6 +304,33 @@ fn build_native() -> Result<PathBuf> {
     build_sim_core(&["--features", "cli", "--bin", "tailsim"], &["tailsim"])
 }
 
+/// Checks that the PGO build prints exactly the plain build's report
+/// (`wall_s` aside) for 100,000 customers of the benchmark scenario: PGO
+/// may change how fast the code runs, never what it computes.
+fn same_report(plain: &Path, pgo: &Path, scenario: &Path) -> Result {
+    let report = |exe: &Path| -> Result<Value> {
+        let mut c = util::cmd(exe);
+        c.arg("run")
+            .arg(scenario)
+            .args(["--duration", "11111.111", "--format", "json"])
+            .stderr(Stdio::inherit());
+        let mut v = json_output(&mut c)?;
+        if let Some(m) = v.as_object_mut() {
+            m.remove("wall_s");
+        }
+        Ok(v)
+    };
+    if report(plain)? != report(pgo)? {
+        bail!(
+            "the PGO build's report differs from the plain build's ({} vs {})",
+            pgo.display(),
+            plain.display()
+        );
+    }
+    println!("bench: the PGO build's report equals the plain build's (wall_s aside)");
+    Ok(())
+}
+
 fn build_floor() -> Result<PathBuf> {
     build_sim_core(&["--example", "mmc_loop"], &["examples", "mmc_loop"])
 }
@@ -279,13 +357,14 @@ fn floor(exe: &Path, duration_s: f64, repeats: u32, round: u32) -> Result<(Vec<F
 /// `repeats` runs of the CLI on the benchmark scenario; also the service's
 /// mean wait.
 fn native(
+    what: &str,
     exe: &Path,
     scenario: &Path,
     duration_s: f64,
     repeats: u32,
     round: u32,
 ) -> Result<(Vec<Figure>, f64)> {
-    runs("native", repeats, round, || {
+    runs(what, repeats, round, || {
         let mut c = util::cmd(exe);
         c.arg("run")
             .arg(scenario)

@@ -4,9 +4,11 @@
 //!   Chromium + chromedriver, the npm tools of `tests/e2e`).
 //! - `serve`: release build of the web app, served on http://127.0.0.1:8080.
 //! - `test`: fmt check, native tests, in-browser wasm tests, Playwright e2e.
+//! - `cli`: the research CLI, built with profile-guided optimisation.
 //! - `bench`: events/s natively, in wasm, and of a SimPy peer.
 
 mod bench;
+mod pgo;
 mod server;
 mod setup;
 mod site;
@@ -52,6 +54,9 @@ enum Cmd {
         #[arg(long, value_name = "STEP")]
         skip: Vec<String>,
     },
+    /// Build the research CLI with profile-guided optimisation (trained on
+    /// every shipped scenario) and print the path of the binary.
+    Cli,
     /// Measure events/s: native CLI, SimPy peer, wasm in Chromium.
     Bench {
         /// Customers per run (simulated time = customers / 9 s).
@@ -84,6 +89,13 @@ fn main() -> ExitCode {
             dir,
         } => serve(&host, port, no_build, dir),
         Cmd::Test { skip } => test::test(&skip),
+        Cmd::Cli => pgo::build().map(|exe| {
+            println!("pgo: the research CLI is {}", exe.display());
+            println!(
+                "     {} run assets/scenarios/mmc.toml --format table",
+                exe.display()
+            );
+        }),
         Cmd::Bench {
             customers,
             repeats,

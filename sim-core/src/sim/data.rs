@@ -7,6 +7,7 @@ impl Sim {
     /// A database job: one compute of the query's cost, then the answer.
     pub(super) fn db_step(&mut self, job: Ref) {
         let now = self.now();
+        self.call_of(job);
         let j = self.jobs.get_mut(job).unwrap();
         let (ni, ri, task) = (j.node as usize, j.rep as usize, j.task);
         let Task::Query { rows, key, write } = task else {
@@ -105,8 +106,9 @@ impl Sim {
     /// A cache job: the operation's latency, then the lookup or the fill.
     pub(super) fn cache_step(&mut self, job: Ref) {
         let now = self.now();
+        let call = self.call_of(job);
         let j = self.jobs.get_mut(job).unwrap();
-        let (ni, call) = (j.node as usize, j.call);
+        let ni = j.node as usize;
         let step = j.ip;
         j.ip += 1;
         let Body::Cache(c) = &mut self.nodes[ni].body else {

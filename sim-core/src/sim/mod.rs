@@ -433,8 +433,22 @@ struct Job {
     /// Memory held for results (MB).
     mem_mb: f64,
     extra_cpu: Time,
+    /// The root request whose call is deferred (`call.idx == NONE`): see
+    /// [`Sim::call_of`].
+    root: DeferredRoot,
 }
 slot!(Job);
+
+/// What a root request's call would hold beyond its job, while the call is
+/// deferred.
+#[derive(Clone, Copy, Debug, Default)]
+struct DeferredRoot {
+    src: u32,
+    user: u32,
+    edge: u32,
+    measured: bool,
+    t0: Time,
+}
 
 // After `slot!` so the tracer can use it.
 mod trace;
@@ -1354,22 +1368,21 @@ impl Sim {
         }
         e.stats.attempts += 1;
         let task = Task::Handler { endpoint };
-        let origin = Origin::Root {
-            src,
-            measured,
-            user,
-        };
-        let call = self.calls.insert(|gen| {
-            // Its first attempt is out, with its one job.
-            let mut c = Call::new(gen, edge, origin, task, attrs, now, NEVER, (NONE, NONE));
-            c.attempts = 1;
-            c.outstanding = 1;
-            c.jobs_alive = 1;
-            c
+        // The call is deferred: `call_of` creates it from the job if anything
+        // needs it before the job ends with `express_finish`.
+        debug_assert_eq!(measured, now >= self.warmup, "measured at this instant");
+        let deferred = Ref { idx: NONE, gen: 0 };
+        let job = self.jobs.insert(|gen| {
+            let mut j = new_job(gen, to, 0, deferred, 0, task, attrs, NEVER);
+            j.root = DeferredRoot {
+                src,
+                user,
+                edge,
+                measured,
+                t0: now,
+            };
+            j
         });
-        let job = self
-            .jobs
-            .insert(|gen| new_job(gen, to, 0, call, 0, task, attrs, NEVER));
         // `arrive`, for a replica that is up and a node with no rate limit,
         // concurrency limit or memory model.
         let node = &mut self.nodes[to as usize];
@@ -1392,6 +1405,36 @@ impl Sim {
         j.state = JobState::Parked;
         self.admit(job);
         true
+    }
+
+    /// The call of `job`, created now if it was deferred: a plain root
+    /// request (`express_root`) gets no call object, since the common case,
+    /// `express_finish`, answers it from the job alone. Anything else that
+    /// needs the call (a failure, a retry, a slow finish) gets it here,
+    /// exactly as `express_root` would have created it: one attempt out,
+    /// one job alive, and nothing on the call that could have changed since
+    /// (it has no timer, hedge, pool or deadline, and the job reads it
+    /// nowhere else).
+    fn call_of(&mut self, job: Ref) -> Ref {
+        let j = self.jobs.get(job).expect("live job");
+        if j.call.idx != NONE {
+            return j.call;
+        }
+        let (r, task, attrs) = (j.root, j.task, j.attrs);
+        let origin = Origin::Root {
+            src: r.src,
+            measured: r.measured,
+            user: r.user,
+        };
+        let call = self.calls.insert(|gen| {
+            let mut c = Call::new(gen, r.edge, origin, task, attrs, r.t0, NEVER, (NONE, NONE));
+            c.attempts = 1;
+            c.outstanding = 1;
+            c.jobs_alive = 1;
+            c
+        });
+        self.jobs.get_mut(job).expect("live job").call = call;
+        call
     }
 
     // ----- calls -----------------------------------------------------------------
@@ -2526,6 +2569,7 @@ impl Sim {
             return;
         }
         let now = self.now();
+        self.call_of(job);
         let j = self.jobs.get(job).expect("live job");
         let (ni, ri, call, measured, t_arrive, state) = (
             j.node as usize,
@@ -2629,6 +2673,9 @@ impl Sim {
         {
             return false;
         }
+        if call.idx == NONE {
+            return self.express_finish_deferred(job);
+        }
         let Some(c) = self.calls.get(call) else {
             return false;
         };
@@ -2685,10 +2732,47 @@ impl Sim {
         true
     }
 
+    /// `express_finish` of a job whose call is deferred (see `call_of`):
+    /// the same steps, with the call's part read from the job.
+    #[inline]
+    fn express_finish_deferred(&mut self, job: Ref) -> bool {
+        let now = self.now();
+        let j = self.jobs.get(job).expect("live job");
+        let (ni, ri, measured, t_arrive, r) = (
+            j.node as usize,
+            j.rep as usize,
+            j.measured,
+            j.t_arrive,
+            j.root,
+        );
+        let e = &self.edges[r.edge as usize];
+        if !e.instant() || e.breaker.is_some() || e.side_effect {
+            return false;
+        }
+        let node = &mut self.nodes[ni];
+        let st = &mut node.reps[ri];
+        st.lv.touch(&mut st.c, now);
+        st.lv.busy -= 1;
+        st.lv.insys -= 1;
+        st.c.completed += 1;
+        if measured {
+            node.sojourn.record(now - t_arrive);
+            node.soj_sum += (now - t_arrive) as u128;
+            node.soj_n += 1;
+        }
+        self.drain_queue(ni, ri);
+        self.root_done(r.src, r.measured, r.user, now - r.t0, Outcome::Ok);
+        self.jobs.remove(job);
+        if self.nodes[ni].reps[ri].state == RState::Draining {
+            self.maybe_finish_drain(ni, ri);
+        }
+        true
+    }
+
     /// Frees a job's slot; frees its call once resolved and jobless.
     #[inline]
     fn end_job(&mut self, job: Ref) {
-        let call = self.jobs.get(job).unwrap().call;
+        let call = self.call_of(job);
         self.jobs.remove(job);
         if let Some(c) = self.calls.get_mut(call) {
             c.jobs_alive -= 1;
@@ -2723,6 +2807,7 @@ impl Sim {
     /// Sends a job's answer back to its call's caller.
     fn respond(&mut self, job: Ref, outcome: Outcome, from: u32) {
         let now = self.now();
+        self.call_of(job);
         let j = self.jobs.get(job).unwrap();
         let (call, attempt, trace, depth) = (j.call, j.attempt, j.attrs.trace, j.attrs.depth);
         let Some(c) = self.calls.get(call) else {
@@ -2948,6 +3033,13 @@ fn new_job(
         lock_since: 0,
         mem_mb: 0.0,
         extra_cpu: 0,
+        root: DeferredRoot {
+            src: 0,
+            user: 0,
+            edge: 0,
+            measured: false,
+            t0: 0,
+        },
     }
 }
 

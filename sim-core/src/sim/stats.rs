@@ -246,6 +246,12 @@ impl Sim {
                 live_roots[src as usize] += 1;
             }
         }
+        // Root requests whose call is deferred (`Sim::call_of`).
+        for (_, j) in self.jobs.live() {
+            if j.call.idx == NONE {
+                live_roots[j.root.src as usize] += 1;
+            }
+        }
         let total: u64 = live_roots.iter().sum();
         let e = &self.e2e;
         if e.arrived != e.completed + e.failed + e.rejected + total {
