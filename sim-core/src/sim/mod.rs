@@ -2673,34 +2673,39 @@ impl Sim {
         {
             return false;
         }
-        if call.idx == NONE {
-            return self.express_finish_deferred(job);
-        }
-        let Some(c) = self.calls.get(call) else {
-            return false;
-        };
-        let Origin::Root {
-            src,
-            measured: c_measured,
-            user,
-        } = c.origin
-        else {
-            return false;
-        };
+        // The request: from its call, or from the job while the call is
+        // deferred (`call_of`).
         let bit = 1u32 << attempt;
-        let e = &self.edges[c.edge as usize];
-        if c.resolved
-            || c.outstanding != bit
-            || c.pooled != 0
-            || c.jobs_alive != 1
-            || c.bytes != 0.0
-            || !e.instant()
-            || e.breaker.is_some()
-            || e.side_effect
-        {
+        let deferred = call.idx == NONE;
+        let (src, c_measured, user, t0, edge) = if deferred {
+            let r = j.root;
+            (r.src, r.measured, r.user, r.t0, r.edge)
+        } else {
+            let Some(c) = self.calls.get(call) else {
+                return false;
+            };
+            let Origin::Root {
+                src,
+                measured: c_measured,
+                user,
+            } = c.origin
+            else {
+                return false;
+            };
+            if c.resolved
+                || c.outstanding != bit
+                || c.pooled != 0
+                || c.jobs_alive != 1
+                || c.bytes != 0.0
+            {
+                return false;
+            }
+            (src, c_measured, user, c.t0, c.edge)
+        };
+        let e = &self.edges[edge as usize];
+        if !e.instant() || e.breaker.is_some() || e.side_effect {
             return false;
         }
-        let t0 = c.t0;
         // finish: free the worker, count, record the sojourn.
         let node = &mut self.nodes[ni];
         let st = &mut node.reps[ri];
@@ -2717,52 +2722,19 @@ impl Sim {
         // respond + on_response + resolve: the answer arrives at once. The
         // jobs just started cannot have touched this call (it has no timer,
         // hedge or other job), which the debug build checks.
-        let c = self.calls.get_mut(call).expect("live call");
-        debug_assert!(!c.resolved && c.outstanding == bit && c.jobs_alive == 1);
-        c.outstanding = 0;
-        c.resolved = true;
-        c.pool_wait = 0;
+        if !deferred {
+            let c = self.calls.get_mut(call).expect("live call");
+            debug_assert!(!c.resolved && c.outstanding == bit && c.jobs_alive == 1);
+            c.outstanding = 0;
+            c.resolved = true;
+            c.pool_wait = 0;
+        }
         self.root_done(src, c_measured, user, now - t0, Outcome::Ok);
         // end_job
         self.jobs.remove(job);
-        self.calls.remove(call);
-        if self.nodes[ni].reps[ri].state == RState::Draining {
-            self.maybe_finish_drain(ni, ri);
+        if !deferred {
+            self.calls.remove(call);
         }
-        true
-    }
-
-    /// `express_finish` of a job whose call is deferred (see `call_of`):
-    /// the same steps, with the call's part read from the job.
-    #[inline]
-    fn express_finish_deferred(&mut self, job: Ref) -> bool {
-        let now = self.now();
-        let j = self.jobs.get(job).expect("live job");
-        let (ni, ri, measured, t_arrive, r) = (
-            j.node as usize,
-            j.rep as usize,
-            j.measured,
-            j.t_arrive,
-            j.root,
-        );
-        let e = &self.edges[r.edge as usize];
-        if !e.instant() || e.breaker.is_some() || e.side_effect {
-            return false;
-        }
-        let node = &mut self.nodes[ni];
-        let st = &mut node.reps[ri];
-        st.lv.touch(&mut st.c, now);
-        st.lv.busy -= 1;
-        st.lv.insys -= 1;
-        st.c.completed += 1;
-        if measured {
-            node.sojourn.record(now - t_arrive);
-            node.soj_sum += (now - t_arrive) as u128;
-            node.soj_n += 1;
-        }
-        self.drain_queue(ni, ri);
-        self.root_done(r.src, r.measured, r.user, now - r.t0, Outcome::Ok);
-        self.jobs.remove(job);
         if self.nodes[ni].reps[ri].state == RState::Draining {
             self.maybe_finish_drain(ni, ri);
         }
