@@ -14,6 +14,10 @@
 //! program computes: `cargo xtask bench` checks that both builds print the
 //! same report. The training set is the shipped scenarios as they are, not
 //! the benchmark's own run.
+//!
+//! Not `-Ctarget-cpu=native`: on this project's machine it gained nothing
+//! and changed the benchmark report's numbers, and a research binary must
+//! compute what the browser computes.
 
 use std::ffi::OsString;
 use std::fs;
