@@ -43,9 +43,9 @@ pub fn build() -> Result<PathBuf> {
     let gen_exe = gen.join("release").join(&exe_name);
 
     // 2. Training on every shipped scenario, unless the profile is newer
-    //    than the instrumented binary and every scenario. (Counts vary a
-    //    little from run to run, e.g. with hash-map seeds in the TOML
-    //    parser, so retraining would always rebuild step 3.)
+    //    than the instrumented binary and every scenario. (The merged
+    //    profile is not byte-identical from one training to the next, so
+    //    retraining would always rebuild step 3.)
     let merged = dir.join("tailsim.profdata");
     let scenarios = training_set(&root().join("assets").join("scenarios"))?;
     let stale = match mtime(&merged) {
