@@ -47,6 +47,8 @@ const NONE: u32 = u32::MAX;
 const NEVER: Time = Time::MAX;
 /// "Not traced".
 const NO_TRACE: Ref = Ref { idx: NONE, gen: 0 };
+/// A job's call while it is deferred (see `Sim::call_of`).
+const DEFERRED_CALL: Ref = Ref { idx: NONE, gen: 0 };
 
 /// A slab index plus the generation that was live when the reference was
 /// taken (stale references are ignored).
@@ -438,6 +440,14 @@ struct Job {
     root: DeferredRoot,
 }
 slot!(Job);
+
+impl Job {
+    /// Its call is deferred: `root` holds the call's part (`Sim::call_of`).
+    #[inline(always)]
+    fn call_deferred(&self) -> bool {
+        self.call.idx == DEFERRED_CALL.idx
+    }
+}
 
 /// What a root request's call would hold beyond its job, while the call is
 /// deferred.
@@ -1371,9 +1381,8 @@ impl Sim {
         // The call is deferred: `call_of` creates it from the job if anything
         // needs it before the job ends with `express_finish`.
         debug_assert_eq!(measured, now >= self.warmup, "measured at this instant");
-        let deferred = Ref { idx: NONE, gen: 0 };
         let job = self.jobs.insert(|gen| {
-            let mut j = new_job(gen, to, 0, deferred, 0, task, attrs, NEVER);
+            let mut j = new_job(gen, to, 0, DEFERRED_CALL, 0, task, attrs, NEVER);
             j.root = DeferredRoot {
                 src,
                 user,
@@ -1417,7 +1426,7 @@ impl Sim {
     /// nowhere else).
     fn call_of(&mut self, job: Ref) -> Ref {
         let j = self.jobs.get(job).expect("live job");
-        if j.call.idx != NONE {
+        if !j.call_deferred() {
             return j.call;
         }
         let (r, task, attrs) = (j.root, j.task, j.attrs);
@@ -2676,7 +2685,7 @@ impl Sim {
         // The request: from its call, or from the job while the call is
         // deferred (`call_of`).
         let bit = 1u32 << attempt;
-        let deferred = call.idx == NONE;
+        let deferred = j.call_deferred();
         let (src, c_measured, user, t0, edge) = if deferred {
             let r = j.root;
             (r.src, r.measured, r.user, r.t0, r.edge)
@@ -3005,13 +3014,7 @@ fn new_job(
         lock_since: 0,
         mem_mb: 0.0,
         extra_cpu: 0,
-        root: DeferredRoot {
-            src: 0,
-            user: 0,
-            edge: 0,
-            measured: false,
-            t0: 0,
-        },
+        root: DeferredRoot::default(),
     }
 }
 

@@ -248,7 +248,7 @@ impl Sim {
         }
         // Root requests whose call is deferred (`Sim::call_of`).
         for (_, j) in self.jobs.live() {
-            if j.call.idx == NONE {
+            if j.call_deferred() {
                 live_roots[j.root.src as usize] += 1;
             }
         }
