@@ -173,6 +173,8 @@ impl<'a> Builder<'a> {
             idempotent: p.idempotency_key,
             partitioned: false,
             stats: EdgeStats::default(),
+            express_in: false,
+            express_out: false,
         };
         self.edges.push(e);
         self.edge_meta
@@ -967,6 +969,7 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
             );
         }
     }
+    sim.refresh_express();
     Ok(sim)
 }
 

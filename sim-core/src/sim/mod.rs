@@ -621,6 +621,12 @@ struct Edge {
     idempotent: bool,
     partitioned: bool,
     stats: EdgeStats,
+    /// Root requests along this edge may take the express lane in
+    /// (`express_root`) and out (`express_finish`): the part of the lane's
+    /// conditions that only topology and configuration decide, cached by
+    /// [`Sim::refresh_express`].
+    express_in: bool,
+    express_out: bool,
 }
 
 impl Edge {
@@ -1336,6 +1342,43 @@ impl Sim {
         self.start_call(call);
     }
 
+    /// Recomputes every edge's cached express-lane flags. Called after
+    /// anything that can change them: building, `reconfigure`, a partition
+    /// starting or ending, and a change of replica count. Debug builds
+    /// check the cache on every express request.
+    pub(super) fn refresh_express(&mut self) {
+        for i in 0..self.edges.len() {
+            let (express_in, express_out) = self.express_flags(i);
+            let e = &mut self.edges[i];
+            e.express_in = express_in;
+            e.express_out = express_out;
+        }
+    }
+
+    /// An edge's express-lane flags as the topology and configuration are
+    /// now. In: a handler call with nothing on the edge (no hop latency,
+    /// timeout, hedge, breaker, deadline or partition) to a one-replica
+    /// service with no rate limit, concurrency limit or memory model. Out:
+    /// no hop latency, breaker or side effect on the way back.
+    fn express_flags(&self, i: usize) -> (bool, bool) {
+        let e = &self.edges[i];
+        let to = &self.nodes[e.to as usize];
+        let express_in = matches!(e.task, EdgeTask::Handler { .. })
+            && e.instant()
+            && e.timeout.is_none()
+            && e.hedge.is_none()
+            && e.breaker.is_none()
+            && !e.deadline_prop
+            && !e.partitioned
+            && matches!(to.body, Body::Service(_))
+            && to.reps.len() == 1
+            && to.rate.is_none()
+            && to.max_in_flight.is_none()
+            && to.memory.is_none();
+        let express_out = e.instant() && e.breaker.is_none() && !e.side_effect;
+        (express_in, express_out)
+    }
+
     /// The express lane of a root request: along an edge with nothing on it
     /// (no hop latency, timeout, hedge, breaker, deadline or partition) to a
     /// one-replica service, it does in one step exactly what
@@ -1356,22 +1399,19 @@ impl Sim {
             return false;
         }
         let now = self.now();
+        debug_assert_eq!(
+            {
+                let e = &self.edges[edge as usize];
+                (e.express_in, e.express_out)
+            },
+            self.express_flags(edge as usize),
+            "express flags of edge {edge} are stale: a change missed `refresh_express`"
+        );
         let e = &mut self.edges[edge as usize];
-        let EdgeTask::Handler { endpoint } = e.task else {
+        let (true, &EdgeTask::Handler { endpoint }) = (e.express_in, &e.task) else {
             return false;
         };
         let to = e.to;
-        if !(e.instant()
-            && e.timeout.is_none()
-            && e.hedge.is_none()
-            && e.breaker.is_none()
-            && !e.deadline_prop
-            && !e.partitioned
-            && matches!(self.nodes[to as usize].body, Body::Service(_))
-            && self.nodes[to as usize].reps.len() == 1)
-        {
-            return false;
-        }
         e.stats.calls += 1;
         if let Some((_, _, Some(b))) = &mut e.retries {
             b.on_request(now);
@@ -1392,16 +1432,11 @@ impl Sim {
             };
             j
         });
-        // `arrive`, for a replica that is up and a node with no rate limit,
-        // concurrency limit or memory model.
+        // `arrive`, for a replica that is up (the node has no rate limit,
+        // concurrency limit or memory model: `express_in`).
         let node = &mut self.nodes[to as usize];
         let st = &mut node.reps[0];
-        if st.state != RState::Up
-            || st.hung
-            || node.rate.is_some()
-            || node.max_in_flight.is_some()
-            || node.memory.is_some()
-        {
+        if st.state != RState::Up || st.hung {
             self.arrive(job);
             return true;
         }
@@ -2711,8 +2746,7 @@ impl Sim {
             }
             (src, c_measured, user, c.t0, c.edge)
         };
-        let e = &self.edges[edge as usize];
-        if !e.instant() || e.breaker.is_some() || e.side_effect {
+        if !self.edges[edge as usize].express_out {
             return false;
         }
         // finish: free the worker, count, record the sojourn.

@@ -240,6 +240,7 @@ impl Sim {
                             e.partitioned = start;
                         }
                     }
+                    self.refresh_express();
                 }
             }
             FaultAction::Flush => {
@@ -337,6 +338,8 @@ impl Sim {
                 }
             }
         }
+        // A second replica takes the node out of the express lane.
+        self.refresh_express();
     }
 
     pub(super) fn on_autoscale(&mut self, node: u32) {

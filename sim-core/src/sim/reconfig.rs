@@ -295,6 +295,12 @@ impl Sim {
     /// current time, keeping all state; see the module docs for what
     /// carries over. On error nothing has changed.
     pub fn reconfigure(&mut self, sc: &Scenario) -> Result<Reconfigured, ScenarioError> {
+        let r = self.reconfigure_inner(sc);
+        self.refresh_express();
+        r
+    }
+
+    fn reconfigure_inner(&mut self, sc: &Scenario) -> Result<Reconfigured, ScenarioError> {
         let mut fresh = build::build(sc, self.seed)?;
         self.check_live(sc, &fresh)?;
         let now = self.now();
