@@ -36,6 +36,11 @@ impl LatencyHist {
         self.h.len()
     }
 
+    /// The exact sum of the recorded values (unclamped), in ns.
+    pub fn sum_ns(&self) -> u128 {
+        self.sum
+    }
+
     /// Adds another histogram's values (same bounds).
     pub fn add(&mut self, other: &LatencyHist) {
         self.h.add(&other.h).expect("same bounds");

@@ -808,8 +808,6 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
             },
             wait: LatencyHist::new(3),
             sojourn: LatencyHist::new(3),
-            soj_sum: 0,
-            soj_n: 0,
             late: 0,
             side_effects: 0,
             duplicates: 0,

@@ -924,8 +924,6 @@ struct Node {
     balancer: Balancer,
     wait: LatencyHist,
     sojourn: LatencyHist,
-    soj_sum: u128,
-    soj_n: u64,
     late: u64,
     side_effects: u64,
     duplicates: u64,
@@ -1963,6 +1961,7 @@ impl Sim {
         }
     }
 
+    #[inline(always)]
     fn root_done(&mut self, src: u32, measured: bool, user: u32, lat: Time, outcome: Outcome) {
         let now = self.now();
         if let Some((limit, _)) = self.slo {
@@ -2083,6 +2082,7 @@ impl Sim {
     }
 
     /// Past the door: start, queue, or reject (full queue).
+    #[inline(always)]
     fn admit(&mut self, job: Ref) {
         let j = self.jobs.get_mut(job).expect("live job");
         let (ni, ri) = (j.node as usize, j.rep as usize);
@@ -2127,6 +2127,7 @@ impl Sim {
     }
 
     /// Gives the job a worker.
+    #[inline]
     fn start(&mut self, job: Ref) {
         let now = self.now();
         let j = self.jobs.get_mut(job).expect("live job");
@@ -2224,7 +2225,7 @@ impl Sim {
                 (d as f64 * f) as Time
             }
         };
-        if let Some(j) = self.jobs.get(job).filter(|j| j.attrs.trace.idx != NONE) {
+        if j.attrs.trace.idx != NONE {
             let (attrs, ni, attempt) = (j.attrs, j.node, j.attempt);
             self.span(
                 &attrs,
@@ -2663,8 +2664,6 @@ impl Sim {
         }
         if measured {
             node.sojourn.record(now - t_arrive);
-            node.soj_sum += (now - t_arrive) as u128;
-            node.soj_n += 1;
         }
         // Side effects: each successful execution of a state-changing call.
         if outcome == Outcome::Ok {
@@ -2758,8 +2757,6 @@ impl Sim {
         st.c.completed += 1;
         if measured {
             node.sojourn.record(now - t_arrive);
-            node.soj_sum += (now - t_arrive) as u128;
-            node.soj_n += 1;
         }
         self.drain_queue(ni, ri);
         // respond + on_response + resolve: the answer arrives at once. The
@@ -2798,14 +2795,14 @@ impl Sim {
     }
 
     /// Starts queued jobs while workers are free.
+    #[inline(always)]
     fn drain_queue(&mut self, ni: usize, ri: usize) {
+        let lifo = queue_lifo(&self.nodes[ni]);
         loop {
             let st = &mut self.nodes[ni].reps[ri];
             if st.lv.busy >= st.workers || !matches!(st.state, RState::Up | RState::Draining) {
                 return;
             }
-            let lifo = queue_lifo(&self.nodes[ni]);
-            let st = &mut self.nodes[ni].reps[ri];
             let next = if lifo {
                 st.queue.pop_back()
             } else {

@@ -367,12 +367,15 @@ impl Sim {
         let a = n.autoscale.as_mut().unwrap();
         let dt = (now - a.prev_t) as f64;
         let (db, dc, dq) = (busy - a.prev_busy, cap - a.prev_cap, queue - a.prev_queue);
-        let (ds, dn) = (n.soj_sum - a.prev_soj.0, n.soj_n - a.prev_soj.1);
+        let (ds, dn) = (
+            n.sojourn.sum_ns() - a.prev_soj.0,
+            n.sojourn.count() - a.prev_soj.1,
+        );
         a.prev_busy = busy;
         a.prev_cap = cap;
         a.prev_queue = queue;
         a.prev_t = now;
-        a.prev_soj = (n.soj_sum, n.soj_n);
+        a.prev_soj = (n.sojourn.sum_ns(), n.sojourn.count());
         let up = n
             .reps
             .iter()

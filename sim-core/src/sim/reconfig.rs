@@ -504,7 +504,7 @@ impl Sim {
                     b.prev_cap = cap;
                     b.prev_queue = queue;
                     b.prev_t = now;
-                    b.prev_soj = (node.soj_sum, node.soj_n);
+                    b.prev_soj = (node.sojourn.sum_ns(), node.sojourn.count());
                     let iv = secs_to_ns(b.spec.interval_s);
                     *a = Some(b);
                     if !node.autoscale_armed {
