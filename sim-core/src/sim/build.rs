@@ -502,6 +502,7 @@ fn station(workers: u32, pools: Vec<PoolRt>) -> Station {
         drained: false,
         replica: false,
         partitioned: false,
+        plain: false,
     }
 }
 

@@ -722,6 +722,10 @@ struct Station {
     /// A database read replica (true) or primary (false).
     replica: bool,
     partitioned: bool,
+    /// Computes at full speed and never fails by itself: no slowdown, stolen
+    /// CPU, injected error rate or hang here, and no contention model or
+    /// error rate on the node. Cached by [`Sim::refresh_express`].
+    plain: bool,
 }
 
 struct Balancer {
@@ -1160,9 +1164,13 @@ impl Sim {
                 if let (true, Task::Handler { endpoint }) = (self.express, j.task) {
                     let node = &self.nodes[ni];
                     if let Body::Service(s) = &node.body {
-                        if s.programs[endpoint as usize].len() == ip
-                            && node.error_rate + node.reps[ri].err_p == 0.0
-                        {
+                        debug_assert!(
+                            !node.reps[ri].plain
+                                || (node.error_rate + node.reps[ri].err_p == 0.0
+                                    && station_plain(&node.reps[ri])),
+                            "stale plain flag: a change missed `refresh_express`"
+                        );
+                        if s.programs[endpoint as usize].len() == ip && node.reps[ri].plain {
                             return self.finish(job, Outcome::Ok);
                         }
                     }
@@ -1340,16 +1348,22 @@ impl Sim {
         self.start_call(call);
     }
 
-    /// Recomputes every edge's cached express-lane flags. Called after
-    /// anything that can change them: building, `reconfigure`, a partition
-    /// starting or ending, and a change of replica count. Debug builds
-    /// check the cache on every express request.
+    /// Recomputes every edge's cached express-lane flags and every
+    /// station's `plain` flag. Called after anything that can change them:
+    /// building, `reconfigure`, a fault starting or ending, and a change of
+    /// replica count. Debug builds check the caches where they are read.
     pub(super) fn refresh_express(&mut self) {
         for i in 0..self.edges.len() {
             let (express_in, express_out) = self.express_flags(i);
             let e = &mut self.edges[i];
             e.express_in = express_in;
             e.express_out = express_out;
+        }
+        for node in &mut self.nodes {
+            let node_plain = node.error_rate == 0.0 && node.contention.is_none();
+            for st in &mut node.reps {
+                st.plain = node_plain && station_plain(st);
+            }
         }
     }
 
@@ -1434,7 +1448,7 @@ impl Sim {
         // concurrency limit or memory model: `express_in`).
         let node = &mut self.nodes[to as usize];
         let st = &mut node.reps[0];
-        if st.state != RState::Up || st.hung {
+        if st.state != RState::Up || !st.plain {
             self.arrive(job);
             return true;
         }
@@ -2208,7 +2222,11 @@ impl Sim {
         let st = &node.reps[j.rep as usize];
         let d = d + extra;
         // Unslowed, unstolen and uncontended, the factor below is exactly 1.
-        let d = if st.slow == 1.0 && st.steal == 0.0 && node.contention.is_none() {
+        debug_assert!(
+            !st.plain || (st.slow == 1.0 && st.steal == 0.0 && node.contention.is_none()),
+            "stale plain flag: a change missed `refresh_express`"
+        );
+        let d = if st.plain {
             d
         } else {
             let mut f = st.slow / (1.0 - st.steal);
@@ -3051,6 +3069,11 @@ fn new_job(
 
 fn queue_capacity(node: &Node) -> Option<u64> {
     node.queue_cap
+}
+
+/// The station's own part of [`Station::plain`].
+fn station_plain(st: &Station) -> bool {
+    st.err_p == 0.0 && st.slow == 1.0 && st.steal == 0.0 && !st.hung
 }
 
 fn queue_lifo(node: &Node) -> bool {

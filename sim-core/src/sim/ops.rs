@@ -192,6 +192,7 @@ impl Sim {
                 let reps = self.fault_reps(&self.faults[idx as usize], true);
                 for r in reps {
                     self.nodes[ni].reps[r].hung = start;
+                    self.refresh_express();
                     if !start {
                         // The vanished requests are dropped now.
                         let lost: Vec<Ref> = self
@@ -215,16 +216,19 @@ impl Sim {
                 for r in self.fault_reps(&self.faults[idx as usize], false) {
                     self.nodes[ni].reps[r].slow = if start { factor } else { 1.0 };
                 }
+                self.refresh_express();
             }
             FaultAction::Errors { p } => {
                 for r in self.fault_reps(&self.faults[idx as usize], false) {
                     self.nodes[ni].reps[r].err_p = if start { p } else { 0.0 };
                 }
+                self.refresh_express();
             }
             FaultAction::NoisyNeighbour { steal } => {
                 for r in self.fault_reps(&self.faults[idx as usize], false) {
                     self.nodes[ni].reps[r].steal = if start { steal } else { 0.0 };
                 }
+                self.refresh_express();
             }
             FaultAction::Partition { .. } => {
                 if peer == NONE {
