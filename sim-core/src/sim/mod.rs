@@ -1158,7 +1158,7 @@ impl Sim {
                     return;
                 }
                 // Express lane: a service's endpoint program just ran its
-                // last step and the node injects no errors: what
+                // last step on a plain station (it injects no errors): what
                 // `run_program` does past the end, without the detour.
                 let (ni, ri, ip) = (j.node as usize, j.rep as usize, j.ip as usize);
                 if let (true, Task::Handler { endpoint }) = (self.express, j.task) {
@@ -2141,7 +2141,6 @@ impl Sim {
     }
 
     /// Gives the job a worker.
-    #[inline]
     fn start(&mut self, job: Ref) {
         let now = self.now();
         let j = self.jobs.get_mut(job).expect("live job");
