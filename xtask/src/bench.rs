@@ -123,6 +123,29 @@ pub fn bench(opts: Options) -> Result {
     let floor = Stats::of(&floors).expect("at least one loop run");
     let simpy = Stats::of(&simpys);
 
+    // Paired rounds: two builds at once, one per CPU. The bench's other
+    // ratios compare runs made seconds apart, and on a shared machine a
+    // CPU's speed drifts by tens of per cent over seconds; runs made at the
+    // same time see the same spell.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rounds = opts.repeats.max(1) * opts.rounds.max(1);
+    let plain = Job::Cli(&exe, &scenario, duration_s);
+    let pairs = if cpus < 2 {
+        println!("bench: paired rounds skipped: one CPU");
+        Vec::new()
+    } else {
+        let mut pairs = Vec::new();
+        if let Some(p) = &pgo_exe {
+            let what = "PGO build / plain build, events/s";
+            let r = paired(what, plain, Job::Cli(p, &scenario, duration_s), rounds)?;
+            pairs.push((what, r));
+        }
+        let what = "loop / engine (plain build), events/s";
+        let r = paired(what, plain, Job::Loop(&floor_exe, duration_s), rounds)?;
+        pairs.push((what, r));
+        pairs
+    };
+
     let (wasm, page) = if opts.skip_wasm {
         (None, None)
     } else {
@@ -139,6 +162,7 @@ pub fn bench(opts: Options) -> Result {
 
     print_table(native, pgo, simpy, wasm);
     print_floor(native, floor, simpy, same);
+    print_pairs(&pairs);
     if let Some(p) = page {
         print_page(&p);
     }
@@ -286,6 +310,114 @@ fn print_floor(native: Stats, floor: Stats, simpy: Option<Stats>, same: bool) {
         floor.median.per_s() / native.median.per_s(),
         if same { "equals" } else { "DIFFERS FROM" }
     );
+}
+
+/// The paired ratios: median and quartiles of the per-round ratios.
+fn print_pairs(pairs: &[(&str, Vec<f64>)]) {
+    if pairs.is_empty() {
+        return;
+    }
+    println!();
+    println!("  paired: both builds at once, one per CPU (median of per-round ratios [q25, q75]):");
+    for (what, r) in pairs {
+        println!(
+            "    {what:<38} {:.2}x  [{:.2}, {:.2}]  ({} rounds)",
+            quantile(r, 0.5),
+            quantile(r, 0.25),
+            quantile(r, 0.75),
+            r.len()
+        );
+    }
+}
+
+/// The `q` quantile of sorted values (nearest rank).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let i = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[i - 1]
+}
+
+/// A timed run: the CLI on a scenario, or the hand-written loop.
+#[derive(Clone, Copy)]
+enum Job<'a> {
+    Cli(&'a Path, &'a Path, f64),
+    Loop(&'a Path, f64),
+}
+
+impl Job<'_> {
+    fn start(self) -> Result<std::process::Child> {
+        let mut c = match self {
+            Job::Cli(exe, scenario, duration_s) => {
+                let mut c = util::cmd(exe);
+                c.arg("run").arg(scenario).args([
+                    "--duration",
+                    &format!("{duration_s:.3}"),
+                    "--format",
+                    "json",
+                ]);
+                c
+            }
+            Job::Loop(exe, duration_s) => {
+                let mut c = util::cmd(exe);
+                c.arg(format!("{duration_s:.3}"));
+                c
+            }
+        };
+        let shown = util::display(&c);
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| Error(format!("could not start `{shown}`: {e}")))
+    }
+
+    fn figure(self, child: std::process::Child) -> Result<Figure> {
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            bail!("a paired run failed ({})", out.status);
+        }
+        let v: Value = serde_json::from_slice(&out.stdout)?;
+        match self {
+            Job::Cli(..) => native_figure(&v),
+            Job::Loop(..) => {
+                let get = |k: &str| {
+                    v.get(k)
+                        .and_then(Value::as_f64)
+                        .ok_or_else(|| Error(format!("mmc_loop printed no numeric `{k}`")))
+                };
+                Ok(Figure {
+                    events: get("events")?,
+                    wall_s: get("wall_s")?,
+                })
+            }
+        }
+    }
+}
+
+/// `rounds` rounds of `a` and `b` started together (which starts first
+/// alternates); returns the per-round ratios of b's events/s to a's, sorted.
+fn paired(what: &str, a: Job, b: Job, rounds: u32) -> Result<Vec<f64>> {
+    let mut ratios = Vec::new();
+    for i in 0..rounds {
+        let (ca, cb) = if i % 2 == 0 {
+            let ca = a.start()?;
+            (ca, b.start()?)
+        } else {
+            let cb = b.start()?;
+            (a.start()?, cb)
+        };
+        let (fa, fb) = (a.figure(ca)?, b.figure(cb)?);
+        ratios.push(fb.per_s() / fa.per_s());
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "bench: paired, {what}: {}",
+        ratios
+            .iter()
+            .map(|r| format!("{r:.3}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Ok(ratios)
 }
 
 // ------------------------------------------------------------------ native
@@ -575,6 +707,18 @@ pub fn wasm_figure(v: &Value) -> Result<Figure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantiles_are_nearest_rank() {
+        // Nearest rank: the ceil(q n)-th smallest value, at least the first.
+        let v = [0.9, 1.0, 1.1, 1.2, 1.3];
+        assert_eq!(quantile(&v, 0.5), 1.1); // ceil(2.5) = 3rd
+        assert_eq!(quantile(&v, 0.25), 1.0); // ceil(1.25) = 2nd
+        assert_eq!(quantile(&v, 0.75), 1.2); // ceil(3.75) = 4th
+        assert_eq!(quantile(&v, 0.0), 0.9);
+        assert_eq!(quantile(&v, 1.0), 1.3);
+        assert_eq!(quantile(&[2.0], 0.25), 2.0);
+    }
 
     #[test]
     fn reads_a_cli_report() {
