@@ -378,17 +378,7 @@ impl Job<'_> {
         let v: Value = serde_json::from_slice(&out.stdout)?;
         match self {
             Job::Cli(..) => native_figure(&v),
-            Job::Loop(..) => {
-                let get = |k: &str| {
-                    v.get(k)
-                        .and_then(Value::as_f64)
-                        .ok_or_else(|| Error(format!("mmc_loop printed no numeric `{k}`")))
-                };
-                Ok(Figure {
-                    events: get("events")?,
-                    wall_s: get("wall_s")?,
-                })
-            }
+            Job::Loop(..) => loop_figure(&v),
         }
     }
 }
@@ -473,17 +463,22 @@ fn floor(exe: &Path, duration_s: f64, repeats: u32, round: u32) -> Result<(Vec<F
         let mut c = util::cmd(exe);
         c.arg(format!("{duration_s:.3}")).stderr(Stdio::inherit());
         let v = json_output(&mut c)?;
-        let get = |k: &str| {
-            v.get(k)
-                .and_then(Value::as_f64)
-                .ok_or_else(|| Error(format!("mmc_loop printed no numeric `{k}`: {v}")))
-        };
-        let f = Figure {
-            events: get("events")?,
-            wall_s: get("wall_s")?,
-        };
-        Ok((f, get("wait_mean_s")?))
+        Ok((loop_figure(&v)?, loop_number(&v, "wait_mean_s")?))
     })
+}
+
+/// Events and wall time from `mmc_loop`'s JSON.
+fn loop_figure(v: &Value) -> Result<Figure> {
+    Ok(Figure {
+        events: loop_number(v, "events")?,
+        wall_s: loop_number(v, "wall_s")?,
+    })
+}
+
+fn loop_number(v: &Value, k: &str) -> Result<f64> {
+    v.get(k)
+        .and_then(Value::as_f64)
+        .ok_or_else(|| Error(format!("mmc_loop printed no numeric `{k}`: {v}")))
 }
 
 /// `repeats` runs of the CLI on the benchmark scenario; also the service's
