@@ -344,8 +344,10 @@ enum Job<'a> {
 }
 
 impl Job<'_> {
-    fn start(self) -> Result<std::process::Child> {
-        let mut c = match self {
+    /// The command line of the run (the CLI as `native` runs it, the loop
+    /// as `floor` runs it).
+    fn command(self) -> Command {
+        match self {
             Job::Cli(exe, scenario, duration_s) => {
                 let mut c = util::cmd(exe);
                 c.arg("run").arg(scenario).args([
@@ -361,7 +363,11 @@ impl Job<'_> {
                 c.arg(format!("{duration_s:.3}"));
                 c
             }
-        };
+        }
+    }
+
+    fn start(self) -> Result<std::process::Child> {
+        let mut c = self.command();
         let shown = util::display(&c);
         c.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -431,11 +437,8 @@ fn build_native() -> Result<PathBuf> {
 /// may change how fast the code runs, never what it computes.
 fn same_report(plain: &Path, pgo: &Path, scenario: &Path) -> Result {
     let report = |exe: &Path| -> Result<Value> {
-        let mut c = util::cmd(exe);
-        c.arg("run")
-            .arg(scenario)
-            .args(["--duration", "11111.111", "--format", "json"])
-            .stderr(Stdio::inherit());
+        let mut c = Job::Cli(exe, scenario, 11111.111).command();
+        c.stderr(Stdio::inherit());
         let mut v = json_output(&mut c)?;
         if let Some(m) = v.as_object_mut() {
             m.remove("wall_s");
@@ -460,8 +463,8 @@ fn build_floor() -> Result<PathBuf> {
 /// `repeats` runs of the hand-written loop; also its mean wait.
 fn floor(exe: &Path, duration_s: f64, repeats: u32, round: u32) -> Result<(Vec<Figure>, f64)> {
     runs("loop", repeats, round, || {
-        let mut c = util::cmd(exe);
-        c.arg(format!("{duration_s:.3}")).stderr(Stdio::inherit());
+        let mut c = Job::Loop(exe, duration_s).command();
+        c.stderr(Stdio::inherit());
         let v = json_output(&mut c)?;
         Ok((loop_figure(&v)?, loop_number(&v, "wait_mean_s")?))
     })
@@ -492,16 +495,8 @@ fn native(
     round: u32,
 ) -> Result<(Vec<Figure>, f64)> {
     runs(what, repeats, round, || {
-        let mut c = util::cmd(exe);
-        c.arg("run")
-            .arg(scenario)
-            .args([
-                "--duration",
-                &format!("{duration_s:.3}"),
-                "--format",
-                "json",
-            ])
-            .stderr(Stdio::inherit());
+        let mut c = Job::Cli(exe, scenario, duration_s).command();
+        c.stderr(Stdio::inherit());
         let json = json_output(&mut c)?;
         let wait = json
             .pointer("/nodes/server/wait_s/mean")
