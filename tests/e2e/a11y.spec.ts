@@ -2,7 +2,7 @@
 // form control has a label; Tab reaches the anti-pattern toggles and Space
 // flips one (without also toggling play); Space elsewhere plays and pauses;
 // the lesson dialog opens from the keyboard, its filter and arrow keys work
-// and Escape closes it.
+// and Escape closes it, even when pressed before the dialog has rendered.
 import { expect, test, type Page } from '@playwright/test';
 import { artifact } from './artifacts';
 import { openApp, pick } from './helpers';
@@ -98,5 +98,25 @@ test('the lesson dialog by keyboard: open, filter, arrows, Enter, Escape', async
   await expect(dialog).toHaveCount(0);
   await expect(page.getByTestId('lesson-panel')).toContainText(id);
   await expect(page.getByTestId('predict-input').or(page.getByTestId('predict-skip'))).toBeVisible();
+  expect(errors, errors.join('\n')).toEqual([]);
+});
+
+test('Escape pressed before the dialog has rendered still closes it', async ({ page }) => {
+  const errors = await openApp(page);
+  const dialog = page.locator('#lesson-dialog');
+  const before = await page.locator('#sim-time').textContent();
+  // Open and press Escape in one task, so no render runs in between.
+  await page.evaluate(() => {
+    (document.querySelector('#lessons-open') as HTMLElement).click();
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+  });
+  // Renders have run once the running clock has moved on.
+  await expect.poll(() => page.locator('#sim-time').textContent()).not.toBe(before);
+  await expect(dialog).toHaveCount(0);
+  // The dialog still opens and closes as usual afterwards.
+  await page.locator('#lessons-open').click();
+  await expect(dialog).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
   expect(errors, errors.join('\n')).toEqual([]);
 });

@@ -173,7 +173,8 @@ pub fn app(props: &AppProps) -> Html {
         });
     }
 
-    let dialog = use_state(|| Dialog::None);
+    // `_eq`: closing a closed dialog (Escape anywhere) renders nothing.
+    let dialog = use_state_eq(|| Dialog::None);
     let open = {
         let dialog = dialog.clone();
         Callback::from(move |d: Dialog| dialog.set(d))
@@ -1349,20 +1350,20 @@ struct DialogsProps {
 #[component(Dialogs)]
 fn dialogs(p: &DialogsProps) -> Html {
     let close = p.open.reform(|_: MouseEvent| Dialog::None);
-    // Escape closes.
+    // Escape closes. One listener for the page's life, not one per open
+    // dialog: an effect runs after the render that shows the dialog, maybe
+    // a slice later (Yew yields every ~16 ms), and an Escape pressed in
+    // between would be lost. With no dialog open it is a no-op.
     {
         let open = p.open.clone();
-        let shown = p.dialog != Dialog::None;
-        use_effect_with(shown, move |&shown| {
-            let listener = shown.then(|| {
-                EventListener::new(&gloo::utils::document(), "keydown", move |ev| {
-                    if ev
-                        .dyn_ref::<KeyboardEvent>()
-                        .is_some_and(|k| k.key() == "Escape")
-                    {
-                        open.emit(Dialog::None);
-                    }
-                })
+        use_effect_with((), move |_| {
+            let listener = EventListener::new(&gloo::utils::document(), "keydown", move |ev| {
+                if ev
+                    .dyn_ref::<KeyboardEvent>()
+                    .is_some_and(|k| k.key() == "Escape")
+                {
+                    open.emit(Dialog::None);
+                }
             });
             move || drop(listener)
         });

@@ -145,37 +145,61 @@ pub struct LessonBrowserProps {
     pub selected: Option<String>,
 }
 
+/// The lesson buttons of the browser under `root`, in page order.
+fn lesson_buttons(root: &NodeRef) -> Vec<HtmlElement> {
+    let Some(list) = root
+        .cast::<web_sys::Element>()
+        .and_then(|r| r.query_selector_all("button.teach-lesson").ok())
+    else {
+        return Vec::new();
+    };
+    (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<HtmlElement>().ok())
+        .collect()
+}
+
 /// Focuses the lesson button `delta` away from the focused one (or the
-/// first / last when `delta` is `i32::MIN` / `i32::MAX`).
+/// last when `delta` is `i32::MAX`, the first when it is `i32::MIN`).
 fn move_focus(root: &NodeRef, delta: i32) {
-    let Some(root) = root.cast::<web_sys::Element>() else {
+    let list = lesson_buttons(root);
+    let Some(last) = list.len().checked_sub(1) else {
         return;
     };
-    let Ok(list) = root.query_selector_all("button.teach-lesson") else {
-        return;
-    };
-    let n = list.length() as i32;
-    if n == 0 {
-        return;
-    }
     let active = gloo::utils::document().active_element();
-    let current = (0..n).find(|&i| {
-        list.item(i as u32)
-            .zip(active.as_ref())
-            .is_some_and(|(node, a)| node.is_same_node(Some(a.as_ref())))
+    let current = list.iter().position(|b| {
+        active
+            .as_ref()
+            .is_some_and(|a| b.is_same_node(Some(a.as_ref())))
     });
     let next = match (delta, current) {
-        (i32::MIN, _) => 0,
-        (i32::MAX, _) => n - 1,
-        (_, None) => 0,
-        (d, Some(i)) => (i + d).clamp(0, n - 1),
+        (i32::MIN, _) | (_, None) => 0,
+        (i32::MAX, _) => last,
+        (d, Some(i)) => (i as i64 + d as i64).clamp(0, last as i64) as usize,
     };
-    if let Some(el) = list
-        .item(next as u32)
-        .and_then(|node| node.dyn_into::<HtmlElement>().ok())
-    {
-        let _ = el.focus();
-    }
+    let _ = list[next].focus();
+}
+
+/// Focuses the button of lesson `id` if the page shows it; `false` if not.
+fn focus_lesson(root: &NodeRef, id: &str) -> bool {
+    let testid = format!("lesson-{id}");
+    lesson_buttons(root)
+        .into_iter()
+        .find(|b| b.get_attribute("data-testid").as_deref() == Some(testid.as_str()))
+        .is_some_and(|b| b.focus().is_ok())
+}
+
+/// The filter box's text as it is now (`None` if `e` is not from it).
+fn typed_text(e: &KeyboardEvent) -> Option<String> {
+    Some(e.target_dyn_into::<HtmlInputElement>()?.value())
+}
+
+/// The first lesson matching the filter box's text as it is now. Key
+/// handlers read the box, not the last render: Yew renders after the
+/// event, in slices of about 16 ms, so a fast typist's Enter or Arrow Down
+/// can arrive before the list shows the last keystroke.
+fn first_match(e: &KeyboardEvent) -> Option<String> {
+    let sections = lessons::filter_sections(&typed_text(e)?);
+    Some(sections.first()?.lessons.first()?.id.clone())
 }
 
 /// Every lesson, grouped by article section, with a text filter.
@@ -186,12 +210,20 @@ fn move_focus(root: &NodeRef, delta: i32) {
 pub fn lesson_browser(props: &LessonBrowserProps) -> Html {
     let filter = use_state(String::new);
     let root = use_node_ref();
+    // A lesson to focus once the list shows it (Arrow Down from the filter
+    // box before the list caught up with the typing).
+    let pending_focus = use_mut_ref(|| None::<String>);
+    {
+        let (root, pending_focus) = (root.clone(), pending_focus.clone());
+        use_effect(move || {
+            let id = pending_focus.borrow_mut().take();
+            if let Some(id) = id {
+                focus_lesson(&root, &id);
+            }
+        });
+    }
     let sections = lessons::filter_sections(&filter);
     let count: usize = sections.iter().map(|s| s.lessons.len()).sum();
-    let first = sections
-        .first()
-        .and_then(|s| s.lessons.first())
-        .map(|l| l.id.clone());
 
     let oninput = {
         let filter = filter.clone();
@@ -205,16 +237,23 @@ pub fn lesson_browser(props: &LessonBrowserProps) -> Html {
         Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
             "Enter" => {
                 e.prevent_default();
-                if let Some(id) = &first {
-                    on_open.emit(id.clone());
+                if let Some(id) = first_match(&e) {
+                    on_open.emit(id);
                 }
             }
-            "Escape" => filter.set(String::new()),
+            "Escape" => {
+                // The box too, now: a key right after Escape reads it.
+                if let Some(input) = e.target_dyn_into::<HtmlInputElement>() {
+                    input.set_value("");
+                }
+                filter.set(String::new());
+            }
             _ => {}
         })
     };
     let on_list_key = {
-        let root = root.clone();
+        let (root, pending_focus) = (root.clone(), pending_focus.clone());
+        let shown = (*filter).clone();
         Callback::from(move |e: KeyboardEvent| {
             let delta = match e.key().as_str() {
                 "ArrowDown" => 1,
@@ -223,7 +262,8 @@ pub fn lesson_browser(props: &LessonBrowserProps) -> Html {
                 "End" => i32::MAX,
                 _ => return,
             };
-            // Home / End stay with the text cursor inside the filter box.
+            // From the filter box, Arrow Down / Up go to the first match;
+            // Home / End stay with the text cursor.
             let in_input = e
                 .target()
                 .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
@@ -232,7 +272,21 @@ pub fn lesson_browser(props: &LessonBrowserProps) -> Html {
                 return;
             }
             e.prevent_default();
-            move_focus(&root, if in_input { i32::MIN } else { delta });
+            if !in_input {
+                move_focus(&root, delta);
+                return;
+            }
+            let Some(id) = first_match(&e) else {
+                return;
+            };
+            if typed_text(&e).as_deref() == Some(shown.as_str()) {
+                focus_lesson(&root, &id);
+            } else {
+                // The list still shows an older filter: the render that
+                // catches up may move or drop this lesson's button, so the
+                // effect above focuses it once that render is done.
+                *pending_focus.borrow_mut() = Some(id);
+            }
         })
     };
 
@@ -260,7 +314,7 @@ pub fn lesson_browser(props: &LessonBrowserProps) -> Html {
             { for sections.iter().map(|s| {
                 let heading = format!("teach-h-{}", s.title.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
                 html! {
-                    <section class="teach-section" aria-labelledby={heading.clone()}>
+                    <section key={s.key.clone()} class="teach-section" aria-labelledby={heading.clone()}>
                         <h3 id={heading}>{ &s.title }</h3>
                         <ul>
                             { for s.lessons.iter().map(|l| {
@@ -269,7 +323,7 @@ pub fn lesson_browser(props: &LessonBrowserProps) -> Html {
                                 let onclick = Callback::from(move |_: MouseEvent| on_open.emit(id.clone()));
                                 let current = props.selected.as_deref() == Some(l.id.as_str());
                                 html! {
-                                    <li>
+                                    <li key={l.id.clone()}>
                                         <button type="button" class="teach-lesson"
                                             data-testid={format!("lesson-{}", l.id)}
                                             aria-current={current.then_some("true")}

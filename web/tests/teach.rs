@@ -166,6 +166,63 @@ async fn browser_lists_filters_and_opens_lessons() {
     el.remove();
 }
 
+/// Keys that arrive before the list has caught up with the typing (Yew
+/// renders after the event, in slices of about 16 ms; a fast typist, or a
+/// busy page, can press Arrow Down or Enter first). Both act on what the
+/// box says, and the focus lands on a lesson the list keeps.
+#[wasm_bindgen_test]
+async fn browser_keys_act_on_the_typed_text_before_the_list_renders() {
+    let el = root("teach-browser-fast");
+    let opened: Rc<RefCell<Vec<String>>> = Rc::default();
+    let o = opened.clone();
+    yew::Renderer::<LessonBrowser>::with_root_and_props(
+        el.clone(),
+        LessonBrowserProps {
+            on_open: Callback::from(move |id: String| o.borrow_mut().push(id)),
+            selected: None,
+        },
+    )
+    .render();
+    tick().await;
+    let first_of_all = web::lessons::sections()[0].lessons[0].id.clone();
+    let first_retry = web::lessons::filter_sections("retry")[0].lessons[0]
+        .id
+        .clone();
+    // Otherwise the test could not tell a stale list from the right one.
+    assert_ne!(first_of_all, first_retry);
+
+    let filter = get(&el, "lesson-filter");
+    filter.focus().unwrap();
+    // Type and press Arrow Down in the same task: no render in between.
+    type_into(&filter, "retry");
+    key(&filter, "ArrowDown");
+    tick().await;
+    assert_eq!(active_testid(), Some(format!("lesson-{first_retry}")));
+    assert_eq!(
+        el.query_selector("button.teach-lesson")
+            .unwrap()
+            .and_then(|b| b.get_attribute("data-testid")),
+        Some(format!("lesson-{first_retry}"))
+    );
+
+    // Escape, then at once Arrow Down: the first of every lesson.
+    filter.focus().unwrap();
+    key(&filter, "Escape");
+    key(&filter, "ArrowDown");
+    tick().await;
+    assert_eq!(active_testid(), Some(format!("lesson-{first_of_all}")));
+
+    // Type and press Enter in the same task: the typed text's first match.
+    filter.focus().unwrap();
+    type_into(&filter, "stampede");
+    key(&filter, "Enter");
+    assert_eq!(
+        opened.borrow().last().map(String::as_str),
+        Some("CACHE-STAMPEDE")
+    );
+    el.remove();
+}
+
 struct Calls {
     guesses: Rc<RefCell<Vec<f64>>>,
     reveals: Rc<RefCell<u32>>,
