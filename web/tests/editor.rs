@@ -12,6 +12,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{
     CanvasRenderingContext2d, HtmlCanvasElement, HtmlElement, HtmlInputElement, HtmlSelectElement,
+    HtmlTextAreaElement,
 };
 use yew::prelude::*;
 
@@ -339,6 +340,49 @@ async fn inspector_validates_connects_deletes_and_undoes() {
     by_testid(&root, "editor-undo").unwrap().click();
     assert!(wait_for(|| applied.borrow().len() == 7, 2_000).await);
     assert_eq!(applied.borrow()[6], applied.borrow()[2]);
+
+    // A blur and a Ctrl+Enter right after typing, in the same task (no
+    // render in between): they act on what was typed, not on the last render.
+    choose(&by_testid(&root, "node-select").unwrap(), "api");
+    assert!(
+        wait_for(
+            || by_testid(&root, "inspector-node").and_then(|e| e.text_content())
+                == Some("api".into()),
+            2_000
+        )
+        .await
+    );
+    let workers = by_testid(&root, "field-workers").unwrap();
+    workers.focus().unwrap();
+    type_into(&workers, "7");
+    workers.blur().unwrap();
+    assert!(
+        wait_for(|| applied.borrow().len() == 8, 2_000).await,
+        "the blur right after typing did not apply"
+    );
+    let sc = Scenario::from_toml_str(applied.borrow().last().unwrap()).unwrap();
+    assert!(matches!(&sc.nodes["api"], sim_core::NodeSpec::Service(s) if s.workers == 7));
+    assert!(
+        wait_for(
+            || by_testid(&root, "node-raw")
+                .and_then(|t| t.dyn_into::<HtmlTextAreaElement>().ok())
+                .is_some_and(|t| t.value().contains("workers = 7")),
+            2_000
+        )
+        .await
+    );
+    let raw: HtmlTextAreaElement = by_testid(&root, "node-raw").unwrap().dyn_into().unwrap();
+    let edited = raw.value().replace("workers = 7", "workers = 5");
+    assert_ne!(edited, raw.value());
+    raw.set_value(&edited);
+    raw.dispatch_event(&bubbling("input")).unwrap();
+    key(&raw, "Enter", true, false);
+    assert!(
+        wait_for(|| applied.borrow().len() == 9, 2_000).await,
+        "Ctrl+Enter right after typing did not apply"
+    );
+    let sc = Scenario::from_toml_str(applied.borrow().last().unwrap()).unwrap();
+    assert!(matches!(&sc.nodes["api"], sim_core::NodeSpec::Service(s) if s.workers == 5));
     root.remove();
 }
 

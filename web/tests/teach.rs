@@ -307,6 +307,13 @@ async fn panel_validates_the_guess_and_passes_a_good_one_up() {
     tick().await;
     assert_eq!(*calls.guesses.borrow(), vec![120.0]);
 
+    // typed and submitted in one task (no render in between): what was
+    // typed counts, not the last render's text
+    type_into(&input, "95");
+    get(&el, "predict-submit").click();
+    tick().await;
+    assert_eq!(*calls.guesses.borrow(), vec![120.0, 95.0]);
+
     // every claim is listed, pending before any run
     for i in 0..lesson.claims.len() {
         let c = get(&el, &format!("claim-{i}"));
