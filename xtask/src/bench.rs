@@ -145,6 +145,27 @@ pub fn bench(opts: Options) -> Result {
         pairs.push((what, r));
         pairs
     };
+    // The same for the SimPy ratio: SimPy and the engine at once, the
+    // engine's short runs back to back while one SimPy run lasts.
+    let beside = if cpus < 2 || opts.skip_simpy || simpys.is_empty() {
+        None
+    } else {
+        let (name, job) = match &pgo_exe {
+            Some(p) => ("PGO build", Job::Cli(p, &scenario, duration_s)),
+            None => ("plain build", plain),
+        };
+        let mut r = Vec::new();
+        for _ in 0..opts.rounds.max(1) {
+            match beside_simpy(opts.customers, job) {
+                Ok(x) => r.push(x),
+                Err(e) => {
+                    println!("bench: a round beside SimPy failed: {e}");
+                    break;
+                }
+            }
+        }
+        Some((name, r))
+    };
 
     let (wasm, page) = if opts.skip_wasm {
         (None, None)
@@ -163,6 +184,9 @@ pub fn bench(opts: Options) -> Result {
     print_table(native, pgo, simpy, wasm);
     print_floor(native, floor, simpy, same);
     print_pairs(&pairs);
+    if let Some((name, r)) = &beside {
+        print_beside(name, r);
+    }
     if let Some(p) = page {
         print_page(&p);
     }
@@ -327,6 +351,20 @@ fn print_pairs(pairs: &[(&str, Vec<f64>)]) {
             quantile(r, 0.75),
             r.len()
         );
+    }
+}
+
+fn print_beside(name: &str, rounds: &[(f64, usize)]) {
+    if rounds.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "  beside SimPy: SimPy and the {name} at once, one per CPU, the {name} back to back \
+         while SimPy runs\n  (median of its events/s over SimPy's; target >= 100x):"
+    );
+    for (i, (ratio, n)) in rounds.iter().enumerate() {
+        println!("    round {}: {ratio:.0}x  (median of {n} runs)", i + 1);
     }
 }
 
@@ -599,6 +637,12 @@ fn json_output(c: &mut Command) -> Result<Value> {
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Error(format!("could not start `{shown}`: {e}")))?;
+    parse_output(&shown, &out)
+}
+
+/// The JSON a finished command printed: the whole of stdout, or else its
+/// last line that starts with `{`.
+fn parse_output(shown: &str, out: &std::process::Output) -> Result<Value> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         bail!("`{shown}` failed ({}):\n{stdout}", out.status);
@@ -617,13 +661,21 @@ fn json_output(c: &mut Command) -> Result<Value> {
 
 // ------------------------------------------------------------------ SimPy
 
-fn simpy(customers: u64) -> Result<Figure> {
+fn simpy_command(customers: u64) -> Command {
     let script = root().join("xtask").join("bench").join("mmc_simpy.py");
     let mut c = util::cmd(setup::venv_python());
     c.arg(&script)
         .args(["--customers", &customers.to_string()])
         .stderr(Stdio::inherit());
-    let v = json_output(&mut c)?;
+    c
+}
+
+fn simpy(customers: u64) -> Result<Figure> {
+    simpy_figure(&json_output(&mut simpy_command(customers))?)
+}
+
+/// SimPy's figure from its JSON line (and a line saying so).
+fn simpy_figure(v: &Value) -> Result<Figure> {
     let events = v["events"]
         .as_f64()
         .ok_or_else(|| Error("no events".into()))?;
@@ -637,6 +689,52 @@ fn simpy(customers: u64) -> Result<Figure> {
         v["erlang_c_wait_s"].as_f64().unwrap_or(f64::NAN),
     );
     Ok(Figure { events, wall_s })
+}
+
+/// One SimPy run with `job` beside it, one per CPU: `job` runs back to
+/// back for as long as SimPy does, so both see the same spell of the
+/// machine. Returns the median of `job`'s events/s over those runs
+/// divided by SimPy's events/s, and how many runs that median is of.
+fn beside_simpy(customers: u64, job: Job) -> Result<(f64, usize)> {
+    let mut c = simpy_command(customers);
+    let shown = util::display(&c);
+    println!(
+        "$ {shown}   (with {} back to back beside it)",
+        util::display(&job.command())
+    );
+    let mut child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error(format!("could not start `{shown}`: {e}")))?;
+    let mut runs = Vec::new();
+    // A failed run stops the round, not before SimPy has been waited for.
+    let mut failed = None;
+    while child.try_wait()?.is_none() {
+        match job.start().and_then(|r| job.figure(r)) {
+            Ok(f) => runs.push(f.per_s()),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    let peer = simpy_figure(&parse_output(&shown, &child.wait_with_output()?)?)?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if runs.is_empty() {
+        bail!("no run finished beside SimPy");
+    }
+    runs.sort_by(f64::total_cmp);
+    let ratio = quantile(&runs, 0.5) / peer.per_s();
+    println!(
+        "bench: beside SimPy: {} runs, median {:.2} M events/s = {ratio:.0}x SimPy's {:.3}",
+        runs.len(),
+        quantile(&runs, 0.5) / 1e6,
+        peer.per_s() / 1e6
+    );
+    Ok((ratio, runs.len()))
 }
 
 // ------------------------------------------------------------------ wasm
