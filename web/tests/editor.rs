@@ -63,6 +63,24 @@ async fn wait_for(mut cond: impl FnMut() -> bool, ms: u32) -> bool {
     cond()
 }
 
+/// Waits until the inspector shows node `name`.
+async fn inspecting(root: &web_sys::Element, name: &str) -> bool {
+    wait_for(
+        || by_testid(root, "inspector-node").and_then(|e| e.text_content()) == Some(name.into()),
+        2_000,
+    )
+    .await
+}
+
+/// Picks node `name` in the node list and waits for the inspector to show it.
+async fn select_node(root: &web_sys::Element, name: &str) {
+    choose(&by_testid(root, "node-select").unwrap(), name);
+    assert!(
+        inspecting(root, name).await,
+        "the inspector did not show {name}"
+    );
+}
+
 fn bubbling(kind: &str) -> web_sys::Event {
     let init = web_sys::EventInit::new();
     init.set_bubbles(true);
@@ -200,14 +218,7 @@ async fn palette_adds_a_node_and_canvas_draws() {
     assert_eq!(sc.nodes.len(), 4, "{toml}");
     assert!(sc.nodes.contains_key("service"), "{toml}");
     // The new node is selected and shown in the inspector, and drawn.
-    assert!(
-        wait_for(
-            || by_testid(&root, "inspector-node").and_then(|e| e.text_content())
-                == Some("service".into()),
-            2_000
-        )
-        .await
-    );
+    assert!(inspecting(&root, "service").await);
     assert!(
         wait_for(|| inked_pixels(&canvas) > before, 2_000).await,
         "the new node was not drawn"
@@ -268,23 +279,8 @@ async fn inspector_validates_connects_deletes_and_undoes() {
     by_testid(&root, "palette-external").unwrap().click();
     assert!(wait_for(|| applied.borrow().len() == 2, 2_000).await);
     // (the new node is selected: wait for that render before going on)
-    assert!(
-        wait_for(
-            || by_testid(&root, "inspector-node").and_then(|e| e.text_content())
-                == Some("external".into()),
-            2_000
-        )
-        .await
-    );
-    choose(&by_testid(&root, "node-select").unwrap(), "api");
-    assert!(
-        wait_for(
-            || by_testid(&root, "inspector-node").and_then(|e| e.text_content())
-                == Some("api".into()),
-            2_000
-        )
-        .await
-    );
+    assert!(inspecting(&root, "external").await);
+    select_node(&root, "api").await;
     choose(&by_testid(&root, "connect-target").unwrap(), "external");
     by_testid(&root, "connect-go").unwrap().click();
     assert!(
@@ -304,15 +300,7 @@ async fn inspector_validates_connects_deletes_and_undoes() {
     assert!(wait_for(|| by_testid(&root, "edge-remove-external").is_some(), 2_000).await);
 
     // A bad pair is refused with a message and changes nothing.
-    choose(&by_testid(&root, "node-select").unwrap(), "db");
-    assert!(
-        wait_for(
-            || by_testid(&root, "inspector-node").and_then(|e| e.text_content())
-                == Some("db".into()),
-            2_000
-        )
-        .await
-    );
+    select_node(&root, "db").await;
     choose(&by_testid(&root, "connect-target").unwrap(), "api");
     by_testid(&root, "connect-go").unwrap().click();
     assert!(wait_for(|| by_testid(&root, "editor-error").is_some(), 2_000).await);
@@ -343,15 +331,7 @@ async fn inspector_validates_connects_deletes_and_undoes() {
 
     // A blur and a Ctrl+Enter right after typing, in the same task (no
     // render in between): they act on what was typed, not on the last render.
-    choose(&by_testid(&root, "node-select").unwrap(), "api");
-    assert!(
-        wait_for(
-            || by_testid(&root, "inspector-node").and_then(|e| e.text_content())
-                == Some("api".into()),
-            2_000
-        )
-        .await
-    );
+    select_node(&root, "api").await;
     let workers = by_testid(&root, "field-workers").unwrap();
     workers.focus().unwrap();
     type_into(&workers, "7");

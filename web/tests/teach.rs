@@ -75,9 +75,9 @@ fn active_testid() -> Option<String> {
     doc().active_element()?.get_attribute("data-testid")
 }
 
-#[wasm_bindgen_test]
-async fn browser_lists_filters_and_opens_lessons() {
-    let el = root("teach-browser-test");
+/// A lesson browser in a fresh container; the ids it opens are collected.
+async fn mount_browser(id: &str) -> (Element, Rc<RefCell<Vec<String>>>) {
+    let el = root(id);
     let opened: Rc<RefCell<Vec<String>>> = Rc::default();
     let o = opened.clone();
     yew::Renderer::<LessonBrowser>::with_root_and_props(
@@ -89,6 +89,12 @@ async fn browser_lists_filters_and_opens_lessons() {
     )
     .render();
     tick().await;
+    (el, opened)
+}
+
+#[wasm_bindgen_test]
+async fn browser_lists_filters_and_opens_lessons() {
+    let (el, opened) = mount_browser("teach-browser-test").await;
 
     // every lesson is a button, grouped under section headings
     let buttons = el
@@ -172,18 +178,7 @@ async fn browser_lists_filters_and_opens_lessons() {
 /// box says, and the focus lands on a lesson the list keeps.
 #[wasm_bindgen_test]
 async fn browser_keys_act_on_the_typed_text_before_the_list_renders() {
-    let el = root("teach-browser-fast");
-    let opened: Rc<RefCell<Vec<String>>> = Rc::default();
-    let o = opened.clone();
-    yew::Renderer::<LessonBrowser>::with_root_and_props(
-        el.clone(),
-        LessonBrowserProps {
-            on_open: Callback::from(move |id: String| o.borrow_mut().push(id)),
-            selected: None,
-        },
-    )
-    .render();
-    tick().await;
+    let (el, opened) = mount_browser("teach-browser-fast").await;
     let first_of_all = web::lessons::sections()[0].lessons[0].id.clone();
     let first_retry = web::lessons::filter_sections("retry")[0].lessons[0]
         .id
