@@ -179,13 +179,15 @@ fn move_focus(root: &NodeRef, delta: i32) {
     let _ = list[next].focus();
 }
 
-/// Focuses the button of lesson `id` if the page shows it; `false` if not.
-fn focus_lesson(root: &NodeRef, id: &str) -> bool {
+/// Focuses the button of lesson `id` if the page shows it.
+fn focus_lesson(root: &NodeRef, id: &str) {
     let testid = format!("lesson-{id}");
-    lesson_buttons(root)
+    if let Some(b) = lesson_buttons(root)
         .into_iter()
         .find(|b| b.get_attribute("data-testid").as_deref() == Some(testid.as_str()))
-        .is_some_and(|b| b.focus().is_ok())
+    {
+        let _ = b.focus();
+    }
 }
 
 /// The filter box's text as it is now (`None` if `e` is not from it).
@@ -193,12 +195,12 @@ fn typed_text(e: &KeyboardEvent) -> Option<String> {
     Some(e.target_dyn_into::<HtmlInputElement>()?.value())
 }
 
-/// The first lesson matching the filter box's text as it is now. Key
-/// handlers read the box, not the last render: Yew renders after the
-/// event, in slices of about 16 ms, so a fast typist's Enter or Arrow Down
-/// can arrive before the list shows the last keystroke.
-fn first_match(e: &KeyboardEvent) -> Option<String> {
-    let sections = lessons::filter_sections(&typed_text(e)?);
+/// The first lesson matching `text`. Key handlers pass the filter box's
+/// text as it is now ([`typed_text`]), not the last render's: Yew renders
+/// after the event, in slices of about 16 ms, so a fast typist's Enter or
+/// Arrow Down can arrive before the list shows the last keystroke.
+fn first_match(text: &str) -> Option<String> {
+    let sections = lessons::filter_sections(text);
     Some(sections.first()?.lessons.first()?.id.clone())
 }
 
@@ -237,7 +239,7 @@ pub fn lesson_browser(props: &LessonBrowserProps) -> Html {
         Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
             "Enter" => {
                 e.prevent_default();
-                if let Some(id) = first_match(&e) {
+                if let Some(id) = typed_text(&e).and_then(|t| first_match(&t)) {
                     on_open.emit(id);
                 }
             }
@@ -276,10 +278,13 @@ pub fn lesson_browser(props: &LessonBrowserProps) -> Html {
                 move_focus(&root, delta);
                 return;
             }
-            let Some(id) = first_match(&e) else {
+            let Some(text) = typed_text(&e) else {
                 return;
             };
-            if typed_text(&e).as_deref() == Some(shown.as_str()) {
+            let Some(id) = first_match(&text) else {
+                return;
+            };
+            if text == shown {
                 focus_lesson(&root, &id);
             } else {
                 // The list still shows an older filter: the render that

@@ -416,10 +416,7 @@ impl Job<'_> {
 
     fn figure(self, child: std::process::Child) -> Result<Figure> {
         let out = child.wait_with_output()?;
-        if !out.status.success() {
-            bail!("a paired run failed ({})", out.status);
-        }
-        let v: Value = serde_json::from_slice(&out.stdout)?;
+        let v = parse_output(&util::display(&self.command()), &out)?;
         match self {
             Job::Cli(..) => native_figure(&v),
             Job::Loop(..) => loop_figure(&v),
@@ -707,12 +704,12 @@ fn beside_simpy(customers: u64, job: Job) -> Result<(f64, usize)> {
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| Error(format!("could not start `{shown}`: {e}")))?;
-    let mut runs = Vec::new();
+    let mut rates = Vec::new();
     // A failed run stops the round, not before SimPy has been waited for.
     let mut failed = None;
     while child.try_wait()?.is_none() {
         match job.start().and_then(|r| job.figure(r)) {
-            Ok(f) => runs.push(f.per_s()),
+            Ok(f) => rates.push(f.per_s()),
             Err(e) => {
                 failed = Some(e);
                 break;
@@ -723,18 +720,19 @@ fn beside_simpy(customers: u64, job: Job) -> Result<(f64, usize)> {
     if let Some(e) = failed {
         return Err(e);
     }
-    if runs.is_empty() {
+    if rates.is_empty() {
         bail!("no run finished beside SimPy");
     }
-    runs.sort_by(f64::total_cmp);
-    let ratio = quantile(&runs, 0.5) / peer.per_s();
+    rates.sort_by(f64::total_cmp);
+    let median = quantile(&rates, 0.5);
+    let ratio = median / peer.per_s();
     println!(
         "bench: beside SimPy: {} runs, median {:.2} M events/s = {ratio:.0}x SimPy's {:.3}",
-        runs.len(),
-        quantile(&runs, 0.5) / 1e6,
+        rates.len(),
+        median / 1e6,
         peer.per_s() / 1e6
     );
-    Ok((ratio, runs.len()))
+    Ok((ratio, rates.len()))
 }
 
 // ------------------------------------------------------------------ wasm
