@@ -909,6 +909,8 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Sim, ScenarioError> {
             .collect(),
         meta,
         express: true,
+        mirror: Mirror::Unset,
+        soj_pending: None,
     };
     // Warm caches: the most popular keys of each key space read through them.
     for (cache, spaces) in warm {

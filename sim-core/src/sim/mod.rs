@@ -1032,6 +1032,33 @@ pub struct Sim {
     /// Take the express lane where it applies (`set_express(false)` is for
     /// the tests that prove it changes nothing).
     express: bool,
+    /// Whether one node's sojourn histogram is `latency` itself
+    /// ([`Mirror`]).
+    mirror: Mirror,
+    /// A sojourn at the mirrored node that `finish` measured and the
+    /// answer it is sending may record as the end-to-end latency
+    /// (`root_done`); it never outlives that `finish`.
+    soj_pending: Option<Time>,
+}
+
+/// A root request answered by the express lane spends exactly its
+/// end-to-end latency at the one service that answers it, so while every
+/// measured root request is answered that way by the same node, and that
+/// node records no other sojourn, the node's sojourn histogram equals
+/// `Sim::latency` value for value: it is kept once, in `latency`
+/// (`Sim::sojourn` reads it there). The first record that breaks the
+/// equality copies `latency` into the node's own histogram and ends the
+/// mirror for the run (`Sim::unmirror`). Reports are byte-identical either
+/// way (`tests/it/express.rs` runs with the express lane off, which never
+/// mirrors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mirror {
+    /// Nothing measured has reached `latency` yet.
+    Unset,
+    /// This node's sojourns are `latency`'s values.
+    Node(u32),
+    /// Every node keeps its own sojourns.
+    Off,
 }
 
 impl Sim {
@@ -1960,7 +1987,7 @@ impl Sim {
                 measured,
                 user,
             } => {
-                self.root_done(src, measured, user, now - t0, outcome);
+                self.root_done(src, measured, user, now - t0, outcome, false);
                 self.trace_end(attrs.trace, outcome);
             }
             Origin::Parent(job) => {
@@ -1976,7 +2003,17 @@ impl Sim {
     }
 
     #[inline(always)]
-    fn root_done(&mut self, src: u32, measured: bool, user: u32, lat: Time, outcome: Outcome) {
+    /// `mirrored`: the latency is also the sojourn of the node that
+    /// `latency` mirrors (`Mirror`).
+    fn root_done(
+        &mut self,
+        src: u32,
+        measured: bool,
+        user: u32,
+        lat: Time,
+        outcome: Outcome,
+        mirrored: bool,
+    ) {
         let now = self.now();
         if let Some((limit, _)) = self.slo {
             let good = outcome == Outcome::Ok && lat <= limit;
@@ -1984,6 +2021,15 @@ impl Sim {
             if measured {
                 self.slo_counts.1 += 1;
                 self.slo_counts.0 += good as u64;
+            }
+        }
+        if outcome == Outcome::Ok && measured && !mirrored {
+            if self.soj_pending == Some(lat) {
+                // The sojourn `finish` just measured at the mirrored node:
+                // this record counts for both.
+                self.soj_pending = None;
+            } else if self.mirror != Mirror::Off {
+                self.unmirror();
             }
         }
         let Body::Source(s) = &mut self.nodes[src as usize].body else {
@@ -2024,6 +2070,50 @@ impl Sim {
         if let Arrival::Closed { think, .. } = &s.arrival {
             let t = think.sample(&mut s.rng);
             self.cal.schedule(now + t, Event::UserWake { src, user });
+        }
+    }
+
+    /// Whether a measured sojourn at node `ni` that equals the end-to-end
+    /// latency recorded with it can be kept in `latency` alone: the mirror
+    /// is this node's, or starts now (nothing measured anywhere yet).
+    #[inline]
+    fn mirrors(&mut self, ni: usize) -> bool {
+        match self.mirror {
+            Mirror::Node(x) => x as usize == ni,
+            Mirror::Off => false,
+            Mirror::Unset => {
+                let start = self.latency.count() == 0 && self.nodes[ni].sojourn.count() == 0;
+                if start {
+                    self.mirror = Mirror::Node(ni as u32);
+                }
+                start
+            }
+        }
+    }
+
+    /// Ends the mirror for the run: the mirrored node gets its sojourns so
+    /// far in its own histogram.
+    #[cold]
+    fn unmirror(&mut self) {
+        if let Mirror::Node(x) = self.mirror {
+            let own = &mut self.nodes[x as usize].sojourn;
+            own.add(&self.latency);
+            if let Some(v) = self.soj_pending.take() {
+                own.record(v);
+            }
+        }
+        debug_assert!(
+            self.soj_pending.is_none(),
+            "a pending sojourn without a mirror"
+        );
+        self.mirror = Mirror::Off;
+    }
+
+    /// Node `ni`'s sojourn histogram (`latency` while it mirrors the node).
+    pub(super) fn sojourn(&self, ni: usize) -> &LatencyHist {
+        match self.mirror {
+            Mirror::Node(x) if x as usize == ni => &self.latency,
+            _ => &self.nodes[ni].sojourn,
         }
     }
 
@@ -2680,8 +2770,19 @@ impl Sim {
             _ => st.c.failed += 1,
         }
         if measured {
-            node.sojourn.record(now - t_arrive);
+            let v = now - t_arrive;
+            if self.express && self.soj_pending.is_none() && self.mirrors(ni) {
+                // `root_done` takes it if the answer below records the same
+                // latency at once (`Mirror`).
+                self.soj_pending = Some(v);
+            } else {
+                if self.mirror == Mirror::Node(ni as u32) {
+                    self.unmirror();
+                }
+                self.nodes[ni].sojourn.record(v);
+            }
         }
+        let node = &mut self.nodes[ni];
         // Side effects: each successful execution of a state-changing call.
         if outcome == Outcome::Ok {
             if let Some(c) = self.calls.get_mut(call) {
@@ -2701,6 +2802,10 @@ impl Sim {
         }
         self.drain_queue(ni, ri);
         self.respond(job, outcome, ni as u32);
+        if self.soj_pending.is_some() {
+            // Not answered at once with that latency: the node keeps its own.
+            self.unmirror();
+        }
         self.end_job(job);
         if self.nodes[ni].reps[ri].state == RState::Draining {
             self.maybe_finish_drain(ni, ri);
@@ -2765,16 +2870,20 @@ impl Sim {
         if !self.edges[edge as usize].express_out {
             return false;
         }
-        // finish: free the worker, count, record the sojourn.
-        let node = &mut self.nodes[ni];
-        let st = &mut node.reps[ri];
+        // finish: free the worker, count, record the sojourn (in `latency`
+        // alone while it mirrors this node's: `Mirror`).
+        let mirrored = measured && c_measured && t0 == t_arrive && self.mirrors(ni);
+        if measured && !mirrored {
+            if self.mirror == Mirror::Node(ni as u32) {
+                self.unmirror();
+            }
+            self.nodes[ni].sojourn.record(now - t_arrive);
+        }
+        let st = &mut self.nodes[ni].reps[ri];
         st.lv.touch(&mut st.c, now);
         st.lv.busy -= 1;
         st.lv.insys -= 1;
         st.c.completed += 1;
-        if measured {
-            node.sojourn.record(now - t_arrive);
-        }
         self.drain_queue(ni, ri);
         // respond + on_response + resolve: the answer arrives at once. The
         // jobs just started cannot have touched this call (it has no timer,
@@ -2786,7 +2895,7 @@ impl Sim {
             c.resolved = true;
             c.pool_wait = 0;
         }
-        self.root_done(src, c_measured, user, now - t0, Outcome::Ok);
+        self.root_done(src, c_measured, user, now - t0, Outcome::Ok, mirrored);
         // end_job
         self.jobs.remove(job);
         if !deferred {

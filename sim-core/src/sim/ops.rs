@@ -349,6 +349,10 @@ impl Sim {
     pub(super) fn on_autoscale(&mut self, node: u32) {
         let now = self.now();
         let ni = node as usize;
+        let soj = {
+            let h = self.sojourn(ni);
+            (h.sum_ns(), h.count())
+        };
         let n = &mut self.nodes[ni];
         let Some(a) = &mut n.autoscale else {
             n.autoscale_armed = false;
@@ -371,15 +375,12 @@ impl Sim {
         let a = n.autoscale.as_mut().unwrap();
         let dt = (now - a.prev_t) as f64;
         let (db, dc, dq) = (busy - a.prev_busy, cap - a.prev_cap, queue - a.prev_queue);
-        let (ds, dn) = (
-            n.sojourn.sum_ns() - a.prev_soj.0,
-            n.sojourn.count() - a.prev_soj.1,
-        );
+        let (ds, dn) = (soj.0 - a.prev_soj.0, soj.1 - a.prev_soj.1);
         a.prev_busy = busy;
         a.prev_cap = cap;
         a.prev_queue = queue;
         a.prev_t = now;
-        a.prev_soj = (n.sojourn.sum_ns(), n.sojourn.count());
+        a.prev_soj = soj;
         let up = n
             .reps
             .iter()

@@ -457,6 +457,10 @@ impl Sim {
         let fresh_nodes = std::mem::take(&mut fresh.nodes);
         let mut pools_changed = !migrations.is_empty();
         for (ni, f) in fresh_nodes.into_iter().enumerate() {
+            let soj = {
+                let h = self.sojourn(ni);
+                (h.sum_ns(), h.count())
+            };
             let name = f.name.clone();
             let (Some(os), Some(ns)) = (old_spec.nodes.get(&name), sc.nodes.get(&name)) else {
                 continue;
@@ -504,7 +508,7 @@ impl Sim {
                     b.prev_cap = cap;
                     b.prev_queue = queue;
                     b.prev_t = now;
-                    b.prev_soj = (node.sojourn.sum_ns(), node.sojourn.count());
+                    b.prev_soj = soj;
                     let iv = secs_to_ns(b.spec.interval_s);
                     *a = Some(b);
                     if !node.autoscale_armed {

@@ -294,7 +294,8 @@ impl Sim {
         (c, st)
     }
 
-    fn node_report(&self, n: &Node) -> NodeReport {
+    fn node_report(&self, ni: usize) -> NodeReport {
+        let n = &self.nodes[ni];
         let now = self.now();
         let secs = self.stat_secs();
         let (c, st) = self.measured(n);
@@ -452,7 +453,7 @@ impl Sim {
             throughput_rps: per_s(st.completed as f64),
             p_wait: n.wait.fraction_above(0),
             wait_s: n.wait.summary(),
-            sojourn_s: n.sojourn.summary(),
+            sojourn_s: self.sojourn(ni).summary(),
             replicas: n.reps.iter().filter(|s| s.state == RState::Up).count() as u32,
             replica_utilisation,
             expired: n.expired,
@@ -485,7 +486,7 @@ impl Sim {
         let mut nodes = BTreeMap::new();
         for &i in &self.servers {
             let n = &self.nodes[i as usize];
-            nodes.insert(n.name.clone(), self.node_report(n));
+            nodes.insert(n.name.clone(), self.node_report(i as usize));
         }
         let mut sources = BTreeMap::new();
         for &i in &self.sources {

@@ -290,3 +290,99 @@ fn windows_after_returns_the_unseen_tail() {
     assert_eq!(sim.windows_after(7.0, 2), all[8..].to_vec());
     assert!(sim.windows_after(10.0, 5).is_empty());
 }
+
+// ----- the mirrored sojourn histogram (`Mirror`) -----------------------------
+
+const MMC: &str = r#"
+version = 1
+duration_s = 400
+warmup_s = 20
+[nodes.clients]
+kind = "source"
+target = "server"
+arrival = { process = "poisson", rate = 9.0 }
+[nodes.server]
+kind = "service"
+workers = 10
+service = { dist = "exponential", mean_s = 1.0 }
+"#;
+
+/// Runs `states[0]`, switching live to each next state at equal intervals,
+/// with the express lane on or off; the JSON report and the mirror's state.
+fn mirrored_run(states: &[&str], express: bool) -> (String, Mirror) {
+    let states: Vec<Scenario> = states.iter().map(|t| scenario(t)).collect();
+    let end = states[0].duration_s;
+    let mut sim = Sim::new(&states[0], 5).unwrap();
+    sim.set_express(express);
+    let step = end / states.len() as f64;
+    for (i, sc) in states.iter().enumerate().skip(1) {
+        sim.run_until(secs_to_ns(step * i as f64));
+        sim.reconfigure(sc).unwrap();
+    }
+    let json = sim.run_for(end).to_json();
+    assert!(sim.soj_pending.is_none(), "a sojourn left pending");
+    (json, sim.mirror)
+}
+
+/// The mirror's state at the end, after checking that it changed nothing:
+/// the report is byte-identical to a run without the express lane, which
+/// never mirrors (each node records its own sojourns).
+fn mirror_after(states: &[&str]) -> Mirror {
+    let (on, mirror) = mirrored_run(states, true);
+    let (off, no_mirror) = mirrored_run(states, false);
+    assert_eq!(no_mirror, Mirror::Off, "mirrored without the express lane");
+    assert!(
+        on == off,
+        "the mirror changed the report:\n{on}\n---\n{off}"
+    );
+    mirror
+}
+
+fn node_index(states: &[&str], name: &str) -> u32 {
+    let sim = Sim::new(&scenario(states[0]), 5).unwrap();
+    sim.nodes.iter().position(|n| n.name == name).unwrap() as u32
+}
+
+#[test]
+fn one_service_answering_every_request_keeps_its_sojourns_in_the_latency_histogram() {
+    // Traced requests (the tracer's sample) take the slow path and reach
+    // the mirror through `soj_pending`.
+    let states = [MMC];
+    let server = node_index(&states, "server");
+    assert_eq!(mirror_after(&states), Mirror::Node(server));
+    let r = Sim::new(&scenario(MMC), 5).unwrap().run_for(400.0);
+    assert!(
+        !r.slowest_traces.is_empty(),
+        "no traced request took the slow path"
+    );
+    assert_eq!(r.nodes["server"].sojourn_s, r.end_to_end.latency_s);
+}
+
+#[test]
+fn slow_path_answers_sent_at_once_keep_the_mirror() {
+    // A client timeout takes every request off the express lane; each
+    // answer still records, at once, the latency that equals the sojourn.
+    let timeout = MMC.replace("rate = 9.0 }", "rate = 9.0 }\ntimeout_s = 30");
+    let states = [MMC, timeout.as_str(), MMC];
+    let server = node_index(&states, "server");
+    assert_eq!(mirror_after(&states), Mirror::Node(server));
+}
+
+#[test]
+fn a_hop_on_the_way_back_ends_the_mirror_and_the_node_keeps_every_sojourn() {
+    // With a hop the answer arrives later than the sojourn ends: the first
+    // such answer copies the mirrored values into the node's own histogram.
+    let hop = MMC.replace(
+        "rate = 9.0 }",
+        "rate = 9.0 }\nhop = { dist = \"constant\", value_s = 0.002 }",
+    );
+    assert_eq!(mirror_after(&[MMC, hop.as_str()]), Mirror::Off);
+    assert_eq!(mirror_after(&[MMC, hop.as_str(), MMC]), Mirror::Off);
+    // A hop from the start: the first measured sojourn is not an answer.
+    assert_eq!(mirror_after(&[hop.as_str(), MMC]), Mirror::Off);
+}
+
+#[test]
+fn a_chain_never_mirrors_and_reports_the_same() {
+    assert_eq!(mirror_after(&[CHAIN]), Mirror::Off);
+}
