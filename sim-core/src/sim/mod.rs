@@ -927,6 +927,8 @@ struct Node {
     reps: Vec<Station>,
     balancer: Balancer,
     wait: LatencyHist,
+    /// Read it through `Sim::sojourn`: while `latency` mirrors this node
+    /// (`Mirror`), the sojourns are there.
     sojourn: LatencyHist,
     late: u64,
     side_effects: u64,
