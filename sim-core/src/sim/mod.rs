@@ -2004,9 +2004,9 @@ impl Sim {
         }
     }
 
-    #[inline(always)]
     /// `mirrored`: the latency is also the sojourn of the node that
     /// `latency` mirrors (`Mirror`).
+    #[inline(always)]
     fn root_done(
         &mut self,
         src: u32,
