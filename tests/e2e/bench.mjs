@@ -69,16 +69,22 @@ try {
     code = 3;
   }
   if (code === 0) {
-    const t0 = Date.now();
-    const warm = JSON.parse(
-      await page.evaluate(
+    // One `bench_run` of `d` simulated seconds: its parsed JSON; an error
+    // reply is printed as it came and thrown.
+    const benchRun = async (d, what) => {
+      const raw = await page.evaluate(
         ([toml, d]) => window.wasmBindings.bench_run(toml, d),
-        [scenario, warmupS],
-      ),
-    );
-    if (warm.error !== undefined) {
-      throw new Error(`bench_run failed in the warm-up: ${warm.error}`);
-    }
+        [scenario, d],
+      );
+      const run = JSON.parse(raw);
+      if (run.error !== undefined) {
+        console.log(raw);
+        throw new Error(`bench_run failed in ${what}: ${run.error}`);
+      }
+      return run;
+    };
+    const t0 = Date.now();
+    await benchRun(warmupS, 'the warm-up');
     await page.waitForTimeout(1000);
     console.error(
       `bench.mjs: warm-up: ${warmupS} simulated s, then 1 s for the optimising compiler` +
@@ -86,15 +92,7 @@ try {
     );
     const runs = [];
     for (let i = 0; i < repeats; i++) {
-      const raw = await page.evaluate(
-        ([toml, d]) => window.wasmBindings.bench_run(toml, d),
-        [scenario, durationS],
-      );
-      const run = JSON.parse(raw);
-      if (run.error !== undefined) {
-        console.log(raw);
-        throw new Error(`bench_run failed: ${run.error}`);
-      }
+      const run = await benchRun(durationS, `run ${i + 1}`);
       runs.push(run);
       console.error(
         `bench.mjs: run ${i + 1}/${repeats}: ${run.arrivals_departures ?? run.events} arrivals+departures` +
