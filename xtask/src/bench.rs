@@ -1,8 +1,9 @@
 //! `cargo xtask bench`: events per second of the engine, natively and in the
 //! browser, against SimPy running the same M/M/10 model (in rounds, and by
-//! turns with SimPy slices: [`by_turns`]), and beside the floor: the same model hand-written as one Rust loop
-//! (`sim_core::reference`, timed by the example `mmc_loop`), which draws the
-//! same random numbers and so reports the engine's mean wait exactly.
+//! turns with SimPy slices: [`by_turns`]), and beside the floor: the same
+//! model hand-written as one Rust loop (`sim_core::reference`, timed by the
+//! example `mmc_loop`), which draws the same random numbers and so reports
+//! the engine's mean wait exactly.
 //!
 //! What the other crates must provide (the contract this file relies on):
 //! - sim-core, feature `cli`, binary `tailsim`:
