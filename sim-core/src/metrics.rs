@@ -260,29 +260,102 @@ impl Counters {
     }
 }
 
-/// Levels that the areas integrate.
+/// The levels of a station (busy workers, capacity, queue, requests in the
+/// node) and their integrals over time, which the areas report.
+///
+/// A level's integral from 0 to `t` is kept as `level * t + acc`: a change
+/// of the level by `d` at time `t` adds `-d * t` to its `acc`, so a change
+/// costs one addition, nothing is integrated per event, and the integral is
+/// exact (integer nanoseconds times level, in `i128`). [`Levels::touch`]
+/// writes the integrals up to a time into [`Counters`], where snapshots are
+/// subtracted. The fields are private: every change must go through a
+/// method, or the integrals would be wrong.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Levels {
-    pub busy: u32,
-    pub capacity: u32,
-    pub queue: u64,
-    pub insys: u64,
-    pub last: Time,
+    busy: u32,
+    capacity: u32,
+    queue: u64,
+    insys: u64,
+    /// Per level (busy, capacity, queue, in system): the sum of `-d * t`
+    /// over its changes.
+    acc: [i128; 4],
 }
 
+const BUSY: usize = 0;
+const CAPACITY: usize = 1;
+const QUEUE: usize = 2;
+const INSYS: usize = 3;
+
 impl Levels {
-    /// Adds the areas since the last change up to `now`.
-    #[inline(always)]
-    pub fn touch(&mut self, c: &mut Counters, now: Time) {
-        let dt = now - self.last;
-        if dt > 0 {
-            let dt = u64_to_f64(dt);
-            c.busy_area += dt * self.busy as f64;
-            c.cap_area += dt * self.capacity as f64;
-            c.queue_area += dt * u64_to_f64(self.queue);
-            c.insys_area += dt * u64_to_f64(self.insys);
-            self.last = now;
+    /// Levels at zero, with `capacity` workers since time 0.
+    pub fn with_capacity(capacity: u32) -> Levels {
+        Levels {
+            capacity,
+            ..Default::default()
         }
+    }
+
+    #[inline(always)]
+    pub fn busy(&self) -> u32 {
+        self.busy
+    }
+    #[inline(always)]
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+    #[inline(always)]
+    pub fn queue(&self) -> u64 {
+        self.queue
+    }
+    #[inline(always)]
+    pub fn insys(&self) -> u64 {
+        self.insys
+    }
+
+    #[inline(always)]
+    pub fn busy_up(&mut self, now: Time) {
+        self.busy += 1;
+        self.acc[BUSY] -= now as i128;
+    }
+    #[inline(always)]
+    pub fn busy_down(&mut self, now: Time) {
+        self.busy -= 1;
+        self.acc[BUSY] += now as i128;
+    }
+    #[inline(always)]
+    pub fn queue_up(&mut self, now: Time) {
+        self.queue += 1;
+        self.acc[QUEUE] -= now as i128;
+    }
+    #[inline(always)]
+    pub fn queue_down(&mut self, now: Time) {
+        self.queue -= 1;
+        self.acc[QUEUE] += now as i128;
+    }
+    #[inline(always)]
+    pub fn insys_up(&mut self, now: Time) {
+        self.insys += 1;
+        self.acc[INSYS] -= now as i128;
+    }
+    #[inline(always)]
+    pub fn insys_down(&mut self, now: Time) {
+        self.insys -= 1;
+        self.acc[INSYS] += now as i128;
+    }
+
+    pub fn set_capacity(&mut self, now: Time, capacity: u32) {
+        self.acc[CAPACITY] -= (capacity as i128 - self.capacity as i128) * now as i128;
+        self.capacity = capacity;
+    }
+
+    /// Writes the areas from time 0 up to `now` into `c` (`now` at or after
+    /// the last change).
+    pub fn touch(&self, c: &mut Counters, now: Time) {
+        let area = |level: u64, acc: i128| (level as i128 * now as i128 + acc) as f64;
+        c.busy_area = area(self.busy as u64, self.acc[BUSY]);
+        c.cap_area = area(self.capacity as u64, self.acc[CAPACITY]);
+        c.queue_area = area(self.queue, self.acc[QUEUE]);
+        c.insys_area = area(self.insys, self.acc[INSYS]);
     }
 }
 
@@ -404,21 +477,52 @@ mod tests {
 
     #[test]
     fn areas_integrate_levels() {
-        // Levels are touched before each change: busy 0 on [0,10), 1 on
-        // [10,20), 2 on [20,30) -> area 0 + 10 + 20 = 30 of a possible 2*30.
+        // Capacity 2 from 0, busy 0 on [0,10), 1 on [10,20), 2 on [20,30):
+        // busy area 0 + 10 + 20 = 30 of a possible 2*30.
         let mut c = Counters::default();
-        let mut l = Levels {
-            capacity: 2,
-            ..Default::default()
-        };
-        l.touch(&mut c, 10);
-        l.busy = 1;
-        l.touch(&mut c, 20);
-        l.busy = 2;
+        let mut l = Levels::with_capacity(2);
+        l.busy_up(10);
+        l.busy_up(20);
         l.touch(&mut c, 30);
         assert_eq!(c.busy_area, 30.0);
         assert_eq!(c.cap_area, 60.0);
         assert_eq!(c.utilisation(), 0.5);
+        // Then busy 1 on [30,40), capacity 1 from 35, and a queue of 1 on
+        // [32,38): busy 30 + 10, capacity 60 + 5*2 + 5*1, queue 6.
+        l.busy_down(30);
+        l.queue_up(32);
+        l.set_capacity(35, 1);
+        l.queue_down(38);
+        l.touch(&mut c, 40);
+        assert_eq!(c.busy_area, 40.0);
+        assert_eq!(c.cap_area, 75.0);
+        assert_eq!(c.queue_area, 6.0);
+        assert_eq!((l.busy(), l.capacity(), l.queue(), l.insys()), (1, 1, 0, 0));
+        // Touching again at the same time, or reading earlier counters,
+        // changes nothing: the integrals are kept in the levels.
+        let before = c;
+        l.touch(&mut c, 40);
+        assert_eq!(c, before);
+    }
+
+    #[test]
+    fn areas_are_exact_over_long_runs() {
+        // One request in the node for 2^54 ns (208 days), then a thousand
+        // more of 1 ns each: exactly 2^54 + 1000, which f64 holds (its step
+        // is 4 there and 1000 is a multiple). A running f64 sum of
+        // dt * level would round each + 1 back down and stay at 2^54.
+        let mut c = Counters::default();
+        let mut l = Levels::default();
+        let long = 1u64 << 54;
+        l.insys_up(0);
+        l.insys_down(long);
+        for i in 0..1000 {
+            let t = long + 10 * i + 5;
+            l.insys_up(t);
+            l.insys_down(t + 1);
+        }
+        l.touch(&mut c, long + 20_000);
+        assert_eq!(c.insys_area, 2f64.powi(54) + 1000.0);
     }
 
     #[test]

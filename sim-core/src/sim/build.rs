@@ -483,10 +483,7 @@ fn station(workers: u32, pools: Vec<PoolRt>) -> Station {
         down_since: 0,
         workers,
         queue: VecDeque::new(),
-        lv: Levels {
-            capacity: workers,
-            ..Default::default()
-        },
+        lv: Levels::with_capacity(workers),
         c: Counters::default(),
         at_warm: Counters::default(),
         at_window: Counters::default(),

@@ -220,9 +220,8 @@ impl Sim {
         };
         let node = &mut self.nodes[ni];
         let st = &mut node.reps[0];
-        st.lv.touch(&mut st.c, now);
         st.c.arrived += 1;
-        st.lv.insys += 1;
+        st.lv.insys_up(now);
         let Body::Broker(b) = &mut node.body else {
             unreachable!()
         };
@@ -235,7 +234,7 @@ impl Sim {
             match b.overflow {
                 Overflow::Reject => {
                     b.rejected += 1;
-                    st.lv.insys -= 1;
+                    st.lv.insys_down(now);
                     st.c.rejected += 1;
                     return self.refuse(job, Outcome::Rejected);
                 }
@@ -285,8 +284,7 @@ impl Sim {
         let now = self.now();
         let ni = self.jobs.get(job).unwrap().node as usize;
         let st = &mut self.nodes[ni].reps[0];
-        st.lv.touch(&mut st.c, now);
-        st.lv.insys -= 1;
+        st.lv.insys_down(now);
         st.c.completed += 1;
         self.respond(job, Outcome::Ok, ni as u32);
         self.end_job(job);

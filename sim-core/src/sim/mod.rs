@@ -1481,9 +1481,8 @@ impl Sim {
             self.arrive(job);
             return true;
         }
-        st.lv.touch(&mut st.c, now);
         st.c.arrived += 1;
-        st.lv.insys += 1;
+        st.lv.insys_up(now);
         let j = self.jobs.get_mut(job).expect("live job");
         j.t_arrive = now;
         j.measured = now >= self.warmup;
@@ -2135,14 +2134,13 @@ impl Sim {
         }
         let node = &mut self.nodes[ni];
         let st = &mut node.reps[ri];
-        st.lv.touch(&mut st.c, now);
         st.c.arrived += 1;
         if matches!(st.state, RState::Down | RState::Retired | RState::Booting) {
             // Connection refused.
             st.c.rejected += 1;
             return self.refuse(job, Outcome::Failed);
         }
-        st.lv.insys += 1;
+        st.lv.insys_up(now);
         if st.hung {
             return; // the request vanishes until the hang ends
         }
@@ -2177,7 +2175,7 @@ impl Sim {
             }
         }
         if let Some(m) = node.max_in_flight {
-            if st.lv.insys > m as u64 {
+            if st.lv.insys() > m as u64 {
                 return self.shed(job);
             }
         }
@@ -2198,19 +2196,17 @@ impl Sim {
         if st.state != RState::Up && st.state != RState::Draining {
             return self.kill_job(job);
         }
-        if st.lv.busy < st.workers && st.queue.is_empty() {
+        if st.lv.busy() < st.workers && st.queue.is_empty() {
             return self.start(job);
         }
+        let now = self.cal.now();
         if cap.is_some_and(|cap| st.queue.len() as u64 >= cap) {
-            st.lv.touch(&mut st.c, self.cal.now());
-            st.lv.insys -= 1;
+            st.lv.insys_down(now);
             st.c.rejected += 1;
             return self.refuse(job, Outcome::Rejected);
         }
-        let now = self.cal.now();
-        st.lv.touch(&mut st.c, now);
         st.queue.push_back(job);
-        st.lv.queue += 1;
+        st.lv.queue_up(now);
         j.state = JobState::Queued;
     }
 
@@ -2219,8 +2215,7 @@ impl Sim {
         let now = self.now();
         let j = self.jobs.get(job).unwrap();
         let st = &mut self.nodes[j.node as usize].reps[j.rep as usize];
-        st.lv.touch(&mut st.c, now);
-        st.lv.insys -= 1;
+        st.lv.insys_down(now);
         st.c.rejected += 1;
         self.refuse(job, Outcome::Rejected);
     }
@@ -2238,8 +2233,7 @@ impl Sim {
         let j = self.jobs.get_mut(job).expect("live job");
         let node = &mut self.nodes[j.node as usize];
         let st = &mut node.reps[j.rep as usize];
-        st.lv.touch(&mut st.c, now);
-        st.lv.busy += 1;
+        st.lv.busy_up(now);
         j.state = JobState::Running;
         if !j.started {
             j.started = true;
@@ -2322,7 +2316,7 @@ impl Sim {
         } else {
             let mut f = st.slow / (1.0 - st.steal);
             if let Some((cores, penalty)) = node.contention {
-                let busy = st.lv.busy as f64;
+                let busy = st.lv.busy() as f64;
                 let c = cores as f64;
                 if busy > c {
                     f *= (busy / c) * (1.0 + penalty * (busy - c));
@@ -2600,8 +2594,7 @@ impl Sim {
         j.state = JobState::Parked;
         let (ni, ri) = (j.node as usize, j.rep as usize);
         let st = &mut self.nodes[ni].reps[ri];
-        st.lv.touch(&mut st.c, now);
-        st.lv.busy -= 1;
+        st.lv.busy_down(now);
         self.drain_queue(ni, ri);
     }
 
@@ -2707,12 +2700,11 @@ impl Sim {
         let j = self.jobs.get_mut(job).unwrap();
         let (ni, ri) = (j.node as usize, j.rep as usize);
         let st = &mut self.nodes[ni].reps[ri];
-        if st.lv.busy < st.workers && st.queue.is_empty() {
+        if st.lv.busy() < st.workers && st.queue.is_empty() {
             return self.start(job);
         }
-        st.lv.touch(&mut st.c, now);
         st.queue.push_back(job);
-        st.lv.queue += 1;
+        st.lv.queue_up(now);
         j.state = JobState::Queued;
     }
 
@@ -2757,16 +2749,15 @@ impl Sim {
         }
         let node = &mut self.nodes[ni];
         let st = &mut node.reps[ri];
-        st.lv.touch(&mut st.c, now);
         match state {
-            JobState::Running => st.lv.busy -= 1,
+            JobState::Running => st.lv.busy_down(now),
             JobState::Queued => {
                 st.queue.retain(|r| *r != job);
-                st.lv.queue -= 1;
+                st.lv.queue_down(now);
             }
             JobState::Parked | JobState::Transit => {}
         }
-        st.lv.insys -= 1;
+        st.lv.insys_down(now);
         match outcome {
             Outcome::Ok => st.c.completed += 1,
             _ => st.c.failed += 1,
@@ -2882,9 +2873,8 @@ impl Sim {
             self.nodes[ni].sojourn.record(now - t_arrive);
         }
         let st = &mut self.nodes[ni].reps[ri];
-        st.lv.touch(&mut st.c, now);
-        st.lv.busy -= 1;
-        st.lv.insys -= 1;
+        st.lv.busy_down(now);
+        st.lv.insys_down(now);
         st.c.completed += 1;
         self.drain_queue(ni, ri);
         // respond + on_response + resolve: the answer arrives at once. The
@@ -2928,7 +2918,7 @@ impl Sim {
         let lifo = queue_lifo(&self.nodes[ni]);
         loop {
             let st = &mut self.nodes[ni].reps[ri];
-            if st.lv.busy >= st.workers || !matches!(st.state, RState::Up | RState::Draining) {
+            if st.lv.busy() >= st.workers || !matches!(st.state, RState::Up | RState::Draining) {
                 return;
             }
             let next = if lifo {
@@ -2937,9 +2927,7 @@ impl Sim {
                 st.queue.pop_front()
             };
             let Some(next) = next else { return };
-            let now = self.cal.now();
-            st.lv.touch(&mut st.c, now);
-            st.lv.queue -= 1;
+            st.lv.queue_down(self.cal.now());
             self.start(next);
         }
     }
@@ -3018,7 +3006,7 @@ impl Sim {
                             },
                         };
                         if visible {
-                            cands.push((b, r as u32, st.lv.insys));
+                            cands.push((b, r as u32, st.lv.insys()));
                         }
                     }
                 }
@@ -3063,7 +3051,7 @@ impl Sim {
                     .iter()
                     .enumerate()
                     .filter(|(_, st)| st.state == RState::Up)
-                    .map(|(r, st)| (to, r as u32, st.lv.insys))
+                    .map(|(r, st)| (to, r as u32, st.lv.insys()))
                     .collect();
                 if cands.is_empty() {
                     // Nothing up: the request hits a dead replica.

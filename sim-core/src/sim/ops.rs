@@ -22,17 +22,17 @@ impl Sim {
         let now = self.now();
         self.touch_instances(ni);
         let st = &mut self.nodes[ni].reps[ri];
-        st.lv.touch(&mut st.c, now);
         // A replica that drained before going down was deregistered: it
         // stays out of balancers until it is up again.
         st.drained = state == RState::Down && st.state == RState::Draining;
         st.state = state;
         st.epoch = st.epoch.wrapping_add(1);
-        st.lv.capacity = if matches!(state, RState::Up | RState::Draining) {
+        let capacity = if matches!(state, RState::Up | RState::Draining) {
             st.workers
         } else {
             0
         };
+        st.lv.set_capacity(now, capacity);
         if state == RState::Down {
             st.down_since = now;
         }
@@ -72,7 +72,7 @@ impl Sim {
             return false;
         };
         let st = &node.reps[ri];
-        let used = m.base_mb + m.per_request_mb * st.lv.insys as f64 + st.mem_extra;
+        let used = m.base_mb + m.per_request_mb * st.lv.insys() as f64 + st.mem_extra;
         if used <= limit {
             return false;
         }
@@ -95,7 +95,7 @@ impl Sim {
     pub(super) fn maybe_finish_drain(&mut self, ni: usize, ri: usize) {
         let now = self.now();
         let st = &self.nodes[ni].reps[ri];
-        if st.state != RState::Draining || st.lv.insys > 0 {
+        if st.state != RState::Draining || st.lv.insys() > 0 {
             return;
         }
         match st.drain_down {
@@ -309,11 +309,7 @@ impl Sim {
                         let ri = node.reps.len() - 1;
                         let s = &mut node.reps[ri];
                         s.state = RState::Retired;
-                        s.lv = Levels {
-                            capacity: 0,
-                            last: now,
-                            ..Default::default()
-                        };
+                        s.lv = Levels::default();
                         ri
                     }
                 };
@@ -584,10 +580,9 @@ impl Sim {
                 node.workers_spec = value as u32;
                 for ri in 0..node.reps.len() {
                     let st = &mut self.nodes[ni].reps[ri];
-                    st.lv.touch(&mut st.c, now);
                     st.workers = value as u32;
                     if matches!(st.state, RState::Up | RState::Draining) {
-                        st.lv.capacity = st.workers;
+                        st.lv.set_capacity(now, st.workers);
                     }
                     self.drain_queue(ni, ri);
                 }

@@ -822,10 +822,9 @@ impl Sim {
         node.unlimited = unlimited;
         for ri in 0..node.reps.len() {
             let st = &mut self.nodes[ni].reps[ri];
-            st.lv.touch(&mut st.c, now);
             st.workers = workers;
             if matches!(st.state, RState::Up | RState::Draining) {
-                st.lv.capacity = workers;
+                st.lv.set_capacity(now, workers);
             }
             self.drain_queue(ni, ri);
         }
@@ -834,7 +833,6 @@ impl Sim {
     /// A database's read replicas: new ones come up now (empty queues),
     /// surplus ones drain and retire.
     fn set_db_replicas(&mut self, ni: usize, n: u32) {
-        let now = self.now();
         let Body::Database(db) = &mut self.nodes[ni].body else {
             return;
         };
@@ -850,11 +848,7 @@ impl Sim {
                 st.partitioned = node.reps[base.min(node.reps.len() - 1)..]
                     .iter()
                     .any(|s| s.replica && s.partitioned);
-                st.lv = Levels {
-                    capacity: 0,
-                    last: now,
-                    ..Default::default()
-                };
+                st.lv = Levels::default();
                 node.reps.push(st);
             }
             let st = &mut self.nodes[ni].reps[r];

@@ -94,8 +94,7 @@ impl Sim {
         );
         for st in &n.reps {
             let mut sc = st.c;
-            let mut lv = st.lv;
-            lv.touch(&mut sc, now);
+            st.lv.touch(&mut sc, now);
             add(&mut c, &sc);
             add(&mut w, &st.at_warm);
             add(&mut win, &st.at_window);
@@ -214,10 +213,10 @@ impl Sim {
                         n.name, c.arrived, c.completed, c.failed, c.rejected
                     ));
                 }
-                if st.lv.insys != l {
+                if st.lv.insys() != l {
                     violations.push(format!(
                         "node {} replica {r}: {} requests by level, {l} live jobs",
-                        n.name, st.lv.insys
+                        n.name, st.lv.insys()
                     ));
                 }
             }
@@ -300,14 +299,13 @@ impl Sim {
         let secs = self.stat_secs();
         let (c, st) = self.measured(n);
         let per_s = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
-        let insys: u64 = n.reps.iter().map(|s| s.lv.insys).sum();
+        let insys: u64 = n.reps.iter().map(|s| s.lv.insys()).sum();
         let replica_utilisation = n
             .reps
             .iter()
             .map(|s| {
                 let mut c = s.c;
-                let mut lv = s.lv;
-                lv.touch(&mut c, now);
+                s.lv.touch(&mut c, now);
                 c.minus(&s.at_warm).utilisation()
             })
             .collect();
@@ -653,9 +651,9 @@ impl Sim {
                         kind: n.kind.as_str().to_string(),
                         workers: if n.unlimited { 0 } else { n.workers_spec },
                         replicas: n.reps.iter().filter(|s| s.state == RState::Up).count() as u32,
-                        busy: n.reps.iter().map(|s| s.lv.busy).sum(),
+                        busy: n.reps.iter().map(|s| s.lv.busy()).sum(),
                         queue_len: n.reps.iter().map(|s| s.queue.len() as u64).sum(),
-                        in_flight: n.reps.iter().map(|s| s.lv.insys).sum(),
+                        in_flight: n.reps.iter().map(|s| s.lv.insys()).sum(),
                         utilisation: if n.unlimited { 0.0 } else { st.utilisation() },
                         queue_len_mean: per_s(st.queue_area / 1e9),
                         throughput_rps: per_s(st.completed as f64),
