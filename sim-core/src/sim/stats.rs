@@ -216,7 +216,8 @@ impl Sim {
                 if st.lv.insys() != l {
                     violations.push(format!(
                         "node {} replica {r}: {} requests by level, {l} live jobs",
-                        n.name, st.lv.insys()
+                        n.name,
+                        st.lv.insys()
                     ));
                 }
             }
