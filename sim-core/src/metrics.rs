@@ -359,17 +359,6 @@ impl Levels {
     }
 }
 
-/// `x as f64`, exactly, in one instruction for values below 2^63 (x86-64
-/// has no unsigned conversion before AVX-512).
-#[inline(always)]
-pub fn u64_to_f64(x: u64) -> f64 {
-    if (x as i64) >= 0 {
-        x as i64 as f64
-    } else {
-        x as f64
-    }
-}
-
 /// One window of the time series (all rates per second of simulated time).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Window {
@@ -498,8 +487,8 @@ mod tests {
         assert_eq!(c.cap_area, 75.0);
         assert_eq!(c.queue_area, 6.0);
         assert_eq!((l.busy(), l.capacity(), l.queue(), l.insys()), (1, 1, 0, 0));
-        // Touching again at the same time, or reading earlier counters,
-        // changes nothing: the integrals are kept in the levels.
+        // Touching again at the same time changes nothing: touch only
+        // writes the integrals, which are kept in the levels.
         let before = c;
         l.touch(&mut c, 40);
         assert_eq!(c, before);
