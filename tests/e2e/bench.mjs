@@ -7,6 +7,11 @@
 // runs it REPEATS times on the scenario file and prints one JSON line with
 // the best run. Exit code 3 means the export is missing.
 //
+// With TURNS=1 it then stays open for turns with the native build: for each
+// line `run` on stdin it makes one more run and prints its JSON line; it
+// exits at the end of stdin. `cargo xtask bench` alternates these runs with
+// native ones, so each pair sees the same spell of this shared machine.
+//
 // Before the timed runs it warms up, as a live page does in its first
 // seconds. V8 runs WebAssembly first on code from its baseline compiler and
 // optimises a function that runs hot in the background, for the function's
@@ -21,6 +26,7 @@
 //   DURATION_S=111111.1 REPEATS=3 node bench.mjs
 
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { chromium } from '@playwright/test';
 
 const baseUrl = process.env.BASE_URL;
@@ -28,6 +34,7 @@ const scenarioPath = process.env.SCENARIO;
 const durationS = Number(process.env.DURATION_S ?? '111111.111');
 const repeats = Number(process.env.REPEATS ?? '3');
 const warmupS = Number(process.env.WARMUP_S ?? String(durationS / 10));
+const turns = process.env.TURNS === '1';
 if (!baseUrl || !scenarioPath) {
   console.error('bench.mjs: set BASE_URL and SCENARIO');
   process.exit(2);
@@ -102,6 +109,16 @@ try {
     }
     const best = runs.reduce((a, b) => (b.events_per_s > a.events_per_s ? b : a));
     console.log(JSON.stringify({ ...best, runs }));
+    if (turns) {
+      let turn = 0;
+      for await (const line of createInterface({ input: process.stdin })) {
+        if (line.trim() !== 'run') {
+          throw new Error(`bench.mjs: expected \`run\` on stdin, got \`${line}\``);
+        }
+        turn += 1;
+        console.log(JSON.stringify(await benchRun(durationS, `turn ${turn}`)));
+      }
+    }
   }
 } finally {
   await browser.close();

@@ -1,9 +1,10 @@
 //! `cargo xtask bench`: events per second of the engine, natively and in the
 //! browser, against SimPy running the same M/M/10 model (in rounds, and by
-//! turns with SimPy slices: [`by_turns`]), and beside the floor: the same
-//! model hand-written as one Rust loop (`sim_core::reference`, timed by the
-//! example `mmc_loop`), which draws the same random numbers and so reports
-//! the engine's mean wait exactly.
+//! turns with SimPy slices: [`by_turns`]; the browser's runs by turns with
+//! native ones too), and beside the floor: the same model hand-written as
+//! one Rust loop (`sim_core::reference`, timed by the example `mmc_loop`),
+//! which draws the same random numbers and so reports the engine's mean
+//! wait exactly.
 //!
 //! What the other crates must provide (the contract this file relies on):
 //! - sim-core, feature `cli`, binary `tailsim`:
@@ -122,7 +123,7 @@ pub fn bench(opts: Options) -> Result {
     let native = Stats::of(&natives).expect("at least one native run");
     let pgo = Stats::of(&pgos);
     let floor = Stats::of(&floors).expect("at least one loop run");
-    let simpy = Stats::of(&simpys);
+    let peer = Stats::of(&simpys);
 
     // Paired rounds: two builds at once, one per CPU. The bench's other
     // ratios compare runs made seconds apart, and on a shared machine a
@@ -146,6 +147,11 @@ pub fn bench(opts: Options) -> Result {
         pairs.push((what, r));
         pairs
     };
+    // The headline build: PGO as `cargo xtask cli` builds it, else plain.
+    let (name, headline) = match &pgo_exe {
+        Some(p) => ("PGO build", Job::Cli(p, &scenario, duration_s)),
+        None => ("plain build", plain),
+    };
     // The same for the SimPy ratio, by turns rather than at once: one run
     // of the engine, then one SimPy slice (a tenth of the customers, about a
     // second), and so on. At once, the two slow each other down (measured
@@ -157,13 +163,15 @@ pub fn bench(opts: Options) -> Result {
     let turns = if opts.skip_simpy || simpys.is_empty() {
         None
     } else {
-        let (name, job) = match &pgo_exe {
-            Some(p) => ("PGO build", Job::Cli(p, &scenario, duration_s)),
-            None => ("plain build", plain),
-        };
         let slice = (opts.customers / 10).max(1000);
-        match by_turns(job, slice, rounds) {
-            Ok(r) => Some((name, slice, r)),
+        let header = format!(
+            "by turns with SimPy: one run of the {name}, then one SimPy slice of {slice} \
+             customers, {rounds} times\n  (its events/s over the same turn's SimPy slice's; \
+             target >= 100x):"
+        );
+        let engine = || headline.start().and_then(|c| headline.figure(c));
+        match by_turns(("engine", "SimPy"), rounds, engine, || simpy(slice)) {
+            Ok(r) => Some((header, r)),
             Err(e) => {
                 println!("bench: the turns with SimPy failed: {e}");
                 None
@@ -171,25 +179,26 @@ pub fn bench(opts: Options) -> Result {
         }
     };
 
-    let (wasm, page) = if opts.skip_wasm {
-        (None, None)
+    let (wasm, wasm_turns, page) = if opts.skip_wasm {
+        (None, None, None)
     } else {
         // As many wasm runs as native ones: a best-of over fewer runs would
-        // be more exposed to a busy spell of this shared machine.
-        match wasm(&scenario, duration_s, opts.repeats * opts.rounds.max(1)) {
-            Ok((f, page)) => (Some(f), page),
+        // be more exposed to a busy spell of this shared machine. Then the
+        // wasm/native ratio by turns too, for the same reason as SimPy's.
+        match wasm(&scenario, duration_s, rounds, (name, headline)) {
+            Ok((f, turns, page)) => (Some(f), turns, page),
             Err(e) => {
                 println!("bench: wasm run failed: {e}");
-                (None, None)
+                (None, None, None)
             }
         }
     };
 
-    print_table(native, pgo, simpy, wasm);
-    print_floor(native, floor, simpy, same);
+    print_table(native, pgo, peer, wasm);
+    print_floor(native, floor, peer, same);
     print_pairs(&pairs);
-    if let Some((name, slice, r)) = &turns {
-        print_turns(name, *slice, r);
+    for (header, r) in turns.iter().chain(&wasm_turns) {
+        print_turns(header, r);
     }
     if let Some(p) = page {
         print_page(&p);
@@ -358,27 +367,25 @@ fn print_pairs(pairs: &[(&str, Vec<f64>)]) {
     }
 }
 
-fn print_turns(name: &str, slice: u64, r: &Turns) {
+/// `header` (what ran, by turns), then the per-turn ratios and the
+/// ratios of the medians and of the bests.
+fn print_turns(header: &str, r: &Turns) {
     println!();
+    println!("  {header}");
     println!(
-        "  by turns with SimPy: one run of the {name}, then one SimPy slice of {slice} customers, \
-         {} times\n  (its events/s over the same turn's SimPy slice's; target >= 100x):",
-        r.ratios.len()
+        "    median of the per-turn ratios {}  [q25 {}, q75 {}]",
+        times(quantile(&r.ratios, 0.5)),
+        times(quantile(&r.ratios, 0.25)),
+        times(quantile(&r.ratios, 0.75))
     );
     println!(
-        "    median of the per-turn ratios {:.0}x  [q25 {:.0}x, q75 {:.0}x]",
-        quantile(&r.ratios, 0.5),
-        quantile(&r.ratios, 0.25),
-        quantile(&r.ratios, 0.75)
-    );
-    println!(
-        "    medians {:.2} M events/s / {:.3} M events/s = {:.0}x;  bests {:.2} / {:.3} = {:.0}x",
-        r.engine.median.per_s() / 1e6,
-        r.simpy.median.per_s() / 1e6,
-        r.engine.median.per_s() / r.simpy.median.per_s(),
-        r.engine.best.per_s() / 1e6,
-        r.simpy.best.per_s() / 1e6,
-        r.engine.best.per_s() / r.simpy.best.per_s()
+        "    medians {:.3} M events/s / {:.3} M events/s = {};  bests {:.3} / {:.3} = {}",
+        r.a.median.per_s() / 1e6,
+        r.b.median.per_s() / 1e6,
+        times(r.a.median.per_s() / r.b.median.per_s()),
+        r.a.best.per_s() / 1e6,
+        r.b.best.per_s() / 1e6,
+        times(r.a.best.per_s() / r.b.best.per_s())
     );
 }
 
@@ -702,65 +709,99 @@ fn simpy_figure(v: &Value) -> Result<Figure> {
     Ok(Figure { events, wall_s })
 }
 
+/// Turns and the header that says what ran in them.
+type Headed = (String, Turns);
+
 /// What [`by_turns`] measured.
 struct Turns {
-    /// Per turn, the engine's events/s over SimPy's, sorted.
+    /// Per turn, a's events/s over b's, sorted.
     ratios: Vec<f64>,
-    engine: Stats,
-    simpy: Stats,
+    a: Stats,
+    b: Stats,
 }
 
-/// `turns` turns of one `job` run and one SimPy run of `slice` customers
-/// (which goes first alternates), one after the other so that neither
-/// slows the other down.
-fn by_turns(job: Job, slice: u64, turns: u32) -> Result<Turns> {
-    let (mut ratios, mut engines, mut peers) = (Vec::new(), Vec::new(), Vec::new());
+/// `turns` turns of one run of `a` and one of `b` (which goes first
+/// alternates), one after the other so that neither slows the other down
+/// and both see the same spell of the machine. `names` label the runs.
+fn by_turns(
+    names: (&str, &str),
+    turns: u32,
+    mut a: impl FnMut() -> Result<Figure>,
+    mut b: impl FnMut() -> Result<Figure>,
+) -> Result<Turns> {
+    let (mut ratios, mut fa, mut fb) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..turns.max(1) {
-        let run = || job.start().and_then(|c| job.figure(c));
-        let slice = || simpy(slice);
-        let (e, s) = if i % 2 == 0 {
-            let e = run()?;
-            (e, slice()?)
+        let (x, y) = if i % 2 == 0 {
+            let x = a()?;
+            (x, b()?)
         } else {
-            let s = slice()?;
-            (run()?, s)
+            let y = b()?;
+            (a()?, y)
         };
+        let r = x.per_s() / y.per_s();
         println!(
-            "bench: turn {}/{turns}: {:.2} M events/s vs SimPy's {:.3} = {:.0}x",
+            "bench: turn {}/{turns}: {} {:.3} M events/s, {} {:.3} = {}",
             i + 1,
-            e.per_s() / 1e6,
-            s.per_s() / 1e6,
-            e.per_s() / s.per_s()
+            names.0,
+            x.per_s() / 1e6,
+            names.1,
+            y.per_s() / 1e6,
+            times(r)
         );
-        ratios.push(e.per_s() / s.per_s());
-        engines.push(e);
-        peers.push(s);
+        ratios.push(r);
+        fa.push(x);
+        fb.push(y);
     }
     ratios.sort_by(f64::total_cmp);
     Ok(Turns {
         ratios,
-        engine: Stats::of(&engines).expect("at least one turn"),
-        simpy: Stats::of(&peers).expect("at least one turn"),
+        a: Stats::of(&fa).expect("at least one turn"),
+        b: Stats::of(&fb).expect("at least one turn"),
     })
+}
+
+/// A ratio as the bench prints it: whole numbers from 10x up, else two
+/// decimals.
+fn times(r: f64) -> String {
+    if r >= 10.0 {
+        format!("{r:.0}x")
+    } else {
+        format!("{r:.2}x")
+    }
 }
 
 // ------------------------------------------------------------------ wasm
 
-/// The engine in WebAssembly (`bench_run`), then the live page with the
-/// case study at max speed and in real time (`bench_page.mjs`).
-fn wasm(scenario: &Path, duration_s: f64, repeats: u32) -> Result<(Figure, Option<Value>)> {
+/// The engine in WebAssembly (`bench_run`): the best of `runs` runs, then
+/// `runs` turns of one wasm run and one run of the native `headline` build;
+/// then the live page with the case study at max speed and in real time
+/// (`bench_page.mjs`).
+fn wasm(
+    scenario: &Path,
+    duration_s: f64,
+    runs: u32,
+    (name, headline): (&str, Job),
+) -> Result<(Figure, Option<Headed>, Option<Value>)> {
     let dist = site::build_release()?;
     let server = Server::start(&dist, "127.0.0.1:0")?;
-    let mut c = util::cmd("node");
-    c.current_dir(util::e2e_dir())
-        .arg("bench.mjs")
-        .env("BASE_URL", server.url())
-        .env("SCENARIO", scenario)
-        .env("DURATION_S", format!("{duration_s:.3}"))
-        .env("REPEATS", repeats.max(1).to_string())
-        .env("CHROMIUM_PATH", CHROMIUM)
-        .stderr(Stdio::inherit());
-    let res = json_output(&mut c);
+    let res: Result<(Figure, Option<Headed>)> = (|| {
+        let mut b = WasmBench::start(&server, scenario, duration_s, runs)?;
+        let best = wasm_figure(&b.next()?)?;
+        let header = format!(
+            "by turns with the native {name}: one wasm run, then one native run, {runs} times\n  \
+             (wasm events/s over the same turn's native run's; target >= 0.5):"
+        );
+        let native = || headline.start().and_then(|c| headline.figure(c));
+        let turns = match by_turns(("wasm", "native"), runs, || b.run(), native) {
+            Ok(r) => Some((header, r)),
+            Err(e) => {
+                println!("bench: the turns of wasm and native runs failed: {e}");
+                None
+            }
+        };
+        b.finish()?;
+        Ok((best, turns))
+    })();
     let mut p = util::cmd("node");
     p.current_dir(util::e2e_dir())
         .arg("bench_page.mjs")
@@ -775,8 +816,91 @@ fn wasm(scenario: &Path, duration_s: f64, repeats: u32) -> Result<(Figure, Optio
         }
     };
     server.stop();
-    let v = res?;
-    Ok((wasm_figure(&v)?, page))
+    let (best, turns) = res?;
+    Ok((best, turns, page))
+}
+
+/// `tests/e2e/bench.mjs` running in turns mode: it prints the best of its
+/// first runs, then one more run for each `run` line on its stdin.
+struct WasmBench {
+    shown: String,
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl WasmBench {
+    fn start(server: &Server, scenario: &Path, duration_s: f64, runs: u32) -> Result<WasmBench> {
+        let mut c = util::cmd("node");
+        c.current_dir(util::e2e_dir())
+            .arg("bench.mjs")
+            .env("BASE_URL", server.url())
+            .env("SCENARIO", scenario)
+            .env("DURATION_S", format!("{duration_s:.3}"))
+            .env("REPEATS", runs.max(1).to_string())
+            .env("TURNS", "1")
+            .env("CHROMIUM_PATH", CHROMIUM)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let shown = util::display(&c);
+        println!("$ {shown}");
+        let mut child = c
+            .spawn()
+            .map_err(|e| Error(format!("could not start `{shown}`: {e}")))?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        Ok(WasmBench {
+            shown,
+            child,
+            stdin,
+            lines,
+        })
+    }
+
+    /// The next JSON line it prints (other lines are passed through).
+    fn next(&mut self) -> Result<Value> {
+        for line in self.lines.by_ref() {
+            let line = line?;
+            if line.trim_start().starts_with('{') {
+                return Ok(serde_json::from_str(&line)?);
+            }
+            println!("{line}");
+        }
+        let status = self.child.wait()?;
+        bail!(
+            "`{}` stopped ({status}) before it printed a result",
+            self.shown
+        )
+    }
+
+    /// One more run.
+    fn run(&mut self) -> Result<Figure> {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("open until `finish`");
+        writeln!(stdin, "run")?;
+        stdin.flush()?;
+        wasm_figure(&self.next()?)
+    }
+
+    /// Ends the turns (end of stdin) and checks that it exited cleanly.
+    fn finish(mut self) -> Result {
+        self.stdin = None;
+        let status = self.child.wait()?;
+        if !status.success() {
+            bail!("`{}` failed ({status})", self.shown);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for WasmBench {
+    /// On an early return: end of stdin, so that it closes the browser.
+    fn drop(&mut self) {
+        self.stdin = None;
+        let _ = self.child.wait();
+    }
 }
 
 /// Arrivals + departures and wall time from `bench_run`'s JSON.
@@ -802,6 +926,16 @@ pub fn wasm_figure(v: &Value) -> Result<Figure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ratios_print_whole_from_ten_up() {
+        // SimPy ratios are about 100: whole numbers. wasm/native is about
+        // 0.6: two decimals, or it would print as "1x".
+        assert_eq!(times(96.4), "96x");
+        assert_eq!(times(10.0), "10x");
+        assert_eq!(times(9.996), "10.00x");
+        assert_eq!(times(0.583), "0.58x");
+    }
 
     #[test]
     fn quantiles_are_nearest_rank() {
