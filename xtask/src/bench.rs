@@ -776,14 +776,14 @@ fn times(r: f64) -> String {
 // ------------------------------------------------------------------ wasm
 
 /// The engine in WebAssembly (`bench_run`): the best of `runs` runs, then
-/// `runs` turns of one wasm run and one run of the native `headline` build;
-/// then the live page with the case study at max speed and in real time
-/// (`bench_page.mjs`).
+/// `runs` turns of one wasm run and one run of the `native` job (named
+/// `name`); then the live page with the case study at max speed and in real
+/// time (`bench_page.mjs`).
 fn wasm(
     scenario: &Path,
     duration_s: f64,
     runs: u32,
-    (name, headline): (&str, Job),
+    (name, native): (&str, Job),
 ) -> Result<(Figure, Option<Headed>, Option<Value>)> {
     let dist = site::build_release()?;
     let server = Server::start(&dist, "127.0.0.1:0")?;
@@ -794,15 +794,18 @@ fn wasm(
             "by turns with the native {name}: one wasm run, then one native run, {runs} times\n  \
              (wasm events/s over the same turn's native run's; target >= 0.5):"
         );
-        let native = || headline.start().and_then(|c| headline.figure(c));
-        let turns = match by_turns(("wasm", "native"), runs, || b.run(), native) {
-            Ok(r) => Some((header, r)),
+        let run_native = || native.start().and_then(|c| native.figure(c));
+        let turns = match by_turns(("wasm", "native"), runs, || b.run(), run_native) {
+            Ok(r) => {
+                b.finish()?;
+                Some((header, r))
+            }
+            // The best of the first runs stands; dropping `b` ends it.
             Err(e) => {
                 println!("bench: the turns of wasm and native runs failed: {e}");
                 None
             }
         };
-        b.finish()?;
         Ok((best, turns))
     })();
     let mut p = util::cmd("node");
