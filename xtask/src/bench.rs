@@ -169,8 +169,12 @@ pub fn bench(opts: Options) -> Result {
              customers, {rounds} times\n  (its events/s over the same turn's SimPy slice's; \
              target >= 100x):"
         );
-        let engine = || headline.start().and_then(|c| headline.figure(c));
-        match by_turns(("engine", "SimPy"), rounds, engine, || simpy(slice)) {
+        match by_turns(
+            ("engine", "SimPy"),
+            rounds,
+            || headline.run(),
+            || simpy(slice),
+        ) {
             Ok(r) => Some((header, r)),
             Err(e) => {
                 println!("bench: the turns with SimPy failed: {e}");
@@ -436,6 +440,11 @@ impl Job<'_> {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| Error(format!("could not start `{shown}`: {e}")))
+    }
+
+    /// One run, start to finish.
+    fn run(self) -> Result<Figure> {
+        self.start().and_then(|c| self.figure(c))
     }
 
     fn figure(self, child: std::process::Child) -> Result<Figure> {
@@ -794,8 +803,7 @@ fn wasm(
             "by turns with the native {name}: one wasm run, then one native run, {runs} times\n  \
              (wasm events/s over the same turn's native run's; target >= 0.5):"
         );
-        let run_native = || native.start().and_then(|c| native.figure(c));
-        let turns = match by_turns(("wasm", "native"), runs, || b.run(), run_native) {
+        let turns = match by_turns(("wasm", "native"), runs, || b.run(), || native.run()) {
             Ok(r) => {
                 b.finish()?;
                 Some((header, r))
