@@ -4,6 +4,7 @@ mod components;
 mod determinism;
 mod docs;
 mod express;
+mod golden;
 mod lessons;
 mod queueing;
 mod reconfig;
