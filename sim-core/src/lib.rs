@@ -55,7 +55,7 @@ pub mod report;
 pub mod resilience;
 pub mod rng;
 pub mod scenario;
-pub mod sim;
+mod engine;
 pub mod spec;
 pub mod theory;
 mod validate;
@@ -65,7 +65,17 @@ pub use dist::{Dist, DistSpec};
 pub use metrics::{NodeWindow, Summary, Window};
 pub use report::Report;
 pub use scenario::{Format, NodeKind, NodeSpec, Scenario, ScenarioDoc, ScenarioError};
-pub use sim::{
-    E2eSnapshot, EdgeSnapshot, NodeSnapshot, Outcome, ParamError, Reconfigured, Sim, Snapshot,
-    Span, SpanKind, Topology, Trace,
+pub use engine::{
+    E2eSnapshot, EdgeSnapshot, FaultError, NodeSnapshot, Outcome, Reconfigured, Sim, Snapshot,
+    Topology,
 };
+pub use report::{Span, SpanKind, Trace};
+
+/// The engine's public types under their first path (`sim_core::sim::Snapshot`).
+pub mod sim {
+    pub use crate::engine::{
+        E2eSnapshot, EdgeSnapshot, FaultError, NodeSnapshot, Outcome, Reconfigured, Sim,
+        Snapshot, Topology,
+    };
+    pub use crate::report::{Span, SpanKind, Trace};
+}

@@ -28,7 +28,63 @@ pub struct Report {
     pub conservation: Conservation,
     pub series: Series,
     /// The slowest traced requests (see `traces` in the scenario).
-    pub slowest_traces: Vec<crate::sim::Trace>,
+    pub slowest_traces: Vec<Trace>,
+}
+
+/// What a span measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanKind {
+    /// A call as the caller sees it, first send to answer (all attempts).
+    Call,
+    /// Time on the wire (hop latency plus transfer), either way.
+    Network,
+    /// Waiting in a node's queue for a worker.
+    Queue,
+    /// Waiting for a pool connection.
+    PoolWait,
+    /// Waiting for a lock.
+    LockWait,
+    /// Work on a worker.
+    Compute,
+    /// Waiting before a retry.
+    Backoff,
+    /// Producing a fallback answer.
+    Fallback,
+    /// A request's whole stay in a node.
+    Job,
+}
+
+/// One span of a trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    pub kind: SpanKind,
+    pub node: String,
+    /// Depth in the call tree (0 = the client's call).
+    pub depth: u8,
+    /// Attempt number of the call it belongs to (0 = first try).
+    pub attempt: u8,
+    /// Seconds since the request started.
+    pub start_s: f64,
+    pub end_s: f64,
+    /// For calls and jobs: ok, rejected, failed, timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+/// A finished request's trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    /// The request's number among its source's requests.
+    pub id: u64,
+    pub source: String,
+    /// Simulated time the request started.
+    pub start_s: f64,
+    pub latency_s: f64,
+    pub outcome: String,
+    pub spans: Vec<Span>,
+    /// True if spans were dropped (a trace holds a bounded number).
+    pub truncated: bool,
 }
 
 /// SLO compliance and error-budget burn, after warm-up.

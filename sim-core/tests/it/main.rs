@@ -3,7 +3,6 @@
 mod components;
 mod determinism;
 mod docs;
-mod express;
 mod golden;
 mod lessons;
 mod queueing;

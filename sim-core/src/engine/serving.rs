@@ -1,0 +1,585 @@
+//! A job's life at a station: arriving through the door (refused, rate
+//! limited, shed, out of memory), admission to a worker or the queue,
+//! running its program, waiting for children, finishing, and answering.
+
+use super::call::Origin;
+use super::config::BodyCfg;
+use super::draw;
+use super::event::Event;
+use super::ids::{Outcome, Ref, NEVER, NONE};
+use super::job::{Attrs, JobState, Resume, Task};
+use super::node::{BodyState, Verdict};
+use super::program::{self, Step};
+use super::Sim;
+use crate::report::SpanKind;
+use crate::spec::Invalidate;
+use rand::Rng;
+
+impl Sim {
+    /// A job reaches its station.
+    pub(super) fn arrive(&mut self, job: Ref) {
+        let now = self.now();
+        let measured = now >= self.cfg.warmup;
+        let j = self.jobs.at(job);
+        j.t_arrive = now;
+        j.measured = measured;
+        j.state = JobState::Parked;
+        let (ni, ri, client) = (j.node as usize, j.rep as usize, j.attrs.client);
+        let cfg = &*self.cfg;
+        let ncfg = &cfg.nodes[ni];
+        if matches!(ncfg.body, BodyCfg::Broker(_)) {
+            return self.publish(job);
+        }
+        let node = &mut self.nodes[ni];
+        let st = &mut node.stations[ri];
+        st.count_arrival();
+        if st.refuses() {
+            // Connection refused.
+            st.count_rejection();
+            return self.refuse(job, Outcome::Failed);
+        }
+        st.enter(now);
+        if st.faults().hung {
+            return; // the request vanishes until the hang ends
+        }
+        if let Some(spec) = &ncfg.rate_limit {
+            match node.rate.admit(spec, client, now) {
+                Verdict::Admit => {}
+                Verdict::Shed => return self.shed(job),
+                Verdict::Delay(d) => {
+                    self.cal.schedule(now + d, Event::Admit { job });
+                    return;
+                }
+            }
+        }
+        if let Some(m) = ncfg.max_in_flight {
+            if node.stations[ri].in_system() > m as u64 {
+                return self.shed(job);
+            }
+        }
+        if ncfg.memory.is_some() && self.check_memory(ni, ri) {
+            return;
+        }
+        self.admit(job);
+    }
+
+    /// Past the door: start, queue, or reject (full queue).
+    #[inline(always)]
+    pub(super) fn admit(&mut self, job: Ref) {
+        let now = self.now();
+        let j = self.jobs.at(job);
+        let (ni, ri) = (j.node as usize, j.rep as usize);
+        let st = &mut self.nodes[ni].stations[ri];
+        if !st.serving() {
+            return self.finish(job, Outcome::Failed);
+        }
+        if st.can_start() {
+            return self.start(job);
+        }
+        if self.cfg.nodes[ni]
+            .queue_cap
+            .is_some_and(|cap| st.queue_len() as u64 >= cap)
+        {
+            st.shed(now);
+            return self.refuse(job, Outcome::Rejected);
+        }
+        st.enqueue(job, now);
+        j.state = JobState::Queued;
+    }
+
+    /// Turned away after entering (rate limit, concurrency limit).
+    pub(super) fn shed(&mut self, job: Ref) {
+        let now = self.now();
+        let j = self.jobs.at(job);
+        self.nodes[j.node as usize].stations[j.rep as usize].shed(now);
+        self.refuse(job, Outcome::Rejected);
+    }
+
+    /// Answers a job that never ran, and ends it.
+    pub(super) fn refuse(&mut self, job: Ref, outcome: Outcome) {
+        let ni = self.jobs.at(job).node;
+        self.respond(job, outcome, ni);
+        self.end_job(job);
+    }
+
+    /// Gives the job a worker.
+    pub(super) fn start(&mut self, job: Ref) {
+        let now = self.now();
+        let j = self.jobs.at(job);
+        let node = &mut self.nodes[j.node as usize];
+        node.stations[j.rep as usize].take_worker(now);
+        j.state = JobState::Running;
+        if !j.started {
+            j.started = true;
+            if j.measured {
+                node.wait.record(now - j.t_arrive);
+            }
+            let expired = j.deadline != NEVER && now >= j.deadline;
+            if expired {
+                // Deadline propagation: nobody waits for this answer any more.
+                node.expired += 1;
+            }
+            if !j.attrs.trace.is_none() {
+                let (attrs, ni, attempt, t_arrive) = (j.attrs, j.node, j.attempt, j.t_arrive);
+                self.span(&attrs, SpanKind::Queue, ni, attempt, t_arrive, now, None);
+            }
+            if expired {
+                return self.finish(job, Outcome::Timeout);
+            }
+        }
+        let j = self.jobs.at(job);
+        match std::mem::replace(&mut j.resume, Resume::No) {
+            Resume::No | Resume::Advance => self.advance(job),
+            Resume::Fail => self.finish(job, Outcome::Failed),
+        }
+    }
+
+    /// A compute step ended.
+    pub(super) fn on_compute_done(&mut self, job: Ref) {
+        match self.jobs.get(job) {
+            Some(j) if j.state == JobState::Running => self.advance(job),
+            _ => {}
+        }
+    }
+
+    /// Runs the job's next step.
+    pub(super) fn advance(&mut self, job: Ref) {
+        let ni = self.jobs.at(job).node as usize;
+        match &self.cfg.nodes[ni].body {
+            BodyCfg::Service(_) => self.run_program(job),
+            BodyCfg::Database(_) => self.db_step(job),
+            BodyCfg::Cache(_) => self.cache_step(job),
+            BodyCfg::Source(_) | BodyCfg::Broker(_) | BodyCfg::Balancer(_) => {
+                unreachable!("no jobs run here")
+            }
+        }
+    }
+
+    /// Schedules a compute of `d` ns on the job's worker, scaled by the
+    /// station's slowdown, stolen CPU and contention.
+    #[inline]
+    pub(super) fn compute(&mut self, job: Ref, d: super::Time) {
+        let now = self.now();
+        let j = self.jobs.at(job);
+        let extra = std::mem::take(&mut j.extra_cpu);
+        let (ni, ri) = (j.node as usize, j.rep as usize);
+        let f = self.nodes[ni].stations[ri].compute_factor(self.cfg.nodes[ni].contention);
+        let d = d + extra;
+        let d = if f == 1.0 {
+            d
+        } else {
+            (d as f64 * f) as super::Time
+        };
+        if !j.attrs.trace.is_none() {
+            let (attrs, attempt) = (j.attrs, j.attempt);
+            self.span(&attrs, SpanKind::Compute, ni as u32, attempt, now, now + d, None);
+        }
+        self.cal.schedule(now + d, Event::ComputeDone { job });
+    }
+
+    /// Runs the program until it computes, calls out, waits, or ends.
+    fn run_program(&mut self, job: Ref) {
+        loop {
+            let now = self.now();
+            let cfg = &*self.cfg;
+            let (ni, endpoint) = {
+                let j = self.jobs.at(job);
+                (j.node, j.task.endpoint())
+            };
+            let prog = &cfg.programs(ni)[endpoint];
+            self.jobs.provide(job, prog.needs);
+            let (j, regs) = self.jobs.with_regs(job);
+            let step = program::next(prog, j, regs, &mut self.streams, now);
+            match step {
+                Step::End => return self.finish_with_errors(job),
+                Step::Compute(d) => return self.compute(job, d),
+                Step::Calls { edge, n, release } => {
+                    for _ in 0..n {
+                        self.spawn(job, edge);
+                    }
+                    return self.release_if(job, release);
+                }
+                Step::Fork { at, release } => {
+                    let cfg = self.cfg.clone();
+                    let super::config::Op::Fork { edges, .. } = &cfg.programs(ni)[endpoint].ops[at as usize] else {
+                        unreachable!("a fork op")
+                    };
+                    for &e in edges.iter() {
+                        self.spawn(job, e);
+                    }
+                    return self.release_if(job, release);
+                }
+                Step::CacheGet {
+                    edge,
+                    space,
+                    key,
+                    versioned,
+                    single_flight,
+                    release,
+                } => return self.cache_lookup(job, edge, (space, key, versioned), single_flight, release),
+                Step::CachePut {
+                    edge,
+                    ckey,
+                    size,
+                    version,
+                    release,
+                } => {
+                    let task = Task::CacheSet { ckey, size, version };
+                    self.spawn_task(job, edge, task);
+                    return self.release_if(job, release);
+                }
+                Step::Write {
+                    space,
+                    key,
+                    cache,
+                    invalidate,
+                } => self.write_key(space, key, cache, invalidate),
+                Step::Lock { lock, key } => {
+                    if !self.locks.acquire(lock, key, job) {
+                        return; // waits holding its worker
+                    }
+                    self.nodes[ni as usize].lock_wait.record(0);
+                }
+                Step::Unlock { lock } => self.release_lock(job, lock),
+            }
+        }
+    }
+
+    /// Event loop: the job lets go of its worker while it waits (`release`).
+    #[inline]
+    fn release_if(&mut self, job: Ref, release: bool) {
+        if release {
+            self.release_worker(job);
+        }
+    }
+
+    /// A cache lookup: the key's version now, then a wait for a fill of the
+    /// key in flight (single flight), or a call to the cache.
+    fn cache_lookup(&mut self, job: Ref, edge: u32, (space, key, versioned): (u32, u64, bool), sf: bool, release: bool) {
+        let v = self.spaces.version(space, key);
+        self.jobs.regs(job).version = v;
+        let ckey = draw::cache_key(space, key, versioned.then_some(v));
+        let cnode = self.cfg.edges[edge as usize].to as usize;
+        self.jobs.at(job).pending = 1;
+        if sf {
+            if let BodyState::Cache(c) = &mut self.nodes[cnode].body {
+                if c.join_fill(ckey, job) {
+                    return self.release_if(job, release);
+                }
+            }
+        }
+        self.spawn_task(job, edge, Task::CacheGet { ckey });
+        self.release_if(job, release)
+    }
+
+    /// A handler writes key `key` of `space` (and invalidates it in `cache`).
+    fn write_key(&mut self, space: u32, key: u64, cache: u32, invalidate: Invalidate) {
+        let now = self.now();
+        let old = self.spaces.write(space, key, now);
+        if cache != NONE && invalidate == Invalidate::Delete {
+            if let BodyState::Cache(c) = &mut self.nodes[cache as usize].body {
+                c.delete(draw::cache_key(space, key, None));
+                c.delete(draw::cache_key(space, key, Some(old)));
+            }
+        }
+    }
+
+    /// A call of `job`'s step along `edge` asking exactly `task`.
+    fn spawn_task(&mut self, job: Ref, edge: u32, task: Task) -> Ref {
+        let j = self.jobs.at(job);
+        let (mut attrs, deadline, caller) = (j.attrs, j.deadline, (j.node, j.rep));
+        attrs.depth = attrs.depth.saturating_add(1);
+        let call = self.new_call(edge, Origin::Parent(job), task, attrs, deadline, caller);
+        self.begin_attempt(call);
+        call
+    }
+
+    /// Event loop: the job stops holding its worker while it waits.
+    pub(super) fn release_worker(&mut self, job: Ref) {
+        let now = self.now();
+        let Some(j) = self.jobs.get_mut(job) else {
+            return;
+        };
+        if j.state != JobState::Running {
+            return;
+        }
+        j.state = JobState::Parked;
+        let (ni, ri) = (j.node as usize, j.rep as usize);
+        self.nodes[ni].stations[ri].return_worker(now);
+        self.drain_queue(ni, ri);
+    }
+
+    /// A child call of `job` ended.
+    pub(super) fn child_done(&mut self, job: Ref, outcome: Outcome, task: Task, hit: bool, version: u32, _bytes: f64) {
+        let j = self.jobs.at(job);
+        j.pending = j.pending.saturating_sub(1);
+        if outcome != Outcome::Ok {
+            j.failed = true;
+        }
+        if j.pending > 0 {
+            return;
+        }
+        // Cache lookups decide hit/miss here, at the op that issued them; a
+        // failed lookup (cache down) counts as a miss and falls through to
+        // the source of truth.
+        if matches!(task, Task::CacheGet { .. }) && self.lookup_done(job, outcome, hit, version) {
+            return;
+        }
+        let j = self.jobs.at(job);
+        let failed = std::mem::replace(&mut j.failed, false);
+        // Single-flight fill completed: wake the waiters as hits.
+        if !failed && matches!(task, Task::CacheSet { .. }) && self.fills(job) {
+            self.finish_fill(job);
+        }
+        let j = self.jobs.at(job);
+        match (j.state, failed) {
+            (JobState::Running, false) => self.advance(job),
+            (JobState::Running, true) => self.finish(job, Outcome::Failed),
+            (_, f) => {
+                // Parked on an event loop: queue the continuation.
+                j.resume = if f { Resume::Fail } else { Resume::Advance };
+                self.requeue(job);
+            }
+        }
+    }
+
+    /// Whether `job` fills a single-flight slot.
+    fn fills(&self, job: Ref) -> bool {
+        let j = self.jobs.get(job).expect("live job");
+        self.jobs.regs_of(j).is_some_and(|r| r.sf.is_some())
+    }
+
+    /// The job's cache lookup answered: a hit skips the miss block; a miss
+    /// runs it (with single flight: as the filler, or waiting for another
+    /// filler, which returns true: the job waits).
+    fn lookup_done(&mut self, job: Ref, outcome: Outcome, hit: bool, version: u32) -> bool {
+        let cfg = &*self.cfg;
+        let j = self.jobs.at(job);
+        let (ni, ip) = (j.node, j.ip);
+        let endpoint = j.task.endpoint();
+        let Some(super::config::Op::CacheGet {
+            edge,
+            miss_end,
+            single_flight,
+            versioned,
+            ..
+        }) = cfg.programs(ni).get(endpoint).and_then(|p| p.ops.get(ip as usize))
+        else {
+            return false;
+        };
+        let cnode = cfg.edges[*edge as usize].to as usize;
+        let (j, regs) = self.jobs.with_regs(job);
+        let r = regs.expect("cache registers");
+        let truth = self.spaces.version(r.space, r.key);
+        if outcome != Outcome::Ok {
+            j.failed = false;
+        }
+        let BodyState::Cache(c) = &mut self.nodes[cnode].body else {
+            j.ip += 1;
+            return false;
+        };
+        if hit && outcome == Outcome::Ok {
+            j.ip = *miss_end;
+            c.count_hit(version < truth);
+            return false;
+        }
+        c.count_miss();
+        let ckey = draw::cache_key(r.space, r.key, versioned.then_some(r.version));
+        if *single_flight {
+            if c.join_fill(ckey, job) {
+                // Another request is already filling this key (its lookup
+                // missed first): wait for it.
+                j.pending = 1;
+                return true;
+            }
+            c.start_fill(ckey);
+            r.sf = Some((cnode as u32, ckey));
+        }
+        j.ip += 1;
+        false
+    }
+
+    /// An event-loop continuation waits for a worker again.
+    pub(super) fn requeue(&mut self, job: Ref) {
+        let now = self.now();
+        let j = self.jobs.at(job);
+        let st = &mut self.nodes[j.node as usize].stations[j.rep as usize];
+        if st.can_start() {
+            return self.start(job);
+        }
+        st.enqueue(job, now);
+        j.state = JobState::Queued;
+    }
+
+    /// Finishes with the node's (and any injected) error rate.
+    pub(super) fn finish_with_errors(&mut self, job: Ref) {
+        let j = self.jobs.at(job);
+        let (ni, ri) = (j.node as usize, j.rep as usize);
+        let ncfg = &self.cfg.nodes[ni];
+        let p = ncfg.error_rate + self.nodes[ni].stations[ri].faults().err_p;
+        let failed = p > 0.0 && self.streams.get(ncfg.err_stream).random::<f64>() < p;
+        self.finish(job, if failed { Outcome::Failed } else { Outcome::Ok })
+    }
+
+    /// The job is done (or failed): free its worker and its locks, start the
+    /// next queued job, then answer.
+    pub(super) fn finish(&mut self, job: Ref, outcome: Outcome) {
+        let now = self.now();
+        let j = self.jobs.at(job);
+        let (ni, ri, call, measured, t_arrive, state) = (
+            j.node as usize,
+            j.rep as usize,
+            j.call,
+            j.measured,
+            j.t_arrive,
+            j.state,
+        );
+        if !j.attrs.trace.is_none() {
+            let (attrs, attempt) = (j.attrs, j.attempt);
+            self.span(&attrs, SpanKind::Job, ni as u32, attempt, t_arrive, now, Some(outcome));
+        }
+        self.let_go(job);
+        let st = &mut self.nodes[ni].stations[ri];
+        match state {
+            JobState::Running => st.return_worker(now),
+            JobState::Queued => st.unqueue(job, now),
+            JobState::Parked | JobState::Transit => {}
+        }
+        st.leave(now, outcome == Outcome::Ok);
+        if measured {
+            self.nodes[ni].sojourn.record(now - t_arrive);
+        }
+        if outcome == Outcome::Ok {
+            self.count_side_effect(ni, call);
+        }
+        self.drain_queue(ni, ri);
+        self.respond(job, outcome, ni as u32);
+        self.end_job(job);
+        if self.nodes[ni].stations[ri].life() == super::station::Lifecycle::Draining {
+            self.maybe_finish_drain(ni, ri);
+        }
+    }
+
+    /// A finishing job lets go of its locks (innermost first) and of a
+    /// single-flight fill it did not complete.
+    fn let_go(&mut self, job: Ref) {
+        let j = self.jobs.get(job).expect("live job");
+        let Some(r) = self.jobs.regs_of(j).copied() else {
+            return;
+        };
+        for &(lock, _) in r.locks.iter().take(r.nlocks as usize).rev() {
+            self.release_lock(job, lock);
+        }
+        if r.sf.is_some() {
+            self.abort_fill(job);
+        }
+    }
+
+    /// Each successful execution of a state-changing call is a side effect;
+    /// a repeat is a duplicate unless an idempotency key dedupes it.
+    fn count_side_effect(&mut self, ni: usize, call: Ref) {
+        let Some(c) = self.calls.get_mut(call) else {
+            return;
+        };
+        let e = &self.cfg.edges[c.edge as usize];
+        if !e.side_effect || (c.applied > 0 && e.idempotent) {
+            return;
+        }
+        c.applied += 1;
+        let node = &mut self.nodes[ni];
+        node.side_effects += 1;
+        if c.applied > 1 {
+            node.duplicates += 1;
+        }
+    }
+
+    /// Frees a job's slot; frees its call once resolved and jobless.
+    #[inline]
+    pub(super) fn end_job(&mut self, job: Ref) {
+        let call = self.jobs.at(job).call;
+        self.jobs.remove(job);
+        self.calls.job_ended(call);
+    }
+
+    /// Starts queued jobs while workers are free.
+    #[inline(always)]
+    pub(super) fn drain_queue(&mut self, ni: usize, ri: usize) {
+        let lifo = self.cfg.nodes[ni].lifo;
+        loop {
+            let now = self.now();
+            let Some(next) = self.nodes[ni].stations[ri].next_queued(lifo, now) else {
+                return;
+            };
+            self.start(next);
+        }
+    }
+
+    /// Sends a job's answer back to its call's caller.
+    pub(super) fn respond(&mut self, job: Ref, outcome: Outcome, from: u32) {
+        let now = self.now();
+        let j = self.jobs.at(job);
+        let (call, attempt, trace, depth) = (j.call, j.attempt, j.attrs.trace, j.attrs.depth);
+        let Some(c) = self.calls.get(call) else {
+            self.nodes[from as usize].late += 1;
+            return;
+        };
+        if !c.awaits(attempt) {
+            // The caller gave up already: wasted work.
+            self.nodes[from as usize].late += 1;
+            return;
+        }
+        let e = &self.cfg.edges[c.edge as usize];
+        let d = e.delay(e.resp_bytes + c.bytes, self.streams.get(e.stream));
+        if !trace.is_none() {
+            // A span reads only the trace and the depth.
+            let attrs = Attrs {
+                trace,
+                depth,
+                ..Attrs::default()
+            };
+            self.span(&attrs, SpanKind::Network, from, attempt, now, now + d, None);
+        }
+        if d == 0 {
+            self.on_response(call, attempt, outcome, from);
+        } else {
+            self.cal.schedule(
+                now + d,
+                Event::Respond {
+                    call,
+                    attempt,
+                    outcome,
+                    from,
+                },
+            );
+        }
+    }
+
+    /// `job` lets go of `lock`; the next live waiter gets it.
+    pub(super) fn release_lock(&mut self, job: Ref, lock: u32) {
+        let now = self.now();
+        if self.jobs.get(job).is_none() {
+            return;
+        }
+        let r = self.jobs.regs(job);
+        let n = r.nlocks as usize;
+        let Some(pos) = r.locks[..n].iter().rposition(|(l, _)| *l == lock) else {
+            return;
+        };
+        let k = r.locks[pos].1;
+        r.locks.copy_within(pos + 1..n, pos);
+        r.nlocks -= 1;
+        let jobs = &self.jobs;
+        let Some(next) = self.locks.release(lock, k, job, |r| jobs.get(r).is_some()) else {
+            return;
+        };
+        let j = self.jobs.get(next).expect("a live waiter");
+        let since = self.jobs.regs_of(j).expect("lock registers").lock_since;
+        let waited = now - since;
+        self.nodes[j.node as usize].lock_wait.record(waited);
+        let (attrs, ni, attempt, running) = (j.attrs, j.node, j.attempt, j.state == JobState::Running);
+        self.span(&attrs, SpanKind::LockWait, ni, attempt, now - waited, now, None);
+        if running {
+            self.advance(next);
+        }
+    }
+}
