@@ -48,6 +48,8 @@
 pub mod cache;
 pub mod calendar;
 pub mod dist;
+mod engine;
+mod hdr;
 pub mod lesson;
 pub mod metrics;
 pub mod reference;
@@ -55,27 +57,26 @@ pub mod report;
 pub mod resilience;
 pub mod rng;
 pub mod scenario;
-mod engine;
 pub mod spec;
 pub mod theory;
 mod validate;
 
 pub use calendar::{ns_to_secs, secs_to_ns, Time};
 pub use dist::{Dist, DistSpec};
-pub use metrics::{NodeWindow, Summary, Window};
-pub use report::Report;
-pub use scenario::{Format, NodeKind, NodeSpec, Scenario, ScenarioDoc, ScenarioError};
 pub use engine::{
     E2eSnapshot, EdgeSnapshot, FaultError, NodeSnapshot, Outcome, Reconfigured, Sim, Snapshot,
     Topology,
 };
+pub use metrics::{NodeWindow, Summary, Window};
+pub use report::Report;
 pub use report::{Span, SpanKind, Trace};
+pub use scenario::{Format, NodeKind, NodeSpec, Scenario, ScenarioDoc, ScenarioError};
 
 /// The engine's public types under their first path (`sim_core::sim::Snapshot`).
 pub mod sim {
     pub use crate::engine::{
-        E2eSnapshot, EdgeSnapshot, FaultError, NodeSnapshot, Outcome, Reconfigured, Sim,
-        Snapshot, Topology,
+        E2eSnapshot, EdgeSnapshot, FaultError, NodeSnapshot, Outcome, Reconfigured, Sim, Snapshot,
+        Topology,
     };
     pub use crate::report::{Span, SpanKind, Trace};
 }

@@ -10,9 +10,18 @@ use serde::{Deserialize, Serialize};
 const MAX_NS: u64 = 3_600_000_000_000;
 
 /// A latency histogram in nanoseconds with a running exact sum.
+///
+/// Recording is the engine's hottest statistic (three per request), so it
+/// is cheap: an index computed as HDR histograms compute it and one counter
+/// increment ([`crate::hdr`]). Everything read (quantiles, the maximum,
+/// fractions) goes through an `hdrhistogram::Histogram` built from the
+/// counts when asked, bin for bin, so every number equals what recording
+/// into that histogram directly would give (tests check it). The counts are
+/// allocated on the first record and only as far as the largest value, so
+/// an idle node costs a few bytes.
 #[derive(Clone, Debug)]
 pub struct LatencyHist {
-    h: Histogram<u64>,
+    bins: crate::hdr::Bins,
     sum: u128,
 }
 
@@ -21,19 +30,19 @@ impl LatencyHist {
     /// per-window histograms).
     pub fn new(sigfig: u8) -> Self {
         LatencyHist {
-            h: Histogram::new_with_bounds(1, MAX_NS, sigfig).expect("valid bounds"),
+            bins: crate::hdr::Bins::new(sigfig),
             sum: 0,
         }
     }
 
     #[inline]
     pub fn record(&mut self, ns: Time) {
-        self.h.saturating_record(ns.min(MAX_NS));
+        self.bins.record(ns.min(MAX_NS));
         self.sum += ns as u128;
     }
 
     pub fn count(&self) -> u64 {
-        self.h.len()
+        self.bins.total()
     }
 
     /// The exact sum of the recorded values (unclamped), in ns.
@@ -41,65 +50,78 @@ impl LatencyHist {
         self.sum
     }
 
-    /// Adds another histogram's values (same bounds).
+    /// Adds another histogram's values (same precision).
     pub fn add(&mut self, other: &LatencyHist) {
-        self.h.add(&other.h).expect("same bounds");
+        self.bins.add(&other.bins);
         self.sum += other.sum;
     }
 
     pub fn reset(&mut self) {
-        self.h.reset();
+        self.bins.reset();
         self.sum = 0;
+    }
+
+    /// The HDR histogram of the recorded values (empty: `None`).
+    fn histogram(&self) -> Option<Histogram<u64>> {
+        self.bins.histogram()
     }
 
     /// Value at quantile `q` in seconds (0 when empty).
     pub fn quantile_s(&self, q: f64) -> f64 {
-        if self.h.is_empty() {
-            0.0
-        } else {
-            self.h.value_at_quantile(q) as f64 / NS_PER_S
-        }
+        self.histogram()
+            .map_or(0.0, |h| h.value_at_quantile(q) as f64 / NS_PER_S)
     }
 
     /// p50, p95 and p99 in seconds (0 when empty): the window read-outs.
     pub fn p50_p95_p99_s(&self) -> [f64; 3] {
-        [
-            self.quantile_s(0.50),
-            self.quantile_s(0.95),
-            self.quantile_s(0.99),
-        ]
+        match self.histogram() {
+            None => [0.0; 3],
+            Some(h) => [0.50, 0.95, 0.99].map(|q| h.value_at_quantile(q) as f64 / NS_PER_S),
+        }
     }
 
     pub fn mean_s(&self) -> f64 {
-        if self.h.is_empty() {
+        let n = self.count();
+        if n == 0 {
             0.0
         } else {
-            (self.sum as f64 / self.h.len() as f64) / NS_PER_S
+            (self.sum as f64 / n as f64) / NS_PER_S
         }
     }
 
     pub fn summary(&self) -> Summary {
-        if self.h.is_empty() {
+        let Some(h) = self.histogram() else {
             return Summary::default();
-        }
+        };
+        let q = |q: f64| h.value_at_quantile(q) as f64 / NS_PER_S;
         Summary {
             mean: self.mean_s(),
-            p50: self.quantile_s(0.50),
-            p90: self.quantile_s(0.90),
-            p95: self.quantile_s(0.95),
-            p99: self.quantile_s(0.99),
-            p999: self.quantile_s(0.999),
-            max: self.h.max() as f64 / NS_PER_S,
+            p50: q(0.50),
+            p90: q(0.90),
+            p95: q(0.95),
+            p99: q(0.99),
+            p999: q(0.999),
+            max: h.max() as f64 / NS_PER_S,
         }
     }
 
     /// Fraction of recorded values strictly above `ns`.
     pub fn fraction_above(&self, ns: Time) -> f64 {
-        if self.h.is_empty() {
+        let n = self.count();
+        if n == 0 {
             return 0.0;
         }
-        let at_or_below = self.h.count_between(0, ns);
-        1.0 - at_or_below as f64 / self.h.len() as f64
+        1.0 - self.bins.count_at_or_below(ns.min(MAX_NS)) as f64 / n as f64
+    }
+
+    /// The largest value recorded as equal to `ns` (the top of its bin).
+    pub fn highest_equivalent(&self, ns: Time) -> Time {
+        self.bins.highest_equivalent(ns.min(MAX_NS))
+    }
+
+    /// Bytes held (for memory budgets).
+    pub fn bytes(&self) -> usize {
+        self.bins.bytes()
     }
 }
 
@@ -170,7 +192,7 @@ impl WindowLatency {
             let (_, v, _) = self.raw[from..].select_nth_unstable(rank - 1 - from);
             let v = *v;
             from = rank - 1;
-            self.h.h.highest_equivalent(v) as f64 / NS_PER_S
+            self.h.highest_equivalent(v) as f64 / NS_PER_S
         })
     }
 

@@ -276,12 +276,8 @@ impl BrokerState {
     pub(crate) fn conservation(&self) -> Option<String> {
         let waiting: u64 = self.parts.iter().map(|p| p.q.len() as u64).sum();
         let busy = self.consumers.iter().filter(|c| c.busy.is_some()).count() as u64;
-        let accounted = self.processed
-            + self.dead_lettered
-            + self.discarded
-            + self.dropped
-            + waiting
-            + busy;
+        let accounted =
+            self.processed + self.dead_lettered + self.discarded + self.dropped + waiting + busy;
         if self.published != accounted {
             return Some(format!(
                 "published {} != processed {} + dead-lettered {} + discarded {} + dropped {} + waiting {waiting} + in processing {busy}",

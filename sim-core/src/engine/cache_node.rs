@@ -49,7 +49,15 @@ impl CacheState {
     }
 
     /// Stores a value (a fill), with the TTL and jitter of `cfg`.
-    pub(crate) fn fill(&mut self, cfg: &CacheCfg, rng: &mut Stream, ckey: u64, size: u64, version: u32, now: Time) {
+    pub(crate) fn fill(
+        &mut self,
+        cfg: &CacheCfg,
+        rng: &mut Stream,
+        ckey: u64,
+        size: u64,
+        version: u32,
+        now: Time,
+    ) {
         let exp = match cfg.ttl {
             None => NEVER,
             Some(t) => {

@@ -35,13 +35,15 @@ impl Sim {
                     super::config::BodyCfg::Database(db) => Some(db),
                     _ => None,
                 };
-                let table_rows = |t: u32| db.map_or(0.0, |d| {
-                    if (t as usize) < d.tables.len() {
-                        d.rows_at(t as usize, now)
-                    } else {
-                        0.0
-                    }
-                });
+                let table_rows = |t: u32| {
+                    db.map_or(0.0, |d| {
+                        if (t as usize) < d.tables.len() {
+                            d.rows_at(t as usize, now)
+                        } else {
+                            0.0
+                        }
+                    })
+                };
                 let mut n = draw::count(rows, &mut self.streams, attrs.items, table_rows);
                 if let Some(p) = page {
                     n = n.min(*p);
@@ -213,7 +215,15 @@ impl Sim {
             return;
         };
         delay += lb_delay;
-        self.span(&attrs, SpanKind::Network, node, attempt, now, now + delay, None);
+        self.span(
+            &attrs,
+            SpanKind::Network,
+            node,
+            attempt,
+            now,
+            now + delay,
+            None,
+        );
         let job = self.jobs.insert(Job::new(
             node,
             rep,
@@ -360,7 +370,15 @@ impl Sim {
             self.nodes[node as usize].stations[rep as usize]
                 .pool(p)
                 .acquire(now, waited);
-            self.span(&attrs, SpanKind::PoolWait, node, attempt, now - waited, now, None);
+            self.span(
+                &attrs,
+                SpanKind::PoolWait,
+                node,
+                attempt,
+                now - waited,
+                now,
+                None,
+            );
             self.dispatch(call);
         }
     }
@@ -479,7 +497,14 @@ impl Sim {
 
     /// A source's request ended: count it, and a closed-loop user thinks.
     #[inline]
-    fn root_done(&mut self, src: u32, measured: bool, user: u32, lat: super::Time, outcome: Outcome) {
+    fn root_done(
+        &mut self,
+        src: u32,
+        measured: bool,
+        user: u32,
+        lat: super::Time,
+        outcome: Outcome,
+    ) {
         let now = self.now();
         self.stats
             .root_done(src, measured, lat, outcome, self.cfg.slo);

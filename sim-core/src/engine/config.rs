@@ -15,8 +15,8 @@ use crate::dist::Dist;
 use crate::resilience::{Backoff, BreakerSpec, RetryBudgetSpec};
 use crate::scenario::{NodeKind, Scenario, Shape};
 use crate::spec::{
-    AutoscaleSpec, Balance, CallPolicy, CostSpec, Invalidate, MemorySpec, Overflow,
-    PartitionMode, QueryKind, RateLimitSpec, ReadRouting,
+    AutoscaleSpec, Balance, CallPolicy, CostSpec, Invalidate, MemorySpec, Overflow, PartitionMode,
+    QueryKind, RateLimitSpec, ReadRouting,
 };
 
 /// Unlimited concurrency is modelled as this many workers.

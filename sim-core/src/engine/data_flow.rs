@@ -31,7 +31,11 @@ impl Sim {
         let BodyCfg::Database(db) = &cfg.nodes[ni].body else {
             unreachable!()
         };
-        let table = match self.calls.get(call).map(|c| &cfg.edges[c.edge as usize].task) {
+        let table = match self
+            .calls
+            .get(call)
+            .map(|c| &cfg.edges[c.edge as usize].task)
+        {
             Some(EdgeTask::Query { table, kind, .. }) => Some((*table as usize, *kind)),
             _ => None,
         };
@@ -199,7 +203,8 @@ impl Sim {
         let BodyCfg::Broker(bc) = &self.cfg.nodes[ni].body else {
             unreachable!()
         };
-        let poison = bc.poison_rate > 0.0 && self.streams.get(bc.stream).random::<f64>() < bc.poison_rate;
+        let poison =
+            bc.poison_rate > 0.0 && self.streams.get(bc.stream).random::<f64>() < bc.poison_rate;
         let BodyState::Broker(b) = &mut self.nodes[ni].body else {
             unreachable!()
         };
@@ -235,7 +240,8 @@ impl Sim {
                 self.consume(node, consumer);
             }
             Poll::Wait(Some(at)) => {
-                self.cal.schedule(at, Event::ConsumerWake { node, consumer });
+                self.cal
+                    .schedule(at, Event::ConsumerWake { node, consumer });
             }
             Poll::Wait(None) | Poll::Busy => {}
         }

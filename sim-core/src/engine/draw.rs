@@ -9,7 +9,12 @@ use rand_distr::Distribution;
 /// Draws a count. `items` is the request's item count; `tables` gives the
 /// current rows of the callee's tables (for `fraction` of a table).
 #[inline]
-pub(crate) fn count(c: &CountCfg, streams: &mut Streams, items: u32, table_rows: impl Fn(u32) -> f64) -> u32 {
+pub(crate) fn count(
+    c: &CountCfg,
+    streams: &mut Streams,
+    items: u32,
+    table_rows: impl Fn(u32) -> f64,
+) -> u32 {
     match &c.kind {
         CountKind::Constant(n) => *n,
         CountKind::Uniform(lo, hi) => streams.get(c.stream).random_range(*lo..=*hi),

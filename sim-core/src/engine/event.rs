@@ -11,15 +11,27 @@ pub(crate) enum Event {
     Window,
     /// An open-loop source's next request (`gen` drops stale arrivals after
     /// a rate change).
-    Arrival { src: u32, gen: u32 },
+    Arrival {
+        src: u32,
+        gen: u32,
+    },
     /// A closed-loop user finished thinking.
-    UserWake { src: u32, user: u32 },
+    UserWake {
+        src: u32,
+        user: u32,
+    },
     /// A job reaches its station after the hop.
-    Deliver { job: Ref },
+    Deliver {
+        job: Ref,
+    },
     /// A job's compute step ends.
-    ComputeDone { job: Ref },
+    ComputeDone {
+        job: Ref,
+    },
     /// A leaky-bucket delay ended: admit the job.
-    Admit { job: Ref },
+    Admit {
+        job: Ref,
+    },
     /// An attempt's answer reaches the caller.
     Respond {
         call: Ref,
@@ -27,16 +39,43 @@ pub(crate) enum Event {
         outcome: Outcome,
         from: u32,
     },
-    AttemptTimeout { call: Ref, attempt: u8 },
-    RetryFire { call: Ref },
-    HedgeFire { call: Ref },
-    PoolTimeout { call: Ref, attempt: u8 },
-    FallbackDone { call: Ref },
+    AttemptTimeout {
+        call: Ref,
+        attempt: u8,
+    },
+    RetryFire {
+        call: Ref,
+    },
+    HedgeFire {
+        call: Ref,
+    },
+    PoolTimeout {
+        call: Ref,
+        attempt: u8,
+    },
+    FallbackDone {
+        call: Ref,
+    },
     /// Fault `idx` starts or ends.
-    Fault { idx: u32, start: bool },
+    Fault {
+        idx: u32,
+        start: bool,
+    },
     /// A replica finishes booting or restarting (`gen`: its epoch then).
-    ReplicaUp { node: u32, rep: u32, gen: u32 },
-    Autoscale { node: u32 },
-    ConsumerWake { node: u32, consumer: u32 },
-    ConsumerDone { node: u32, consumer: u32 },
+    ReplicaUp {
+        node: u32,
+        rep: u32,
+        gen: u32,
+    },
+    Autoscale {
+        node: u32,
+    },
+    ConsumerWake {
+        node: u32,
+        consumer: u32,
+    },
+    ConsumerDone {
+        node: u32,
+        consumer: u32,
+    },
 }

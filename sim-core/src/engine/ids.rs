@@ -176,12 +176,23 @@ mod tests {
     #[test]
     fn stale_references_find_nothing() {
         let mut s: Slab<Item> = Slab::new();
-        let a = s.insert(|gen| Item { gen, live: true, v: 1 });
+        let a = s.insert(|gen| Item {
+            gen,
+            live: true,
+            v: 1,
+        });
         s.remove(a);
         assert!(s.get(a).is_none(), "a dead slot is not found");
-        let b = s.insert(|gen| Item { gen, live: true, v: 2 });
+        let b = s.insert(|gen| Item {
+            gen,
+            live: true,
+            v: 2,
+        });
         assert_eq!(a.idx, b.idx, "the free slot is reused");
-        assert!(s.get(a).is_none(), "the old reference misses the new occupant");
+        assert!(
+            s.get(a).is_none(),
+            "the old reference misses the new occupant"
+        );
         assert_eq!(s.get(b).map(|i| i.v), Some(2));
         assert!(s.get(Ref::NONE).is_none());
         assert_eq!(s.live().count(), 1);

@@ -32,7 +32,9 @@ impl Sim {
                 }
             }
             a => {
-                if let Some(t) = next_arrival(a, st.spike(), self.streams.get(s.arrival_stream), now) {
+                if let Some(t) =
+                    next_arrival(a, st.spike(), self.streams.get(s.arrival_stream), now)
+                {
                     let gen = st.gen();
                     self.cal.schedule_slot(t, Event::Arrival { src: i, gen });
                 }
@@ -53,7 +55,12 @@ impl Sim {
             unreachable!()
         };
         let gen = st.bump_gen();
-        if let Some(t) = next_arrival(&s.arrival, st.spike(), self.streams.get(s.arrival_stream), now) {
+        if let Some(t) = next_arrival(
+            &s.arrival,
+            st.spike(),
+            self.streams.get(s.arrival_stream),
+            now,
+        ) {
             self.cal.schedule_slot(t, Event::Arrival { src: i, gen });
         }
     }
@@ -93,7 +100,9 @@ impl Sim {
         // `next_arrival` says.
         let rng = self.streams.get(s.arrival_stream);
         let next = match &s.arrival {
-            ArrivalCfg::Poisson { exp, .. } if st.spike() == 1.0 => Some(now + (exp.sample(rng) + 0.5) as super::Time),
+            ArrivalCfg::Poisson { exp, .. } if st.spike() == 1.0 => {
+                Some(now + (exp.sample(rng) + 0.5) as super::Time)
+            }
             a => next_arrival(a, st.spike(), rng, now),
         };
         if let Some(t) = next {
@@ -137,7 +146,11 @@ impl Sim {
         self.stats.arrive(src);
         let user = closed_user.map_or(NONE, |u| u as u32);
         let task = self.edge_task(edge, &attrs);
-        let origin = Origin::Root { src, measured, user };
+        let origin = Origin::Root {
+            src,
+            measured,
+            user,
+        };
         let call = self.new_call(edge, origin, task, attrs, NEVER, (NONE, NONE));
         self.begin_attempt(call);
     }

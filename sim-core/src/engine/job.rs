@@ -36,16 +36,26 @@ impl Default for Attrs {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Task {
     /// Run the service's endpoint program.
-    Handler { endpoint: u32 },
+    Handler {
+        endpoint: u32,
+    },
     /// A database query.
     Query {
         rows: u32,
         key: Option<(u32, u64)>,
         write: bool,
     },
-    CacheGet { ckey: u64 },
-    CacheSet { ckey: u64, size: u64, version: u32 },
-    Publish { partition: u32 },
+    CacheGet {
+        ckey: u64,
+    },
+    CacheSet {
+        ckey: u64,
+        size: u64,
+        version: u32,
+    },
+    Publish {
+        partition: u32,
+    },
 }
 
 impl Task {

@@ -76,8 +76,8 @@ use streams::Streams;
 use trace::{SpanAt, Tracer};
 
 pub use ids::Outcome;
-pub use ops::FaultError;
 pub use observe::{E2eSnapshot, EdgeSnapshot, NodeSnapshot, Snapshot, Topology};
+pub use ops::FaultError;
 pub use reconfig::Reconfigured;
 
 /// A running simulation.

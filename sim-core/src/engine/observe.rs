@@ -300,7 +300,11 @@ impl Sim {
             rejected: c.rejected,
             in_flight: n.stations.iter().map(|s| s.in_system()).sum(),
             late_responses: n.late,
-            utilisation: if ncfg.unlimited { 0.0 } else { st.utilisation() },
+            utilisation: if ncfg.unlimited {
+                0.0
+            } else {
+                st.utilisation()
+            },
             queue_len_mean: per_s(st.queue_area / 1e9),
             in_system_mean: per_s(st.insys_area / 1e9),
             arrival_rate_rps: per_s(st.arrived as f64),
@@ -315,7 +319,11 @@ impl Sim {
             duplicates: n.duplicates,
             restarts: n.stations.iter().map(|s| s.restarts()).sum(),
             oom_kills: n.stations.iter().map(|s| s.oom_kills()).sum(),
-            rate_limited: if ncfg.rate_limit.is_some() { n.rate.limited() } else { 0 },
+            rate_limited: if ncfg.rate_limit.is_some() {
+                n.rate.limited()
+            } else {
+                0
+            },
             instance_seconds: n.instance_area(now) / 1e9,
             scale_actions: n.autoscale.as_ref().map_or(0, |a| a.actions),
             lock_wait_s: n.lock_wait.summary(),
@@ -398,7 +406,11 @@ impl Sim {
                 .iter()
                 .map(|n| (n.name.clone(), n.kind.as_str().to_string()))
                 .collect(),
-            edges: cfg.edges.iter().map(|e| (name(e.from), name(e.to))).collect(),
+            edges: cfg
+                .edges
+                .iter()
+                .map(|e| (name(e.from), name(e.to)))
+                .collect(),
         }
     }
 
@@ -439,7 +451,11 @@ impl Sim {
                         busy: n.stations.iter().map(|s| s.busy()).sum(),
                         queue_len: n.stations.iter().map(|s| s.queue_len() as u64).sum(),
                         in_flight: n.stations.iter().map(|s| s.in_system()).sum(),
-                        utilisation: if ncfg.unlimited { 0.0 } else { st.utilisation() },
+                        utilisation: if ncfg.unlimited {
+                            0.0
+                        } else {
+                            st.utilisation()
+                        },
                         queue_len_mean: per_s(st.queue_area / 1e9),
                         throughput_rps: per_s(st.completed as f64),
                         arrival_rate_rps: per_s(st.arrived as f64),
@@ -472,11 +488,13 @@ impl Sim {
 
     /// The most recent finished traces, oldest first.
     pub fn recent_traces(&self) -> Vec<Trace> {
-        self.tracer.recent(&|n| self.cfg.nodes[n as usize].name.clone())
+        self.tracer
+            .recent(&|n| self.cfg.nodes[n as usize].name.clone())
     }
 
     /// The slowest finished traces, slowest first.
     pub fn slowest_traces(&self) -> Vec<Trace> {
-        self.tracer.slowest(&|n| self.cfg.nodes[n as usize].name.clone())
+        self.tracer
+            .slowest(&|n| self.cfg.nodes[n as usize].name.clone())
     }
 }

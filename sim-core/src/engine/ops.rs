@@ -46,7 +46,9 @@ impl Sim {
         let victims: Vec<Ref> = self
             .jobs
             .live()
-            .filter(|(_, j)| j.node as usize == ni && j.rep as usize == ri && j.state != JobState::Transit)
+            .filter(|(_, j)| {
+                j.node as usize == ni && j.rep as usize == ri && j.state != JobState::Transit
+            })
             .map(|(r, _)| r)
             .collect();
         for job in victims {
@@ -114,7 +116,10 @@ impl Sim {
 
     /// The replicas a fault applies to.
     fn fault_reps(&self, f: &FaultRt, default_first: bool) -> Vec<usize> {
-        let n = self.nodes.get(f.node as usize).map_or(0, |n| n.stations.len());
+        let n = self
+            .nodes
+            .get(f.node as usize)
+            .map_or(0, |n| n.stations.len());
         match f.spec.replica {
             Some(r) => vec![r as usize],
             None if default_first => vec![0],
@@ -136,7 +141,9 @@ impl Sim {
         let reps = self.fault_reps(&self.faults[idx as usize], first);
         match action {
             FaultAction::Crash => self.crash(ni, &reps, start),
-            FaultAction::Restart { drain, down_s } if start => self.restart(ni, &reps, drain, down_s),
+            FaultAction::Restart { drain, down_s } if start => {
+                self.restart(ni, &reps, drain, down_s)
+            }
             FaultAction::Restart { .. } => {}
             FaultAction::Hang => self.hang(ni, &reps, start),
             FaultAction::Slow { factor } => {
@@ -208,7 +215,10 @@ impl Sim {
                 .jobs
                 .live()
                 .filter(|(_, j)| {
-                    j.node as usize == ni && j.rep as usize == r && j.state == JobState::Parked && !j.started
+                    j.node as usize == ni
+                        && j.rep as usize == r
+                        && j.state == JobState::Parked
+                        && !j.started
                 })
                 .map(|(r, _)| r)
                 .collect();
@@ -221,7 +231,11 @@ impl Sim {
     fn partition(&mut self, ni: usize, peer: u32, start: bool) {
         if peer == NONE {
             // A database cut off from its read replicas.
-            for st in self.nodes[ni].stations.iter_mut().filter(|s| s.read_replica()) {
+            for st in self.nodes[ni]
+                .stations
+                .iter_mut()
+                .filter(|s| s.read_replica())
+            {
                 st.set_partitioned(start);
             }
             return;
@@ -234,11 +248,12 @@ impl Sim {
     }
 
     fn spike(&mut self, ni: usize, factor: f64, start: bool) {
-        let targets: Vec<u32> = if ni < self.nodes.len() && self.cfg.nodes[ni].kind == NodeKind::Source {
-            vec![ni as u32]
-        } else {
-            self.cfg.sources.clone()
-        };
+        let targets: Vec<u32> =
+            if ni < self.nodes.len() && self.cfg.nodes[ni].kind == NodeKind::Source {
+                vec![ni as u32]
+            } else {
+                self.cfg.sources.clone()
+            };
         for s in targets {
             if let BodyState::Source(src) = &mut self.nodes[s as usize].body {
                 src.set_spike(if start { factor } else { 1.0 });
@@ -258,7 +273,12 @@ impl Sim {
             .stations
             .iter()
             .enumerate()
-            .filter(|(_, s)| matches!(s.life(), Lifecycle::Up | Lifecycle::Booting | Lifecycle::Down))
+            .filter(|(_, s)| {
+                matches!(
+                    s.life(),
+                    Lifecycle::Up | Lifecycle::Booting | Lifecycle::Down
+                )
+            })
             .map(|(i, _)| i)
             .collect();
         let cur = active.len() as u32;
@@ -321,7 +341,8 @@ impl Sim {
         let dt = (now - a.prev_t) as f64;
         let (db, dc, dq) = (busy - a.prev_busy, cap - a.prev_cap, queue - a.prev_queue);
         let (ds, dn) = (soj.0 - a.prev_soj.0, soj.1 - a.prev_soj.1);
-        (a.prev_busy, a.prev_cap, a.prev_queue, a.prev_t, a.prev_soj) = (busy, cap, queue, now, soj);
+        (a.prev_busy, a.prev_cap, a.prev_queue, a.prev_t, a.prev_soj) =
+            (busy, cap, queue, now, soj);
         let metric = match spec.metric {
             ScaleMetric::Utilisation if dc > 0.0 => db / dc,
             ScaleMetric::Queue if dt > 0.0 => dq / dt / up,
@@ -331,7 +352,8 @@ impl Sim {
         if active == 0 {
             return;
         }
-        let desired = ((active as f64 * metric / spec.target).ceil() as u32).clamp(spec.min, spec.max);
+        let desired =
+            ((active as f64 * metric / spec.target).ceil() as u32).clamp(spec.min, spec.max);
         let cool = secs_to_ns(spec.cooldown_s);
         if desired == active || a.last_action.is_some_and(|t| now < t + cool) {
             return;
@@ -350,7 +372,10 @@ impl Sim {
             return Err(FaultError(format!("target: unknown node {:?}", f.target)));
         }
         if let Some(n) = self.cfg.nodes.get(node as usize) {
-            let stationed = matches!(n.body, BodyCfg::Service(_) | BodyCfg::Database(_) | BodyCfg::Cache(_));
+            let stationed = matches!(
+                n.body,
+                BodyCfg::Service(_) | BodyCfg::Database(_) | BodyCfg::Cache(_)
+            );
             let ok = match &f.action {
                 FaultAction::Crash
                 | FaultAction::Hang
@@ -366,7 +391,10 @@ impl Sim {
                 FaultAction::Spike { factor } => factor.is_finite() && *factor > 0.0,
             };
             if !ok {
-                return Err(FaultError(format!("{:?} cannot be applied to {:?}", f.action, f.target)));
+                return Err(FaultError(format!(
+                    "{:?} cannot be applied to {:?}",
+                    f.action, f.target
+                )));
             }
         }
         if let Some(d) = f.duration_s {
@@ -381,7 +409,11 @@ impl Sim {
         };
         let idx = self.faults.len() as u32;
         let dur = f.duration_s;
-        self.faults.push(FaultRt { spec: f, node, peer });
+        self.faults.push(FaultRt {
+            spec: f,
+            node,
+            peer,
+        });
         self.on_fault(idx, true);
         if let Some(d) = dur {
             self.cal

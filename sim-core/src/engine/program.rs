@@ -61,7 +61,13 @@ pub(crate) enum Step {
 
 /// Runs `j`'s program from its position to the next step.
 #[inline]
-pub(crate) fn next(prog: &Program, j: &mut Job, mut regs: Option<&mut Registers>, streams: &mut Streams, now: Time) -> Step {
+pub(crate) fn next(
+    prog: &Program,
+    j: &mut Job,
+    mut regs: Option<&mut Registers>,
+    streams: &mut Streams,
+    now: Time,
+) -> Step {
     loop {
         let Some(op) = prog.ops.get(j.ip as usize) else {
             return Step::End;
@@ -195,13 +201,18 @@ pub(crate) fn next(prog: &Program, j: &mut Job, mut regs: Option<&mut Registers>
                 }
             }
             Op::LockAcquire { lock, key } => {
-                let k = key.as_ref().map_or(0, |k| draw::key(k, streams, j.attrs.user));
+                let k = key
+                    .as_ref()
+                    .map_or(0, |k| draw::key(k, streams, j.attrs.user));
                 j.ip += 1;
                 let r = regs.as_deref_mut().expect("lock registers");
                 r.locks[r.nlocks as usize] = (*lock, k);
                 r.nlocks += 1;
                 r.lock_since = now;
-                return Step::Lock { lock: *lock, key: k };
+                return Step::Lock {
+                    lock: *lock,
+                    key: k,
+                };
             }
             Op::LockRelease { lock } => {
                 j.ip += 1;

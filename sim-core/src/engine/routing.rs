@@ -12,7 +12,12 @@ use crate::spec::ReadRouting;
 
 impl Sim {
     /// Routes a call to `to`: a (node, replica) and any balancer latency.
-    pub(super) fn route(&mut self, to: u32, task: &Task, attrs: &Attrs) -> Option<(u32, u32, Time)> {
+    pub(super) fn route(
+        &mut self,
+        to: u32,
+        task: &Task,
+        attrs: &Attrs,
+    ) -> Option<(u32, u32, Time)> {
         let ti = to as usize;
         match &self.cfg.nodes[ti].body {
             BodyCfg::Balancer(_) => self.route_balancer(to, attrs),

@@ -172,7 +172,15 @@ impl Sim {
         };
         if !j.attrs.trace.is_none() {
             let (attrs, attempt) = (j.attrs, j.attempt);
-            self.span(&attrs, SpanKind::Compute, ni as u32, attempt, now, now + d, None);
+            self.span(
+                &attrs,
+                SpanKind::Compute,
+                ni as u32,
+                attempt,
+                now,
+                now + d,
+                None,
+            );
         }
         self.cal.schedule(now + d, Event::ComputeDone { job });
     }
@@ -201,7 +209,9 @@ impl Sim {
                 }
                 Step::Fork { at, release } => {
                     let cfg = self.cfg.clone();
-                    let super::config::Op::Fork { edges, .. } = &cfg.programs(ni)[endpoint].ops[at as usize] else {
+                    let super::config::Op::Fork { edges, .. } =
+                        &cfg.programs(ni)[endpoint].ops[at as usize]
+                    else {
                         unreachable!("a fork op")
                     };
                     for &e in edges.iter() {
@@ -216,7 +226,15 @@ impl Sim {
                     versioned,
                     single_flight,
                     release,
-                } => return self.cache_lookup(job, edge, (space, key, versioned), single_flight, release),
+                } => {
+                    return self.cache_lookup(
+                        job,
+                        edge,
+                        (space, key, versioned),
+                        single_flight,
+                        release,
+                    )
+                }
                 Step::CachePut {
                     edge,
                     ckey,
@@ -224,7 +242,11 @@ impl Sim {
                     version,
                     release,
                 } => {
-                    let task = Task::CacheSet { ckey, size, version };
+                    let task = Task::CacheSet {
+                        ckey,
+                        size,
+                        version,
+                    };
                     self.spawn_task(job, edge, task);
                     return self.release_if(job, release);
                 }
@@ -255,7 +277,14 @@ impl Sim {
 
     /// A cache lookup: the key's version now, then a wait for a fill of the
     /// key in flight (single flight), or a call to the cache.
-    fn cache_lookup(&mut self, job: Ref, edge: u32, (space, key, versioned): (u32, u64, bool), sf: bool, release: bool) {
+    fn cache_lookup(
+        &mut self,
+        job: Ref,
+        edge: u32,
+        (space, key, versioned): (u32, u64, bool),
+        sf: bool,
+        release: bool,
+    ) {
         let v = self.spaces.version(space, key);
         self.jobs.regs(job).version = v;
         let ckey = draw::cache_key(space, key, versioned.then_some(v));
@@ -310,7 +339,15 @@ impl Sim {
     }
 
     /// A child call of `job` ended.
-    pub(super) fn child_done(&mut self, job: Ref, outcome: Outcome, task: Task, hit: bool, version: u32, _bytes: f64) {
+    pub(super) fn child_done(
+        &mut self,
+        job: Ref,
+        outcome: Outcome,
+        task: Task,
+        hit: bool,
+        version: u32,
+        _bytes: f64,
+    ) {
         let j = self.jobs.at(job);
         j.pending = j.pending.saturating_sub(1);
         if outcome != Outcome::Ok {
@@ -363,7 +400,10 @@ impl Sim {
             single_flight,
             versioned,
             ..
-        }) = cfg.programs(ni).get(endpoint).and_then(|p| p.ops.get(ip as usize))
+        }) = cfg
+            .programs(ni)
+            .get(endpoint)
+            .and_then(|p| p.ops.get(ip as usize))
         else {
             return false;
         };
@@ -436,7 +476,15 @@ impl Sim {
         );
         if !j.attrs.trace.is_none() {
             let (attrs, attempt) = (j.attrs, j.attempt);
-            self.span(&attrs, SpanKind::Job, ni as u32, attempt, t_arrive, now, Some(outcome));
+            self.span(
+                &attrs,
+                SpanKind::Job,
+                ni as u32,
+                attempt,
+                t_arrive,
+                now,
+                Some(outcome),
+            );
         }
         self.let_go(job);
         let st = &mut self.nodes[ni].stations[ri];
@@ -576,8 +624,17 @@ impl Sim {
         let since = self.jobs.regs_of(j).expect("lock registers").lock_since;
         let waited = now - since;
         self.nodes[j.node as usize].lock_wait.record(waited);
-        let (attrs, ni, attempt, running) = (j.attrs, j.node, j.attempt, j.state == JobState::Running);
-        self.span(&attrs, SpanKind::LockWait, ni, attempt, now - waited, now, None);
+        let (attrs, ni, attempt, running) =
+            (j.attrs, j.node, j.attempt, j.state == JobState::Running);
+        self.span(
+            &attrs,
+            SpanKind::LockWait,
+            ni,
+            attempt,
+            now - waited,
+            now,
+            None,
+        );
         if running {
             self.advance(next);
         }

@@ -70,7 +70,11 @@ impl SourceState {
 /// Who sends a new request: the user (drawn, or the closed-loop user
 /// itself) and the item count.
 #[inline]
-pub(crate) fn sender(cfg: &SourceCfg, streams: &mut Streams, closed_user: Option<u64>) -> (u64, u32) {
+pub(crate) fn sender(
+    cfg: &SourceCfg,
+    streams: &mut Streams,
+    closed_user: Option<u64>,
+) -> (u64, u32) {
     let user = match (&cfg.users, closed_user) {
         (Some((_, Some(z))), _) => z.sample(streams.get(cfg.user_stream)),
         (Some((n, None)), _) => streams.get(cfg.user_stream).random_range(0..*n),
@@ -103,7 +107,12 @@ fn schedule_rate(points: &[(Time, f64)], shape: Shape, t: Time) -> f64 {
 /// The time of the next open-loop arrival after `now`, or `None` if the
 /// source never fires again. `spike` multiplies the rate.
 #[inline]
-pub(crate) fn next_arrival(a: &ArrivalCfg, spike: f64, rng: &mut Stream, now: Time) -> Option<Time> {
+pub(crate) fn next_arrival(
+    a: &ArrivalCfg,
+    spike: f64,
+    rng: &mut Stream,
+    now: Time,
+) -> Option<Time> {
     match a {
         ArrivalCfg::Poisson { exp, rate } => {
             if spike == 1.0 {

@@ -99,7 +99,14 @@ impl Stats {
     /// A root request of `src` ended with `outcome` after `lat`; `slo` is
     /// the scenario's (threshold, target).
     #[inline]
-    pub(crate) fn root_done(&mut self, src: u32, measured: bool, lat: Time, outcome: Outcome, slo: Option<(Time, f64)>) {
+    pub(crate) fn root_done(
+        &mut self,
+        src: u32,
+        measured: bool,
+        lat: Time,
+        outcome: Outcome,
+        slo: Option<(Time, f64)>,
+    ) {
         if let Some((limit, _)) = slo {
             let good = outcome == Outcome::Ok && lat <= limit;
             self.win_slo_good += good as u64;
@@ -146,7 +153,13 @@ impl Stats {
 
     /// Closes the window ending at `now` with the nodes' shares; keeps at
     /// most `keep` windows. `slo` tells whether the scenario has an SLO.
-    pub(crate) fn close_window(&mut self, now: Time, nodes: Vec<NodeWindow>, slo: bool, keep: usize) {
+    pub(crate) fn close_window(
+        &mut self,
+        now: Time,
+        nodes: Vec<NodeWindow>,
+        slo: bool,
+        keep: usize,
+    ) {
         let len_s = ns_to_secs(now - self.window_start);
         let (e, w) = (self.e2e, self.at_window);
         self.at_window = e;

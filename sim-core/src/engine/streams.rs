@@ -72,12 +72,7 @@ impl Streams {
 
     /// The streams of `new`: a name `old` had keeps its position, a new one
     /// starts fresh.
-    pub(crate) fn migrate(
-        &mut self,
-        seed: u64,
-        old: &StreamNames,
-        new: &StreamNames,
-    ) {
+    pub(crate) fn migrate(&mut self, seed: u64, old: &StreamNames, new: &StreamNames) {
         let index = old.index();
         let mut seen: BTreeMap<&(String, String), usize> = BTreeMap::new();
         let mut rngs = Vec::with_capacity(new.len());
@@ -113,12 +108,18 @@ mod tests {
         assert_eq!(reference.next_u64(), first);
         assert_eq!(s.get(a2).next_u64(), reference.next_u64());
         // The new one starts as a fresh run would start it.
-        assert_eq!(s.get(fresh).next_u64(), stream(9, "api", "key.2").next_u64());
+        assert_eq!(
+            s.get(fresh).next_u64(),
+            stream(9, "api", "key.2").next_u64()
+        );
         // A name that went away and comes back starts again from scratch.
         let mut back = StreamNames::default();
         let g = back.add("api", "compute.1");
         s.migrate(9, &new, &back);
-        assert_eq!(s.get(g).next_u64(), stream(9, "api", "compute.1").next_u64());
+        assert_eq!(
+            s.get(g).next_u64(),
+            stream(9, "api", "compute.1").next_u64()
+        );
     }
 
     #[test]

@@ -124,7 +124,14 @@ impl Tracer {
 
     /// Records a span if the request is traced.
     #[inline]
-    pub(crate) fn span(&mut self, at: SpanAt, kind: SpanKind, start: Time, end: Time, outcome: Option<Outcome>) {
+    pub(crate) fn span(
+        &mut self,
+        at: SpanAt,
+        kind: SpanKind,
+        start: Time,
+        end: Time,
+        outcome: Option<Outcome>,
+    ) {
         if at.trace.is_none() {
             return;
         }

@@ -35,7 +35,11 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Config, ScenarioError> {
         lock_index: BTreeMap::new(),
         clients: Vec::new(),
     };
-    let nodes: Vec<NodeCfg> = sc.nodes.iter().map(|(name, spec)| b.node(name, spec)).collect();
+    let nodes: Vec<NodeCfg> = sc
+        .nodes
+        .iter()
+        .map(|(name, spec)| b.node(name, spec))
+        .collect();
     let servers = (0..nodes.len() as u32)
         .filter(|&i| nodes[i as usize].kind != crate::scenario::NodeKind::Source)
         .collect();
@@ -128,7 +132,14 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn count(&mut self, c: &Option<Count>, default: u32, node: &str, purpose: &str, tables: Option<(&DatabaseSpec, &str)>) -> CountCfg {
+    fn count(
+        &mut self,
+        c: &Option<Count>,
+        default: u32,
+        node: &str,
+        purpose: &str,
+        tables: Option<(&DatabaseSpec, &str)>,
+    ) -> CountCfg {
         let kind = match c {
             None => CountKind::Constant(default),
             Some(Count::Constant(n)) => CountKind::Constant(*n),
@@ -162,7 +173,11 @@ impl<'a> Builder<'a> {
         match (self.sc.nodes.get(to), ep) {
             (Some(NodeSpec::Service(s)), Some(ep)) => {
                 let base = u32::from(s.service.is_some() || !s.steps.is_empty());
-                base + s.endpoints.keys().position(|k| k == ep).expect("validated endpoint") as u32
+                base + s
+                    .endpoints
+                    .keys()
+                    .position(|k| k == ep)
+                    .expect("validated endpoint") as u32
             }
             _ => 0,
         }
@@ -171,10 +186,15 @@ impl<'a> Builder<'a> {
     /// A new edge from `from` to `to`; `purpose` names its stream.
     fn edge(&mut self, from: &str, to: &str, purpose: &str, task: EdgeTask, p: &CallPolicy) -> u32 {
         let pool = p.pool.as_ref().map(|name| match self.sc.nodes.get(from) {
-            Some(NodeSpec::Service(s)) => s.pools.keys().position(|k| k == name).expect("validated pool") as u32,
+            Some(NodeSpec::Service(s)) => s
+                .pools
+                .keys()
+                .position(|k| k == name)
+                .expect("validated pool") as u32,
             _ => unreachable!("validated: pools belong to services"),
         });
-        let build_dist = |d: &Option<DistSpec>| d.as_ref().map(|d| d.build()).unwrap_or(Dist::Constant(0));
+        let build_dist =
+            |d: &Option<DistSpec>| d.as_ref().map(|d| d.build()).unwrap_or(Dist::Constant(0));
         let mut e = EdgeCfg {
             from: self.index[from],
             to: self.index[to],
@@ -184,7 +204,10 @@ impl<'a> Builder<'a> {
             bandwidth: p.bandwidth_mbps.map(|m| m * 1e6 / 8.0 / 1e9),
             req_bytes: p.request_kb.unwrap_or(0.0) * 1000.0,
             resp_bytes: p.response_kb.unwrap_or(0.0) * 1000.0,
-            compress: p.compression.as_ref().map(|c| (c.ratio, c.cpu_s_per_mb * 1e9 / 1e6)),
+            compress: p
+                .compression
+                .as_ref()
+                .map(|c| (c.ratio, c.cpu_s_per_mb * 1e9 / 1e6)),
             timeout: p.timeout_s.map(secs_to_ns),
             deadline_prop: p.deadline_propagation,
             retries: p.retries.as_ref().map(|r| RetryCfg {
@@ -230,7 +253,9 @@ impl<'a> Builder<'a> {
                     }],
                     needs: Needs::default(),
                 };
-                BodyCfg::Service(ServiceCfg { programs: vec![program] })
+                BodyCfg::Service(ServiceCfg {
+                    programs: vec![program],
+                })
             }
             NodeSpec::Database(d) => {
                 c.workers = d.cores;
@@ -328,15 +353,28 @@ impl<'a> Builder<'a> {
             }
         };
         let ep = self.endpoint_index(&s.target, &s.endpoint);
-        let edge = self.edge(name, &s.target, "client", EdgeTask::Handler { endpoint: ep }, &s.policy);
+        let edge = self.edge(
+            name,
+            &s.target,
+            "client",
+            EdgeTask::Handler { endpoint: ep },
+            &s.policy,
+        );
         let arrival = match &s.arrival {
             ArrivalSpec::Poisson { rate } => ArrivalCfg::Poisson {
                 rate: *rate,
                 exp: Exp::new(rate / 1e9).expect("validated rate"),
             },
             ArrivalSpec::Constant { rate } => ArrivalCfg::Constant { rate: *rate },
-            ArrivalSpec::Schedule { points, shape, poisson } => ArrivalCfg::Schedule {
-                points: points.iter().map(|p| (secs_to_ns(p.at_s), p.rate)).collect(),
+            ArrivalSpec::Schedule {
+                points,
+                shape,
+                poisson,
+            } => ArrivalCfg::Schedule {
+                points: points
+                    .iter()
+                    .map(|p| (secs_to_ns(p.at_s), p.rate))
+                    .collect(),
                 shape: *shape,
                 poisson: *poisson,
                 max_rate: points.iter().map(|p| p.rate).fold(0.0, f64::max),
@@ -351,11 +389,15 @@ impl<'a> Builder<'a> {
             arrival,
             arrival_stream: self.stream(name, "arrival"),
             users: s.users.as_ref().map(|u| {
-                let z = (u.zipf > 0.0).then(|| KeySampler::new(u.count, u.zipf).expect("validated"));
+                let z =
+                    (u.zipf > 0.0).then(|| KeySampler::new(u.count, u.zipf).expect("validated"));
                 (u.count, z)
             }),
             user_stream: self.stream(name, "users"),
-            items: s.items.as_ref().map(|i| self.count(&Some(i.clone()), 1, name, "items", None)),
+            items: s
+                .items
+                .as_ref()
+                .map(|i| self.count(&Some(i.clone()), 1, name, "items", None)),
             client,
         }
     }
@@ -376,7 +418,13 @@ impl<'a> Builder<'a> {
     fn broker(&mut self, name: &str, bk: &BrokerSpec) -> BrokerCfg {
         let handler = bk.handler.as_ref().map(|h| {
             let ep = self.endpoint_index(&h.to, &h.endpoint);
-            self.edge(name, &h.to, "consume", EdgeTask::Handler { endpoint: ep }, &h.policy)
+            self.edge(
+                name,
+                &h.to,
+                "consume",
+                EdgeTask::Handler { endpoint: ep },
+                &h.policy,
+            )
         });
         BrokerCfg {
             partitions: bk.partitions,

@@ -9,7 +9,13 @@ use crate::spec::*;
 impl Builder<'_> {
     /// The program of `steps`; `path` names its streams (".ep" for a
     /// named endpoint, "" for the default handler).
-    pub(super) fn program(&mut self, node: &str, event_loop: bool, steps: &[StepSpec], path: &str) -> Program {
+    pub(super) fn program(
+        &mut self,
+        node: &str,
+        event_loop: bool,
+        steps: &[StepSpec],
+        path: &str,
+    ) -> Program {
         let mut ops = Vec::new();
         self.lower(node, event_loop, steps, path, &mut ops);
         let needs = Needs {
@@ -23,14 +29,28 @@ impl Builder<'_> {
     }
 
     /// Flattens steps into `out`. `path` names the streams ("steps.0.1").
-    fn lower(&mut self, node: &str, event_loop: bool, steps: &[StepSpec], path: &str, out: &mut Vec<Op>) {
+    fn lower(
+        &mut self,
+        node: &str,
+        event_loop: bool,
+        steps: &[StepSpec],
+        path: &str,
+        out: &mut Vec<Op>,
+    ) {
         for (i, st) in steps.iter().enumerate() {
             let here = format!("{path}.{i}");
             self.lower_step(node, event_loop, st, &here, out);
         }
     }
 
-    fn lower_step(&mut self, node: &str, event_loop: bool, st: &StepSpec, here: &str, out: &mut Vec<Op>) {
+    fn lower_step(
+        &mut self,
+        node: &str,
+        event_loop: bool,
+        st: &StepSpec,
+        here: &str,
+        out: &mut Vec<Op>,
+    ) {
         match st {
             StepSpec::Compute(d) => out.push(Op::Compute {
                 dist: d.build(),
@@ -77,7 +97,13 @@ impl Builder<'_> {
             }
             StepSpec::Repeat(r) => {
                 let at = out.len();
-                let count = self.count(&Some(r.count.clone()), 1, node, &format!("repeat{here}"), None);
+                let count = self.count(
+                    &Some(r.count.clone()),
+                    1,
+                    node,
+                    &format!("repeat{here}"),
+                    None,
+                );
                 out.push(Op::RepeatBegin { count, end: 0 });
                 self.lower(node, event_loop, &r.steps, &format!("{here}.r"), out);
                 let end = out.len() as u32;
@@ -99,7 +125,10 @@ impl Builder<'_> {
             }
             StepSpec::Locked(l) => {
                 let lock = self.lock(&l.lock);
-                let key = l.key.as_ref().map(|k| self.key(k, node, &format!("lockkey{here}")));
+                let key = l
+                    .key
+                    .as_ref()
+                    .map(|k| self.key(k, node, &format!("lockkey{here}")));
                 out.push(Op::LockAcquire { lock, key });
                 self.lower(node, event_loop, &l.steps, &format!("{here}.l"), out);
                 out.push(Op::LockRelease { lock });
@@ -110,9 +139,28 @@ impl Builder<'_> {
 
     /// cache_read -> [CacheGet][miss steps...][CachePut]; a hit jumps past
     /// the put.
-    fn lower_cache_read(&mut self, node: &str, event_loop: bool, c: &CacheReadSpec, here: &str, out: &mut Vec<Op>) {
-        let get = self.edge(node, &c.cache, &format!("cacheget{here}"), EdgeTask::CacheGet, &c.policy);
-        let put = self.edge(node, &c.cache, &format!("cacheput{here}"), EdgeTask::CacheSet, &c.policy);
+    fn lower_cache_read(
+        &mut self,
+        node: &str,
+        event_loop: bool,
+        c: &CacheReadSpec,
+        here: &str,
+        out: &mut Vec<Op>,
+    ) {
+        let get = self.edge(
+            node,
+            &c.cache,
+            &format!("cacheget{here}"),
+            EdgeTask::CacheGet,
+            &c.policy,
+        );
+        let put = self.edge(
+            node,
+            &c.cache,
+            &format!("cacheput{here}"),
+            EdgeTask::CacheSet,
+            &c.policy,
+        );
         let key = self.key(&c.key, node, &format!("key{here}"));
         let at = out.len();
         out.push(Op::CacheGet {
@@ -137,7 +185,14 @@ impl Builder<'_> {
     }
 
     /// choose -> [Choose][b0..., Jump end][b1..., Jump end]...
-    fn lower_choose(&mut self, node: &str, event_loop: bool, bs: &[BranchSpec], here: &str, out: &mut Vec<Op>) {
+    fn lower_choose(
+        &mut self,
+        node: &str,
+        event_loop: bool,
+        bs: &[BranchSpec],
+        here: &str,
+        out: &mut Vec<Op>,
+    ) {
         let at = out.len();
         out.push(Op::Jump { to: 0 });
         let mut targets = Vec::new();
@@ -182,7 +237,10 @@ impl Builder<'_> {
     }
 
     fn publish_edge(&mut self, node: &str, p: &PublishSpec, here: &str) -> u32 {
-        let key = p.key.as_ref().map(|k| self.key(k, node, &format!("pubkey{here}")));
+        let key = p
+            .key
+            .as_ref()
+            .map(|k| self.key(k, node, &format!("pubkey{here}")));
         let task = EdgeTask::Publish { key };
         self.edge(node, &p.broker, &format!("publish{here}"), task, &p.policy)
     }
@@ -192,12 +250,25 @@ impl Builder<'_> {
             Some(crate::scenario::NodeSpec::Database(db)) => db,
             _ => unreachable!("validated: queries go to databases"),
         };
-        let key = q.key.as_ref().map(|k| self.key(k, node, &format!("qkey{here}")));
-        let table = db.tables.keys().position(|k| *k == q.table).expect("validated table") as u32;
+        let key = q
+            .key
+            .as_ref()
+            .map(|k| self.key(k, node, &format!("qkey{here}")));
+        let table = db
+            .tables
+            .keys()
+            .position(|k| *k == q.table)
+            .expect("validated table") as u32;
         let task = EdgeTask::Query {
             table,
             kind: q.kind,
-            rows: self.count(&q.rows, 1, node, &format!("rows{here}"), Some((db, &q.table))),
+            rows: self.count(
+                &q.rows,
+                1,
+                node,
+                &format!("rows{here}"),
+                Some((db, &q.table)),
+            ),
             page: q.page_size,
             write: q.write,
             key,

@@ -12,7 +12,7 @@ use super::super::ops::FaultRt;
 use super::super::stats::Stats;
 use super::super::streams::Streams;
 use super::super::trace::Tracer;
-use super::super::{Sim, KeySpaces, Locks, Calls, Jobs};
+use super::super::{Calls, Jobs, KeySpaces, Locks, Sim};
 use crate::calendar::{secs_to_ns, Calendar};
 use crate::scenario::NodeSpec;
 use crate::spec::FaultAction;
@@ -63,7 +63,9 @@ impl Sim {
         // order the programs read them.
         let mut reads: Vec<Vec<(u32, u64, bool)>> = vec![Vec::new(); cfg.nodes.len()];
         for n in &cfg.nodes {
-            let BodyCfg::Service(s) = &n.body else { continue };
+            let BodyCfg::Service(s) = &n.body else {
+                continue;
+            };
             for op in s.programs.iter().flat_map(|p| &p.ops) {
                 if let Op::CacheGet { edge, key, .. } = op {
                     let cache = cfg.edges[*edge as usize].to as usize;
@@ -72,7 +74,9 @@ impl Sim {
             }
         }
         for (ci, spaces) in reads.into_iter().enumerate() {
-            let (BodyCfg::Cache(cc), BodyState::Cache(c)) = (&cfg.nodes[ci].body, &mut self.nodes[ci].body) else {
+            let (BodyCfg::Cache(cc), BodyState::Cache(c)) =
+                (&cfg.nodes[ci].body, &mut self.nodes[ci].body)
+            else {
                 continue;
             };
             let Some(NodeSpec::Cache(spec)) = cfg.spec.nodes.get(&cfg.nodes[ci].name) else {

@@ -18,7 +18,10 @@ pub(super) fn live(old: &Config, fresh: &Config) -> Result<(), ScenarioError> {
         ));
     }
     if a.metrics != b.metrics {
-        return Err(live_err("metrics", "the time series' shape is fixed for a run"));
+        return Err(live_err(
+            "metrics",
+            "the time series' shape is fixed for a run",
+        ));
     }
     if a.warmup_s != b.warmup_s {
         return Err(live_err("warmup_s", "the warm-up is fixed for a run"));
@@ -48,14 +51,23 @@ fn nodes(old: &Config, fresh: &Config) -> Result<(), ScenarioError> {
             return Err(live_err(format!("{p}.kind"), "the node's kind changed"));
         }
         if o.pool_names != n.pool_names {
-            return Err(live_err(format!("{p}.pools"), "pools were added, removed or renamed"));
+            return Err(live_err(
+                format!("{p}.pools"),
+                "pools were added, removed or renamed",
+            ));
         }
         body(old, fresh, &p, &o.body, &n.body)?;
     }
     Ok(())
 }
 
-fn body(old: &Config, fresh: &Config, p: &str, a: &BodyCfg, b: &BodyCfg) -> Result<(), ScenarioError> {
+fn body(
+    old: &Config,
+    fresh: &Config,
+    p: &str,
+    a: &BodyCfg,
+    b: &BodyCfg,
+) -> Result<(), ScenarioError> {
     match (a, b) {
         (BodyCfg::Source(a), BodyCfg::Source(b)) => {
             if a.arrival.closed() != b.arrival.closed() {
@@ -65,12 +77,18 @@ fn body(old: &Config, fresh: &Config, p: &str, a: &BodyCfg, b: &BodyCfg) -> Resu
                 ));
             }
             if a.client != b.client {
-                return Err(live_err(format!("{p}.client"), "the client identity changed"));
+                return Err(live_err(
+                    format!("{p}.client"),
+                    "the client identity changed",
+                ));
             }
         }
         (BodyCfg::Service(a), BodyCfg::Service(b)) => {
             if a.programs.len() != b.programs.len() {
-                return Err(live_err(format!("{p}.endpoints"), "endpoints were added or removed"));
+                return Err(live_err(
+                    format!("{p}.endpoints"),
+                    "endpoints were added or removed",
+                ));
             }
             for (k, (pa, pb)) in a.programs.iter().zip(&b.programs).enumerate() {
                 let shape_a = pa.ops.iter().map(|x| x.shape(&old.locks));
@@ -78,16 +96,17 @@ fn body(old: &Config, fresh: &Config, p: &str, a: &BodyCfg, b: &BodyCfg) -> Resu
                 if pa.ops.len() == pb.ops.len() && shape_a.clone().eq(shape_b.clone()) {
                     continue;
                 }
-                let first = shape_a
-                    .zip(shape_b)
-                    .position(|(x, y)| x != y)
-                    .map_or(String::new(), |i| {
-                        format!(
-                            " (first difference: {} became {})",
-                            pa.ops[i].kind(),
-                            pb.ops[i].kind()
-                        )
-                    });
+                let first =
+                    shape_a
+                        .zip(shape_b)
+                        .position(|(x, y)| x != y)
+                        .map_or(String::new(), |i| {
+                            format!(
+                                " (first difference: {} became {})",
+                                pa.ops[i].kind(),
+                                pb.ops[i].kind()
+                            )
+                        });
                 return Err(live_err(
                     format!("{p}.steps"),
                     format!("the steps of program {k} were added, removed or reordered{first}"),
@@ -99,14 +118,20 @@ fn body(old: &Config, fresh: &Config, p: &str, a: &BodyCfg, b: &BodyCfg) -> Resu
                 return Err(live_err(format!("{p}.shards"), "resharding"));
             }
             if a.table_names != b.table_names {
-                return Err(live_err(format!("{p}.tables"), "tables were added, removed or renamed"));
+                return Err(live_err(
+                    format!("{p}.tables"),
+                    "tables were added, removed or renamed",
+                ));
             }
         }
         (BodyCfg::Cache(a), BodyCfg::Cache(b)) if a.policy != b.policy => {
             return Err(live_err(format!("{p}.policy"), "the eviction policy"));
         }
         (BodyCfg::Balancer(a), BodyCfg::Balancer(b)) if a.backends != b.backends => {
-            return Err(live_err(format!("{p}.backends"), "the backend list changed"));
+            return Err(live_err(
+                format!("{p}.backends"),
+                "the backend list changed",
+            ));
         }
         _ => {}
     }
@@ -126,10 +151,16 @@ fn edges(old: &Config, fresh: &Config) -> Result<(), ScenarioError> {
     }
     for (a, b) in old.edges.iter().zip(&fresh.edges) {
         if a.from != b.from || a.task.kind() != b.task.kind() {
-            return Err(live_err(b.site.clone(), "a call was added, removed or reordered"));
+            return Err(live_err(
+                b.site.clone(),
+                "a call was added, removed or reordered",
+            ));
         }
         if a.to != b.to && !matches!(b.task, super::super::config::EdgeTask::Handler { .. }) {
-            return Err(live_err(b.site.clone(), "only service calls can be retargeted"));
+            return Err(live_err(
+                b.site.clone(),
+                "only service calls can be retargeted",
+            ));
         }
     }
     Ok(())
@@ -205,7 +236,12 @@ fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             for k in keys {
                 let n = Value::Null;
-                diff(&join(k), x.get(k).unwrap_or(&n), y.get(k).unwrap_or(&n), out);
+                diff(
+                    &join(k),
+                    x.get(k).unwrap_or(&n),
+                    y.get(k).unwrap_or(&n),
+                    out,
+                );
             }
         }
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {

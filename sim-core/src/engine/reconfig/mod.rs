@@ -112,7 +112,9 @@ impl Sim {
             };
             for op in s.programs.iter_mut().flat_map(|p| p.ops.iter_mut()) {
                 match op {
-                    Op::CacheGet { key, .. } | Op::Write { key, .. } => key.space = space_map[key.space as usize],
+                    Op::CacheGet { key, .. } | Op::Write { key, .. } => {
+                        key.space = space_map[key.space as usize]
+                    }
                     Op::LockAcquire { lock, key } => {
                         *lock = lock_map[*lock as usize];
                         if let Some(k) = key {
@@ -142,8 +144,10 @@ impl Sim {
             if fresh.edges[i].to == old.edges[i].to {
                 let (a, b) = (&old.edges[i].policy, &fresh.edges[i].policy);
                 let keep_breaker = a.breaker == b.breaker;
-                let budget = |p: &crate::spec::CallPolicy| p.retries.as_ref().and_then(|r| r.budget.clone());
-                let keep_budget = budget(a) == budget(b) && a.retries.is_some() && b.retries.is_some();
+                let budget =
+                    |p: &crate::spec::CallPolicy| p.retries.as_ref().and_then(|r| r.budget.clone());
+                let keep_budget =
+                    budget(a) == budget(b) && a.retries.is_some() && b.retries.is_some();
                 let es = &mut self.edges[i];
                 if !keep_breaker {
                     es.breaker = fresh.edges[i].breaker.as_ref().map(|b| b.build());
@@ -245,7 +249,10 @@ impl Sim {
         if (o.workers, o.unlimited) != (f.workers, f.unlimited) {
             self.set_workers(ni, f.workers);
         }
-        if let (Some(a), Some(b)) = (service_replicas(&old.spec, &o.name), service_replicas(&cfg.spec, &f.name)) {
+        if let (Some(a), Some(b)) = (
+            service_replicas(&old.spec, &o.name),
+            service_replicas(&cfg.spec, &f.name),
+        ) {
             if a != b {
                 self.set_replicas(ni, b);
             }
@@ -270,7 +277,10 @@ impl Sim {
                     return;
                 }
                 match (&a.arrival, &b.arrival) {
-                    (ArrivalCfg::Closed { users: u0, .. }, ArrivalCfg::Closed { users: u1, .. }) => {
+                    (
+                        ArrivalCfg::Closed { users: u0, .. },
+                        ArrivalCfg::Closed { users: u1, .. },
+                    ) => {
                         if u1 > u0 {
                             self.start_users(ni as u32, *u0, *u1);
                         }
@@ -286,7 +296,9 @@ impl Sim {
                     c.set_capacity(b.capacity_entries, b.capacity_bytes);
                 }
             }
-            (BodyCfg::Broker(a), BodyCfg::Broker(b)) if (a.partitions, a.consumers) != (b.partitions, b.consumers) => {
+            (BodyCfg::Broker(a), BodyCfg::Broker(b))
+                if (a.partitions, a.consumers) != (b.partitions, b.consumers) =>
+            {
                 let BodyState::Broker(s) = &mut self.nodes[ni].body else {
                     unreachable!()
                 };
@@ -331,7 +343,10 @@ impl Sim {
                 st.set_partitioned(partitioned);
                 stations.push(st);
             }
-            if matches!(self.nodes[ni].stations[r].life(), Lifecycle::Retired | Lifecycle::Draining) {
+            if matches!(
+                self.nodes[ni].stations[r].life(),
+                Lifecycle::Retired | Lifecycle::Draining
+            ) {
                 self.nodes[ni].stations[r].set_drain_down(None);
                 self.set_life(ni, r, Lifecycle::Up);
                 self.drain_queue(ni, r);
