@@ -233,7 +233,8 @@ impl Sim {
             attrs,
             job_deadline,
         ));
-        self.jobs.at(job).extra_cpu = extra_cpu;
+        let j = self.jobs.at(job);
+        j.extra_cpu = extra_cpu;
         self.calls.at(call).jobs_alive += 1;
         if delay == 0 {
             self.arrive(job);

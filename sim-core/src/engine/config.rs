@@ -87,6 +87,9 @@ pub(crate) struct NodeCfg {
     pub autoscale: Option<AutoscaleSpec>,
     pub pools: Vec<PoolCfg>,
     pub pool_names: Vec<String>,
+    /// Some edge that calls this node has side effects (its successful
+    /// jobs are counted as executions).
+    pub side_effects: bool,
 }
 
 impl NodeCfg {

@@ -269,6 +269,44 @@ impl Jobs {
         &mut self.regs[i as usize]
     }
 
+    /// The job, given the registers its program needs (`needs` reads them
+    /// from the job), and those registers: one lookup.
+    #[inline(always)]
+    pub(crate) fn prepare(
+        &mut self,
+        r: Ref,
+        needs: impl FnOnce(&Job) -> Needs,
+    ) -> (&mut Job, Option<&mut Registers>) {
+        let j = self.slab.get_mut(r).expect("live job");
+        if j.regs == NONE {
+            let n = needs(j);
+            if n.any() {
+                j.regs = match self.free_regs.pop() {
+                    Some(i) => {
+                        self.regs[i as usize] = Registers::default();
+                        i
+                    }
+                    None => {
+                        self.regs.push(Registers::default());
+                        (self.regs.len() - 1) as u32
+                    }
+                };
+            }
+        }
+        let regs = if j.regs == NONE {
+            None
+        } else {
+            Some(&mut self.regs[j.regs as usize])
+        };
+        (j, regs)
+    }
+
+    /// Whether the job has registers.
+    #[inline(always)]
+    pub(crate) fn has_regs(&self, r: Ref) -> bool {
+        self.slab.get(r).is_some_and(|j| j.regs != NONE)
+    }
+
     /// The job and its registers (if its program needs any).
     #[inline(always)]
     pub(crate) fn with_regs(&mut self, r: Ref) -> (&mut Job, Option<&mut Registers>) {

@@ -15,6 +15,26 @@ use crate::report::SpanKind;
 use crate::spec::Invalidate;
 use rand::Rng;
 
+/// What an answer needs of the job that gives it.
+#[derive(Clone, Copy)]
+struct Answer {
+    call: Ref,
+    attempt: u8,
+    trace: Ref,
+    depth: u8,
+}
+
+impl Answer {
+    /// What a span of the answer needs: the trace and the depth.
+    fn attrs(&self) -> Attrs {
+        Attrs {
+            trace: self.trace,
+            depth: self.depth,
+            ..Attrs::default()
+        }
+    }
+}
+
 impl Sim {
     /// A job reaches its station.
     pub(super) fn arrive(&mut self, job: Ref) {
@@ -106,9 +126,11 @@ impl Sim {
     pub(super) fn start(&mut self, job: Ref) {
         let now = self.now();
         let j = self.jobs.at(job);
-        let node = &mut self.nodes[j.node as usize];
-        node.stations[j.rep as usize].take_worker(now);
+        let (ni, ri) = (j.node as usize, j.rep as usize);
+        let node = &mut self.nodes[ni];
+        node.stations[ri].take_worker(now);
         j.state = JobState::Running;
+        let resume = std::mem::replace(&mut j.resume, Resume::No);
         if !j.started {
             j.started = true;
             if j.measured {
@@ -120,16 +142,23 @@ impl Sim {
                 node.expired += 1;
             }
             if !j.attrs.trace.is_none() {
-                let (attrs, ni, attempt, t_arrive) = (j.attrs, j.node, j.attempt, j.t_arrive);
-                self.span(&attrs, SpanKind::Queue, ni, attempt, t_arrive, now, None);
+                let (attrs, attempt, t_arrive) = (j.attrs, j.attempt, j.t_arrive);
+                self.span(
+                    &attrs,
+                    SpanKind::Queue,
+                    ni as u32,
+                    attempt,
+                    t_arrive,
+                    now,
+                    None,
+                );
             }
             if expired {
                 return self.finish(job, Outcome::Timeout);
             }
         }
-        let j = self.jobs.at(job);
-        match std::mem::replace(&mut j.resume, Resume::No) {
-            Resume::No | Resume::Advance => self.advance(job),
+        match resume {
+            Resume::No | Resume::Advance => self.advance_at(job, ni),
             Resume::Fail => self.finish(job, Outcome::Failed),
         }
     }
@@ -137,7 +166,10 @@ impl Sim {
     /// A compute step ended.
     pub(super) fn on_compute_done(&mut self, job: Ref) {
         match self.jobs.get(job) {
-            Some(j) if j.state == JobState::Running => self.advance(job),
+            Some(j) if j.state == JobState::Running => {
+                let ni = j.node as usize;
+                self.advance_at(job, ni)
+            }
             _ => {}
         }
     }
@@ -145,6 +177,12 @@ impl Sim {
     /// Runs the job's next step.
     pub(super) fn advance(&mut self, job: Ref) {
         let ni = self.jobs.at(job).node as usize;
+        self.advance_at(job, ni)
+    }
+
+    /// Runs the next step of `job`, at node `ni`.
+    #[inline]
+    fn advance_at(&mut self, job: Ref, ni: usize) {
         match &self.cfg.nodes[ni].body {
             BodyCfg::Service(_) => self.run_program(job),
             BodyCfg::Database(_) => self.db_step(job),
@@ -155,16 +193,16 @@ impl Sim {
         }
     }
 
-    /// Schedules a compute of `d` ns on the job's worker, scaled by the
-    /// station's slowdown, stolen CPU and contention.
+    /// Schedules a compute of `d` ns on the job's worker (plus any CPU its
+    /// request's decompression costs), scaled by the station's slowdown,
+    /// stolen CPU and contention.
     #[inline]
     pub(super) fn compute(&mut self, job: Ref, d: super::Time) {
         let now = self.now();
         let j = self.jobs.at(job);
-        let extra = std::mem::take(&mut j.extra_cpu);
+        let d = d + std::mem::take(&mut j.extra_cpu);
         let (ni, ri) = (j.node as usize, j.rep as usize);
         let f = self.nodes[ni].stations[ri].compute_factor(self.cfg.nodes[ni].contention);
-        let d = d + extra;
         let d = if f == 1.0 {
             d
         } else {
@@ -190,16 +228,14 @@ impl Sim {
         loop {
             let now = self.now();
             let cfg = &*self.cfg;
-            let (ni, endpoint) = {
-                let j = self.jobs.at(job);
-                (j.node, j.task.endpoint())
-            };
+            let (j, regs) = self
+                .jobs
+                .prepare(job, |j| cfg.programs(j.node)[j.task.endpoint()].needs);
+            let (ni, ri, endpoint) = (j.node, j.rep as usize, j.task.endpoint());
             let prog = &cfg.programs(ni)[endpoint];
-            self.jobs.provide(job, prog.needs);
-            let (j, regs) = self.jobs.with_regs(job);
             let step = program::next(prog, j, regs, &mut self.streams, now);
             match step {
-                Step::End => return self.finish_with_errors(job),
+                Step::End => return self.finish_with_errors_at(job, ni as usize, ri),
                 Step::Compute(d) => return self.compute(job, d),
                 Step::Calls { edge, n, release } => {
                     for _ in 0..n {
@@ -455,6 +491,11 @@ impl Sim {
     pub(super) fn finish_with_errors(&mut self, job: Ref) {
         let j = self.jobs.at(job);
         let (ni, ri) = (j.node as usize, j.rep as usize);
+        self.finish_with_errors_at(job, ni, ri)
+    }
+
+    /// [`Sim::finish_with_errors`] of a job at replica `ri` of node `ni`.
+    fn finish_with_errors_at(&mut self, job: Ref, ni: usize, ri: usize) {
         let ncfg = &self.cfg.nodes[ni];
         let p = ncfg.error_rate + self.nodes[ni].stations[ri].faults().err_p;
         let failed = p > 0.0 && self.streams.get(ncfg.err_stream).random::<f64>() < p;
@@ -466,28 +507,31 @@ impl Sim {
     pub(super) fn finish(&mut self, job: Ref, outcome: Outcome) {
         let now = self.now();
         let j = self.jobs.at(job);
-        let (ni, ri, call, measured, t_arrive, state) = (
-            j.node as usize,
-            j.rep as usize,
-            j.call,
-            j.measured,
-            j.t_arrive,
-            j.state,
-        );
-        if !j.attrs.trace.is_none() {
-            let (attrs, attempt) = (j.attrs, j.attempt);
+        let (ni, ri, call, state) = (j.node as usize, j.rep as usize, j.call, j.state);
+        let (measured, t_arrive) = (j.measured, j.t_arrive);
+        let answer = Answer {
+            call,
+            attempt: j.attempt,
+            trace: j.attrs.trace,
+            depth: j.attrs.depth,
+        };
+        if !answer.trace.is_none() {
+            let attrs = answer.attrs();
             self.span(
                 &attrs,
                 SpanKind::Job,
                 ni as u32,
-                attempt,
+                answer.attempt,
                 t_arrive,
                 now,
                 Some(outcome),
             );
         }
-        self.let_go(job);
-        let st = &mut self.nodes[ni].stations[ri];
+        if self.jobs.has_regs(job) {
+            self.let_go(job);
+        }
+        let node = &mut self.nodes[ni];
+        let st = &mut node.stations[ri];
         match state {
             JobState::Running => st.return_worker(now),
             JobState::Queued => st.unqueue(job, now),
@@ -495,14 +539,15 @@ impl Sim {
         }
         st.leave(now, outcome == Outcome::Ok);
         if measured {
-            self.nodes[ni].sojourn.record(now - t_arrive);
+            node.sojourn.record(now - t_arrive);
         }
-        if outcome == Outcome::Ok {
+        if outcome == Outcome::Ok && self.cfg.nodes[ni].side_effects {
             self.count_side_effect(ni, call);
         }
         self.drain_queue(ni, ri);
-        self.respond(job, outcome, ni as u32);
-        self.end_job(job);
+        self.answer(answer, outcome, ni as u32);
+        self.jobs.remove(job);
+        self.calls.job_ended(call);
         if self.nodes[ni].stations[ri].life() == super::station::Lifecycle::Draining {
             self.maybe_finish_drain(ni, ri);
         }
@@ -564,41 +609,53 @@ impl Sim {
 
     /// Sends a job's answer back to its call's caller.
     pub(super) fn respond(&mut self, job: Ref, outcome: Outcome, from: u32) {
-        let now = self.now();
         let j = self.jobs.at(job);
-        let (call, attempt, trace, depth) = (j.call, j.attempt, j.attrs.trace, j.attrs.depth);
-        let Some(c) = self.calls.get(call) else {
+        let answer = Answer {
+            call: j.call,
+            attempt: j.attempt,
+            trace: j.attrs.trace,
+            depth: j.attrs.depth,
+        };
+        self.answer(answer, outcome, from)
+    }
+
+    /// Sends an attempt's answer back over the edge, if it is still awaited.
+    fn answer(&mut self, a: Answer, outcome: Outcome, from: u32) {
+        let now = self.now();
+        let Some(c) = self.calls.get(a.call) else {
             self.nodes[from as usize].late += 1;
             return;
         };
-        if !c.awaits(attempt) {
+        if !c.awaits(a.attempt) {
             // The caller gave up already: wasted work.
             self.nodes[from as usize].late += 1;
             return;
         }
         let e = &self.cfg.edges[c.edge as usize];
         let d = e.delay(e.resp_bytes + c.bytes, self.streams.get(e.stream));
-        if !trace.is_none() {
-            // A span reads only the trace and the depth.
-            let attrs = Attrs {
-                trace,
-                depth,
-                ..Attrs::default()
-            };
-            self.span(&attrs, SpanKind::Network, from, attempt, now, now + d, None);
+        if !a.trace.is_none() {
+            let attrs = a.attrs();
+            self.span(
+                &attrs,
+                SpanKind::Network,
+                from,
+                a.attempt,
+                now,
+                now + d,
+                None,
+            );
         }
+        let (call, attempt) = (a.call, a.attempt);
         if d == 0 {
             self.on_response(call, attempt, outcome, from);
         } else {
-            self.cal.schedule(
-                now + d,
-                Event::Respond {
-                    call,
-                    attempt,
-                    outcome,
-                    from,
-                },
-            );
+            let ev = Event::Respond {
+                call,
+                attempt,
+                outcome,
+                from,
+            };
+            self.cal.schedule(now + d, ev);
         }
     }
 

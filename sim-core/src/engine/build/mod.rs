@@ -35,11 +35,12 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Config, ScenarioError> {
         lock_index: BTreeMap::new(),
         clients: Vec::new(),
     };
-    let nodes: Vec<NodeCfg> = sc
+    let mut nodes: Vec<NodeCfg> = sc
         .nodes
         .iter()
         .map(|(name, spec)| b.node(name, spec))
         .collect();
+    mark_side_effects(&mut nodes, &b.edges);
     let servers = (0..nodes.len() as u32)
         .filter(|&i| nodes[i as usize].kind != crate::scenario::NodeKind::Source)
         .collect();
@@ -340,6 +341,7 @@ impl<'a> Builder<'a> {
                 })
                 .collect(),
             pool_names: c.pools.keys().cloned().collect(),
+            side_effects: false,
         }
     }
 
@@ -438,6 +440,22 @@ impl<'a> Builder<'a> {
             dlq: bk.dlq,
             redelivery: secs_to_ns(bk.redelivery_s),
             stream: self.stream(name, "broker"),
+        }
+    }
+}
+
+/// Marks the nodes whose jobs may answer a side-effecting edge.
+pub(super) fn mark_side_effects(nodes: &mut [NodeCfg], edges: &[EdgeCfg]) {
+    for n in nodes.iter_mut() {
+        n.side_effects = false;
+    }
+    for e in edges.iter().filter(|e| e.side_effect) {
+        nodes[e.to as usize].side_effects = true;
+        // A balancer's backends run the jobs.
+        if let BodyCfg::Balancer(lb) = &nodes[e.to as usize].body {
+            for b in lb.backends.clone() {
+                nodes[b as usize].side_effects = true;
+            }
         }
     }
 }

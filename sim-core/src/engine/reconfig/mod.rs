@@ -204,6 +204,7 @@ impl Sim {
         }
         fresh.edges.extend(set_aside);
         fresh.retired = retired;
+        build::mark_side_effects(&mut fresh.nodes, &fresh.edges);
         pool_moves
     }
 
