@@ -261,3 +261,5 @@ impl Sim {
         self.tracer.span(at, kind, start, end, outcome);
     }
 }
+#[cfg(test)]
+mod tests;

@@ -170,3 +170,16 @@ fn next_scheduled(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_ramp_rate() {
+        let pts = vec![(0, 0.0), (secs_to_ns(10.0), 100.0)];
+        assert_eq!(schedule_rate(&pts, Shape::Linear, secs_to_ns(5.0)), 50.0);
+        assert_eq!(schedule_rate(&pts, Shape::Step, secs_to_ns(5.0)), 0.0);
+        assert_eq!(schedule_rate(&pts, Shape::Linear, secs_to_ns(20.0)), 100.0);
+    }
+}
