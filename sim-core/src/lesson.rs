@@ -530,7 +530,7 @@ fn lookup(v: &Value, path: &str) -> Result<f64, String> {
 /// The per-window values of `field`: an end-to-end field (`p99_s`,
 /// `throughput_rps`...) or `nodes.NAME.FIELD`.
 fn series(r: &Report, field: &str) -> Result<Vec<(f64, f64, f64)>, String> {
-    let get: Box<dyn Fn(&crate::metrics::Window) -> Option<f64>> =
+    let get: Box<dyn Fn(&crate::metrics::Window) -> Option<Value>> =
         if let Some(rest) = field.strip_prefix("nodes.") {
             let (node, f) = rest
                 .split_once('.')
@@ -545,24 +545,29 @@ fn series(r: &Report, field: &str) -> Result<Vec<(f64, f64, f64)>, String> {
             Box::new(move |w| {
                 let nw = w.nodes.get(i)?;
                 let v = serde_json::to_value(nw).ok()?;
-                v.get(&f)?.as_f64()
+                v.get(&f).cloned()
             })
         } else {
             let f = field.to_string();
             Box::new(move |w| {
                 let v = serde_json::to_value(w).ok()?;
-                v.get(&f)?.as_f64()
+                v.get(&f).cloned()
             })
         };
-    r.series
-        .windows
-        .iter()
-        .map(|w| {
-            get(w)
-                .map(|x| (w.t_start_s, w.t_end_s, x))
-                .ok_or_else(|| format!("{field}: not a window field"))
-        })
-        .collect()
+    // A window without a value (a percentile of a window that answered
+    // nothing) is left out; a name that is no window field is an error.
+    let mut out = Vec::new();
+    for w in &r.series.windows {
+        match get(w) {
+            None => return Err(format!("{field}: not a window field")),
+            Some(Value::Null) => {}
+            Some(v) => {
+                let x = v.as_f64().ok_or_else(|| format!("{field}: not a number"))?;
+                out.push((w.t_start_s, w.t_end_s, x));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Evaluates a metric on one report.

@@ -174,26 +174,26 @@ impl WindowLatency {
         self.h.record(v);
     }
 
-    /// p50, p95 and p99 in seconds (0 when empty).
-    pub fn p50_p95_p99_s(&mut self) -> [f64; 3] {
+    /// p50, p95 and p99 in seconds (`None` when the window holds no value).
+    pub fn p50_p95_p99_s(&mut self) -> Option<[f64; 3]> {
         if self.spilled {
-            return self.h.p50_p95_p99_s();
+            return Some(self.h.p50_p95_p99_s());
         }
         let n = self.raw.len();
         if n == 0 {
-            return [0.0; 3];
+            return None;
         }
         // `value_at_quantile` answers the bucket holding the value of rank
         // max(1, ceil(q n)), at the bucket's highest equivalent value. The
         // ranks ascend, so each selection runs on what lies above the last.
         let mut from = 0;
-        [0.50, 0.95, 0.99].map(|q| {
+        Some([0.50, 0.95, 0.99].map(|q| {
             let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
             let (_, v, _) = self.raw[from..].select_nth_unstable(rank - 1 - from);
             let v = *v;
             from = rank - 1;
             self.h.highest_equivalent(v) as f64 / NS_PER_S
-        })
+        }))
     }
 
     pub fn reset(&mut self) {
@@ -388,6 +388,9 @@ pub struct Window {
     pub t_end_s: f64,
     /// End-to-end requests issued in the window.
     pub arrived: u64,
+    /// Attempts the sources sent in the window (requests plus the clients'
+    /// retries and hedges): the offered load, beside `arrived`.
+    pub attempts: u64,
     /// End-to-end requests answered successfully in the window.
     pub completed: u64,
     /// End-to-end failures (errors, timeouts, rejections) in the window.
@@ -395,10 +398,12 @@ pub struct Window {
     /// Requests still in flight end to end at the end of the window.
     pub in_flight: u64,
     pub throughput_rps: f64,
-    /// Latency percentiles of the requests completed in the window.
-    pub p50_s: f64,
-    pub p95_s: f64,
-    pub p99_s: f64,
+    /// Latency percentiles of the requests answered successfully in the
+    /// window; absent when it answered none (a window's p99 of a few
+    /// requests is their maximum: see `completed`).
+    pub p50_s: Option<f64>,
+    pub p95_s: Option<f64>,
+    pub p99_s: Option<f64>,
     /// Latency heatmap: counts per bucket (see [`heat_edge_s`]).
     pub heat: Vec<u32>,
     /// With an SLO: requests answered OK within its latency in the window
@@ -412,6 +417,8 @@ pub struct Window {
 /// One node's share of a window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NodeWindow {
+    /// Requests (attempts) reaching the node per second.
+    pub arrival_rate_rps: f64,
     pub utilisation: f64,
     /// Time-average queue length.
     pub queue_len: f64,
@@ -479,9 +486,13 @@ mod tests {
                     w.record(v);
                     h.record(v);
                 }
-                assert_eq!(w.p50_p95_p99_s(), h.p50_p95_p99_s(), "n {n}, shape {shape}");
+                assert_eq!(
+                    w.p50_p95_p99_s(),
+                    Some(h.p50_p95_p99_s()),
+                    "n {n}, shape {shape}"
+                );
                 w.reset();
-                assert_eq!(w.p50_p95_p99_s(), [0.0; 3]);
+                assert_eq!(w.p50_p95_p99_s(), None);
             }
         }
     }

@@ -155,7 +155,10 @@ pub struct CacheReport {
     pub stale_fraction: f64,
     pub evictions: u64,
     pub expirations: u64,
+    /// Entries held at the end of the run, and their time average over the
+    /// measured period.
     pub entries: u64,
+    pub entries_mean: f64,
     pub memory_mb: f64,
     pub coalesced: u64,
     pub fills: u64,
@@ -183,6 +186,8 @@ pub struct BrokerReport {
     pub dropped: u64,
     pub rejected: u64,
     pub failed_attempts: u64,
+    /// Messages processed per second (over the measured period).
+    pub processed_rps: f64,
     /// Messages waiting now, and the time-average.
     pub backlog: u64,
     pub backlog_mean: f64,
@@ -376,10 +381,10 @@ impl Report {
     /// The time series as CSV: one row per window.
     pub fn to_csv(&self) -> String {
         let mut s = String::from(
-            "t_start_s,t_end_s,arrived,completed,failed,in_flight,throughput_rps,p50_s,p95_s,p99_s",
+            "t_start_s,t_end_s,arrived,attempts,completed,failed,in_flight,throughput_rps,p50_s,p95_s,p99_s",
         );
         for n in &self.series.nodes {
-            let _ = write!(s, ",{n}.utilisation,{n}.queue_len,{n}.in_flight,{n}.throughput_rps,{n}.failed,{n}.rejected");
+            let _ = write!(s, ",{n}.arrival_rate_rps,{n}.utilisation,{n}.queue_len,{n}.in_flight,{n}.throughput_rps,{n}.failed,{n}.rejected");
         }
         for i in 0..HEAT_BUCKETS {
             let _ = write!(s, ",heat{i}");
@@ -388,23 +393,30 @@ impl Report {
         for w in &self.series.windows {
             let _ = write!(
                 s,
-                "{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{}",
                 w.t_start_s,
                 w.t_end_s,
                 w.arrived,
+                w.attempts,
                 w.completed,
                 w.failed,
                 w.in_flight,
                 w.throughput_rps,
-                w.p50_s,
-                w.p95_s,
-                w.p99_s
+                opt(w.p50_s),
+                opt(w.p95_s),
+                opt(w.p99_s)
             );
             for n in &w.nodes {
                 let _ = write!(
                     s,
-                    ",{},{},{},{},{},{}",
-                    n.utilisation, n.queue_len, n.in_flight, n.throughput_rps, n.failed, n.rejected
+                    ",{},{},{},{},{},{},{}",
+                    n.arrival_rate_rps,
+                    n.utilisation,
+                    n.queue_len,
+                    n.in_flight,
+                    n.throughput_rps,
+                    n.failed,
+                    n.rejected
                 );
             }
             for h in &w.heat {
@@ -442,4 +454,9 @@ fn fmt_summary(s: &Summary) -> String {
         fmt_s(s.p999),
         fmt_s(s.max)
     )
+}
+
+/// An optional number as a CSV field (empty when absent).
+fn opt(v: Option<f64>) -> String {
+    v.map_or(String::new(), |v| v.to_string())
 }

@@ -682,11 +682,11 @@ pub fn latency_log_scale(sets: &[&[Window]]) -> bool {
         .flat_map(|ws| ws.iter())
         .filter(|w| w.completed > 0)
     {
-        if w.p50_s > 0.0 && w.p50_s.is_finite() {
-            lo = lo.min(w.p50_s);
+        if let Some(p50) = w.p50_s.filter(|v| *v > 0.0 && v.is_finite()) {
+            lo = lo.min(p50);
         }
-        if w.p99_s.is_finite() {
-            hi = hi.max(w.p99_s);
+        if let Some(p99) = w.p99_s.filter(|v| v.is_finite()) {
+            hi = hi.max(p99);
         }
     }
     lo.is_finite() && hi / lo > 20.0
@@ -1126,7 +1126,7 @@ pub fn draw_latency_over_time<DB: DrawingBackend>(
     let mut lo = f64::INFINITY;
     let mut hi = 0.0f64;
     for w in d.all_windows().filter(|w| w.completed > 0) {
-        for v in [w.p50_s, w.p95_s, w.p99_s] {
+        for v in [w.p50_s, w.p95_s, w.p99_s].into_iter().flatten() {
             if v > 0.0 && v.is_finite() {
                 lo = lo.min(v);
                 hi = hi.max(v);
@@ -1149,7 +1149,7 @@ pub fn draw_latency_over_time<DB: DrawingBackend>(
     let mut items = Vec::new();
     let mut lines = Vec::new();
     for (ws, ab) in &sets {
-        type Get = fn(&Window) -> f64;
+        type Get = fn(&Window) -> Option<f64>;
         let spec: [(&str, Get, RGBColor, Marker, f64); 3] = [
             ("p99", |w| w.p99_s, palette::VERMILLION, Marker::Square, 4.0),
             ("p95", |w| w.p95_s, palette::ORANGE, Marker::Triangle, 2.5),
@@ -1157,13 +1157,10 @@ pub fn draw_latency_over_time<DB: DrawingBackend>(
         ];
         for (name, get, colour, marker, width) in spec {
             let line = Line::new(tagged(name, *ab), colour, marker, width, *ab);
-            let segs = segments(ws.iter().map(|w| {
-                if w.completed == 0 {
-                    None
-                } else {
-                    y.y(get(w)).map(|v| (w.t_end_s, v))
-                }
-            }));
+            let segs = segments(
+                ws.iter()
+                    .map(|w| get(w).and_then(|p| y.y(p)).map(|v| (w.t_end_s, v))),
+            );
             items.push(LegendItem::Line(line.clone()));
             lines.push((line, segs));
         }
@@ -1484,8 +1481,8 @@ pub fn draw_heatmap<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &Dash)
             }
         }
     }
-    for w in d.all_windows().filter(|w| w.completed > 0 && w.p99_s > 0.0) {
-        let b = heat_bucket_of(w.p99_s);
+    for p99 in d.all_windows().filter_map(|w| w.p99_s).filter(|p| *p > 0.0) {
+        let b = heat_bucket_of(p99);
         b_lo = b_lo.min(b);
         b_hi = b_hi.max(b);
     }
@@ -1515,11 +1512,9 @@ pub fn draw_heatmap<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &Dash)
     for (ws, ab) in d.sets() {
         let line = Line::new(tagged("p99", ab), palette::BLACK, Marker::None, 3.0, ab);
         let segs = segments(ws.iter().map(|w| {
-            if w.completed == 0 {
-                None
-            } else {
-                y.y(w.p99_s.max(0.0005)).map(|v| (w.t_end_s, v))
-            }
+            w.p99_s
+                .and_then(|p| y.y(p.max(0.0005)))
+                .map(|v| (w.t_end_s, v))
         }));
         items.push(LegendItem::Line(line.clone()));
         lines.push((line, segs));
@@ -1681,9 +1676,9 @@ pub fn describe(kind: ChartKind, d: &Dash) -> String {
         ChartKind::Latency | ChartKind::Heatmap => match last_done {
             Some(w) => format!(
                 "latest window: p50 {}, p95 {}, p99 {}",
-                format_secs(w.p50_s),
-                format_secs(w.p95_s),
-                format_secs(w.p99_s)
+                format_secs(w.p50_s.unwrap_or(0.0)),
+                format_secs(w.p95_s.unwrap_or(0.0)),
+                format_secs(w.p99_s.unwrap_or(0.0))
             ),
             None => "no request has completed yet".to_string(),
         },
@@ -1907,18 +1902,20 @@ mod dash_tests {
                     t_start_s: i as f64,
                     t_end_s: i as f64 + 1.0,
                     arrived: completed + 3,
+                    attempts: completed + 3,
                     completed,
                     failed: 2,
                     in_flight: 4,
                     throughput_rps: completed as f64,
-                    p50_s: 0.020,
-                    p95_s: 0.040,
-                    p99_s: 0.150 + (i % 3) as f64 * 0.01,
+                    p50_s: Some(0.020),
+                    p95_s: Some(0.040),
+                    p99_s: Some(0.150 + (i % 3) as f64 * 0.01),
                     heat,
                     slo_good: Some(completed - (i % 4) as u64),
                     nodes: [0.5 + 0.45 * i as f64 / n as f64, 0.2, 0.05]
                         .iter()
                         .map(|&u| NodeWindow {
+                            arrival_rate_rps: 10.0,
                             utilisation: u,
                             queue_len: u * 3.0,
                             in_flight: u * 4.0,
@@ -2111,13 +2108,16 @@ mod dash_tests {
         let mk = |zero_completed: bool| -> Vec<Window> {
             let mut ws = windows(30);
             for (i, w) in ws.iter_mut().enumerate() {
-                w.p50_s = 1.0;
-                w.p95_s = 1.5;
-                w.p99_s = 2.0;
+                w.p50_s = Some(1.0);
+                w.p95_s = Some(1.5);
+                w.p99_s = Some(2.0);
                 if (10..20).contains(&i) {
-                    w.p50_s = 0.0;
-                    w.p95_s = 0.0;
-                    w.p99_s = 0.0;
+                    // A window that answered nothing has no percentiles;
+                    // one that answered in no time has zeros.
+                    let v = if zero_completed { None } else { Some(0.0) };
+                    w.p50_s = v;
+                    w.p95_s = v;
+                    w.p99_s = v;
                     if zero_completed {
                         w.completed = 0;
                     }
@@ -2143,11 +2143,7 @@ mod dash_tests {
         let zeros = blue_rows(&mk(false));
         assert!(gaps < 40, "p50 line spans {gaps} rows");
         assert!(zeros > gaps + 100, "{zeros} vs {gaps}");
-        let segs = segments(
-            mk(true)
-                .iter()
-                .map(|w| (w.completed > 0).then_some((w.t_end_s, w.p50_s))),
-        );
+        let segs = segments(mk(true).iter().map(|w| w.p50_s.map(|p| (w.t_end_s, p))));
         assert_eq!(segs.len(), 2);
         assert_eq!((segs[0].len(), segs[1].len()), (10, 10));
     }
@@ -2156,9 +2152,10 @@ mod dash_tests {
     fn log_scale_when_p99_spans_more_than_20x_p50() {
         let mut ws = windows(10);
         assert!(!latency_log_scale(&[&ws])); // 0.17 / 0.02 = 8.5
-        ws[3].p99_s = 0.5; // 25×
+        ws[3].p99_s = Some(0.5); // 25×
         assert!(latency_log_scale(&[&ws]));
         ws[3].completed = 0; // an empty window does not count
+        (ws[3].p50_s, ws[3].p95_s, ws[3].p99_s) = (None, None, None);
         assert!(!latency_log_scale(&[&ws]));
         let y = YAxis::log(0.004, 3.0, 8);
         let labels: Vec<String> = y.ticks.iter().map(|t| y.label(*t)).collect();
@@ -2308,6 +2305,7 @@ mod dash_tests {
         for w in &mut ws {
             w.nodes = (0..9)
                 .map(|i| NodeWindow {
+                    arrival_rate_rps: 0.0,
                     utilisation: i as f64 / 10.0,
                     queue_len: 0.0,
                     in_flight: 0.0,

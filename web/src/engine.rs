@@ -115,6 +115,23 @@ impl Engine {
         &self.scenario
     }
 
+    /// Sets a field of the running scenario (`nodes.server.workers`) and
+    /// applies it live: an edit of the scenario document, validated and
+    /// reconfigured like any other.
+    pub fn set_param(&mut self, path: &str, value: f64) -> Result<(), String> {
+        let mut doc = self.scenario.to_doc();
+        let v = if value.fract() == 0.0 && value.abs() < 9e15 {
+            serde_json::json!(value as i64)
+        } else {
+            serde_json::json!(value)
+        };
+        doc.set_value(path, v).map_err(|e| e.to_string())?;
+        let sc = doc.build().map_err(|e| e.to_string())?;
+        self.sim.reconfigure(&sc).map_err(|e| e.to_string())?;
+        self.scenario = sc;
+        Ok(())
+    }
+
     /// Injects a live fault on `target` now.
     pub fn inject(&mut self, button: FaultButton, target: &str) -> Result<(), String> {
         self.sim
@@ -158,10 +175,8 @@ mod tests {
         // run's own histogram.
         for (rate, workers) in [(9.0, 10), (9.8, 10), (4.0, 5), (1.0, 2), (20.0, 20)] {
             let mut e = Engine::new(MMC_TOML).unwrap();
-            let sim = e.sim_mut();
-            sim.set_param("nodes.clients.arrival.rate", rate).unwrap();
-            sim.set_param("nodes.server.workers", workers as f64)
-                .unwrap();
+            e.set_param("nodes.clients.arrival.rate", rate).unwrap();
+            e.set_param("nodes.server.workers", workers as f64).unwrap();
             e.sim.run_until(600 * 1_000_000_000);
             let windows = e.windows();
             assert_eq!(windows.len(), 600);

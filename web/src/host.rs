@@ -74,7 +74,6 @@ impl LaneRt {
     fn reapply_params(&mut self) -> Result<(), String> {
         for (path, v) in &self.params {
             self.engine
-                .sim_mut()
                 .set_param(path, *v)
                 .map_err(|e| format!("{path}: {e}"))?;
         }
@@ -244,7 +243,7 @@ impl Host {
             ToHost::SetParam { path, value } => {
                 let mut out = Vec::new();
                 for (lane, l) in self.live() {
-                    match l.engine.sim_mut().set_param(&path, value) {
+                    match l.engine.set_param(&path, value) {
                         Ok(()) => {
                             l.params.insert(path.clone(), value);
                         }

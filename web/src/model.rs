@@ -139,9 +139,9 @@ impl From<&Window> for WindowQuantiles {
     fn from(w: &Window) -> Self {
         WindowQuantiles {
             completed: w.completed,
-            p50: w.p50_s,
-            p95: w.p95_s,
-            p99: w.p99_s,
+            p50: w.p50_s.unwrap_or(0.0),
+            p95: w.p95_s.unwrap_or(0.0),
+            p99: w.p99_s.unwrap_or(0.0),
         }
     }
 }
@@ -292,9 +292,9 @@ impl ChartData {
                 ChartPoint {
                     t_s: w.t_end_s,
                     completed: w.completed,
-                    p50_s: w.p50_s,
-                    p95_s: w.p95_s,
-                    p99_s: w.p99_s,
+                    p50_s: w.p50_s.unwrap_or(0.0),
+                    p95_s: w.p95_s.unwrap_or(0.0),
+                    p99_s: w.p99_s.unwrap_or(0.0),
                     utilisation: nw.map_or(0.0, |n| n.utilisation),
                     queue_len: nw.map_or(0.0, |n| n.queue_len),
                 }

@@ -12,6 +12,7 @@ mod pgo;
 mod server;
 mod setup;
 mod site;
+mod style;
 mod test;
 mod util;
 

@@ -106,7 +106,10 @@ pub fn test(skip: &[String]) -> Result {
     let mut total = Counts::default();
     type StepFn = fn() -> Result<Counts>;
     let plan: [(&'static str, StepFn); 4] = [
-        ("format (cargo fmt --check)", fmt_check),
+        (
+            "format and room sizes (cargo fmt --check, style)",
+            fmt_check,
+        ),
         ("native tests (cargo test --workspace)", native_tests),
         ("wasm tests in headless Chromium", wasm_tests),
         ("end-to-end (Playwright, release build)", e2e_tests),
@@ -195,6 +198,7 @@ fn counted(cmd: &mut Command, parse: fn(&str) -> Option<Counts>) -> Result<Count
 fn fmt_check() -> Result<Counts> {
     util::run(cargo().args(["fmt", "--all", "--", "--check"]))
         .map_err(|e| util::Error(format!("{e}\nformatting differs: run `cargo fmt --all`")))?;
+    crate::style::check()?;
     Ok(Counts::default())
 }
 

@@ -54,6 +54,20 @@ pub(crate) struct BrokerState {
     /// Consumers in service: the first `active` (the rest were retired by a
     /// live reconfiguration and own no partitions).
     active: u32,
+    c: Counts,
+    /// The counters when the warm-up ended, and when that was: the report
+    /// covers the measured period; conservation uses the whole run.
+    at_warm: Counts,
+    warm_at: Time,
+    /// Publish to processing, of messages published after the warm-up.
+    latency: LatencyHist,
+    depth: u64,
+    last: Time,
+}
+
+/// What a broker counts (from the start of the run).
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
     published: u64,
     processed: u64,
     dead_lettered: u64,
@@ -61,10 +75,8 @@ pub(crate) struct BrokerState {
     dropped: u64,
     rejected: u64,
     failed_attempts: u64,
-    latency: LatencyHist,
+    /// Integral of the backlog over time, up to `last`.
     depth_area: f64,
-    depth: u64,
-    last: Time,
 }
 
 /// What happens to a publish that reaches the broker.
@@ -95,15 +107,10 @@ impl BrokerState {
             parts: Vec::new(),
             consumers: Vec::new(),
             active: 0,
-            published: 0,
-            processed: 0,
-            dead_lettered: 0,
-            discarded: 0,
-            dropped: 0,
-            rejected: 0,
-            failed_attempts: 0,
+            c: Counts::default(),
+            at_warm: Counts::default(),
+            warm_at: 0,
             latency: LatencyHist::new(3),
-            depth_area: 0.0,
             depth: 0,
             last: 0,
         };
@@ -112,8 +119,15 @@ impl BrokerState {
     }
 
     fn touch(&mut self, now: Time) {
-        self.depth_area += (now - self.last) as f64 * self.depth as f64;
+        self.c.depth_area += (now - self.last) as f64 * self.depth as f64;
         self.last = now;
+    }
+
+    /// The warm-up ends now: the report counts from here.
+    pub(crate) fn mark_warm(&mut self, now: Time) {
+        self.touch(now);
+        self.at_warm = self.c;
+        self.warm_at = now;
     }
 
     pub(crate) fn partitions(&self) -> u32 {
@@ -136,12 +150,12 @@ impl BrokerState {
         }
         let what = match cfg.overflow {
             Overflow::Reject => {
-                self.rejected += 1;
+                self.c.rejected += 1;
                 Publish::Reject
             }
             Overflow::Drop => {
-                self.dropped += 1;
-                self.published += 1;
+                self.c.dropped += 1;
+                self.c.published += 1;
                 Publish::Drop
             }
             Overflow::Block => {
@@ -155,7 +169,7 @@ impl BrokerState {
     /// Appends a message; returns the consumer to poll if it is idle.
     pub(crate) fn enqueue(&mut self, partition: u32, poison: bool, now: Time) -> Option<u32> {
         self.touch(now);
-        self.published += 1;
+        self.c.published += 1;
         self.depth += 1;
         let p = &mut self.parts[partition as usize];
         p.q.push_back(Msg {
@@ -209,22 +223,32 @@ impl BrokerState {
 
     /// Consumer `consumer` finished its message (`ok` from the handler;
     /// poison messages always fail): processed, redelivered later, or
-    /// dead-lettered.
-    pub(crate) fn done(&mut self, cfg: &BrokerCfg, consumer: u32, ok: bool, now: Time) -> bool {
+    /// dead-lettered. Latencies count for messages published at or after
+    /// `warmup`.
+    pub(crate) fn done(
+        &mut self,
+        cfg: &BrokerCfg,
+        consumer: u32,
+        ok: bool,
+        now: Time,
+        warmup: Time,
+    ) -> bool {
         let Some((pi, mut msg)) = self.consumers[consumer as usize].busy.take() else {
             return false;
         };
         msg.attempts += 1;
         if ok && !msg.poison {
-            self.processed += 1;
-            self.latency.record(now - msg.t_pub);
+            self.c.processed += 1;
+            if msg.t_pub >= warmup {
+                self.latency.record(now - msg.t_pub);
+            }
         } else {
-            self.failed_attempts += 1;
+            self.c.failed_attempts += 1;
             if cfg.max_attempts.is_some_and(|m| msg.attempts >= m) {
                 if cfg.dlq {
-                    self.dead_lettered += 1;
+                    self.c.dead_lettered += 1;
                 } else {
-                    self.discarded += 1;
+                    self.c.discarded += 1;
                 }
             } else {
                 // Redeliver: back to the head of its partition after a delay.
@@ -276,12 +300,12 @@ impl BrokerState {
     pub(crate) fn conservation(&self) -> Option<String> {
         let waiting: u64 = self.parts.iter().map(|p| p.q.len() as u64).sum();
         let busy = self.consumers.iter().filter(|c| c.busy.is_some()).count() as u64;
-        let accounted =
-            self.processed + self.dead_lettered + self.discarded + self.dropped + waiting + busy;
-        if self.published != accounted {
+        let c = &self.c;
+        let accounted = c.processed + c.dead_lettered + c.discarded + c.dropped + waiting + busy;
+        if c.published != accounted {
             return Some(format!(
                 "published {} != processed {} + dead-lettered {} + discarded {} + dropped {} + waiting {waiting} + in processing {busy}",
-                self.published, self.processed, self.dead_lettered, self.discarded, self.dropped
+                c.published, c.processed, c.dead_lettered, c.discarded, c.dropped
             ));
         }
         if self.depth != waiting {
@@ -290,24 +314,32 @@ impl BrokerState {
         None
     }
 
-    pub(crate) fn report(&self, now: Time) -> BrokerReport {
+    /// The report at `now`; `warm`: the measured period has begun.
+    pub(crate) fn report(&self, now: Time, warm: bool) -> BrokerReport {
         let backlog: Vec<u64> = self.parts.iter().map(|p| p.q.len() as u64).collect();
         let oldest = self
             .parts
             .iter()
             .filter_map(|p| p.q.iter().map(|m| m.t_pub).min())
             .min();
-        let area = self.depth_area + (now - self.last) as f64 * self.depth as f64;
+        let area = self.c.depth_area + (now - self.last) as f64 * self.depth as f64;
+        let (c, w) = (self.c, if warm { self.at_warm } else { self.c });
+        let span = if warm { now - self.warm_at } else { 0 };
         BrokerReport {
-            published: self.published,
-            processed: self.processed,
-            dead_lettered: self.dead_lettered,
-            discarded: self.discarded,
-            dropped: self.dropped,
-            rejected: self.rejected,
-            failed_attempts: self.failed_attempts,
+            published: c.published - w.published,
+            processed: c.processed - w.processed,
+            dead_lettered: c.dead_lettered - w.dead_lettered,
+            discarded: c.discarded - w.discarded,
+            dropped: c.dropped - w.dropped,
+            rejected: c.rejected - w.rejected,
+            failed_attempts: c.failed_attempts - w.failed_attempts,
+            processed_rps: if span > 0 {
+                (c.processed - w.processed) as f64 / crate::calendar::ns_to_secs(span)
+            } else {
+                0.0
+            },
             backlog: backlog.iter().sum(),
-            backlog_mean: area / now.max(1) as f64,
+            backlog_mean: (area - w.depth_area) / span.max(1) as f64,
             backlog_max_partition: self.parts.iter().map(|p| p.max_depth).max().unwrap_or(0),
             oldest_age_s: oldest.map_or(0.0, |t| ns_to_secs(now - t)),
             partition_backlog: backlog,

@@ -145,7 +145,7 @@ impl Sim {
         let pc = self.cfg.nodes[caller.0 as usize].pools[p as usize];
         let pool = self.nodes[caller.0 as usize].stations[caller.1 as usize].pool(p);
         if pool.in_use() < pc.size {
-            pool.acquire(now, 0);
+            pool.acquire(now, 0, self.cfg.warmup);
             self.calls.at(call).pooled |= 1 << attempt;
             return true;
         }
@@ -172,6 +172,9 @@ impl Sim {
         let c = self.calls.at(call);
         let attempt = c.dispatch_attempt();
         let (edge, task, attrs, deadline) = (c.edge, c.task, c.attrs, c.deadline);
+        if let Origin::Root { .. } = c.origin {
+            self.stats.root_attempt();
+        }
         let cfg = &*self.cfg;
         let e = &cfg.edges[edge as usize];
         self.edges[edge as usize].stats.attempts += 1;
@@ -370,7 +373,7 @@ impl Sim {
             let (waited, attrs) = (now - c.pool_since, c.attrs);
             self.nodes[node as usize].stations[rep as usize]
                 .pool(p)
-                .acquire(now, waited);
+                .acquire(now, waited, self.cfg.warmup);
             self.span(
                 &attrs,
                 SpanKind::PoolWait,

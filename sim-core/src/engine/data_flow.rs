@@ -277,7 +277,7 @@ impl Sim {
         let BodyState::Broker(b) = &mut self.nodes[node as usize].body else {
             return;
         };
-        if b.done(bc, consumer, ok, now) {
+        if b.done(bc, consumer, ok, now, self.cfg.warmup) {
             self.consumer_poll(node, consumer);
         }
     }

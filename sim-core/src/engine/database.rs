@@ -5,17 +5,25 @@ use crate::calendar::{secs_to_ns, Time};
 use crate::report::DbReport;
 use crate::spec::QueryKind;
 
-/// A database node's running counters.
-#[derive(Default)]
-pub(crate) struct DbState {
-    /// Round-robin position over the read replicas.
-    rr: u32,
+/// What a database counts (from the start of the run).
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
     queries: u64,
     reads: u64,
     writes: u64,
     stale_reads: u64,
     rows_returned: u64,
     bytes_returned: f64,
+}
+
+/// A database node's running counters, and a snapshot of them when the
+/// warm-up ended (the report covers the measured period).
+#[derive(Default)]
+pub(crate) struct DbState {
+    /// Round-robin position over the read replicas.
+    rr: u32,
+    c: Counts,
+    at_warm: Counts,
 }
 
 /// The CPU cost of a query on `table` returning `rows`, at `now`.
@@ -52,35 +60,38 @@ impl DbState {
 
     /// A query answered `rows` rows of `bytes`.
     pub(crate) fn count_query(&mut self, rows: u32, bytes: f64, write: bool) {
-        self.queries += 1;
-        self.rows_returned += rows as u64;
-        self.bytes_returned += bytes;
+        let c = &mut self.c;
+        c.queries += 1;
+        c.rows_returned += rows as u64;
+        c.bytes_returned += bytes;
         if write {
-            self.writes += 1;
+            c.writes += 1;
         } else {
-            self.reads += 1;
+            c.reads += 1;
         }
     }
 
     pub(crate) fn count_stale_read(&mut self) {
-        self.stale_reads += 1;
+        self.c.stale_reads += 1;
     }
 
-    pub(crate) fn report(&self, cfg: &DbCfg, now: Time) -> DbReport {
-        let per_query = |x: f64| {
-            if self.queries > 0 {
-                x / self.queries as f64
-            } else {
-                0.0
-            }
-        };
+    /// The warm-up ends now: the report counts from here.
+    pub(crate) fn mark_warm(&mut self) {
+        self.at_warm = self.c;
+    }
+
+    /// The report at `now`; `warm`: the measured period has begun.
+    pub(crate) fn report(&self, cfg: &DbCfg, now: Time, warm: bool) -> DbReport {
+        let (c, w) = (self.c, if warm { self.at_warm } else { self.c });
+        let queries = c.queries - w.queries;
+        let per_query = |x: f64| if queries > 0 { x / queries as f64 } else { 0.0 };
         DbReport {
-            queries: self.queries,
-            reads: self.reads,
-            writes: self.writes,
-            stale_reads: self.stale_reads,
-            rows_per_query: per_query(self.rows_returned as f64),
-            kb_per_query: per_query(self.bytes_returned) / 1000.0,
+            queries,
+            reads: c.reads - w.reads,
+            writes: c.writes - w.writes,
+            stale_reads: c.stale_reads - w.stale_reads,
+            rows_per_query: per_query((c.rows_returned - w.rows_returned) as f64),
+            kb_per_query: per_query(c.bytes_returned - w.bytes_returned) / 1000.0,
             table_rows: cfg
                 .table_names
                 .iter()

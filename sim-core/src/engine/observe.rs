@@ -94,6 +94,12 @@ impl Sim {
             for st in &mut n.stations {
                 st.mark_warm(now);
             }
+            match &mut n.body {
+                BodyState::Cache(c) => c.mark_warm(now),
+                BodyState::Database(d) => d.mark_warm(),
+                BodyState::Broker(b) => b.mark_warm(now),
+                _ => {}
+            }
         }
         self.stats.mark_warm();
     }
@@ -111,6 +117,7 @@ impl Sim {
             }
             let unlimited = self.cfg.nodes[i as usize].unlimited;
             nodes.push(NodeWindow {
+                arrival_rate_rps: d.arrived as f64 / len_s,
                 utilisation: if unlimited { 0.0 } else { d.utilisation() },
                 queue_len: d.queue_area / len,
                 in_flight: d.insys_area / len,
@@ -121,8 +128,8 @@ impl Sim {
             });
         }
         let keep = self.cfg.max_windows;
-        self.stats
-            .close_window(now, nodes, self.cfg.slo.is_some(), keep);
+        let slo = self.cfg.slo.is_some();
+        self.stats.close_window(now, nodes, slo, keep);
         self.cal.schedule(now + self.cfg.window, Event::Window);
         #[cfg(debug_assertions)]
         {
@@ -250,6 +257,7 @@ impl Sim {
 
     fn pools_report(&self, ni: usize) -> BTreeMap<String, PoolReport> {
         let now = self.now();
+        let warm = now >= self.cfg.warmup;
         let (ncfg, n) = (&self.cfg.nodes[ni], &self.nodes[ni]);
         let mut pools = BTreeMap::new();
         for (pi, name) in ncfg.pool_names.iter().enumerate() {
@@ -257,14 +265,16 @@ impl Sim {
             let mut wait = LatencyHist::new(2);
             for s in &n.stations {
                 let p = &s.pools()[pi];
-                area += p.area_at(now);
-                acquired += p.acquired();
-                timeouts += p.timeouts();
-                rejected += p.rejected();
+                let c = p.measured(now, warm);
+                area += c.area;
+                acquired += c.acquired;
+                timeouts += c.timeouts;
+                rejected += c.rejected;
                 wait.add(p.wait_hist());
             }
             let size = ncfg.pools[pi].size;
-            let cap = size as f64 * n.stations.len() as f64 * now.max(1) as f64;
+            let span = now.saturating_sub(self.cfg.warmup).max(1);
+            let cap = size as f64 * n.stations.len() as f64 * span as f64;
             pools.insert(
                 name.clone(),
                 PoolReport {
@@ -282,6 +292,7 @@ impl Sim {
 
     fn node_report(&self, ni: usize) -> NodeReport {
         let now = self.now();
+        let warm = now >= self.cfg.warmup;
         let (ncfg, n) = (&self.cfg.nodes[ni], &self.nodes[ni]);
         let secs = self.stat_secs();
         let (c, st) = self.measured(n);
@@ -329,15 +340,15 @@ impl Sim {
             lock_wait_s: n.lock_wait.summary(),
             pools: self.pools_report(ni),
             cache: match &n.body {
-                BodyState::Cache(c) => Some(c.report()),
+                BodyState::Cache(c) => Some(c.report(now, warm)),
                 _ => None,
             },
             database: match (&n.body, &ncfg.body) {
-                (BodyState::Database(d), BodyCfg::Database(dc)) => Some(d.report(dc, now)),
+                (BodyState::Database(d), BodyCfg::Database(dc)) => Some(d.report(dc, now, warm)),
                 _ => None,
             },
             broker: match &n.body {
-                BodyState::Broker(b) => Some(b.report(now)),
+                BodyState::Broker(b) => Some(b.report(now, warm)),
                 _ => None,
             },
             balancer: match &n.body {
@@ -460,7 +471,7 @@ impl Sim {
                         throughput_rps: per_s(st.completed as f64),
                         arrival_rate_rps: per_s(st.arrived as f64),
                         hit_rate: match &n.body {
-                            BodyState::Cache(c) => Some(c.hit_rate()),
+                            BodyState::Cache(c) => Some(c.hit_rate(self.now())),
                             _ => None,
                         },
                         backlog: match &n.body {

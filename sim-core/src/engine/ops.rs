@@ -164,7 +164,7 @@ impl Sim {
             FaultAction::Partition { .. } => self.partition(ni, peer, start),
             FaultAction::Flush => {
                 if let (true, BodyState::Cache(c)) = (start, &mut self.nodes[ni].body) {
-                    c.flush();
+                    c.flush(self.cal.now());
                 }
             }
             FaultAction::Scale { replicas } if start => self.set_replicas(ni, replicas),

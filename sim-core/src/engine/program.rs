@@ -7,7 +7,7 @@
 //! requires (the next op, the children it now waits for), so the request
 //! path only performs the effect.
 
-use super::config::{Op, Program};
+use super::config::{CountCfg, Op, Program};
 use super::draw;
 use super::job::{Job, Registers};
 use super::streams::Streams;
@@ -72,97 +72,29 @@ pub(crate) fn next(
         let Some(op) = prog.ops.get(j.ip as usize) else {
             return Step::End;
         };
-        match op {
+        let step = match op {
             Op::Compute { dist, stream } => {
                 let d = dist.sample(streams.get(*stream));
                 j.ip += 1;
-                return Step::Compute(d);
+                Some(Step::Compute(d))
             }
             Op::Call {
                 edge,
                 count,
                 parallel,
                 release,
-            } => {
-                if j.seq_left == 0 {
-                    let n = draw::count_plain(count, streams, j.attrs.items);
-                    if n == 0 {
-                        j.ip += 1;
-                        continue;
-                    }
-                    if *parallel {
-                        j.pending = n;
-                        j.ip += 1;
-                        return Step::Calls {
-                            edge: *edge,
-                            n,
-                            release: *release,
-                        };
-                    }
-                    j.seq_left = n;
-                }
-                j.seq_left -= 1;
-                if j.seq_left == 0 {
-                    j.ip += 1;
-                }
-                j.pending = 1;
-                return Step::Calls {
-                    edge: *edge,
-                    n: 1,
-                    release: *release,
-                };
-            }
+            } => call(j, streams, *edge, count, *parallel, *release),
             Op::Fork { edges, release } => {
                 let at = j.ip;
                 j.pending = edges.len() as u32;
                 j.ip += 1;
-                return Step::Fork {
+                Some(Step::Fork {
                     at,
                     release: *release,
-                };
+                })
             }
-            Op::CacheGet {
-                edge,
-                key,
-                single_flight,
-                versioned,
-                release,
-                ..
-            } => {
-                let k = draw::key(key, streams, j.attrs.user);
-                let r = regs.as_deref_mut().expect("cache registers");
-                r.space = key.space;
-                r.key = k;
-                return Step::CacheGet {
-                    edge: *edge,
-                    space: key.space,
-                    key: k,
-                    versioned: *versioned,
-                    single_flight: *single_flight,
-                    release: *release,
-                };
-            }
-            Op::CachePut {
-                edge,
-                size,
-                versioned,
-                release,
-            } => {
-                j.ip += 1;
-                // The value stored is the one read after the lookup: its
-                // version is the one current at lookup time. A write in
-                // between makes this fill stale (the cache-aside race).
-                let r = regs.as_deref().expect("cache registers");
-                let v = r.version;
-                let ckey = draw::cache_key(r.space, r.key, versioned.then_some(v));
-                j.pending = 1;
-                return Step::CachePut {
-                    edge: *edge,
-                    ckey,
-                    size: *size,
-                    version: v,
-                    release: *release,
-                };
+            Op::CacheGet { .. } | Op::CachePut { .. } => {
+                Some(cache(op, j, regs.as_deref_mut(), streams))
             }
             Op::Write {
                 key,
@@ -171,34 +103,12 @@ pub(crate) fn next(
             } => {
                 let k = draw::key(key, streams, j.attrs.user);
                 j.ip += 1;
-                return Step::Write {
+                Some(Step::Write {
                     space: key.space,
                     key: k,
                     cache: *cache,
                     invalidate: *invalidate,
-                };
-            }
-            Op::RepeatBegin { count, end } => {
-                let n = draw::count_plain(count, streams, j.attrs.items);
-                if n == 0 {
-                    j.ip = *end + 1;
-                } else {
-                    let r = regs.as_deref_mut().expect("loop registers");
-                    r.loops[r.depth as usize] = n;
-                    r.depth += 1;
-                    j.ip += 1;
-                }
-            }
-            Op::RepeatEnd { begin } => {
-                let r = regs.as_deref_mut().expect("loop registers");
-                let d = r.depth as usize - 1;
-                r.loops[d] -= 1;
-                if r.loops[d] > 0 {
-                    j.ip = *begin + 1;
-                } else {
-                    r.depth -= 1;
-                    j.ip += 1;
-                }
+                })
             }
             Op::LockAcquire { lock, key } => {
                 let k = key
@@ -209,26 +119,145 @@ pub(crate) fn next(
                 r.locks[r.nlocks as usize] = (*lock, k);
                 r.nlocks += 1;
                 r.lock_since = now;
-                return Step::Lock {
+                Some(Step::Lock {
                     lock: *lock,
                     key: k,
-                };
+                })
             }
             Op::LockRelease { lock } => {
                 j.ip += 1;
-                return Step::Unlock { lock: *lock };
+                Some(Step::Unlock { lock: *lock })
             }
-            Op::Choose {
-                cum,
-                targets,
-                stream,
-            } => {
-                let u: f64 = streams.get(*stream).random();
-                let i = cum.iter().position(|c| u < *c).unwrap_or(cum.len() - 1);
-                j.ip = targets[i];
+            _ => {
+                control(op, j, regs.as_deref_mut(), streams);
+                None
             }
-            Op::Jump { to } => j.ip = *to,
+        };
+        if let Some(step) = step {
+            return step;
         }
+    }
+}
+
+/// A call step: `count` calls along `edge`, all at once (`parallel`) or
+/// one after the other; `None` when the count is zero (the step is done).
+fn call(
+    j: &mut Job,
+    streams: &mut Streams,
+    edge: u32,
+    count: &CountCfg,
+    parallel: bool,
+    release: bool,
+) -> Option<Step> {
+    if j.seq_left == 0 {
+        let n = draw::count_plain(count, streams, j.attrs.items);
+        if n == 0 {
+            j.ip += 1;
+            return None;
+        }
+        if parallel {
+            j.pending = n;
+            j.ip += 1;
+            return Some(Step::Calls { edge, n, release });
+        }
+        j.seq_left = n;
+    }
+    j.seq_left -= 1;
+    if j.seq_left == 0 {
+        j.ip += 1;
+    }
+    j.pending = 1;
+    Some(Step::Calls {
+        edge,
+        n: 1,
+        release,
+    })
+}
+
+/// A cache lookup (the job waits on it) or the fill after a miss.
+fn cache(op: &Op, j: &mut Job, regs: Option<&mut Registers>, streams: &mut Streams) -> Step {
+    let r = regs.expect("cache registers");
+    match op {
+        Op::CacheGet {
+            edge,
+            key,
+            single_flight,
+            versioned,
+            release,
+            ..
+        } => {
+            let k = draw::key(key, streams, j.attrs.user);
+            r.space = key.space;
+            r.key = k;
+            Step::CacheGet {
+                edge: *edge,
+                space: key.space,
+                key: k,
+                versioned: *versioned,
+                single_flight: *single_flight,
+                release: *release,
+            }
+        }
+        Op::CachePut {
+            edge,
+            size,
+            versioned,
+            release,
+        } => {
+            j.ip += 1;
+            // The value stored is the one read after the lookup: its
+            // version is the one current at lookup time. A write in
+            // between makes this fill stale (the cache-aside race).
+            let v = r.version;
+            j.pending = 1;
+            Step::CachePut {
+                edge: *edge,
+                ckey: draw::cache_key(r.space, r.key, versioned.then_some(v)),
+                size: *size,
+                version: v,
+                release: *release,
+            }
+        }
+        _ => unreachable!("a cache op"),
+    }
+}
+
+/// The ops the interpreter does itself: loops, branches and jumps.
+fn control(op: &Op, j: &mut Job, regs: Option<&mut Registers>, streams: &mut Streams) {
+    match op {
+        Op::RepeatBegin { count, end } => {
+            let n = draw::count_plain(count, streams, j.attrs.items);
+            if n == 0 {
+                j.ip = *end + 1;
+            } else {
+                let r = regs.expect("loop registers");
+                r.loops[r.depth as usize] = n;
+                r.depth += 1;
+                j.ip += 1;
+            }
+        }
+        Op::RepeatEnd { begin } => {
+            let r = regs.expect("loop registers");
+            let d = r.depth as usize - 1;
+            r.loops[d] -= 1;
+            if r.loops[d] > 0 {
+                j.ip = *begin + 1;
+            } else {
+                r.depth -= 1;
+                j.ip += 1;
+            }
+        }
+        Op::Choose {
+            cum,
+            targets,
+            stream,
+        } => {
+            let u: f64 = streams.get(*stream).random();
+            let i = cum.iter().position(|c| u < *c).unwrap_or(cum.len() - 1);
+            j.ip = targets[i];
+        }
+        Op::Jump { to } => j.ip = *to,
+        _ => unreachable!("a control op"),
     }
 }
 

@@ -296,7 +296,9 @@ impl Sim {
                     if !self.locks.acquire(lock, key, job) {
                         return; // waits holding its worker
                     }
-                    self.nodes[ni as usize].lock_wait.record(0);
+                    if self.jobs.at(job).measured {
+                        self.nodes[ni as usize].lock_wait.record(0);
+                    }
                 }
                 Step::Unlock { lock } => self.release_lock(job, lock),
             }
@@ -343,8 +345,8 @@ impl Sim {
         let old = self.spaces.write(space, key, now);
         if cache != NONE && invalidate == Invalidate::Delete {
             if let BodyState::Cache(c) = &mut self.nodes[cache as usize].body {
-                c.delete(draw::cache_key(space, key, None));
-                c.delete(draw::cache_key(space, key, Some(old)));
+                c.delete(draw::cache_key(space, key, None), now);
+                c.delete(draw::cache_key(space, key, Some(old)), now);
             }
         }
     }
@@ -680,7 +682,9 @@ impl Sim {
         let j = self.jobs.get(next).expect("a live waiter");
         let since = self.jobs.regs_of(j).expect("lock registers").lock_since;
         let waited = now - since;
-        self.nodes[j.node as usize].lock_wait.record(waited);
+        if j.measured {
+            self.nodes[j.node as usize].lock_wait.record(waited);
+        }
         let (attrs, ni, attempt, running) =
             (j.attrs, j.node, j.attempt, j.state == JobState::Running);
         self.span(

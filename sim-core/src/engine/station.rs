@@ -342,6 +342,9 @@ impl Station {
     pub(crate) fn mark_warm(&mut self, now: Time) {
         self.lv.touch(&mut self.c, now);
         self.at_warm = self.c;
+        for p in &mut self.pools {
+            p.mark_warm(now);
+        }
     }
     /// The window ends now: what happened in it, and the next one starts.
     pub(crate) fn close_window(&mut self, now: Time) -> Counters {
@@ -364,12 +367,22 @@ pub(crate) struct Pool {
     /// Waiting attempts: (call, attempt), in arrival order. Entries whose
     /// attempt stopped waiting are skipped when reached.
     waiters: VecDeque<(Ref, u8)>,
+    /// Waits that began after the warm-up.
     wait: LatencyHist,
-    timeouts: u64,
-    rejected: u64,
-    acquired: u64,
-    area: f64,
+    c: PoolCounts,
+    /// The counters when the warm-up ended (the report counts from there).
+    at_warm: PoolCounts,
     last: Time,
+}
+
+/// What a pool counts (from the start of the run).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PoolCounts {
+    pub timeouts: u64,
+    pub rejected: u64,
+    pub acquired: u64,
+    /// Integral of connections in use over time, up to `last`.
+    pub area: f64,
 }
 
 impl Pool {
@@ -378,17 +391,20 @@ impl Pool {
             in_use: 0,
             waiters: VecDeque::new(),
             wait: LatencyHist::new(2),
-            timeouts: 0,
-            rejected: 0,
-            acquired: 0,
-            area: 0.0,
+            c: PoolCounts::default(),
+            at_warm: PoolCounts::default(),
             last: 0,
         }
     }
 
     fn touch(&mut self, now: Time) {
-        self.area += (now - self.last) as f64 * self.in_use as f64;
+        self.c.area += (now - self.last) as f64 * self.in_use as f64;
         self.last = now;
+    }
+
+    fn mark_warm(&mut self, now: Time) {
+        self.touch(now);
+        self.at_warm = self.c;
     }
 
     pub(crate) fn in_use(&self) -> u32 {
@@ -397,12 +413,15 @@ impl Pool {
     pub(crate) fn waiting(&self) -> usize {
         self.waiters.len()
     }
-    /// Takes a connection after waiting `waited`.
-    pub(crate) fn acquire(&mut self, now: Time, waited: Time) {
+    /// Takes a connection after waiting `waited`; the wait counts if it
+    /// began at or after `warmup`.
+    pub(crate) fn acquire(&mut self, now: Time, waited: Time, warmup: Time) {
         self.touch(now);
         self.in_use += 1;
-        self.acquired += 1;
-        self.wait.record(waited);
+        self.c.acquired += 1;
+        if now - waited >= warmup {
+            self.wait.record(waited);
+        }
     }
     /// Gives `n` connections back.
     pub(crate) fn release(&mut self, now: Time, n: u32) {
@@ -415,7 +434,7 @@ impl Pool {
         self.in_use += n;
     }
     pub(crate) fn reject(&mut self) {
-        self.rejected += 1;
+        self.c.rejected += 1;
     }
     pub(crate) fn wait_for(&mut self, call: Ref, attempt: u8) {
         self.waiters.push_back((call, attempt));
@@ -425,7 +444,7 @@ impl Pool {
     }
     /// An attempt gave up waiting.
     pub(crate) fn time_out(&mut self, call: Ref, attempt: u8) {
-        self.timeouts += 1;
+        self.c.timeouts += 1;
         self.waiters.retain(|(r, a)| !(*r == call && *a == attempt));
     }
     /// Takes every waiter out.
@@ -436,18 +455,20 @@ impl Pool {
         self.waiters.extend(w);
     }
 
-    /// Integral of connections in use from 0 to `now`.
-    pub(crate) fn area_at(&self, now: Time) -> f64 {
-        self.area + (now - self.last) as f64 * self.in_use as f64
-    }
-    pub(crate) fn acquired(&self) -> u64 {
-        self.acquired
-    }
-    pub(crate) fn timeouts(&self) -> u64 {
-        self.timeouts
-    }
-    pub(crate) fn rejected(&self) -> u64 {
-        self.rejected
+    /// The counters over the measured period up to `now`; `warm`: the
+    /// period has begun (all zero before).
+    pub(crate) fn measured(&self, now: Time, warm: bool) -> PoolCounts {
+        if !warm {
+            return PoolCounts::default();
+        }
+        let area = self.c.area + (now - self.last) as f64 * self.in_use as f64;
+        let (c, w) = (self.c, self.at_warm);
+        PoolCounts {
+            timeouts: c.timeouts - w.timeouts,
+            rejected: c.rejected - w.rejected,
+            acquired: c.acquired - w.acquired,
+            area: area - w.area,
+        }
     }
     pub(crate) fn wait_hist(&self) -> &LatencyHist {
         &self.wait

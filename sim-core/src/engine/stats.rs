@@ -60,6 +60,8 @@ pub(crate) struct Stats {
     slo_counts: (u64, u64),
     /// Requests answered OK within the SLO in the current window.
     win_slo_good: u64,
+    /// Attempts the sources sent in the current window.
+    win_attempts: u64,
     windows: VecDeque<Window>,
     window_start: Time,
 }
@@ -84,6 +86,7 @@ impl Stats {
             win_heat: [0; HEAT_BUCKETS],
             slo_counts: (0, 0),
             win_slo_good: 0,
+            win_attempts: 0,
             windows: VecDeque::new(),
             window_start: 0,
         }
@@ -94,6 +97,12 @@ impl Stats {
     pub(crate) fn arrive(&mut self, src: u32) {
         self.per_source[src as usize].c.arrived += 1;
         self.e2e.arrived += 1;
+    }
+
+    /// A source sent an attempt (a request, or a retry or hedge of one).
+    #[inline(always)]
+    pub(crate) fn root_attempt(&mut self) {
+        self.win_attempts += 1;
     }
 
     /// A root request of `src` ended with `outcome` after `lat`; `slo` is
@@ -152,7 +161,7 @@ impl Stats {
     }
 
     /// Closes the window ending at `now` with the nodes' shares; keeps at
-    /// most `keep` windows. `slo` tells whether the scenario has an SLO.
+    /// most `keep` windows. `slo`: whether the scenario has an SLO.
     pub(crate) fn close_window(
         &mut self,
         now: Time,
@@ -160,23 +169,25 @@ impl Stats {
         slo: bool,
         keep: usize,
     ) {
+        let attempts = std::mem::take(&mut self.win_attempts);
         let len_s = ns_to_secs(now - self.window_start);
         let (e, w) = (self.e2e, self.at_window);
         self.at_window = e;
         let completed = e.completed - w.completed;
         let heat = std::mem::replace(&mut self.win_heat, [0; HEAT_BUCKETS]);
-        let [p50_s, p95_s, p99_s] = self.win_latency.p50_p95_p99_s();
+        let q = self.win_latency.p50_p95_p99_s();
         self.windows.push_back(Window {
             t_start_s: ns_to_secs(self.window_start),
             t_end_s: ns_to_secs(now),
             arrived: e.arrived - w.arrived,
+            attempts,
             completed,
             failed: (e.failed + e.rejected) - (w.failed + w.rejected),
             in_flight: e.in_flight(),
             throughput_rps: completed as f64 / len_s,
-            p50_s,
-            p95_s,
-            p99_s,
+            p50_s: q.map(|q| q[0]),
+            p95_s: q.map(|q| q[1]),
+            p99_s: q.map(|q| q[2]),
             heat: heat.to_vec(),
             slo_good: slo.then(|| std::mem::take(&mut self.win_slo_good)),
             nodes,

@@ -8,4 +8,5 @@ mod lessons;
 mod queueing;
 mod reconfig;
 mod scenarios;
+mod statistics;
 mod support;

@@ -210,7 +210,7 @@ fn case_study_breaker_changes_p99_after_the_toggle() {
             .windows
             .iter()
             .filter(|w| w.t_start_s >= t0)
-            .map(|w| w.p99_s)
+            .filter_map(|w| w.p99_s)
             .collect();
         ws.iter().sum::<f64>() / ws.len() as f64
     };
@@ -229,7 +229,7 @@ fn p99_range(r: &Report, t0: f64, t1: f64) -> f64 {
         .windows
         .iter()
         .filter(|w| w.t_start_s >= t0 && w.t_end_s <= t1)
-        .map(|w| w.p99_s)
+        .filter_map(|w| w.p99_s)
         .collect();
     ws.iter().sum::<f64>() / ws.len().max(1) as f64
 }

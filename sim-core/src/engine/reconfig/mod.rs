@@ -294,7 +294,7 @@ impl Sim {
             }
             (BodyCfg::Cache(_), BodyCfg::Cache(b)) => {
                 if let BodyState::Cache(c) = &mut self.nodes[ni].body {
-                    c.set_capacity(b.capacity_entries, b.capacity_bytes);
+                    c.set_capacity(b.capacity_entries, b.capacity_bytes, self.cal.now());
                 }
             }
             (BodyCfg::Broker(a), BodyCfg::Broker(b))
