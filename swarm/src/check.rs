@@ -30,8 +30,8 @@ pub enum Verdict {
         events: u64,
         budget_hit: bool,
     },
-    /// Rejected with a good message.
-    Rejected,
+    /// Rejected with a good message (this one).
+    Rejected(String),
     Failed(Failure),
 }
 
@@ -44,32 +44,35 @@ pub fn check(case: &Case, limits: Limits) -> Verdict {
 }
 
 fn check_inner(case: &Case, limits: Limits) -> Result<Verdict, Failure> {
-    let Some((sc, extra)) = accept(case)? else {
-        return Ok(Verdict::Rejected);
+    let (sc, extra) = match accept(case)? {
+        Ok(ok) => ok,
+        Err(e) => return Ok(Verdict::Rejected(e.to_string())),
     };
-    if matches!(case.input, Input::Doc(_)) {
-        roundtrip(&sc)?;
-    }
     bounds(&sc)?;
     let mut plan = case.plan.clone();
     plan.actions.extend(extra);
-    if let Some(m) = plan.max_events {
-        return runs(
-            &sc,
-            case.seed,
-            &plan,
-            Limits {
-                max_events: m,
-                ..limits
-            },
-        );
+    let max_events = plan.max_events.unwrap_or(limits.max_events);
+    let verdict = runs(
+        &sc,
+        case.seed,
+        &plan,
+        Limits {
+            max_events,
+            ..limits
+        },
+    )?;
+    // Last: a round-trip failure must not hide what the runs would find.
+    if matches!(case.input, Input::Doc(_)) {
+        roundtrip(&sc)?;
     }
-    runs(&sc, case.seed, &plan, limits)
+    Ok(verdict)
 }
 
-/// The validated scenario (and actions the input implies), `None` if it
-/// was rightly rejected.
-fn accept(case: &Case) -> Result<Option<(Scenario, Vec<Action>)>, Failure> {
+/// The validated scenario (and actions the input implies), or the error
+/// it was rightly rejected with.
+type Accepted = Result<(Scenario, Vec<Action>), ScenarioError>;
+
+fn accept(case: &Case) -> Result<Accepted, Failure> {
     let expect = case.expect.as_ref();
     let written = |doc: &Value| expect.and_then(|x| value_at(doc, &x.path)).cloned();
     let (res, written, toml) = match &case.input {
@@ -109,11 +112,11 @@ fn accept(case: &Case) -> Result<Option<(Scenario, Vec<Action>)>, Failure> {
                     ),
                 ));
             }
-            Ok(Some(ok))
+            Ok(Ok(ok))
         }
         Err(e) => match check_message(&e, expect, written.as_ref(), toml) {
             Some(f) => Err(f),
-            None => Ok(None),
+            None => Ok(Err(e)),
         },
     }
 }
@@ -189,11 +192,13 @@ fn roundtrip(sc: &Scenario) -> Result<(), Failure> {
     ] {
         match r {
             Ok(back) if back == *sc => {}
-            Ok(_) => {
+            Ok(back) => {
+                let (a, b) = (sc.to_doc().0, back.to_doc().0);
+                let (at, x, y) = first_difference("", &a, &b).unwrap_or_default();
                 return Err(Failure::new(
                     Kind::Roundtrip,
-                    format!("{what} differs"),
-                    format!("{what} gives a different scenario"),
+                    format!("{what} changes {}", crate::verdict::generalise(&at)),
+                    format!("{what} gives a different scenario: {at} was {x}, reads back as {y}"),
                 ));
             }
             Err(e) => {
@@ -206,6 +211,39 @@ fn roundtrip(sc: &Scenario) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The first path where two documents differ, with both values.
+fn first_difference(at: &str, a: &Value, b: &Value) -> Option<(String, String, String)> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                let p = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                match y.get(k) {
+                    Some(w) => {
+                        if let Some(d) = first_difference(&p, v, w) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some((p, v.to_string(), "absent".into())),
+                }
+            }
+            y.keys()
+                .find(|k| !x.contains_key(*k))
+                .map(|k| (format!("{at}.{k}"), "absent".into(), y[k].to_string()))
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (v, w))| first_difference(&format!("{at}[{i}]"), v, w)),
+        _ if a == b => None,
+        _ => Some((at.to_string(), a.to_string(), b.to_string())),
+    }
 }
 
 /// Numbers that validate but cannot mean what they say.
@@ -475,6 +513,9 @@ mod tests {
             exact: true,
             must_reject: true,
         });
-        assert!(matches!(check(&case, Limits::default()), Verdict::Rejected));
+        assert!(matches!(
+            check(&case, Limits::default()),
+            Verdict::Rejected(_)
+        ));
     }
 }

@@ -53,6 +53,10 @@ struct Cli {
     /// Print a case as JSON (with --seed and --only) instead of running.
     #[arg(long)]
     print: bool,
+    /// Run the case of --seed (with --only) in this process and print its
+    /// verdict, rejections included.
+    #[arg(long)]
+    explain: bool,
     /// Write the case of --seed (with --only) to this corpus file, expecting
     /// EXPECT (`pass` or `open:ID`).
     #[arg(long, num_args = 2, value_names = ["FILE", "EXPECT"])]
@@ -93,6 +97,18 @@ fn main() -> ExitCode {
             soft_bytes: soft_mb << 20,
         };
         swarm::worker::main(limits, hard_mb << 20);
+        return ExitCode::SUCCESS;
+    }
+    if cli.explain {
+        let case = swarm::gen::case(cli.seed, cli.only.as_deref());
+        println!("{}", case.describe());
+        let limits = Limits {
+            max_events: cli.max_events,
+            ..Limits::default()
+        };
+        let t = Instant::now();
+        let v = swarm::check::check(&case, limits);
+        println!("{v:?} in {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
         return ExitCode::SUCCESS;
     }
     if cli.print || !cli.save.is_empty() {

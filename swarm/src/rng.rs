@@ -63,13 +63,13 @@ impl Gen {
         self.uniform(a, b).exp()
     }
 
-    /// A value rounded to 3 significant digits (readable cases).
+    /// A value rounded to 3 significant digits, as the shortest decimal
+    /// (readable cases: 0.0578, not 0.057800000000000004).
     pub fn round3(x: f64) -> f64 {
         if x == 0.0 || !x.is_finite() {
             return x;
         }
-        let mag = 10f64.powf(x.abs().log10().floor() - 2.0);
-        (x / mag).round() * mag
+        format!("{x:.2e}").parse().unwrap_or(x)
     }
 
     /// Log-uniform, rounded to 3 significant digits.
@@ -129,5 +129,6 @@ mod tests {
     fn round3_keeps_three_digits() {
         assert_eq!(Gen::round3(0.012345), 0.0123);
         assert_eq!(Gen::round3(98765.0), 98800.0);
+        assert_eq!(Gen::round3(0.0578).to_string(), "0.0578");
     }
 }

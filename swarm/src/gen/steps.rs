@@ -47,13 +47,14 @@ impl Steps<'_> {
             6,                                 // compute
             4 * !t.callable.is_empty() as u32, // call
             4 * !t.dbs.is_empty() as u32,      // query
-            3 * !t.caches.is_empty() as u32,   // cache_read
-            1,                                 // write
-            2 * !t.brokers.is_empty() as u32,  // publish
-            2 * nest as u32,                   // repeat
-            2 * self.parallel_ok() as u32,     // parallel
-            2 * (nest && locks < 2) as u32,    // locked
-            2 * nest as u32,                   // choose
+            // A cache read's on_miss is a nesting level even when empty.
+            3 * (nest && !t.caches.is_empty()) as u32, // cache_read
+            1,                                         // write
+            2 * !t.brokers.is_empty() as u32,          // publish
+            2 * nest as u32,                           // repeat
+            2 * self.parallel_ok() as u32,             // parallel
+            2 * (nest && locks < 2) as u32,            // locked
+            2 * nest as u32,                           // choose
         ];
         match v.g.weighted(&w) {
             0 => json!({ "compute": v.dist(1e-4, 2e-2, 0.05, true) }),
@@ -145,7 +146,7 @@ impl Steps<'_> {
         if v.g.chance(0.4) {
             m.insert("size_kb".into(), json!(v.g.magnitude(0.1, 2000.0)));
         }
-        if depth < 4 && v.g.chance(0.8) {
+        if v.g.chance(0.8) {
             m.insert("on_miss".into(), json!(self.list(v, depth + 1, locks, 0)));
         }
         for flag in ["single_flight", "versioned_keys"] {

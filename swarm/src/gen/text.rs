@@ -40,23 +40,13 @@ pub fn text_case(g: &mut Gen, doc: &Value) -> (Input, String, Option<Expect>) {
             // A duplicated key: JSON parsers keep the last one silently
             // unless told not to; it must be an error.
             let t = if json {
-                text.replacen(
-                    "\"version\": 1,",
-                    "\"version\": 1,\n  \"duration_s\": 5,\n  \"duration_s\": 6,",
-                    1,
-                )
+                text.replacen('{', "{\n  \"name\": \"a\",\n  \"name\": \"b\",", 1)
             } else {
-                format!("duration_s = 5\n{text}").replacen(
-                    "duration_s = ",
-                    "duration_s = 6\nduration_s = ",
-                    1,
-                )
+                let rest = text.replace("name = \"", "description = \"");
+                format!("name = \"a\"\nname = \"b\"\n{rest}")
             };
-            (
-                Input::Text { json, text: t },
-                "a duplicated key duration_s".into(),
-                reject("duration_s"),
-            )
+            let note = "a duplicated key `name`".to_string();
+            (Input::Text { json, text: t }, note, reject("name"))
         }
         2 => {
             let tok = *g.pick(&[
@@ -71,10 +61,9 @@ pub fn text_case(g: &mut Gen, doc: &Value) -> (Input, String, Option<Expect>) {
         }
         3 => {
             let depth = *g.pick(&[100usize, 1_000, 100_000]);
-            let open = if json { "[" } else { "[" };
             let t = text.replacen(
                 "1",
-                &format!("{}1{}", open.repeat(depth), "]".repeat(depth)),
+                &format!("{}1{}", "[".repeat(depth), "]".repeat(depth)),
                 1,
             );
             (

@@ -270,7 +270,10 @@ fn service_limits(v: &mut Values, m: &mut Map<String, Value>) {
         mem.insert("base_mb".into(), json!(base));
         mem.insert("per_request_mb".into(), json!(v.g.magnitude(0.1, 50.0)));
         if v.g.chance(0.7) {
-            mem.insert("limit_mb".into(), json!(base + v.g.magnitude(10.0, 2000.0)));
+            mem.insert(
+                "limit_mb".into(),
+                json!(Gen::round3(base + v.g.magnitude(10.0, 2000.0))),
+            );
         }
         if v.g.chance(0.5) {
             mem.insert("restart_s".into(), json!(v.secs(0.1, 20.0)));
@@ -528,7 +531,7 @@ fn arrival(v: &mut Values) -> Value {
                 };
                 points.push(json!({ "at_s": at, "rate": rate }));
             }
-            points.push(json!({ "at_s": at + 1.0, "rate": v.rate(1.0, 300.0) }));
+            points.push(json!({ "at_s": Gen::round3(at + 1.0), "rate": v.rate(1.0, 300.0) }));
             json!({ "process": "schedule", "points": points,
                     "shape": v.g.pick(&["step", "linear"]), "poisson": v.g.chance(0.7) })
         }

@@ -85,7 +85,7 @@ impl Values<'_> {
                 let b = if self.g.chance(0.2) {
                     a
                 } else {
-                    a + self.secs(lo, hi)
+                    Gen::round3(a + self.secs(lo, hi))
                 };
                 json!({ "dist": "uniform", "min_s": a, "max_s": b })
             }
@@ -176,7 +176,7 @@ pub fn policy(v: &mut Values, m: &mut Map<String, Value>, pools: &[String], rich
         m.insert("response_kb".into(), json!(v.g.magnitude(0.1, 2000.0)));
     }
     if maybe(v, 0.1) {
-        let ratio = 1.0 + Gen::round3(v.g.uniform(0.0, 9.0));
+        let ratio = Gen::round3(1.0 + v.g.uniform(0.0, 9.0));
         m.insert(
             "compression".into(),
             json!({ "ratio": ratio, "cpu_s_per_mb": v.secs0(1e-4, 1e-2, 0.3) }),
@@ -221,9 +221,9 @@ fn retries(v: &mut Values) -> Value {
     r.insert("max".into(), json!(v.int(0, 4, 20)));
     if v.g.chance(0.6) {
         let base = v.secs(1e-3, 0.3).max(1e-9);
-        let max_s = base * Gen::round3(v.g.uniform(1.0, 50.0));
+        let max_s = Gen::round3(base * v.g.uniform(1.0, 50.0)).max(base);
         let jitter = *v.g.pick(&["none", "full", "equal", "decorrelated"]);
-        let mult = 1.0 + Gen::round3(v.g.uniform(0.0, 3.0));
+        let mult = Gen::round3(1.0 + v.g.uniform(0.0, 3.0));
         r.insert(
             "backoff".into(),
             json!({ "base_s": base, "max_s": max_s, "multiplier": mult, "jitter": jitter }),
