@@ -67,6 +67,7 @@ fn spawn(i: usize, o: &Options, tx: &Sender<Msg>) -> std::io::Result<Worker> {
         .args(["--stall-events", &o.limits.stall_events.to_string()])
         .args(["--soft-mb", &(o.limits.soft_bytes >> 20).to_string()])
         .args(["--hard-mb", &(o.hard_bytes >> 20).to_string()])
+        .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -402,7 +403,7 @@ impl State<'_> {
 
 /// Why a worker died, from its exit and the end of its stderr.
 fn died(tail: &[String], status: Option<std::process::ExitStatus>) -> Failure {
-    let text = tail.join("\n");
+    let text = tail.join(" | ");
     let how = status.map_or("unknown exit".into(), |s| format!("{s}"));
     if text.contains("has overflowed its stack") {
         Failure::new(

@@ -26,8 +26,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_events: 400_000,
-            stall_events: 200_000,
+            max_events: 120_000,
+            stall_events: 100_000,
             soft_bytes: 1 << 30,
         }
     }

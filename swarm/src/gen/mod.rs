@@ -33,14 +33,15 @@ use values::Values;
 
 /// The generators and their weights in a default run.
 pub const ORIGINS: [(&str, u32); 9] = [
-    ("valid", 30),
-    ("edge", 10),
-    ("asset", 12),
-    ("lesson", 8),
-    ("invalid", 20),
-    ("text", 6),
-    ("set", 6),
-    ("lesson-file", 4),
+    ("valid", 125),
+    ("edge", 50),
+    ("asset", 50),
+    ("lesson", 30),
+    ("invalid", 125),
+    ("text", 40),
+    ("set", 40),
+    ("lesson-file", 25),
+    // Rare: each takes seconds (it aims at the host's limits).
     ("hostile", 1),
 ];
 
