@@ -62,7 +62,7 @@ fn check_inner(case: &Case, limits: Limits) -> Result<Verdict, Failure> {
         },
     )?;
     // Last: a round-trip failure must not hide what the runs would find.
-    if matches!(case.input, Input::Doc(_)) {
+    if matches!(case.input, Input::Doc(_) | Input::Text { .. }) {
         roundtrip(&sc)?;
     }
     Ok(verdict)
@@ -142,14 +142,10 @@ fn apply_sets(doc: &Value, sets: &[(String, String)]) -> Result<Scenario, Scenar
     crate::phase("ScenarioDoc::set");
     let mut d = ScenarioDoc(doc.clone());
     for (path, raw) in sets {
-        d.set(path, raw).map_err(|e| {
-            // The CLI prefixes `--set PATH`: a set error may carry no path.
-            if e.path.is_empty() {
-                ScenarioError::new(format!("--set {path}"), e.message)
-            } else {
-                e
-            }
-        })?;
+        // A set error names the user's own path (it may be malformed on
+        // purpose): it is judged by its message alone.
+        d.set(path, raw)
+            .map_err(|e| ScenarioError::new("--set", format!("{path}={raw}: {e}")))?;
     }
     crate::phase("ScenarioDoc::build");
     d.build()

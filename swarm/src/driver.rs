@@ -333,11 +333,13 @@ impl State<'_> {
         };
         let known = self
             .known
-            .matching(&failure, &out.note)
+            .matching(&failure, out.seed, &out.note)
             .map(|k| k.id.clone());
         if let (Some(n), Some(e)) = (&name, &expect) {
             match (e.strip_prefix("open:"), &known) {
-                (Some(id), Some(k)) if id == k => self.tally.corpus_ok += 1,
+                (Some(ids), Some(k)) if ids.split('|').any(|id| id == k) => {
+                    self.tally.corpus_ok += 1
+                }
                 _ => self
                     .tally
                     .corpus_broken

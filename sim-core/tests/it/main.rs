@@ -5,6 +5,7 @@ mod determinism;
 mod docs;
 mod express;
 mod lessons;
+mod parsers;
 mod queueing;
 mod reconfig;
 mod scenarios;

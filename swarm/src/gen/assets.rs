@@ -36,7 +36,8 @@ pub struct Assets {
 
 /// The repository root (the swarm crate's parent).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
 }
 
 fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {

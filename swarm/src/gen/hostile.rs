@@ -35,7 +35,9 @@ fn exp(mean_s: f64) -> Value {
 }
 
 /// The families, by name, for `--only hostile:NAME` and the notes.
-pub const FAMILIES: [&str; 12] = [
+pub const FAMILIES: [&str; 14] = [
+    "amdahl-partition",
+    "zero-duration",
     "deep-chain",
     "many-nodes",
     "warm-cache",
@@ -60,7 +62,7 @@ pub fn family_case(g: &mut Gen, family: &str) -> (Value, String, Option<u64>) {
     let mut nodes = Map::new();
     match family {
         "deep-chain" => {
-            let n = *g.pick(&[1_000u64, 5_000, 20_000, 28_000, 32_000, 40_000]);
+            let n = *g.pick(&[1_000u64, 5_000, 28_000, 32_000, 60_000, 100_000, 200_000]);
             for i in 0..n {
                 let next = if i + 1 < n {
                     json!([ { "call": { "to": format!("s{}", i + 1) } } ])
@@ -230,6 +232,35 @@ fn loops_and_numbers(g: &mut Gen, family: &str) -> (Value, String, Option<u64>) 
             )
         }
         "time-overflow" => time_overflow(g),
+        "amdahl-partition" => {
+            let a = super::assets::assets();
+            let doc = a
+                .scenarios
+                .iter()
+                .find(|s| s.name.ends_with("THEORY-AMDAHL.toml"));
+            let mut d = doc.map_or(Value::Null, |s| s.doc.clone());
+            d["faults"] =
+                json!([ { "kind": "partition", "target": "clients", "peer": "api", "at_s": 1 } ]);
+            d["duration_s"] = json!(30);
+            (
+                d,
+                "amdahl-partition: THEORY-AMDAHL with a partition between clients and api".into(),
+                None,
+            )
+        }
+        "zero-duration" => {
+            let tiny = *g.pick(&[1e-10, 1e-12]);
+            nodes.insert(
+                "api".into(),
+                json!({ "kind": "service", "service": exp(0.01) }),
+            );
+            nodes.insert("src".into(), source("api", poisson(10.0)));
+            (
+                doc(nodes, &[("duration_s", json!(tiny))]),
+                format!("zero-duration: duration_s = {tiny:e}"),
+                None,
+            )
+        }
         _ => {
             let cv = *g.pick(&[1e10, 1e100, 1e155, 1e300]);
             let svc = json!({ "kind": "service", "service": { "dist": "lognormal", "mean_s": 0.01, "cv": cv } });
