@@ -54,7 +54,10 @@ struct Worker {
     stdin: ChildStdin,
     stderr: Arc<Mutex<VecDeque<String>>>,
     generation: u64,
+    /// The case in flight: its job, when it started (wall clock and the
+    /// worker's CPU seconds) and, for corpus files, the expectation.
     job: Option<(Job, Instant, Option<String>)>,
+    cpu_at_start: f64,
 }
 
 fn spawn(i: usize, o: &Options, tx: &Sender<Msg>) -> std::io::Result<Worker> {
@@ -102,6 +105,7 @@ fn spawn(i: usize, o: &Options, tx: &Sender<Msg>) -> std::io::Result<Worker> {
         stderr: tail,
         generation,
         job: None,
+        cpu_at_start: 0.0,
     })
 }
 
@@ -194,6 +198,7 @@ fn send(w: &mut Worker, job: Job, expect: Option<String>) {
     let line = serde_json::to_string(&job).unwrap_or_default();
     let _ = writeln!(w.stdin, "{line}").and_then(|_| w.stdin.flush());
     w.job = Some((job, Instant::now(), expect));
+    w.cpu_at_start = cpu_seconds(w.child.id()).unwrap_or(0.0);
 }
 
 struct State<'o> {
@@ -265,10 +270,13 @@ impl State<'_> {
             Err(_) => {}
         }
         for (i, w) in workers.iter_mut().enumerate() {
-            let late = w
-                .job
-                .as_ref()
-                .is_some_and(|(_, t0, _)| t0.elapsed() > self.o.case_timeout);
+            // The budget is CPU time: on a shared machine a starved worker
+            // is slow, not hung. Wall time only backs it up (10x).
+            let cpu = cpu_seconds(w.child.id()).map(|c| c - w.cpu_at_start);
+            let budget = self.o.case_timeout.as_secs_f64();
+            let late = w.job.as_ref().is_some_and(|(_, t0, _)| {
+                cpu.is_some_and(|c| c > budget) || t0.elapsed().as_secs_f64() > 10.0 * budget
+            });
             if late {
                 let _ = w.child.kill();
                 let _ = w.child.wait();
@@ -276,8 +284,8 @@ impl State<'_> {
                 let secs = self.o.case_timeout.as_secs_f64();
                 let f = Failure::new(
                     Kind::Hang,
-                    "the wall-clock budget ran out",
-                    format!("no answer within {secs} s"),
+                    "the time budget ran out",
+                    format!("no answer within {secs} s of CPU time"),
                 );
                 self.record_dead(job, t0, f, expect);
                 // The killed worker's Eof carries an old generation.
@@ -401,6 +409,19 @@ impl State<'_> {
             }
         );
     }
+}
+
+/// CPU seconds (user + system) a process has used, from /proc.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces), 1-based from
+    // field 3: utime is field 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Some(ticks / hz)
 }
 
 /// Why a worker died, from its exit and the end of its stderr.
