@@ -11,6 +11,7 @@ use swarm::run::Limits;
 #[derive(Parser)]
 #[command(
     name = "cargo xtask fuzz",
+    bin_name = "cargo xtask fuzz",
     about = "tailsim's swarm tester: random valid and invalid scenarios, live faults and reconfigurations, checked for panics, hangs, memory, conservation and determinism"
 )]
 struct Cli {
@@ -32,7 +33,8 @@ struct Cli {
     /// lesson-file, hostile, or hostile:FAMILY.
     #[arg(long)]
     only: Option<String>,
-    /// Wall-clock seconds a case may take before its worker is killed.
+    /// CPU seconds a case may take before its worker is killed as hung
+    /// (wall time backs it up at 10x).
     #[arg(long, default_value_t = 30.0)]
     case_timeout: f64,
     /// Events one run may process (it stops there; not a failure).
