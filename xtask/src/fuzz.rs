@@ -19,7 +19,7 @@ pub const SHORT: [&str; 8] = [
     "--minutes",
     "2",
     "--case-timeout",
-    "10",
+    "5",
 ];
 
 /// Builds the swarm tester and returns its path.
