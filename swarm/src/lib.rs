@@ -11,7 +11,7 @@
 //!   issue #17). Cases are plain data ([`case`]).
 //! - [`check`]: what is checked per case (messages, round trips, three runs
 //!   compared byte for byte); [`run`] drives one run; [`verdict`] names the
-//!   failure kinds.
+//!   failure kinds; [`shrink`] makes a failing case smaller.
 //! - [`worker`] runs cases in a child process with a counting allocator
 //!   ([`memory`]); [`driver`] fans cases out to workers, enforces the
 //!   wall-clock budget, restarts dead workers and prints the summary;
@@ -26,6 +26,7 @@ pub mod gen;
 pub mod memory;
 pub mod rng;
 pub mod run;
+pub mod shrink;
 pub mod summary;
 pub mod verdict;
 pub mod worker;

@@ -59,6 +59,10 @@ struct Cli {
     /// verdict, rejections included.
     #[arg(long)]
     explain: bool,
+    /// Shrink the failing case of --seed (with --only), or of the first
+    /// --replay file, in this process; write it to the --out directory.
+    #[arg(long)]
+    shrink: bool,
     /// Write the case of --seed (with --only) to this corpus file, expecting
     /// EXPECT (`pass` or `open:ID`).
     #[arg(long, num_args = 2, value_names = ["FILE", "EXPECT"])]
@@ -100,6 +104,9 @@ fn main() -> ExitCode {
         };
         swarm::worker::main(limits, hard_mb << 20);
         return ExitCode::SUCCESS;
+    }
+    if cli.shrink {
+        return shrink(&cli);
     }
     if cli.explain {
         let case = swarm::gen::case(cli.seed, cli.only.as_deref());
@@ -162,6 +169,43 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn shrink(cli: &Cli) -> ExitCode {
+    let case = match cli.replay.first() {
+        Some(f) => match swarm::corpus::read_case(f) {
+            Ok((c, _)) => c,
+            Err(e) => {
+                eprintln!("swarm: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => swarm::gen::case(cli.seed, cli.only.as_deref()),
+    };
+    let limits = Limits {
+        max_events: cli.max_events,
+        ..Limits::default()
+    };
+    let (small, n) = swarm::shrink::shrink(&case, limits);
+    let v = swarm::check::check(&small, limits);
+    println!("{} deletions; now: {v:?}", n);
+    if let swarm::case::Input::Doc(d) = &small.input {
+        println!("{d}");
+    }
+    for a in &small.plan.actions {
+        println!(
+            "at {} s: {}",
+            a.at_s,
+            serde_json::to_string(&a.op).unwrap_or_default()
+        );
+    }
+    let path = cli.out.join(format!("{}-min.json", case.seed));
+    if let Err(e) = swarm::corpus::write_case(&path, &small, "pass", &small.describe()) {
+        eprintln!("swarm: cannot write {}: {e}", path.display());
+    } else {
+        println!("written to {}", path.display());
+    }
+    ExitCode::SUCCESS
 }
 
 fn print_or_save(cli: &Cli) -> ExitCode {
