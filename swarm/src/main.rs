@@ -187,8 +187,11 @@ fn shrink(cli: &Cli) -> ExitCode {
         ..Limits::default()
     };
     let (small, n) = swarm::shrink::shrink(&case, limits);
-    let v = swarm::check::check(&small, limits);
-    println!("{} deletions; now: {v:?}", n);
+    let sig = swarm::shrink::signature(&small, limits);
+    println!(
+        "{n} deletions; fails with: {}",
+        sig.unwrap_or_else(|| "nothing".into())
+    );
     if let swarm::case::Input::Doc(d) = &small.input {
         println!("{d}");
     }

@@ -12,7 +12,7 @@ use crate::run::Limits;
 use serde_json::Value;
 
 /// The signature `case` fails with, if it fails.
-fn signature(case: &Case, limits: Limits) -> Option<String> {
+pub fn signature(case: &Case, limits: Limits) -> Option<String> {
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(case, limits)));
