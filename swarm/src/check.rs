@@ -267,7 +267,7 @@ fn timeline(
 ) -> Vec<(f64, Point)> {
     let mut pts: Vec<(f64, u8, Point)> = Vec::new();
     for (i, a) in plan.actions.iter().enumerate() {
-        if applied.is_none_or(|ok| ok[i]) {
+        if applied.map_or(true, |ok| ok[i]) {
             pts.push((a.at_s, 0, Point::Act(i)));
         }
     }

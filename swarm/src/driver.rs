@@ -171,14 +171,12 @@ pub fn run(o: &Options) -> Result<Tally, String> {
     };
     let generated = o.replay.is_empty();
     loop {
-        for i in 0..workers.len() {
-            if workers[i].job.is_none() {
-                let job = queue
-                    .pop_front()
-                    .or_else(|| if generated { st.next_seed() } else { None });
-                if let Some((job, expect)) = job {
-                    send(&mut workers[i], job, expect);
-                }
+        for w in workers.iter_mut().filter(|w| w.job.is_none()) {
+            let job = queue
+                .pop_front()
+                .or_else(|| if generated { st.next_seed() } else { None });
+            if let Some((job, expect)) = job {
+                send(w, job, expect);
             }
         }
         if workers.iter().all(|w| w.job.is_none()) {

@@ -38,7 +38,7 @@ const CHUNK: u64 = 20_000;
 /// Seconds to nanoseconds, saturating (the harness's own conversion: an
 /// overflow found must be the engine's, not ours).
 pub fn ns(s: f64) -> Time {
-    if !(s > 0.0) {
+    if s.is_nan() || s <= 0.0 {
         0
     } else if s * 1e9 >= u64::MAX as f64 {
         u64::MAX

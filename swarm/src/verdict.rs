@@ -98,10 +98,10 @@ impl Failure {
 /// `nodes.api.steps[3].call` -> `nodes.*.steps[N].call`; digits -> N.
 pub fn generalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut words = text.split('.').peekable();
+    let words = text.split('.');
     let mut first = true;
     let mut after_nodes = false;
-    while let Some(w) = words.next() {
+    for w in words {
         if !first {
             out.push('.');
         }
