@@ -29,6 +29,9 @@ pub enum Verdict {
     Ran {
         events: u64,
         budget_hit: bool,
+        /// Live actions (faults, reconfigurations) applied and refused.
+        applied: usize,
+        refused: usize,
     },
     /// Rejected with a good message (this one).
     Rejected(String),
@@ -370,9 +373,12 @@ fn runs(sc: &Scenario, seed: u64, plan: &Plan, limits: Limits) -> Result<Verdict
             &c.json,
         ));
     }
+    let applied = a.applied.iter().filter(|ok| **ok).count();
     Ok(Verdict::Ran {
         events: a.events,
         budget_hit: a.budget_hit,
+        applied,
+        refused: a.refusals.len(),
     })
 }
 

@@ -118,7 +118,9 @@ pub fn run_job(job: &Job, limits: Limits) -> Outcome {
 
 fn outcome_of(case: &Case, v: Verdict, start: Instant) -> Outcome {
     let (verdict, failure, events, budget_hit) = match v {
-        Verdict::Ran { events, budget_hit } => ("ran", None, events, budget_hit),
+        Verdict::Ran {
+            events, budget_hit, ..
+        } => ("ran", None, events, budget_hit),
         Verdict::Rejected(_) => ("rejected", None, 0, false),
         Verdict::Failed(f) => ("failed", Some(f), 0, false),
     };
