@@ -131,7 +131,7 @@ pub fn scenario_case(g: &mut Gen) -> (Value, String, Vec<Action>) {
         let mut fixed = ScenarioDoc(doc.clone());
         let ok = s.fixes.iter().all(|(p, v)| fixed.set(p, v).is_ok());
         if ok {
-            let at_s = Gen::round3(g.uniform(0.0, horizon(&doc)));
+            let at_s = Gen::round3(g.uniform(0.0, early(&doc)));
             actions.push(Action {
                 at_s,
                 op: Op::Reconfigure(fixed.0),
@@ -140,6 +140,12 @@ pub fn scenario_case(g: &mut Gen) -> (Value, String, Vec<Action>) {
         }
     }
     (doc, format!("asset {note}"), actions)
+}
+
+/// When live toggles happen: early, so that runs stopped by the event
+/// budget (shipped scenarios run for minutes) still reach them.
+fn early(doc: &Value) -> f64 {
+    horizon(doc).min(30.0)
 }
 
 fn horizon(doc: &Value) -> f64 {
@@ -170,7 +176,7 @@ pub fn lesson_case(g: &mut Gen) -> Option<(Value, String, Vec<Action>)> {
         return None;
     }
     let (first, doc) = states[g.index(states.len())].clone();
-    let h = horizon(&doc);
+    let h = early(&doc);
     let mut actions = Vec::new();
     let mut note = format!("lesson {} ({first}", l.id);
     let mut t = 0.0;

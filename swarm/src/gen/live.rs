@@ -145,10 +145,13 @@ pub fn plan(g: &mut Gen, doc: &Value, edge: f64) -> Plan {
     let mut v = Values { g, edge };
     let mut actions = Vec::new();
     let mut current = doc.clone();
+    // Early enough that a run stopped by its event budget still gets there
+    // (shipped scenarios last minutes; generated ones at most a minute).
+    let live_s = horizon_s.min(60.0);
     for _ in 0..v.g.weighted(&[3, 3, 2, 1]) {
-        let at_s = Gen::round3(v.g.uniform(0.0, horizon_s));
+        let at_s = Gen::round3(v.g.uniform(0.0, live_s));
         if v.g.chance(0.5) {
-            if let Some(f) = fault(&mut v, &nodes, horizon_s) {
+            if let Some(f) = fault(&mut v, &nodes, live_s) {
                 actions.push(Action {
                     at_s,
                     op: Op::Fault(f),
@@ -165,14 +168,14 @@ pub fn plan(g: &mut Gen, doc: &Value, edge: f64) -> Plan {
     actions.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
     let instants = |g: &mut Gen| {
         let mut t: Vec<f64> = (0..g.int(1, 4))
-            .map(|_| Gen::round3(g.uniform(0.0, horizon_s)))
+            .map(|_| Gen::round3(g.uniform(0.0, live_s)))
             .collect();
         t.sort_by(f64::total_cmp);
         t
     };
     let observe_a = instants(v.g);
     let observe_b = instants(v.g);
-    let same_at_s = Gen::round3(v.g.uniform(0.0, horizon_s));
+    let same_at_s = Gen::round3(v.g.uniform(0.0, live_s));
     Plan {
         horizon_s,
         actions,
