@@ -34,7 +34,12 @@ impl Job {
     /// whose worker died).
     pub fn case(&self) -> Result<Case, String> {
         match self {
-            Job::Seed { seed, only } => Ok(gen::case(*seed, only.as_deref())),
+            Job::Seed { seed, only } => {
+                // A generator bug must cost one case, not the run.
+                let only = only.as_deref();
+                std::panic::catch_unwind(|| gen::case(*seed, only))
+                    .map_err(|_| format!("the generator panicked on seed {seed}"))
+            }
             Job::File { path } => crate::corpus::read_case(path).map(|(c, _)| c),
         }
     }
@@ -93,7 +98,11 @@ pub fn run_job(job: &Job, limits: Limits) -> Outcome {
     let case = match job.case() {
         Ok(c) => c,
         Err(e) => {
-            let f = Failure::new(Kind::Build, "unreadable case file", e);
+            let f = Failure::new(
+                Kind::Panic,
+                "no case: the generator or the case file failed",
+                e,
+            );
             return outcome_of(&Case::default_for(0), Verdict::Failed(f), start);
         }
     };

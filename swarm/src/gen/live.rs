@@ -33,10 +33,8 @@ pub fn nodes_of(doc: &Value) -> Vec<(String, String, u64)> {
                     r.max(max)
                 }
                 "database" => {
-                    int("shards").unwrap_or(1)
-                        + n.pointer("/read_replicas/count")
-                            .and_then(|x| x.as_u64())
-                            .unwrap_or(0)
+                    let rr = n.pointer("/read_replicas/count").and_then(|x| x.as_u64());
+                    int("shards").unwrap_or(1).saturating_add(rr.unwrap_or(0))
                 }
                 _ => 1,
             };
