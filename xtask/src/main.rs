@@ -6,8 +6,10 @@
 //! - `test`: fmt check, native tests, in-browser wasm tests, Playwright e2e.
 //! - `cli`: the research CLI, built with profile-guided optimisation.
 //! - `bench`: events/s natively, in wasm, and of a SimPy peer.
+//! - `fuzz`: the swarm tester (random scenarios, faults, reconfigurations).
 
 mod bench;
+mod fuzz;
 mod pgo;
 mod server;
 mod setup;
@@ -49,15 +51,23 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         dir: Option<std::path::PathBuf>,
     },
-    /// Run every test: fmt check, native, wasm in headless Chromium, end-to-end.
+    /// Run every test: fmt check, native, a short swarm, wasm in headless Chromium, end-to-end.
     Test {
-        /// Leave out a step (fmt, native, wasm, e2e); repeatable. CI skips none.
+        /// Leave out a step (fmt, native, swarm, wasm, e2e); repeatable. CI skips none.
         #[arg(long, value_name = "STEP")]
         skip: Vec<String>,
     },
     /// Build the research CLI with profile-guided optimisation (trained on
     /// every shipped scenario) and print the path of the binary.
     Cli,
+    /// The swarm tester: random valid and invalid scenarios, live faults and
+    /// reconfigurations, checked for panics, hangs, memory, conservation and
+    /// determinism. Arguments go to the tester (`cargo xtask fuzz --help`).
+    #[command(disable_help_flag = true)]
+    Fuzz {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Measure events/s: native CLI, SimPy peer, wasm in Chromium.
     Bench {
         /// Customers per run (simulated time = customers / 9 s).
@@ -90,6 +100,7 @@ fn main() -> ExitCode {
             dir,
         } => serve(&host, port, no_build, dir),
         Cmd::Test { skip } => test::test(&skip),
+        Cmd::Fuzz { args } => fuzz::fuzz(&args),
         Cmd::Cli => pgo::build().map(|exe| {
             println!("pgo: the research CLI is {}", exe.display());
             println!(

@@ -1,5 +1,6 @@
-//! `cargo xtask test`: format check, native tests, in-browser wasm tests,
-//! end-to-end Playwright tests against the release build. Stops at the first
+//! `cargo xtask test`: format check, native tests, a short fixed-seed swarm
+//! (`cargo xtask fuzz`), in-browser wasm tests, end-to-end Playwright tests
+//! against the release build. Stops at the first
 //! failing step. Every tool's output streams to the terminal; the test counts
 //! that cargo, wasm-bindgen-test and Playwright print are added up for the
 //! closing line `tailsim: N passed, M failed`.
@@ -10,7 +11,7 @@ use std::time::Instant;
 use crate::server::Server;
 use crate::setup::{CHROMEDRIVER, CHROMIUM};
 use crate::util::{self, bail, cargo, root, Result};
-use crate::{setup, site};
+use crate::{fuzz, setup, site};
 
 /// Tests counted from the tools' own summaries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -88,7 +89,7 @@ struct Step {
 }
 
 /// The steps, by the names `--skip` takes.
-pub const STEPS: [&str; 4] = ["fmt", "native", "wasm", "e2e"];
+pub const STEPS: [&str; 5] = ["fmt", "native", "swarm", "wasm", "e2e"];
 
 pub fn test(skip: &[String]) -> Result {
     for s in skip {
@@ -105,12 +106,13 @@ pub fn test(skip: &[String]) -> Result {
     let mut steps: Vec<Step> = Vec::new();
     let mut total = Counts::default();
     type StepFn = fn() -> Result<Counts>;
-    let plan: [(&'static str, StepFn); 4] = [
+    let plan: [(&'static str, StepFn); 5] = [
         (
             "format and room sizes (cargo fmt --check, style)",
             fmt_check,
         ),
         ("native tests (cargo test --workspace)", native_tests),
+        ("swarm (cargo xtask fuzz, fixed seed)", swarm),
         ("wasm tests in headless Chromium", wasm_tests),
         ("end-to-end (Playwright, release build)", e2e_tests),
     ];
@@ -204,6 +206,17 @@ fn fmt_check() -> Result<Counts> {
 
 fn native_tests() -> Result<Counts> {
     counted(cargo().args(["test", "--workspace"]), parse_cargo_summary)
+}
+
+/// The short swarm: one check, passed when no failure is new (known-open
+/// failures are printed, not counted) and the corpus replays as expected.
+fn swarm() -> Result<Counts> {
+    let exe = fuzz::build()?;
+    util::run(util::cmd(exe).current_dir(root()).args(fuzz::SHORT))?;
+    Ok(Counts {
+        passed: 1,
+        ..Counts::default()
+    })
 }
 
 fn wasm_tests() -> Result<Counts> {
