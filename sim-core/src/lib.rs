@@ -56,15 +56,18 @@ pub mod resilience;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
-pub mod spec;
 pub mod theory;
-mod validate;
+
+/// The scenario vocabulary (every `*Spec` type), as `sim_core::spec`.
+pub use scenario::spec;
 
 pub use calendar::{ns_to_secs, secs_to_ns, Time};
 pub use dist::{Dist, DistSpec};
 pub use metrics::{NodeWindow, Summary, Window};
 pub use report::Report;
-pub use scenario::{Format, NodeKind, NodeSpec, Scenario, ScenarioDoc, ScenarioError};
+pub use scenario::{
+    bounds, Edit, FieldBounds, Format, NodeKind, NodeSpec, Scenario, ScenarioDoc, ScenarioError,
+};
 pub use sim::{
     E2eSnapshot, EdgeSnapshot, NodeSnapshot, Outcome, ParamError, Reconfigured, Sim, Snapshot,
     Span, SpanKind, Topology, Trace,
