@@ -381,13 +381,18 @@ fn lessons(cmd: LessonCmd, dir: &Path, scenarios: &Path) -> Result<ExitCode, Str
             );
             println!("{}\n", l.narrative.trim());
             println!("Question: {}\n", l.question.trim());
-            if let Some(t) = &l.toggle {
-                println!("Toggle: {}", t.label);
-                for (k, v) in &t.mistake {
-                    println!("  mistake  {k} = {v}");
-                }
-                for (k, v) in &t.fix {
-                    println!("  fix      {k} = {v}");
+            for (id, t) in l.toggles() {
+                println!("Toggle {id}: {}", t.label);
+                for p in t.paths() {
+                    let show = |st| {
+                        t.value(st, p)
+                            .map_or("(absent)".to_string(), |v| v.to_string())
+                    };
+                    println!(
+                        "  {p}: mistake {}, fix {}",
+                        show(State::Mistake),
+                        show(State::Fix)
+                    );
                 }
             }
             if let Some(d) = &l.demonstrated_by {
