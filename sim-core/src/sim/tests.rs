@@ -193,14 +193,25 @@ service = { dist = "exponential", mean_s = 1.0 }
     // Overloaded (9 > 5): the queue grows.
     let q = sim.snapshot().nodes[0].queue_len;
     assert!(q > 100, "{q}");
-    sim.set_param("nodes.s.workers", 20.0).unwrap();
+    // A live change is an edit of the scenario document, validated, then
+    // reconfigured.
+    let edited = |edit: &str| {
+        let mut doc = crate::ScenarioDoc::parse(text, crate::Format::Toml).unwrap();
+        doc.apply(&crate::Edit::parse(edit).unwrap())?;
+        doc.build()
+    };
+    sim.reconfigure(&edited("nodes.s.workers=20").unwrap())
+        .unwrap();
     sim.run_until(secs_to_ns(200.0));
     let s = sim.snapshot();
     assert!(s.nodes[0].queue_len < 5, "{}", s.nodes[0].queue_len);
     assert!(sim.conservation().ok);
-    assert!(sim.set_param("nodes.s.workers", 0.5).is_err());
-    assert!(sim.set_param("nodes.nope.workers", 2.0).is_err());
-    assert!(sim.set_param("nodes.c.workers", 2.0).is_err());
+    assert_eq!(
+        edited("nodes.s.workers=0.5").unwrap_err().path,
+        "nodes.s.workers"
+    );
+    assert!(edited("nodes.nope.workers=2").is_err());
+    assert!(edited("nodes.c.workers=2").is_err());
 }
 
 #[test]
