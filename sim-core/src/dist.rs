@@ -1,5 +1,6 @@
-//! Time distributions: the scenario's description ([`DistSpec`], seconds) and
-//! the engine's sampler ([`Dist`], integer nanoseconds).
+//! Time distributions: the engine's sampler ([`Dist`], integer nanoseconds)
+//! built from the scenario's description ([`DistSpec`], seconds, defined and
+//! validated with the rest of the vocabulary in [`crate::scenario`]).
 //!
 //! All transcendental math goes through `libm` (rand_distr is built without
 //! `std_math`), so samples are bit-identical on native targets and in
@@ -7,116 +8,11 @@
 
 use crate::calendar::{secs_to_ns, Time};
 use crate::rng::Stream;
+pub use crate::scenario::DistSpec;
 use rand::Rng;
 use rand_distr::{Distribution, Exp, Gamma, LogNormal};
-use serde::{Deserialize, Serialize};
-
-/// A duration distribution as written in a scenario, in seconds.
-///
-/// ```toml
-/// service = { dist = "exponential", mean_s = 1.0 }
-/// service = { dist = "lognormal", mean_s = 0.05, cv = 1.5 }
-/// service = { dist = "mixture", p_slow = 0.01,
-///             fast = { dist = "constant", value_s = 0.01 },
-///             slow = { dist = "constant", value_s = 1.0 } }
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
-pub enum DistSpec {
-    /// Always `value_s`.
-    Constant { value_s: f64 },
-    /// Exponential with mean `mean_s` (memoryless; M in Kendall notation).
-    Exponential { mean_s: f64 },
-    /// Uniform on `[min_s, max_s]`.
-    Uniform { min_s: f64, max_s: f64 },
-    /// Lognormal with the given mean and coefficient of variation
-    /// (`cv` = standard deviation / mean).
-    Lognormal { mean_s: f64, cv: f64 },
-    /// Erlang-k: the sum of `k` exponential phases, total mean `mean_s`
-    /// (cv = 1/sqrt(k)).
-    Erlang { k: u32, mean_s: f64 },
-    /// Two-phase mixture: with probability `p_slow` draw from `slow`,
-    /// otherwise from `fast` ("1% of requests are slow").
-    Mixture {
-        p_slow: f64,
-        fast: Box<DistSpec>,
-        slow: Box<DistSpec>,
-    },
-}
 
 impl DistSpec {
-    pub fn constant(value_s: f64) -> Self {
-        DistSpec::Constant { value_s }
-    }
-    pub fn exponential(mean_s: f64) -> Self {
-        DistSpec::Exponential { mean_s }
-    }
-
-    /// The mean in seconds.
-    pub fn mean_s(&self) -> f64 {
-        match self {
-            DistSpec::Constant { value_s } => *value_s,
-            DistSpec::Exponential { mean_s } => *mean_s,
-            DistSpec::Uniform { min_s, max_s } => (min_s + max_s) / 2.0,
-            DistSpec::Lognormal { mean_s, .. } => *mean_s,
-            DistSpec::Erlang { mean_s, .. } => *mean_s,
-            DistSpec::Mixture { p_slow, fast, slow } => {
-                (1.0 - p_slow) * fast.mean_s() + p_slow * slow.mean_s()
-            }
-        }
-    }
-
-    /// The second moment E[S^2] in s^2 (for Pollaczek–Khinchine).
-    pub fn second_moment_s2(&self) -> f64 {
-        match self {
-            DistSpec::Constant { value_s } => value_s * value_s,
-            DistSpec::Exponential { mean_s } => 2.0 * mean_s * mean_s,
-            DistSpec::Uniform { min_s, max_s } => {
-                (min_s * min_s + min_s * max_s + max_s * max_s) / 3.0
-            }
-            DistSpec::Lognormal { mean_s, cv } => mean_s * mean_s * (1.0 + cv * cv),
-            DistSpec::Erlang { k, mean_s } => mean_s * mean_s * (1.0 + 1.0 / *k as f64),
-            DistSpec::Mixture { p_slow, fast, slow } => {
-                (1.0 - p_slow) * fast.second_moment_s2() + p_slow * slow.second_moment_s2()
-            }
-        }
-    }
-
-    /// Checks the parameters; the error names the offending field.
-    pub fn validate(&self) -> Result<(), String> {
-        match self {
-            DistSpec::Constant { value_s } => nonneg("value_s", *value_s),
-            DistSpec::Exponential { mean_s } => pos("mean_s", *mean_s),
-            DistSpec::Uniform { min_s, max_s } => {
-                nonneg("min_s", *min_s)?;
-                nonneg("max_s", *max_s)?;
-                if max_s < min_s {
-                    return Err(format!("max_s: must be >= min_s ({min_s}), got {max_s}"));
-                }
-                Ok(())
-            }
-            DistSpec::Lognormal { mean_s, cv } => {
-                pos("mean_s", *mean_s)?;
-                pos("cv", *cv)
-            }
-            DistSpec::Erlang { k, mean_s } => {
-                if *k == 0 || *k > 1000 {
-                    return Err(format!("k: must be between 1 and 1000, got {k}"));
-                }
-                pos("mean_s", *mean_s)
-            }
-            DistSpec::Mixture { p_slow, fast, slow } => {
-                if !(0.0..=1.0).contains(p_slow) {
-                    return Err(format!(
-                        "p_slow: must be a probability in [0, 1], got {p_slow}"
-                    ));
-                }
-                fast.validate().map_err(|e| format!("fast.{e}"))?;
-                slow.validate().map_err(|e| format!("slow.{e}"))
-            }
-        }
-    }
-
     /// Lowers to a sampler. Call [`DistSpec::validate`] first.
     pub fn build(&self) -> Dist {
         match self {
@@ -152,24 +48,6 @@ impl DistSpec {
                 slow: Box::new(slow.build()),
             },
         }
-    }
-}
-
-/// `name: must be a finite number > 0` unless `v` is.
-pub(crate) fn pos(name: &str, v: f64) -> Result<(), String> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(format!("{name}: must be a finite number > 0, got {v}"))
-    }
-}
-
-/// `name: must be a finite number >= 0` unless `v` is.
-pub(crate) fn nonneg(name: &str, v: f64) -> Result<(), String> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(format!("{name}: must be a finite number >= 0, got {v}"))
     }
 }
 
@@ -306,23 +184,6 @@ mod tests {
         let (_, m2) = moments(&s, 400_000);
         let rel = (m2 - s.second_moment_s2()).abs() / s.second_moment_s2();
         assert!(rel < 0.02, "E[X^2] {m2} vs {}", s.second_moment_s2());
-    }
-
-    #[test]
-    fn validation_names_field() {
-        let e = DistSpec::exponential(-1.0).validate().unwrap_err();
-        assert!(e.starts_with("mean_s:"), "{e}");
-        let e = DistSpec::Mixture {
-            p_slow: 0.5,
-            fast: Box::new(DistSpec::constant(1.0)),
-            slow: Box::new(DistSpec::Uniform {
-                min_s: 2.0,
-                max_s: 1.0,
-            }),
-        }
-        .validate()
-        .unwrap_err();
-        assert!(e.starts_with("slow.max_s:"), "{e}");
     }
 
     #[test]

@@ -57,9 +57,10 @@ pub mod report;
 pub mod resilience;
 pub mod rng;
 pub mod scenario;
-pub mod spec;
 pub mod theory;
-mod validate;
+
+/// The scenario vocabulary (every `*Spec` type), as `sim_core::spec`.
+pub use scenario::spec;
 
 pub use calendar::{ns_to_secs, secs_to_ns, Time};
 pub use dist::{Dist, DistSpec};
@@ -70,7 +71,9 @@ pub use engine::{
 pub use metrics::{NodeWindow, Summary, Window};
 pub use report::Report;
 pub use report::{Span, SpanKind, Trace};
-pub use scenario::{Format, NodeKind, NodeSpec, Scenario, ScenarioDoc, ScenarioError};
+pub use scenario::{
+    bounds, Edit, FieldBounds, Format, NodeKind, NodeSpec, Scenario, ScenarioDoc, ScenarioError,
+};
 
 /// The engine's public types under their first path (`sim_core::sim::Snapshot`).
 pub mod sim {

@@ -30,39 +30,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::{secs_to_ns, Time};
 use crate::rng::Stream;
-
-// ---------------------------------------------------------------------------
-// Validation helpers (messages match `DistSpec::validate`).
-
-use crate::dist::{nonneg, pos};
-
-fn at_most(name: &str, v: f64, max: f64) -> Result<(), String> {
-    if v <= max {
-        Ok(())
-    } else {
-        Err(format!("{name}: must be <= {max}, got {v}"))
-    }
-}
-
-/// Largest rate (events per second) a limiter accepts.
-pub const MAX_RATE: f64 = 1e9;
-/// Smallest non-zero rate (the quantum of rate arithmetic).
-pub const MIN_RATE: f64 = 1e-6;
+pub use crate::scenario::{
+    BackoffSpec, BreakerSpec, Jitter, LeakyBucketSpec, RetryBudgetSpec, TokenBucketSpec,
+    MAX_BREAKER_WINDOW, MAX_RATE, MIN_RATE,
+};
 
 /// `rate` (per second) in micro-units per second, the exact integer used by
 /// the limiters.
 fn rate_micro(rate: f64) -> u128 {
     (rate * 1e6).round() as u128
-}
-
-fn check_rate(name: &str, rate: f64) -> Result<(), String> {
-    pos(name, rate)?;
-    if !(MIN_RATE..=MAX_RATE).contains(&rate) {
-        return Err(format!(
-            "{name}: must be between {MIN_RATE} and {MAX_RATE} per second, got {rate}"
-        ));
-    }
-    Ok(())
 }
 
 /// Integer-valued uniform on `[lo, hi]` from exactly one `f64` draw.
@@ -87,68 +63,7 @@ pub trait FromSpec {
 // ---------------------------------------------------------------------------
 // 1. Backoff
 
-/// How a retry delay is randomised; the definitions of the AWS Architecture
-/// Blog post "Exponential Backoff and Jitter" (Brooker, 2015).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Jitter {
-    /// `exp` (no randomness; draws nothing).
-    None,
-    /// `uniform[0, exp]`.
-    Full,
-    /// `exp/2 + uniform[0, exp/2]`.
-    Equal,
-    /// `min(max, uniform[base, 3 * previous delay])`.
-    Decorrelated,
-}
-
-/// Retry delay policy, in seconds.
-///
-/// ```toml
-/// backoff = { base_s = 0.01, max_s = 1.0, jitter = "full" }   # multiplier = 2
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BackoffSpec {
-    /// Delay before the first retry (before jitter).
-    pub base_s: f64,
-    /// Cap on every delay.
-    pub max_s: f64,
-    /// Growth per retry (`exp = base * multiplier^(retry-1)`); default 2.
-    #[serde(default = "default_multiplier")]
-    pub multiplier: f64,
-    pub jitter: Jitter,
-}
-
-fn default_multiplier() -> f64 {
-    2.0
-}
-
 impl BackoffSpec {
-    pub fn validate(&self) -> Result<(), String> {
-        pos("base_s", self.base_s)?;
-        if self.base_s < 1e-9 {
-            return Err(format!(
-                "base_s: must be >= 1e-9 (1 ns), got {}",
-                self.base_s
-            ));
-        }
-        pos("max_s", self.max_s)?;
-        if self.max_s < self.base_s {
-            return Err(format!(
-                "max_s: must be >= base_s ({}), got {}",
-                self.base_s, self.max_s
-            ));
-        }
-        if !(self.multiplier.is_finite() && self.multiplier >= 1.0) {
-            return Err(format!(
-                "multiplier: must be a finite number >= 1, got {}",
-                self.multiplier
-            ));
-        }
-        Ok(())
-    }
-
     /// Lowers to the runtime policy. Call [`BackoffSpec::validate`] first.
     pub fn build(&self) -> Backoff {
         debug_assert!(self.validate().is_ok(), "{:?}", self.validate());
@@ -228,56 +143,12 @@ impl Backoff {
 // ---------------------------------------------------------------------------
 // 2. Retry budget
 
-/// Finagle-style retry budget: retries may add `ratio` extra load on top of
-/// `min_per_s` retries per second that are always allowed, both measured
-/// over a sliding window of `ttl_s`.
-///
-/// ```toml
-/// retry_budget = { ratio = 0.1, min_per_s = 10 }   # ttl_s = 10
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetryBudgetSpec {
-    /// Retries per request (0.1: retries may add 10% load). In [0, 1000].
-    pub ratio: f64,
-    /// Retries per second allowed regardless of traffic.
-    pub min_per_s: f64,
-    /// How long a deposit (or withdrawal) counts; default 10.
-    #[serde(default = "default_ttl")]
-    pub ttl_s: f64,
-}
-
-fn default_ttl() -> f64 {
-    10.0
-}
-
 /// Ring slots per ttl window in [`RetryBudget`].
 pub const RETRY_BUDGET_SLOTS: usize = 10;
 /// Fixed-point scale of [`RetryBudget`] balances: one retry costs this much.
 const RB_SCALE: i64 = 1_000_000;
 
 impl RetryBudgetSpec {
-    pub fn validate(&self) -> Result<(), String> {
-        nonneg("ratio", self.ratio)?;
-        at_most("ratio", self.ratio, 1000.0)?;
-        nonneg("min_per_s", self.min_per_s)?;
-        at_most("min_per_s", self.min_per_s, MAX_RATE)?;
-        pos("ttl_s", self.ttl_s)?;
-        if !(1e-6..=1e6).contains(&self.ttl_s) {
-            return Err(format!(
-                "ttl_s: must be between 1e-6 and 1e6 seconds, got {}",
-                self.ttl_s
-            ));
-        }
-        if self.min_per_s * self.ttl_s > 1e9 {
-            return Err(format!(
-                "min_per_s: min_per_s * ttl_s must be <= 1e9, got {}",
-                self.min_per_s * self.ttl_s
-            ));
-        }
-        Ok(())
-    }
-
     /// Lowers to the runtime budget. Call [`RetryBudgetSpec::validate`] first.
     pub fn build(&self) -> RetryBudget {
         debug_assert!(self.validate().is_ok(), "{:?}", self.validate());
@@ -400,61 +271,7 @@ impl FromSpec for RetryBudget {
 // ---------------------------------------------------------------------------
 // 3. Circuit breaker
 
-/// Count-based circuit breaker.
-///
-/// ```toml
-/// breaker = { failure_ratio = 0.5, min_calls = 20, window = 100,
-///             open_s = 5.0, half_open_calls = 3 }
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BreakerSpec {
-    /// Open when failures / recorded >= this, in (0, 1].
-    pub failure_ratio: f64,
-    /// Outcomes needed in the window before the breaker may open.
-    pub min_calls: u32,
-    /// The window: the most recent `window` outcomes.
-    pub window: u32,
-    /// Time spent open before trial calls are let through.
-    pub open_s: f64,
-    /// Trial calls in half-open; that many successes close the breaker.
-    pub half_open_calls: u32,
-}
-
-/// Largest [`BreakerSpec::window`] (the window is a buffer of this many
-/// outcomes).
-pub const MAX_BREAKER_WINDOW: u32 = 1_000_000;
-
 impl BreakerSpec {
-    pub fn validate(&self) -> Result<(), String> {
-        if !(self.failure_ratio > 0.0 && self.failure_ratio <= 1.0) {
-            return Err(format!(
-                "failure_ratio: must be in (0, 1], got {}",
-                self.failure_ratio
-            ));
-        }
-        if self.min_calls == 0 {
-            return Err("min_calls: must be >= 1, got 0".into());
-        }
-        if self.window == 0 || self.window > MAX_BREAKER_WINDOW {
-            return Err(format!(
-                "window: must be between 1 and {MAX_BREAKER_WINDOW}, got {}",
-                self.window
-            ));
-        }
-        if self.min_calls > self.window {
-            return Err(format!(
-                "min_calls: must be <= window ({}), got {}",
-                self.window, self.min_calls
-            ));
-        }
-        nonneg("open_s", self.open_s)?;
-        if self.half_open_calls == 0 {
-            return Err("half_open_calls: must be >= 1, got 0".into());
-        }
-        Ok(())
-    }
-
     /// Lowers to the runtime breaker. Call [`BreakerSpec::validate`] first.
     pub fn build(&self) -> CircuitBreaker {
         debug_assert!(self.validate().is_ok(), "{:?}", self.validate());
@@ -650,36 +467,10 @@ impl FromSpec for CircuitBreaker {
 // ---------------------------------------------------------------------------
 // 4. Token bucket
 
-/// Token bucket rate limiter: `rate` tokens per second, at most `burst`
-/// stored; a request takes one token.
-///
-/// ```toml
-/// limit = { rate = 100, burst = 20 }
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenBucketSpec {
-    /// Refill rate, tokens per second.
-    pub rate: f64,
-    /// Bucket size in tokens (>= 1); the bucket starts full.
-    pub burst: f64,
-}
-
 /// Fixed-point units per token: 1e15 (a token is 1e9 ns × 1e6 micro-units).
 const UNITS_PER_TOKEN: u128 = 1_000_000_000_000_000;
 
 impl TokenBucketSpec {
-    pub fn validate(&self) -> Result<(), String> {
-        check_rate("rate", self.rate)?;
-        if !(self.burst.is_finite() && self.burst >= 1.0) {
-            return Err(format!(
-                "burst: must be a finite number >= 1, got {}",
-                self.burst
-            ));
-        }
-        at_most("burst", self.burst, 1e12)
-    }
-
     /// Lowers to the runtime bucket (full). Call
     /// [`TokenBucketSpec::validate`] first.
     pub fn build(&self) -> TokenBucket {
@@ -768,26 +559,7 @@ impl FromSpec for TokenBucket {
 // ---------------------------------------------------------------------------
 // 5. Leaky bucket (as a queue / meter)
 
-/// Leaky bucket as a meter: requests leave exactly `1 / rate` apart; up to
-/// `capacity` may wait.
-///
-/// ```toml
-/// shape = { rate = 50, capacity = 100 }
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LeakyBucketSpec {
-    /// Departures per second.
-    pub rate: f64,
-    /// Most requests waiting at once (0: admit only when idle).
-    pub capacity: u32,
-}
-
 impl LeakyBucketSpec {
-    pub fn validate(&self) -> Result<(), String> {
-        check_rate("rate", self.rate)
-    }
-
     /// Lowers to the runtime meter (idle). Call
     /// [`LeakyBucketSpec::validate`] first.
     pub fn build(&self) -> LeakyBucket {
@@ -1016,102 +788,10 @@ mod tests {
     // ---- specs: parsing, defaults, validation -------------------------------
 
     #[test]
-    fn specs_parse_with_defaults_and_reject_unknown_fields() {
-        let b: BackoffSpec =
-            toml::from_str("base_s = 0.01\nmax_s = 1.0\njitter = \"full\"").unwrap();
-        assert_eq!(b.multiplier, 2.0);
-        assert_eq!(b.jitter, Jitter::Full);
-        let b: BackoffSpec =
-            toml::from_str("base_s = 0.01\nmax_s = 1.0\njitter = \"decorrelated\"\nmultiplier = 3")
-                .unwrap();
-        assert_eq!((b.multiplier, b.jitter), (3.0, Jitter::Decorrelated));
-        assert!(
-            toml::from_str::<BackoffSpec>("base_s=1\nmax_s=2\njitter=\"none\"\nfoo=1").is_err()
-        );
-        assert!(toml::from_str::<BackoffSpec>("base_s=1\nmax_s=2\njitter=\"Full\"").is_err());
-
-        let r: RetryBudgetSpec = toml::from_str("ratio = 0.1\nmin_per_s = 10").unwrap();
-        assert_eq!(r.ttl_s, 10.0);
-        assert!(toml::from_str::<RetryBudgetSpec>("ratio=0.1\nmin_per_s=1\nttl=3").is_err());
-
-        let br: BreakerSpec = toml::from_str(
-            "failure_ratio=0.5\nmin_calls=4\nwindow=10\nopen_s=5\nhalf_open_calls=2",
-        )
-        .unwrap();
-        assert_eq!(br.window, 10);
-        assert!(toml::from_str::<BreakerSpec>(
-            "failure_ratio=0.5\nmin_calls=4\nwindow=10\nopen_s=5\nhalf_open_calls=2\nx=1"
-        )
-        .is_err());
-
-        let t: TokenBucketSpec = toml::from_str("rate = 100\nburst = 20").unwrap();
-        assert_eq!((t.rate, t.burst), (100.0, 20.0));
-        let l: LeakyBucketSpec = toml::from_str("rate = 50\ncapacity = 10").unwrap();
-        assert_eq!(l.capacity, 10);
-        assert!(toml::from_str::<LeakyBucketSpec>("rate=1\ncapacity=1\nburst=2").is_err());
+    fn concurrency_limit_spec_parses_and_is_checked() {
         let c: ConcurrencyLimitSpec = toml::from_str("max = 8").unwrap();
         assert_eq!(c.max, 8);
-    }
-
-    #[test]
-    fn validation_errors_name_the_field() {
-        let first = |r: Result<(), String>| r.unwrap_err().split(':').next().unwrap().to_string();
-        let b = |base_s, max_s, multiplier| BackoffSpec {
-            base_s,
-            max_s,
-            multiplier,
-            jitter: Jitter::None,
-        };
-        assert!(b(0.01, 1.0, 2.0).validate().is_ok());
-        assert_eq!(first(b(0.0, 1.0, 2.0).validate()), "base_s");
-        assert_eq!(first(b(f64::NAN, 1.0, 2.0).validate()), "base_s");
-        assert_eq!(first(b(0.1, 0.01, 2.0).validate()), "max_s");
-        assert_eq!(first(b(0.1, 1.0, 0.5).validate()), "multiplier");
-
-        let r = |ratio, min_per_s, ttl_s| RetryBudgetSpec {
-            ratio,
-            min_per_s,
-            ttl_s,
-        };
-        assert!(r(0.1, 10.0, 10.0).validate().is_ok());
-        assert!(r(0.0, 0.0, 10.0).validate().is_ok());
-        assert_eq!(first(r(-0.1, 1.0, 10.0).validate()), "ratio");
-        assert_eq!(first(r(0.1, -1.0, 10.0).validate()), "min_per_s");
-        assert_eq!(first(r(0.1, 1.0, 0.0).validate()), "ttl_s");
-
-        let br = |failure_ratio, min_calls, window, open_s, half_open_calls| BreakerSpec {
-            failure_ratio,
-            min_calls,
-            window,
-            open_s,
-            half_open_calls,
-        };
-        assert!(br(0.5, 5, 10, 1.0, 1).validate().is_ok());
-        assert!(br(1.0, 1, 1, 0.0, 1).validate().is_ok());
-        assert_eq!(first(br(0.0, 5, 10, 1.0, 1).validate()), "failure_ratio");
-        assert_eq!(first(br(1.5, 5, 10, 1.0, 1).validate()), "failure_ratio");
-        assert_eq!(first(br(0.5, 0, 10, 1.0, 1).validate()), "min_calls");
-        assert_eq!(first(br(0.5, 11, 10, 1.0, 1).validate()), "min_calls");
-        assert_eq!(first(br(0.5, 5, 0, 1.0, 1).validate()), "window");
-        assert_eq!(first(br(0.5, 5, 10, -1.0, 1).validate()), "open_s");
-        assert_eq!(first(br(0.5, 5, 10, 1.0, 0).validate()), "half_open_calls");
-
-        let t = |rate, burst| TokenBucketSpec { rate, burst };
-        assert!(t(100.0, 1.0).validate().is_ok());
-        assert_eq!(first(t(0.0, 1.0).validate()), "rate");
-        assert_eq!(first(t(1e10, 1.0).validate()), "rate");
-        assert_eq!(first(t(1.0, 0.5).validate()), "burst");
-        assert_eq!(
-            first(
-                LeakyBucketSpec {
-                    rate: -1.0,
-                    capacity: 1
-                }
-                .validate()
-            ),
-            "rate"
-        );
-        assert_eq!(first(ConcurrencyLimitSpec { max: 0 }.validate()), "max");
+        assert!(ConcurrencyLimitSpec { max: 0 }.validate().is_err());
     }
 
     // ---- 1. backoff ---------------------------------------------------------

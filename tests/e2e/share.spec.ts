@@ -3,9 +3,10 @@
 // runs the same scenario with the same seed, so (runs are deterministic)
 // the same number of requests has arrived after the same steps. Broken
 // links, and links from a newer format, open nothing but a clear error.
+import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { artifact } from './artifacts';
-import { count, openApp, pause, pick, seconds, watchErrors } from './helpers';
+import { count, openApp, pause, pick, seconds, setSlider, watchErrors } from './helpers';
 
 const TOGGLE = 'toggle-DATA-N+1';
 
@@ -90,6 +91,37 @@ test.describe('share links', () => {
     const seed43 = await stepFromZero(other, 3);
     expect(seed43.t).toBe('3.0 s');
     expect(seed43.arrived).not.toBe(here.arrived);
+    expect(errors, errors.join('\n')).toEqual([]);
+    expect(otherErrors, otherErrors.join('\n')).toEqual([]);
+  });
+
+  test('after moving the sliders, the link and the TOML export carry their values', async ({ page, context }) => {
+    test.setTimeout(90_000);
+    const errors = await openApp(page);
+    await setSlider(page, 'rate', 9.8);
+    await setSlider(page, 'workers', 12);
+    await expect(page.locator('#rate-value')).toHaveText('9.8 req/s');
+    await expect(page.locator('#workers-value')).toHaveText('12');
+    // The edit reaches the running scenario (the node table shows 12 workers).
+    await expect(page.locator('#note')).toContainText('applied live');
+
+    // The TOML export is the scenario that runs, sliders included.
+    await page.locator('#share-open').click();
+    await expect(page.locator('#share-dialog')).toBeVisible();
+    const [d] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.locator('#export-toml').click()]);
+    const text = readFileSync((await d.path())!).toString('utf8');
+    expect(text).toMatch(/\brate = 9\.8\b/);
+    expect(text).toMatch(/\bworkers = 12\b/);
+
+    // The link opens the same scenario: its sliders start where these are.
+    const link = await page.locator('#share-link').inputValue();
+    await page.locator('#dialog-close').click();
+    const other = await context.newPage();
+    const otherErrors = watchErrors(other);
+    await other.goto(link);
+    await expect(other.locator('#rate-value')).toHaveText('9.8 req/s', { timeout: 30_000 });
+    await expect(other.locator('#workers-value')).toHaveText('12');
+    await other.screenshot({ path: artifact('share-sliders.png') });
     expect(errors, errors.join('\n')).toEqual([]);
     expect(otherErrors, otherErrors.join('\n')).toEqual([]);
   });

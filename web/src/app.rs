@@ -14,7 +14,7 @@ use crate::charts::css;
 use crate::charts::ChartKind as DashKind;
 use crate::dashboard::Dashboard;
 use crate::editor::TopologyPanel;
-use crate::lessons::ToggleDef;
+use crate::lessons::LessonToggle;
 use crate::model::{
     format_count, format_duration_human, format_percent, format_secs, format_sim_time, ChartData,
     NodeRow, Prediction, Speed, RECENT_WINDOWS,
@@ -598,7 +598,7 @@ fn header(p: &HeaderProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct TogglePanelProps {
-    toggles: Rc<Vec<ToggleDef>>,
+    toggles: Rc<Vec<LessonToggle>>,
     fixed: Rc<Vec<bool>>,
     mode: Mode,
     dispatch: Callback<Action>,
@@ -641,7 +641,7 @@ fn toggle_panel(p: &TogglePanelProps) -> Html {
                             <div class={classes!("toggle", if fixed { "is-fixed" } else { "is-mistake" })}>
                                 <input type="checkbox" role="switch" id={id.clone()} checked={fixed} {onchange}
                                        data-testid={format!("toggle-{}", t.id)} aria-describedby={format!("{id}-state")} />
-                                <label for={id.clone()}>{ &t.label }</label>
+                                <label for={id.clone()}>{ t.label() }</label>
                                 <span class="toggle-state" id={format!("{id}-state")}>
                                     { if fixed { "✓ fixed" } else { "✗ mistake" } }</span>
                             </div>

@@ -1,8 +1,10 @@
-//! One lane's engine: a `Sim` built from a scenario for live use, with its
-//! controls and topology, reseeding and live edits. The host
-//! (`host.rs`) advances it frame by frame.
+//! One lane's engine: a `Sim` built from a scenario document for live use,
+//! with its controls and topology, reseeding, and the one way to change it
+//! while it runs: document edits (`sim_core::Edit`), validated, then applied
+//! live through `Sim::reconfigure` (or by a restart when the engine refuses).
+//! The host (`host.rs`) advances it frame by frame.
 
-use sim_core::{Scenario, Sim, Snapshot, Topology, Window};
+use sim_core::{Edit, Format, Scenario, ScenarioDoc, Sim, Snapshot, Topology, Window};
 
 use crate::scenarios::{FaultButton, LiveControls};
 
@@ -19,6 +21,10 @@ pub enum Applied {
 }
 
 pub struct Engine {
+    /// The scenario document as given and edited (what the page shows,
+    /// shares and exports).
+    doc: ScenarioDoc,
+    /// The document typed for live use (no warm-up).
     scenario: Scenario,
     seed: u64,
     sim: Sim,
@@ -40,31 +46,47 @@ impl Engine {
 
     /// Like [`Engine::new`], with the root seed overridden.
     pub fn with_seed(text: &str, seed: Option<u64>) -> Result<Engine, String> {
-        let scenario = Engine::parse(text)?;
+        let doc =
+            ScenarioDoc::parse(text, Format::sniff(text)).map_err(|e| format!("scenario: {e}"))?;
+        let scenario = Engine::live(&doc)?;
         let controls = LiveControls::from_scenario(&scenario);
         let seed = seed.unwrap_or(scenario.seed);
         let sim = Sim::new(&scenario, seed).map_err(|e| format!("scenario: {e}"))?;
-        let topology = sim.topology();
-        let focus_idx = controls
-            .focus
-            .as_ref()
-            .and_then(|f| sim.snapshot().nodes.iter().position(|n| &n.name == f));
-        Ok(Engine {
+        let mut e = Engine {
+            doc,
             scenario,
             seed,
+            topology: sim.topology(),
             sim,
             controls,
-            topology,
-            focus_idx,
-        })
+            focus_idx: None,
+        };
+        e.find_focus();
+        Ok(e)
     }
 
     /// Parses a scenario for live use: errors carry the field path, and the
     /// warm-up (meant for batch runs) is dropped.
     pub fn parse(text: &str) -> Result<Scenario, String> {
-        let mut scenario = Scenario::from_str_any(text).map_err(|e| format!("scenario: {e}"))?;
+        let doc =
+            ScenarioDoc::parse(text, Format::sniff(text)).map_err(|e| format!("scenario: {e}"))?;
+        Engine::live(&doc)
+    }
+
+    /// The document typed and validated for live use.
+    fn live(doc: &ScenarioDoc) -> Result<Scenario, String> {
+        let mut scenario = doc.build().map_err(|e| format!("scenario: {e}"))?;
         scenario.warmup_s = 0.0;
         Ok(scenario)
+    }
+
+    fn find_focus(&mut self) {
+        let snap = self.sim.snapshot();
+        self.focus_idx = self
+            .controls
+            .focus
+            .as_ref()
+            .and_then(|f| snap.nodes.iter().position(|n| &n.name == f));
     }
 
     pub fn sim(&self) -> &Sim {
@@ -79,57 +101,44 @@ impl Engine {
         self.seed
     }
 
-    /// Restarts at t = 0 with another root seed.
+    /// The scenario document the lane runs, edits included.
+    pub fn doc(&self) -> &ScenarioDoc {
+        &self.doc
+    }
+
+    /// Restarts at t = 0 with another root seed (edits are kept: they are
+    /// in the document).
     pub fn reseed(&mut self, seed: u64) -> Result<(), String> {
         self.seed = seed;
         self.sim = Sim::new(&self.scenario, seed).map_err(|e| format!("scenario: {e}"))?;
         Ok(())
     }
 
-    /// Applies an edited scenario: live (state carried over) when the engine
-    /// can reconfigure the running simulation, else by restarting at t = 0.
-    /// Returns whether the change was live, and why not.
-    pub fn apply(&mut self, text: &str) -> Result<Applied, String> {
-        let scenario = Engine::parse(text)?;
-        let live = self.sim.reconfigure(&scenario);
-        let applied = match live {
+    /// Applies edits to the running scenario: the edited document is
+    /// validated (an edit that does not build changes nothing and the error
+    /// names the field), then taken live when the engine can reconfigure the
+    /// running simulation, else by restarting at t = 0.
+    pub fn edit(&mut self, edits: &[Edit]) -> Result<Applied, String> {
+        let mut doc = self.doc.clone();
+        doc.apply_all(edits).map_err(|e| format!("scenario: {e}"))?;
+        let scenario = Engine::live(&doc)?;
+        let applied = match self.sim.reconfigure(&scenario) {
             Ok(_) => Applied::Live,
             Err(why) => {
-                let sim = Sim::new(&scenario, self.seed).map_err(|e| format!("scenario: {e}"))?;
-                self.sim = sim;
+                self.sim = Sim::new(&scenario, self.seed).map_err(|e| format!("scenario: {e}"))?;
                 Applied::Restarted(why.to_string())
             }
         };
-        self.controls = LiveControls::from_scenario(&scenario);
+        self.controls = self.controls.follow(&scenario);
         self.topology = self.sim.topology();
-        self.focus_idx = self
-            .controls
-            .focus
-            .as_ref()
-            .and_then(|f| self.sim.snapshot().nodes.iter().position(|n| &n.name == f));
         self.scenario = scenario;
+        self.doc = doc;
+        self.find_focus();
         Ok(applied)
     }
 
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
-    }
-
-    /// Sets a field of the running scenario (`nodes.server.workers`) and
-    /// applies it live: an edit of the scenario document, validated and
-    /// reconfigured like any other.
-    pub fn set_param(&mut self, path: &str, value: f64) -> Result<(), String> {
-        let mut doc = self.scenario.to_doc();
-        let v = if value.fract() == 0.0 && value.abs() < 9e15 {
-            serde_json::json!(value as i64)
-        } else {
-            serde_json::json!(value)
-        };
-        doc.set_value(path, v).map_err(|e| e.to_string())?;
-        let sc = doc.build().map_err(|e| e.to_string())?;
-        self.sim.reconfigure(&sc).map_err(|e| e.to_string())?;
-        self.scenario = sc;
-        Ok(())
     }
 
     /// Injects a live fault on `target` now.
@@ -175,8 +184,11 @@ mod tests {
         // run's own histogram.
         for (rate, workers) in [(9.0, 10), (9.8, 10), (4.0, 5), (1.0, 2), (20.0, 20)] {
             let mut e = Engine::new(MMC_TOML).unwrap();
-            e.set_param("nodes.clients.arrival.rate", rate).unwrap();
-            e.set_param("nodes.server.workers", workers as f64).unwrap();
+            e.edit(&[
+                Edit::number("nodes.clients.arrival.rate", rate).unwrap(),
+                Edit::set("nodes.server.workers", workers.into()),
+            ])
+            .unwrap();
             e.sim.run_until(600 * 1_000_000_000);
             let windows = e.windows();
             assert_eq!(windows.len(), 600);
@@ -192,6 +204,29 @@ mod tests {
                 "λ={rate} c={workers}: pooled {pooled} vs whole-run {whole}"
             );
         }
+    }
+
+    #[test]
+    fn edits_change_the_document_and_the_run_or_nothing() {
+        let mut e = Engine::new(MMC_TOML).unwrap();
+        e.sim_mut().run_until(10 * 1_000_000_000);
+        let applied = e
+            .edit(&[Edit::set("nodes.server.workers", 12.into())])
+            .unwrap();
+        assert_eq!(applied, Applied::Live);
+        assert_eq!(e.doc().get("nodes.server.workers"), Some(&12.into()));
+        assert_eq!(e.snapshot().nodes[0].workers, 12);
+        assert_eq!(e.snapshot().t_s, 10.0, "live: the clock keeps running");
+        assert_eq!(e.controls.workers.as_ref().unwrap().value, 12);
+        // validation refuses, naming the field; nothing changes
+        let err = e
+            .edit(&[Edit::set("nodes.server.workers", 0.into())])
+            .unwrap_err();
+        assert!(err.contains("nodes.server.workers"), "{err}");
+        assert_eq!(e.doc().get("nodes.server.workers"), Some(&12.into()));
+        // the warm-up stays in the document (only the page's run drops it)
+        assert_eq!(e.doc().get("warmup_s"), Some(&200.into()));
+        assert_eq!(e.scenario().warmup_s, 0.0);
     }
 
     #[test]

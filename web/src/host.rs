@@ -4,9 +4,7 @@
 //! engine works; it is plain Rust, so it is unit-tested natively and also
 //! serves as the same-thread fallback when a worker cannot start.
 
-use std::collections::BTreeMap;
-
-use sim_core::Sim;
+use sim_core::{Edit, Sim};
 
 use crate::clock;
 use crate::engine::{Applied, Engine};
@@ -24,9 +22,9 @@ pub const MAX_WINDOWS_PER_FRAME: usize = 4 * CHART_WINDOWS;
 struct LaneRt {
     engine: Engine,
     id: String,
+    /// The scenario text the lane runs: as loaded, then, after an edit, the
+    /// edited document's TOML.
     text: String,
-    /// Live parameters set since the lane was built (re-applied on reset).
-    params: BTreeMap<String, f64>,
     /// End of the last window sent, simulated seconds.
     sent_until_s: f64,
 }
@@ -52,6 +50,36 @@ impl LaneRt {
         }
     }
 
+    /// Applies `edits` to this lane's document: the replies say whether the
+    /// change went live or restarted the lane, and describe the lane anew.
+    fn edit(&mut self, lane: Lane, edits: &[Edit], reason: &str) -> Vec<FromHost> {
+        match self.engine.edit(edits) {
+            Ok(applied) => {
+                self.text = self.engine.doc().to_toml();
+                let (live, note) = match applied {
+                    Applied::Live => (
+                        true,
+                        format!("{reason}: applied live at t = {:.1} s", self.sim().now_s()),
+                    ),
+                    Applied::Restarted(why) => {
+                        self.sent_until_s = f64::NEG_INFINITY;
+                        (false, format!("{reason}: restarted at t = 0 ({why})"))
+                    }
+                };
+                vec![
+                    FromHost::Applied {
+                        lane,
+                        live,
+                        note,
+                        text: self.text.clone(),
+                    },
+                    FromHost::Loaded(Box::new(self.info(lane))),
+                ]
+            }
+            Err(e) => vec![error(Some(lane), reason, e)],
+        }
+    }
+
     fn frame(&mut self, lane: Lane, traces: bool) -> LaneFrame {
         let snapshot = self.sim().snapshot();
         let windows = self
@@ -69,15 +97,6 @@ impl LaneRt {
             requests,
             snapshot,
         }
-    }
-
-    fn reapply_params(&mut self) -> Result<(), String> {
-        for (path, v) in &self.params {
-            self.engine
-                .set_param(path, *v)
-                .map_err(|e| format!("{path}: {e}"))?;
-        }
-        Ok(())
     }
 }
 
@@ -152,7 +171,6 @@ impl Host {
                         engine,
                         id,
                         text,
-                        params: BTreeMap::new(),
                         sent_until_s: f64::NEG_INFINITY,
                     };
                     let info = rt.info(lane);
@@ -197,7 +215,7 @@ impl Host {
                 let mut out = Vec::new();
                 for (lane, l) in self.live() {
                     let seed = seed.unwrap_or(l.engine.seed());
-                    let res = l.engine.reseed(seed).and_then(|_| l.reapply_params());
+                    let res = l.engine.reseed(seed);
                     l.sent_until_s = f64::NEG_INFINITY;
                     match res {
                         Ok(()) => out.push(FromHost::Loaded(Box::new(l.info(lane)))),
@@ -207,50 +225,20 @@ impl Host {
                 out.push(self.frame(false, true, true, 0.0, None));
                 out
             }
-            ToHost::Apply { lane, text, reason } => {
-                let Some(l) = self.lanes[lane.index()].as_mut() else {
-                    return vec![error(Some(lane), reason, "no such lane")];
-                };
-                match l.engine.apply(&text) {
-                    Ok(applied) => {
-                        l.text = text.clone();
-                        let (live, note) = match applied {
-                            Applied::Live => (
-                                true,
-                                format!("{reason}: applied live at t = {:.1} s", l.sim().now_s()),
-                            ),
-                            Applied::Restarted(why) => {
-                                l.sent_until_s = f64::NEG_INFINITY;
-                                l.params.clear();
-                                (false, format!("{reason}: restarted at t = 0 ({why})"))
-                            }
-                        };
-                        let info = l.info(lane);
-                        vec![
-                            FromHost::Applied {
-                                lane,
-                                live,
-                                note,
-                                text,
-                            },
-                            FromHost::Loaded(Box::new(info)),
-                            self.frame(false, true, true, 0.0, None),
-                        ]
-                    }
-                    Err(e) => vec![error(Some(lane), reason, e)],
-                }
-            }
-            ToHost::SetParam { path, value } => {
+            ToHost::Edit {
+                lane,
+                edits,
+                reason,
+            } => {
                 let mut out = Vec::new();
-                for (lane, l) in self.live() {
-                    match l.engine.set_param(&path, value) {
-                        Ok(()) => {
-                            l.params.insert(path.clone(), value);
-                        }
-                        Err(e) => out.push(error(Some(lane), path.clone(), e.to_string())),
-                    }
+                for (l_id, l) in self.live().filter(|(l, _)| lane.is_none_or(|x| x == *l)) {
+                    out.extend(l.edit(l_id, &edits, &reason));
                 }
-                out.push(self.frame(false, false, true, 0.0, None));
+                if out.is_empty() {
+                    let which = lane.map_or("any", Lane::label);
+                    return vec![error(lane, reason, format!("no lane {which} to edit"))];
+                }
+                out.push(self.frame(false, true, true, 0.0, None));
                 out
             }
             ToHost::Inject { button, target } => {
@@ -336,6 +324,7 @@ mod tests {
     use crate::engine::MMC_TOML;
     use crate::model::Speed;
     use crate::scenarios::FaultButton;
+    use sim_core::Edit;
 
     fn load(h: &mut Host, lane: Lane, text: &str) -> Vec<FromHost> {
         h.handle(ToHost::Load {
@@ -450,12 +439,13 @@ mod tests {
     }
 
     #[test]
-    fn reset_with_a_seed_restarts_and_keeps_live_params() {
+    fn reset_with_a_seed_restarts_and_keeps_the_edits() {
         let mut h = Host::new();
         load(&mut h, Lane::A, MMC_TOML);
-        h.handle(ToHost::SetParam {
-            path: "nodes.server.workers".into(),
-            value: 14.0,
+        h.handle(ToHost::Edit {
+            lane: None,
+            edits: vec![Edit::set("nodes.server.workers", 14.into())],
+            reason: "workers".into(),
         });
         advance(&mut h, 1_000.0, Speed::X(20));
         let out = h.handle(ToHost::Reset { seed: Some(99) });
@@ -530,40 +520,100 @@ mod tests {
             target: None,
         });
         assert!(!matches!(&out[0], FromHost::Error { .. }), "{out:?}");
-        let out = h.handle(ToHost::SetParam {
-            path: "nodes.api.workers".into(),
-            value: 0.0,
+        let out = h.handle(ToHost::Edit {
+            lane: None,
+            edits: vec![Edit::set("nodes.api.workers", 0.into())],
+            reason: "workers".into(),
         });
-        assert!(matches!(&out[0], FromHost::Error { .. }), "{out:?}");
+        match &out[0] {
+            FromHost::Error { lane, message, .. } => {
+                assert_eq!(*lane, Some(Lane::A));
+                assert!(
+                    message.contains("nodes.api.workers: must be an integer between 1 and 100000"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
-    fn apply_restarts_or_goes_live_and_reports_it() {
+    fn edits_go_live_or_restart_and_report_it() {
         let mut h = Host::new();
         load(&mut h, Lane::A, MMC_TOML);
         advance(&mut h, 1_000.0, Speed::X(10));
-        let text = MMC_TOML.replace("workers = 10", "workers = 11");
-        let out = h.handle(ToHost::Apply {
-            lane: Lane::A,
-            text: text.clone(),
+        let out = h.handle(ToHost::Edit {
+            lane: Some(Lane::A),
+            edits: vec![Edit::set("nodes.server.workers", 11.into())],
+            reason: "inspector".into(),
+        });
+        let FromHost::Applied {
+            live, note, text, ..
+        } = &out[0]
+        else {
+            panic!("{out:?}")
+        };
+        assert!(*live, "{note}");
+        assert!(
+            note.starts_with("inspector: applied live at t = 10.0 s"),
+            "{note}"
+        );
+        // the reply's text is the edited document: what the page shares
+        let sc = sim_core::Scenario::from_toml_str(text).unwrap();
+        assert!(matches!(&sc.nodes["server"], sim_core::NodeSpec::Service(s) if s.workers == 11));
+        let (lanes, _) = frame(&out);
+        assert_eq!(lanes[0].snapshot.nodes[0].workers, 11);
+        assert_eq!(lanes[0].snapshot.t_s, 10.0);
+        // an edit the engine cannot take live restarts the lane
+        let out = h.handle(ToHost::Edit {
+            lane: Some(Lane::A),
+            edits: vec![Edit::set("metrics.window_s", 2.into())],
             reason: "inspector".into(),
         });
         let FromHost::Applied { live, note, .. } = &out[0] else {
             panic!("{out:?}")
         };
-        let (lanes, _) = frame(&out);
-        assert_eq!(lanes[0].snapshot.nodes[0].workers, 11);
-        if *live {
-            assert_eq!(lanes[0].snapshot.t_s, 10.0, "{note}");
-        } else {
-            assert_eq!(lanes[0].snapshot.t_s, 0.0, "{note}");
-        }
-        let out = h.handle(ToHost::Apply {
-            lane: Lane::A,
-            text: "version = 1".into(),
+        assert!(!*live && note.contains("restarted at t = 0"), "{note}");
+        assert_eq!(frame(&out).0[0].snapshot.t_s, 0.0);
+        // a bad edit changes nothing and names the field
+        let out = h.handle(ToHost::Edit {
+            lane: Some(Lane::A),
+            edits: vec![Edit::remove("nodes.server.kind")],
+            reason: "inspector".into(),
+        });
+        assert!(
+            matches!(&out[0], FromHost::Error { message, .. } if message.contains("nodes.server.kind")),
+            "{out:?}"
+        );
+        let out = h.handle(ToHost::Edit {
+            lane: Some(Lane::B),
+            edits: vec![],
             reason: "inspector".into(),
         });
         assert!(matches!(&out[0], FromHost::Error { .. }), "{out:?}");
+    }
+
+    #[test]
+    fn an_edit_for_every_lane_reaches_both() {
+        let mut h = Host::new();
+        load(&mut h, Lane::A, MMC_TOML);
+        load(&mut h, Lane::B, MMC_TOML);
+        let out = h.handle(ToHost::Edit {
+            lane: None,
+            edits: vec![Edit::number("nodes.clients.arrival.rate", 9.5).unwrap()],
+            reason: "arrival rate".into(),
+        });
+        let texts: Vec<&String> = out
+            .iter()
+            .filter_map(|m| match m {
+                FromHost::Loaded(info) => Some(&info.text),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts.len(), 2);
+        for t in texts {
+            assert!(t.contains("rate = 9.5"), "{t}");
+        }
     }
 
     #[test]

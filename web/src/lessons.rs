@@ -1,17 +1,17 @@
 //! The lesson catalogue as the page uses it: every `assets/lessons/*.toml`
 //! embedded at compile time (see `web/build.rs`), parsed at first use and
 //! grouped by article section; each lesson's scenario in both states; its
-//! toggles for the anti-pattern panel; and the live status of its claims
-//! on the reports the page has just simulated.
+//! toggles for the anti-pattern panel (sim-core's `Toggle`, the same the CLI
+//! applies); and the live status of its claims on the reports the page has
+//! just simulated.
 //!
 //! Browser-free and unit-tested natively.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use serde_json::Value;
-use sim_core::lesson::{self, judge, Claim, Compare, Lesson, State};
-use sim_core::{Report, Scenario, ScenarioDoc, ScenarioError};
+use sim_core::lesson::{self, judge, Claim, Compare, Lesson, State, Toggle};
+use sim_core::{Report, Scenario, ScenarioError};
 
 use crate::scenarios;
 
@@ -178,223 +178,49 @@ pub fn scenario_text(l: &Lesson, state: State) -> Result<String, ScenarioError> 
     scenario(l, state).map(|sc| sc.to_toml())
 }
 
-/// The scenario document before typing: the inline scenario or the file.
-fn base_doc(l: &Lesson) -> Result<ScenarioDoc, ScenarioError> {
-    if let Some(v) = &l.scenario {
-        return Ok(ScenarioDoc(v.clone()));
-    }
-    if let Some(e) = missing_file(l) {
-        return Err(e);
-    }
-    let text = file_text(l).unwrap_or_default();
-    ScenarioDoc::parse(text, sim_core::Format::sniff(text))
-}
-
-/// The document in one state: the base with the toggle's sets applied (as
-/// `Lesson::scenario` does, without the run-length override).
-fn state_doc(l: &Lesson, state: State) -> Result<ScenarioDoc, ScenarioError> {
-    let mut doc = base_doc(l)?;
-    if let Some(t) = &l.toggle {
-        let sets = match state {
-            State::Mistake => &t.mistake,
-            State::Fix => &t.fix,
-        };
-        for (path, v) in sets {
-            doc.set_value(path, v.clone())
-                .map_err(|e| ScenarioError::new(format!("toggle.{path}"), e.message))?;
-        }
-    }
-    Ok(doc)
-}
-
 // ----- toggles ------------------------------------------------------------------------
 
-/// One switch of the anti-pattern panel: the fields it flips and their
-/// value in each state. A `Value::Null` value means "absent in this state"
-/// (the field is removed, so the engine's default applies); apply a toggle
-/// with [`ToggleDef::apply`], which knows that.
+/// One switch of the anti-pattern panel: a lesson's [`Toggle`] (sim-core's
+/// one toggle type, applied with its own `apply`) and where it comes from.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ToggleDef {
+pub struct LessonToggle {
     /// `"DATA-N+1"` (the lesson id), or `"case-study-checkout/bulk_coupon_call"`
     /// for one variant of a lesson with variants.
     pub id: String,
-    /// What the switch turns on, e.g. "One query per order item (N+1)".
-    pub label: String,
     /// The lesson's article section.
     pub section: String,
     /// The lesson it comes from.
     pub lesson: String,
-    /// (field path, value) with the mistake in place.
-    pub mistake: Vec<(String, Value)>,
-    /// (field path, value) with the fix in place.
-    pub fix: Vec<(String, Value)>,
+    pub toggle: Toggle,
 }
 
-impl ToggleDef {
-    /// The (path, value) pairs of one state.
-    pub fn sets(&self, state: State) -> &[(String, Value)] {
-        match state {
-            State::Mistake => &self.mistake,
-            State::Fix => &self.fix,
-        }
-    }
-
-    /// Puts `doc` in `state` for this toggle's fields (`Null` removes a field).
-    pub fn apply(&self, doc: &mut ScenarioDoc, state: State) -> Result<(), ScenarioError> {
-        for (path, v) in self.sets(state) {
-            if v.is_null() {
-                remove_path(doc, path)?;
-            } else {
-                doc.set_value(path, v.clone())?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Which state `doc` is in for this toggle: `Some(Fix)` if every field
-    /// has its fix value, `Some(Mistake)` if every field has its mistake
-    /// value, `None` if neither (the student edited one by hand).
-    pub fn state_of(&self, doc: &ScenarioDoc) -> Option<State> {
-        let is = |sets: &[(String, Value)]| {
-            sets.iter()
-                .all(|(p, v)| doc.get(p).unwrap_or(&Value::Null) == v)
-        };
-        if is(&self.fix) {
-            Some(State::Fix)
-        } else if is(&self.mistake) {
-            Some(State::Mistake)
-        } else {
-            None
-        }
+impl LessonToggle {
+    /// What the switch turns on, e.g. "One query per order item (N+1)".
+    pub fn label(&self) -> &str {
+        &self.toggle.label
     }
 }
 
-/// `nodes.api.steps[1].query` -> ["nodes", "api", "steps", "1", "query"].
-fn path_segments(path: &str) -> Vec<String> {
-    path.split('.')
-        .flat_map(|part| {
-            part.split(['[', ']'])
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect::<Vec<_>>()
+/// The lesson's toggles for the anti-pattern panel (see [`Lesson::toggles`]).
+pub fn toggles(l: &Lesson) -> Vec<LessonToggle> {
+    l.toggles()
+        .into_iter()
+        .map(|(id, toggle)| LessonToggle {
+            id,
+            section: l.section.clone(),
+            lesson: l.id.clone(),
+            toggle,
         })
         .collect()
-}
-
-/// Removes the field at `path` (nothing to do if it is absent already).
-fn remove_path(doc: &mut ScenarioDoc, path: &str) -> Result<(), ScenarioError> {
-    let segs = path_segments(path);
-    let Some((last, parents)) = segs.split_last() else {
-        return Err(ScenarioError::new(path, "empty path"));
-    };
-    let mut cur = &mut doc.0;
-    for s in parents {
-        cur = match cur {
-            Value::Object(m) => match m.get_mut(s) {
-                Some(v) => v,
-                None => return Ok(()),
-            },
-            Value::Array(a) => match s.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
-                Some(v) => v,
-                None => return Ok(()),
-            },
-            _ => return Ok(()),
-        };
-    }
-    match cur {
-        Value::Object(m) => {
-            m.remove(last);
-            Ok(())
-        }
-        Value::Array(_) => Err(ScenarioError::new(
-            path,
-            "cannot remove an item from a list (give it a value instead)",
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// A variant name as a label: the claim that judges it alone
-/// ("JOIN alone: ..." -> "JOIN"), else the name with spaces
-/// ("bulk_coupon_call" -> "Bulk coupon call").
-fn variant_label(l: &Lesson, name: &str) -> String {
-    let from_claim = l
-        .claims
-        .iter()
-        .filter(|c| c.variant.as_deref() == Some(name))
-        .find_map(|c| {
-            c.text
-                .split_once(" alone")
-                .map(|(h, _)| h.trim().to_string())
-        })
-        .filter(|h| !h.is_empty());
-    from_claim.unwrap_or_else(|| {
-        let s = name.replace('_', " ");
-        let mut cs = s.chars();
-        match cs.next() {
-            Some(c) => c.to_uppercase().chain(cs).collect(),
-            None => s,
-        }
-    })
-}
-
-/// The value at each path in `doc` (`Null` where absent).
-fn values_at(doc: &ScenarioDoc, paths: &BTreeSet<&String>) -> Vec<(String, Value)> {
-    paths
-        .iter()
-        .map(|p| ((*p).clone(), doc.get(p).cloned().unwrap_or(Value::Null)))
-        .collect()
-}
-
-/// The lesson's toggles for the anti-pattern panel: one per lesson with a
-/// `[toggle]`, or, for a lesson with `variants` (the case study), one per
-/// variant whose fix is the variant's sets and whose mistake is the same
-/// paths' values in the mistake document. None for a lesson without a toggle.
-pub fn toggles(l: &Lesson) -> Result<Vec<ToggleDef>, ScenarioError> {
-    let Some(t) = &l.toggle else {
-        return Ok(vec![]);
-    };
-    let mistake = state_doc(l, State::Mistake)?;
-    if !l.variants.is_empty() {
-        let mut out = Vec::new();
-        for (name, sets) in &l.variants {
-            let mut fixed = mistake.clone();
-            for (path, v) in sets {
-                fixed.set_value(path, v.clone()).map_err(|e| {
-                    ScenarioError::new(format!("variants.{name}.{path}"), e.message)
-                })?;
-            }
-            let paths: BTreeSet<&String> = sets.keys().collect();
-            out.push(ToggleDef {
-                id: format!("{}/{name}", l.id),
-                label: variant_label(l, name),
-                section: l.section.clone(),
-                lesson: l.id.clone(),
-                mistake: values_at(&mistake, &paths),
-                fix: values_at(&fixed, &paths),
-            });
-        }
-        return Ok(out);
-    }
-    let fix = state_doc(l, State::Fix)?;
-    let paths: BTreeSet<&String> = t.mistake.keys().chain(t.fix.keys()).collect();
-    Ok(vec![ToggleDef {
-        id: l.id.clone(),
-        label: t.label.clone(),
-        section: l.section.clone(),
-        lesson: l.id.clone(),
-        mistake: values_at(&mistake, &paths),
-        fix: values_at(&fix, &paths),
-    }])
 }
 
 /// The toggles of every lesson whose `scenario_file` is `scenario_id`
 /// (an embedded scenario id such as `"catalogue/DATA-N+1.toml"`).
-pub fn toggles_for_scenario(scenario_id: &str) -> Vec<ToggleDef> {
+pub fn toggles_for_scenario(scenario_id: &str) -> Vec<LessonToggle> {
     all()
         .iter()
         .filter(|l| l.scenario_file.as_deref() == Some(scenario_id))
-        .flat_map(|l| toggles(l).unwrap_or_default())
+        .flat_map(toggles)
         .collect()
 }
 
@@ -503,7 +329,7 @@ pub fn live_claims_with_variants(
                     holds: None,
                     detail: format!(
                         "needs a run with only the \"{}\" fix applied",
-                        variant_label(l, v)
+                        l.variant_label(v)
                     ),
                 },
             },
@@ -529,7 +355,8 @@ pub fn answer(l: &Lesson, report: &Report) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim_core::Sim;
+    use sim_core::{ScenarioDoc, Sim};
+    use std::collections::BTreeSet;
 
     #[test]
     fn every_embedded_lesson_parses_and_is_listed_once() {
@@ -605,13 +432,15 @@ mod tests {
         }
     }
 
-    /// Every toggle applies to its lesson's file in both states, and puts
-    /// the document in exactly the lesson's state, from either side.
+    /// The page's toggles put a document in exactly the states the CLI
+    /// (`tailsim lessons check`, through `Lesson::scenario`) runs: from the
+    /// mistake the panel's switch gives the fix (or the variant), and back,
+    /// from either side, with the same `Toggle::apply`.
     #[test]
-    fn every_toggle_applies_to_its_scenario_in_both_states() {
+    fn toggles_apply_identically_for_the_page_and_the_cli() {
         let mut count = 0;
         for l in all() {
-            let ts = toggles(l).unwrap_or_else(|e| panic!("{}: {e}", l.id));
+            let ts = toggles(l);
             assert_eq!(ts.is_empty(), l.toggle.is_none(), "{}", l.id);
             let with_duration = |mut d: ScenarioDoc| {
                 if let Some(s) = l.duration_s {
@@ -620,17 +449,15 @@ mod tests {
                 d.build()
                     .unwrap_or_else(|e| panic!("{}: does not build: {e}", l.id))
             };
+            let file = file_text(l);
             for t in &ts {
                 count += 1;
-                assert!(!t.mistake.is_empty() && !t.label.is_empty(), "{}", t.id);
-                let paths =
-                    |s: &[(String, Value)]| s.iter().map(|p| p.0.clone()).collect::<Vec<_>>();
-                assert_eq!(paths(&t.mistake), paths(&t.fix), "{}", t.id);
-                assert_ne!(t.mistake, t.fix, "{}: the toggle changes nothing", t.id);
+                assert!(!t.label().is_empty(), "{}", t.id);
+                t.toggle.check().unwrap_or_else(|e| panic!("{}: {e}", t.id));
                 let (want_mistake, want_fix) = match t.id.split_once('/') {
                     Some((_, v)) => (
-                        l.scenario(State::Mistake, file_text(l)).unwrap(),
-                        l.scenario_variant(v, file_text(l)).unwrap(),
+                        l.scenario(State::Mistake, file).unwrap(),
+                        l.scenario_variant(v, file).unwrap(),
                     ),
                     None => (
                         scenario(l, State::Mistake).unwrap(),
@@ -638,19 +465,13 @@ mod tests {
                     ),
                 };
                 // from the mistake state: fix, then back
-                let mut doc = state_doc(l, State::Mistake).unwrap();
-                t.apply(&mut doc, State::Fix).unwrap();
-                assert_eq!(t.state_of(&doc), Some(State::Fix), "{}", t.id);
+                let mut doc = l.state_doc(State::Mistake, None, file).unwrap();
+                t.toggle.apply(&mut doc, State::Fix).unwrap();
+                assert_eq!(t.toggle.state_of(&doc), Some(State::Fix), "{}", t.id);
                 assert_eq!(with_duration(doc.clone()), want_fix, "{}: fix", t.id);
-                t.apply(&mut doc, State::Mistake).unwrap();
-                assert_eq!(t.state_of(&doc), Some(State::Mistake), "{}", t.id);
+                t.toggle.apply(&mut doc, State::Mistake).unwrap();
+                assert_eq!(t.toggle.state_of(&doc), Some(State::Mistake), "{}", t.id);
                 assert_eq!(with_duration(doc), want_mistake, "{}: mistake", t.id);
-                // and both states build from the scenario file as shipped
-                for st in [State::Mistake, State::Fix] {
-                    let mut doc = base_doc(l).unwrap();
-                    t.apply(&mut doc, st).unwrap();
-                    with_duration(doc);
-                }
             }
         }
         assert!(count >= 50, "{count} toggles");
@@ -659,31 +480,31 @@ mod tests {
     #[test]
     fn case_study_has_one_toggle_per_fix_and_all_of_them_are_the_full_fix() {
         let l = find("case-study-checkout").unwrap();
-        let ts = toggles(l).unwrap();
+        let ts = toggles(l);
         assert_eq!(ts.len(), l.variants.len());
         let join = ts
             .iter()
             .find(|t| t.id == "case-study-checkout/join_instead_of_n_plus_1")
             .unwrap();
-        assert_eq!(join.label, "JOIN");
+        assert_eq!(join.label(), "JOIN");
         assert_eq!(join.section, "Case study");
-        // the mistake's N+1 and no `rows` field (Null: removed)
+        // the mistake's N+1, and no `rows` field: absent, so the mistake
+        // state removes it
+        let rows = "nodes.checkout.steps[2].query.rows";
         assert_eq!(
-            join.mistake,
-            vec![
-                (
-                    "nodes.checkout.steps[2].query.count".to_string(),
-                    serde_json::json!({ "dist": "items" })
-                ),
-                (
-                    "nodes.checkout.steps[2].query.rows".to_string(),
-                    Value::Null
-                ),
-            ]
+            join.toggle
+                .value(State::Mistake, "nodes.checkout.steps[2].query.count"),
+            Some(&serde_json::json!({ "dist": "items" }))
         );
-        let mut doc = state_doc(l, State::Mistake).unwrap();
+        assert_eq!(join.toggle.value(State::Mistake, rows), None);
+        assert!(join.toggle.value(State::Fix, rows).is_some());
+        assert!(join
+            .toggle
+            .edits(State::Mistake)
+            .contains(&sim_core::Edit::remove(rows)));
+        let mut doc = l.state_doc(State::Mistake, None, file_text(l)).unwrap();
         for t in &ts {
-            t.apply(&mut doc, State::Fix).unwrap();
+            t.toggle.apply(&mut doc, State::Fix).unwrap();
         }
         if let Some(s) = l.duration_s {
             doc.set_value("duration_s", s.into()).unwrap();
@@ -697,7 +518,7 @@ mod tests {
         let ts = toggles_for_scenario("catalogue/DATA-N+1.toml");
         assert_eq!(ts.len(), 1);
         assert_eq!(ts[0].id, "DATA-N+1");
-        assert_eq!(ts[0].label, "One query per order item (N+1)");
+        assert_eq!(ts[0].label(), "One query per order item (N+1)");
         assert_eq!(ts[0].section, "Data layer (section 2)");
         assert!(toggles_for_scenario("mmc.toml").is_empty());
         assert!(toggles_for_scenario("catalogue/OPS-NO-IAC.toml").is_empty());

@@ -8,7 +8,7 @@
 //! panel compares like with like.
 
 use serde::{Deserialize, Serialize};
-use sim_core::{Report, Snapshot, Topology, Trace, Window};
+use sim_core::{Edit, Report, Snapshot, Topology, Trace, Window};
 
 use crate::model::Speed;
 use crate::scenarios::{FaultButton, LiveControls};
@@ -68,16 +68,18 @@ pub enum ToHost {
     Step,
     /// Restarts every lane at t = 0 with `seed` (None: keep the current one).
     Reset { seed: Option<u64> },
-    /// Applies a new scenario text to a running lane, live when the engine can
+    /// Changes the running scenario: `edits` to the scenario document of
+    /// `lane` (None: every lane), validated, then live when the engine can
     /// (same topology, see `Sim::reconfigure`), else by restarting that lane.
-    Apply {
-        lane: Lane,
-        text: String,
+    /// The one way the page changes a running simulation: sliders,
+    /// toggles, the inspector and the topology editor all send it, so the
+    /// document the lane runs is always what the page shows and shares.
+    Edit {
+        lane: Option<Lane>,
+        edits: Vec<Edit>,
         /// Why (shown in the page's note): "N+1 fixed", "inspector".
         reason: String,
     },
-    /// Sets a live parameter (`arrival.rate` of a source, `workers`) on every lane.
-    SetParam { path: String, value: f64 },
     /// Injects a live fault on every lane.
     Inject {
         button: FaultButton,
@@ -140,7 +142,7 @@ pub enum FromHost {
         note: String,
         text: String,
     },
-    /// Every lane's state after an Advance, Step, Reset, SetParam or Inject.
+    /// Every lane's state after an Advance, Step, Reset, Edit or Inject.
     Frame {
         /// This frame answers an `Advance` (false: another command).
         advance: bool,

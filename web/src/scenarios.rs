@@ -5,7 +5,7 @@
 
 use sim_core::scenario::ArrivalSpec;
 use sim_core::spec::{CallPolicy, Discipline, FaultAction, FaultSpec};
-use sim_core::{DistSpec, NodeSpec, Scenario};
+use sim_core::{DistSpec, FieldBounds, NodeSpec, Scenario};
 
 /// Which `<optgroup>` a scenario is listed in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,39 +87,67 @@ pub fn in_group(group: Group) -> impl Iterator<Item = &'static Embedded> {
 
 // ----- control adaptation ----------------------------------------------------------
 
+/// A slider's limits, from sim-core's bounds table: a slider never offers a
+/// value validation refuses. (A path the table does not know gets no limits
+/// beyond finiteness; validation would refuse the edit, naming the field.)
+fn field_bounds(path: &str) -> FieldBounds {
+    sim_core::bounds(path).unwrap_or(FieldBounds {
+        min: f64::MIN,
+        max: f64::MAX,
+        min_open: false,
+        max_open: false,
+        integer: false,
+        unit: "",
+        label: "value",
+    })
+}
+
 /// The arrival-rate slider: drives `nodes.SOURCE.arrival.rate` of the first
-/// Poisson or constant source, from 0.1× to 3× its value in the file.
+/// Poisson or constant source, from 0.1× to 3× its value when the scenario
+/// was loaded, within the field's bounds.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RateControl {
     pub source: String,
-    /// The rate in the file, requests/s.
+    /// The rate the range was made around, requests/s.
     pub base: f64,
+    /// The rate in the running scenario.
+    pub value: f64,
     pub min: f64,
     pub max: f64,
     pub step: f64,
     /// Decimals that `step` needs (the read-out and rounding use them).
     pub decimals: usize,
+    /// The field's unit, from the bounds table ("req/s").
+    pub unit: String,
 }
 
 impl RateControl {
     pub fn new(source: &str, base: f64) -> RateControl {
+        let bounds = field_bounds(&format!("nodes.{source}.arrival.rate"));
         // About 1/50 of the file value, as a power of ten: 9 -> 0.1, 200 -> 1.
         let exp = (base / 50.0).log10().floor().clamp(-4.0, 6.0);
         let step = 10f64.powf(exp);
         let decimals = (-exp).max(0.0) as usize;
         let round = |x: f64| round_to(x, decimals);
-        let min = round(((0.1 * base) / step).round().max(1.0) * step);
-        let max = round(((3.0 * base) / step).round() * step).max(min + step);
+        let lowest = round(bounds.lowest(step));
+        let highest = round(bounds.highest(step));
+        let min = round(((0.1 * base) / step).round().max(1.0) * step).clamp(lowest, highest);
+        let max = round(((3.0 * base) / step).round() * step)
+            .max(min + step)
+            .clamp(lowest, highest);
         RateControl {
             source: source.to_string(),
             base,
+            value: base,
             min,
             max,
             step: round(step),
             decimals,
+            unit: bounds.unit.to_string(),
         }
     }
 
+    /// The field the slider edits.
     pub fn param(&self) -> String {
         format!("nodes.{}.arrival.rate", self.source)
     }
@@ -135,7 +163,7 @@ impl RateControl {
 
     /// `"9.8 req/s"`, `"200 req/s"`.
     pub fn format(&self, rate: f64) -> String {
-        format!("{:.*} req/s", self.decimals, rate)
+        format!("{:.*} {}", self.decimals, rate, self.unit)
     }
 }
 
@@ -144,25 +172,35 @@ fn round_to(x: f64, decimals: usize) -> f64 {
     (x * k).round() / k
 }
 
-/// The workers slider: drives `nodes.NODE.workers` of the first service.
+/// The workers slider: drives `nodes.NODE.workers` of the first service,
+/// from the field's lowest value to twice the loaded value (at least 20),
+/// within the field's bounds.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkersControl {
     pub node: String,
+    /// The workers the range was made around.
     pub base: u32,
+    /// The workers in the running scenario.
+    pub value: u32,
     pub min: u32,
     pub max: u32,
 }
 
 impl WorkersControl {
     pub fn new(node: &str, base: u32) -> WorkersControl {
+        let bounds = field_bounds(&format!("nodes.{node}.workers"));
+        let lowest = bounds.lowest(1.0).max(0.0) as u32;
+        let highest = bounds.highest(1.0).min(u32::MAX as f64) as u32;
         WorkersControl {
             node: node.to_string(),
             base,
-            min: 1,
-            max: (2 * base).max(20),
+            value: base,
+            min: lowest,
+            max: (2 * base).max(20).clamp(lowest, highest),
         }
     }
 
+    /// The field the slider edits.
     pub fn param(&self) -> String {
         format!("nodes.{}.workers", self.node)
     }
@@ -221,6 +259,31 @@ impl LiveControls {
             theory: mmc_theory(sc),
             focus,
         }
+    }
+
+    /// The controls after an edit to the running scenario: a slider that
+    /// still drives the same field keeps its range (so a drag does not move
+    /// the range under the pointer) and shows the scenario's value, as long
+    /// as that value is in its range; otherwise it is made anew.
+    pub fn follow(&self, sc: &Scenario) -> LiveControls {
+        let mut next = LiveControls::from_scenario(sc);
+        if let (Some(old), Some(new)) = (&self.rate, &mut next.rate) {
+            if old.source == new.source && old.contains(new.value) {
+                *new = RateControl {
+                    value: new.value,
+                    ..old.clone()
+                };
+            }
+        }
+        if let (Some(old), Some(new)) = (&self.workers, &mut next.workers) {
+            if old.node == new.node && old.contains(new.value) {
+                *new = WorkersControl {
+                    value: new.value,
+                    ..old.clone()
+                };
+            }
+        }
+        next
     }
 
     pub fn theory_applies(&self) -> bool {
@@ -551,6 +614,74 @@ mod tests {
             assert!(r.contains(base), "{base}: {r:?}");
             assert!(r.min > 0.0 && r.min < base && r.max > base, "{r:?}");
         }
+    }
+
+    /// Every slider of every shipped scenario takes its limits from sim-core's
+    /// bounds table, the table validation checks against: each end of the
+    /// slider is accepted when the scenario is edited to it, and a value just
+    /// past the table's limit is refused, naming the slider's field.
+    #[test]
+    fn every_slider_reads_its_bounds_from_validation() {
+        let mut sliders = 0;
+        for e in all() {
+            let sc = parse(e.id);
+            let doc =
+                sim_core::ScenarioDoc::parse(e.text, sim_core::Format::sniff(e.text)).unwrap();
+            let c = LiveControls::from_scenario(&sc);
+            let edited = |path: &str, v: serde_json::Value| {
+                let mut d = doc.clone();
+                d.set_value(path, v).unwrap();
+                d.build()
+            };
+            let mut check = |path: String, lo: f64, hi: f64, integer: bool| {
+                sliders += 1;
+                let b = sim_core::bounds(&path).unwrap_or_else(|| panic!("{path}: no bounds"));
+                assert_eq!(b.integer, integer, "{}: {path}", e.id);
+                for v in [lo, hi] {
+                    assert!(b.contains(v), "{}: {path} offers {v}, outside {b:?}", e.id);
+                    let v = if integer { (v as u64).into() } else { v.into() };
+                    edited(&path, v).unwrap_or_else(|err| panic!("{}: {err}", e.id));
+                }
+                let past = if b.max.is_finite() {
+                    b.max * 2.0
+                } else {
+                    b.min - 1.0
+                };
+                let err = edited(&path, past.into()).unwrap_err();
+                assert_eq!(err.path, path, "{}: {err}", e.id);
+            };
+            if let Some(r) = &c.rate {
+                let b = sim_core::bounds(&r.param()).unwrap();
+                assert_eq!(r.unit, b.unit, "{}", e.id);
+                check(r.param(), r.min, r.max, false);
+            }
+            if let Some(w) = &c.workers {
+                check(w.param(), w.min as f64, w.max as f64, true);
+            }
+        }
+        assert!(sliders >= all().len(), "{sliders} sliders");
+    }
+
+    #[test]
+    fn a_slider_keeps_its_range_while_the_scenario_follows_it() {
+        let sc = parse("mmc.toml");
+        let c = LiveControls::from_scenario(&sc);
+        let mut moved = sc.clone();
+        if let NodeSpec::Source(s) = moved.nodes.get_mut("clients").unwrap() {
+            s.arrival = ArrivalSpec::Poisson { rate: 9.8 };
+        }
+        let f = c.follow(&moved);
+        let (r0, r1) = (c.rate.as_ref().unwrap(), f.rate.as_ref().unwrap());
+        assert_eq!(
+            (r1.value, r1.min, r1.max, r1.base),
+            (9.8, r0.min, r0.max, 9.0)
+        );
+        // a value beyond the range makes a new range around it
+        if let NodeSpec::Source(s) = moved.nodes.get_mut("clients").unwrap() {
+            s.arrival = ArrivalSpec::Poisson { rate: 100.0 };
+        }
+        let f = c.follow(&moved);
+        assert_eq!(f.rate.as_ref().unwrap().base, 100.0);
     }
 
     #[test]

@@ -5,11 +5,11 @@
 
 use std::rc::Rc;
 
-use sim_core::lesson::State;
-use sim_core::{Report, ScenarioDoc, Snapshot, Trace, Window};
+use sim_core::lesson::{State, Toggle};
+use sim_core::{Edit, Report, ScenarioDoc, Snapshot, Trace, Window};
 
 use crate::clock;
-use crate::lessons::{self, ToggleDef};
+use crate::lessons::{self, LessonToggle};
 use crate::model::{
     recent_p99, ChartData, NodeRow, Prediction, Speed, CHART_WINDOWS, RECENT_WINDOWS,
 };
@@ -410,8 +410,14 @@ pub struct AppState {
     pub playing: bool,
     pub speed: Speed,
     pub seed: u64,
+    /// The sliders' values: the running scenario's, or what the user just
+    /// set while the edit is on its way (see `rate_pending`).
     pub rate: f64,
     pub workers: u32,
+    /// A slider value sent as an edit and not confirmed yet: replies about
+    /// older edits do not move the slider back under the pointer.
+    rate_pending: Option<f64>,
+    workers_pending: Option<u32>,
     pub prediction: Option<Prediction>,
     pub fault_targets: Rc<Vec<(String, String)>>,
     pub fault_target: Option<String>,
@@ -419,7 +425,7 @@ pub struct AppState {
     pub note: Option<String>,
     /// The scenario's anti-pattern toggles and whether each is fixed (lane A
     /// in sandbox mode, lane B in A/B mode).
-    pub toggles: Rc<Vec<ToggleDef>>,
+    pub toggles: Rc<Vec<LessonToggle>>,
     pub toggle_fixed: Rc<Vec<bool>>,
     pub lesson: Option<LessonState>,
     /// `?embed`: the compact layout for an iframe.
@@ -482,29 +488,29 @@ impl std::fmt::Debug for AppState {
 
 pub const DEFAULT_SPEED: Speed = Speed::X(10);
 
-/// The text of scenario `text` with toggle `t` in `state` (a null value
-/// removes the field), as TOML.
-pub fn with_toggle(text: &str, t: &ToggleDef, state: State) -> Result<String, String> {
+/// The text of scenario `text` with toggle `t` in `state`, as TOML (the
+/// toggle's own `apply`, then validation).
+pub fn with_toggle(text: &str, t: &Toggle, state: State) -> Result<String, String> {
     let mut doc =
         ScenarioDoc::parse(text, sim_core::Format::sniff(text)).map_err(|e| e.to_string())?;
     t.apply(&mut doc, state).map_err(|e| e.to_string())?;
-    let sc = doc.build().map_err(|e| e.to_string())?;
-    Ok(sc.to_toml())
+    doc.build().map_err(|e| e.to_string())?;
+    Ok(doc.to_toml())
 }
 
-/// Whether `text` already is in toggle `t`'s fixed state: applying the fix
-/// changes nothing in the built scenario (so defaults, number forms and
-/// absent fields all compare as the engine sees them).
-pub fn is_fixed(text: &str, t: &ToggleDef) -> bool {
-    let build = |text: &str| {
-        ScenarioDoc::parse(text, sim_core::Format::sniff(text))
-            .and_then(|d| d.build())
-            .ok()
+/// Whether `text` already is in toggle `t`'s fixed state.
+pub fn is_fixed(text: &str, t: &Toggle) -> bool {
+    ScenarioDoc::parse(text, sim_core::Format::sniff(text))
+        .is_ok_and(|doc| t.state_of(&doc) == Some(State::Fix))
+}
+
+/// The edits that turn the document of `from` into that of `to` (both
+/// TOML or JSON): what an editor's new text changes.
+pub fn edits_between(from: &str, to: &str) -> Result<Vec<Edit>, String> {
+    let parse = |t: &str| {
+        ScenarioDoc::parse(t, sim_core::Format::sniff(t)).map_err(|e| format!("scenario: {e}"))
     };
-    match (build(text), with_toggle(text, t, State::Fix).ok()) {
-        (Some(now), Some(fixed)) => build(&fixed).is_some_and(|f| f == now),
-        _ => false,
-    }
+    Ok(parse(from)?.diff(&parse(to)?))
 }
 
 impl AppState {
@@ -566,6 +572,8 @@ impl AppState {
             seed: 1,
             rate: 0.0,
             workers: 0,
+            rate_pending: None,
+            workers_pending: None,
             prediction: None,
             fault_targets: Rc::new(Vec::new()),
             fault_target: None,
@@ -645,7 +653,11 @@ impl AppState {
         let text = self
             .lane_text(self.toggle_lane())
             .unwrap_or_else(|| self.scenario_text.to_string());
-        let fixed: Vec<bool> = self.toggles.iter().map(|t| is_fixed(&text, t)).collect();
+        let fixed: Vec<bool> = self
+            .toggles
+            .iter()
+            .map(|t| is_fixed(&text, &t.toggle))
+            .collect();
         if *self.toggle_fixed != fixed {
             self.toggle_fixed = Rc::new(fixed);
         }
@@ -661,9 +673,8 @@ impl AppState {
                 self.scenario_text = Rc::new(info.text.clone());
             }
             self.seed = info.seed;
+            self.follow_controls(&info.controls);
             let c = &info.controls;
-            self.rate = c.rate.as_ref().map_or(0.0, |c| c.base);
-            self.workers = c.workers.as_ref().map_or(0, |c| c.base);
             if new_scenario {
                 self.fault_targets = Rc::new(scenarios::fault_targets(&info.topology.nodes));
                 if !self
@@ -698,6 +709,41 @@ impl AppState {
         self.sync_toggles();
         self.last_traces_ms = f64::NEG_INFINITY;
         let _ = now_ms;
+    }
+
+    /// The sliders show the running scenario's values, except one whose
+    /// edit is still on its way.
+    fn follow_controls(&mut self, c: &LiveControls) {
+        let rate = c.rate.as_ref().map_or(0.0, |c| c.value);
+        if self.rate_pending.is_none_or(|p| p == rate) {
+            self.rate = rate;
+            self.rate_pending = None;
+        }
+        let workers = c.workers.as_ref().map_or(0, |c| c.value);
+        if self.workers_pending.is_none_or(|p| p == workers) {
+            self.workers = workers;
+            self.workers_pending = None;
+        }
+    }
+
+    /// An edit was refused: the sliders and toggles show what runs.
+    fn resync(&mut self) {
+        self.rate_pending = None;
+        self.workers_pending = None;
+        if let Some(c) = self.controls().cloned() {
+            self.follow_controls(&c);
+        }
+        self.update_prediction();
+        self.sync_toggles();
+    }
+
+    /// Sends `edits` of the running scenario (see `ToHost::Edit`).
+    fn send_edits(&mut self, lane: Option<Lane>, edits: Vec<Edit>, reason: String) {
+        self.send(ToHost::Edit {
+            lane,
+            edits,
+            reason,
+        });
     }
 
     fn update_prediction(&mut self) {
@@ -839,6 +885,8 @@ impl AppState {
     }
 
     fn set_scenario_toggles(&mut self, id: &str) {
+        self.rate_pending = None;
+        self.workers_pending = None;
         self.toggles = Rc::new(lessons::toggles_for_scenario(id));
         self.toggle_fixed = Rc::new(vec![false; self.toggles.len()]);
     }
@@ -878,7 +926,7 @@ impl AppState {
         let all = |state: State| -> Result<String, String> {
             let mut text = base.clone();
             for t in self.toggles.iter() {
-                text = with_toggle(&text, t, state)?;
+                text = with_toggle(&text, &t.toggle, state)?;
             }
             Ok(text)
         };
@@ -990,6 +1038,7 @@ impl AppState {
                         self.playing = false;
                     } else {
                         self.error = Some(text);
+                        self.resync();
                     }
                     true
                 }
@@ -1107,21 +1156,17 @@ impl AppState {
                         Some("this scenario has no Poisson or constant source to drive".into());
                     return true;
                 };
-                if !c.contains(rate) {
-                    self.error = Some(format!(
-                        "arrival rate must be between {} and {} req/s (got {rate})",
-                        c.min, c.max
-                    ));
-                    return true;
-                }
                 let rate = c.snap(rate);
-                self.rate = rate;
-                self.send(ToHost::SetParam {
-                    path: c.param(),
-                    value: rate,
-                });
-                self.update_prediction();
-                self.error = None;
+                match Edit::number(c.param(), rate) {
+                    Ok(edit) => {
+                        self.rate = rate;
+                        self.rate_pending = Some(rate);
+                        self.send_edits(None, vec![edit], "arrival rate".into());
+                        self.update_prediction();
+                        self.error = None;
+                    }
+                    Err(e) => self.error = Some(e.to_string()),
+                }
                 true
             }
             Action::SetWorkers(workers) => {
@@ -1129,18 +1174,10 @@ impl AppState {
                     self.error = Some("this scenario has no service to size".into());
                     return true;
                 };
-                if !c.contains(workers) {
-                    self.error = Some(format!(
-                        "workers must be between {} and {} (got {workers})",
-                        c.min, c.max
-                    ));
-                    return true;
-                }
                 self.workers = workers;
-                self.send(ToHost::SetParam {
-                    path: c.param(),
-                    value: workers as f64,
-                });
+                self.workers_pending = Some(workers);
+                let edit = Edit::set(c.param(), workers.into());
+                self.send_edits(None, vec![edit], "workers".into());
                 self.update_prediction();
                 self.error = None;
                 true
@@ -1169,16 +1206,12 @@ impl AppState {
                 true
             }
             Action::ApplyText { text, reason } => {
-                if let Err(e) = crate::engine::Engine::parse(&text) {
-                    self.error = Some(format!("{reason}: {e}"));
-                    return true;
+                let from = self.lane_text(Lane::A).unwrap_or_default();
+                match edits_between(&from, &text) {
+                    Ok(edits) if edits.is_empty() => return false,
+                    Ok(edits) => self.send_edits(Some(Lane::A), edits, reason),
+                    Err(e) => self.error = Some(format!("{reason}: {e}")),
                 }
-                self.scenario_text = Rc::new(text.clone());
-                self.send(ToHost::Apply {
-                    lane: Lane::A,
-                    text,
-                    reason,
-                });
                 true
             }
             Action::DismissScenarioError => {
@@ -1213,29 +1246,18 @@ impl AppState {
                     return false;
                 };
                 let lane = self.toggle_lane();
-                let Some(text) = self.lane_text(lane) else {
+                if self.lane(lane).is_none() {
                     return false;
-                };
-                let state = if fixed { State::Fix } else { State::Mistake };
-                match with_toggle(&text, &t, state) {
-                    Ok(new_text) => {
-                        if lane == Lane::A {
-                            self.scenario_text = Rc::new(new_text.clone());
-                        }
-                        let mut f = (*self.toggle_fixed).clone();
-                        if let Some(x) = f.get_mut(index) {
-                            *x = fixed;
-                        }
-                        self.toggle_fixed = Rc::new(f);
-                        let what = if fixed { "fixed" } else { "mistake on" };
-                        self.send(ToHost::Apply {
-                            lane,
-                            text: new_text,
-                            reason: format!("{} {what}", t.label),
-                        });
-                    }
-                    Err(e) => self.error = Some(format!("{}: {e}", t.label)),
                 }
+                let state = if fixed { State::Fix } else { State::Mistake };
+                let mut f = (*self.toggle_fixed).clone();
+                if let Some(x) = f.get_mut(index) {
+                    *x = fixed;
+                }
+                self.toggle_fixed = Rc::new(f);
+                let what = if fixed { "fixed" } else { "mistake on" };
+                let reason = format!("{} {what}", t.label());
+                self.send_edits(Some(lane), t.toggle.edits(state), reason);
                 true
             }
             Action::SetMode(mode) => {
@@ -1383,6 +1405,11 @@ pub mod harness {
                     }
                 }
             }
+        }
+
+        /// The commands queued and not delivered yet (delivered by the caller).
+        pub fn queue_drain(&mut self) -> Vec<ToHost> {
+            self.queue.borrow_mut().drain(..).collect()
         }
 
         pub fn act(&mut self, a: Action) -> bool {
@@ -1698,6 +1725,114 @@ mod tests {
             fixed: false,
         });
         assert_eq!(*h.st.toggle_fixed, vec![false]);
+    }
+
+    /// What the page shows, shares and exports is the scenario that runs:
+    /// after the sliders move, the scenario text, a share link made from the
+    /// page and the TOML export all carry the sliders' values.
+    #[test]
+    fn share_links_and_exports_carry_the_sliders_values() {
+        use crate::share::{encode, parse_route};
+        use sim_core::{NodeSpec, Scenario};
+        let values = |text: &str| {
+            let sc = Scenario::from_str_any(text).unwrap();
+            let rate = match &sc.nodes["clients"] {
+                NodeSpec::Source(s) => match s.arrival {
+                    sim_core::scenario::ArrivalSpec::Poisson { rate } => rate,
+                    _ => unreachable!(),
+                },
+                _ => unreachable!(),
+            };
+            let workers = match &sc.nodes["server"] {
+                NodeSpec::Service(s) => s.workers,
+                _ => unreachable!(),
+            };
+            (rate, workers)
+        };
+        let mut h = Harness::default();
+        h.frames(3, 16.0);
+        assert_eq!(values(&h.st.scenario_text), (9.0, 10));
+        h.act(Action::SetRate(9.8));
+        h.act(Action::SetWorkers(12));
+        assert!(h.st.error.is_none(), "{:?}", h.st.error);
+        assert_eq!((h.st.rate, h.st.workers), (9.8, 12));
+        // the page's scenario text is the running one...
+        assert_eq!(values(&h.st.scenario_text), (9.8, 12));
+        assert_eq!(h.a().snapshot.nodes[0].workers, 12);
+        // ...a share link carries it...
+        let link = format!("http://x/{}", encode(&h.st.share_payload()));
+        let q: Rc<std::cell::RefCell<Vec<ToHost>>> = Rc::default();
+        let q2 = q.clone();
+        let shared = AppState::from_route(
+            Sender(Rc::new(move |m| q2.borrow_mut().push(m))),
+            parse_route(&link),
+        );
+        assert_eq!(values(&shared.scenario_text), (9.8, 12));
+        // ...and so does the TOML export (the dialog exports the page's text).
+        let sc = Scenario::from_str_any(&h.st.scenario_text).unwrap();
+        let f = crate::export::scenario_toml(&sc, h.st.seed);
+        assert_eq!(values(std::str::from_utf8(&f.bytes).unwrap()), (9.8, 12));
+        // A reset keeps them: they are in the document, not beside it.
+        h.act(Action::Reset);
+        assert_eq!(values(&h.st.scenario_text), (9.8, 12));
+        assert_eq!(h.a().snapshot.nodes[0].workers, 12);
+        assert_eq!((h.st.rate, h.st.workers), (9.8, 12));
+    }
+
+    /// The page's anti-pattern switch and `tailsim lessons check` run the
+    /// same fix: the lane's scenario after the toggle is the lesson's fix
+    /// state, slider edits made before it included.
+    #[test]
+    fn a_toggle_on_the_page_runs_the_state_the_cli_checks() {
+        let id = "catalogue/DATA-N+1.toml";
+        let file = crate::scenarios::find(id).unwrap().text;
+        let l = lessons::find("DATA-N+1").unwrap();
+        let mut h = Harness::new(id, file);
+        h.act(Action::SetToggle {
+            index: 0,
+            fixed: true,
+        });
+        assert!(h.st.error.is_none(), "{:?}", h.st.error);
+        let mut page = sim_core::Scenario::from_str_any(&h.st.scenario_text).unwrap();
+        let cli = l.scenario(State::Fix, Some(file)).unwrap();
+        page.duration_s = cli.duration_s;
+        assert_eq!(page, cli);
+        assert_eq!(*h.st.toggle_fixed, vec![true]);
+        // a slider edit and a toggle compose in the one document
+        h.act(Action::SetWorkers(7));
+        h.act(Action::SetToggle {
+            index: 0,
+            fixed: false,
+        });
+        let page = ScenarioDoc::parse(&h.st.scenario_text, sim_core::Format::Toml).unwrap();
+        let w = h.st.controls().unwrap().workers.clone().unwrap();
+        assert_eq!(page.get(&w.param()), Some(&7.into()));
+        assert_eq!(h.st.toggles[0].toggle.state_of(&page), Some(State::Mistake));
+    }
+
+    #[test]
+    fn a_refused_slider_edit_puts_the_slider_back() {
+        let mut h = Harness::default();
+        h.act(Action::SetWorkers(0));
+        let e = h.st.error.clone().unwrap();
+        assert!(
+            e.contains("nodes.server.workers: must be an integer between 1 and 100000"),
+            "{e}"
+        );
+        assert_eq!(h.st.workers, 10);
+        // replies about an older edit do not move a newer value back
+        h.st.apply(Action::SetWorkers(11), 0.0);
+        h.st.apply(Action::SetWorkers(12), 0.0);
+        let msgs: Vec<ToHost> = h.queue_drain();
+        for (i, m) in msgs.into_iter().enumerate() {
+            for r in h.host.handle(m) {
+                h.st.apply(Action::Host(r), 0.0);
+            }
+            if i == 0 {
+                assert_eq!(h.st.workers, 12, "the reply for 11 left the slider at 12");
+            }
+        }
+        assert_eq!(h.st.workers, 12);
     }
 
     #[test]

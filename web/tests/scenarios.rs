@@ -2,7 +2,7 @@
 //! browser (wasm32), and the reducer must switch between them there.
 #![cfg(target_arch = "wasm32")]
 
-use sim_core::{Scenario, Sim};
+use sim_core::{Edit, Format, Scenario, ScenarioDoc, Sim};
 use wasm_bindgen_test::*;
 
 use web::model::Speed;
@@ -31,15 +31,23 @@ fn every_embedded_scenario_builds_and_runs_in_the_browser() {
             "{}: nothing happened",
             e.id
         );
+        // The sliders' far ends, as the page applies them: document edits,
+        // validated, then a live reconfiguration.
         let c = LiveControls::from_scenario(&sc);
+        let mut edits = Vec::new();
         if let Some(r) = &c.rate {
-            sim.set_param(&r.param(), r.max)
-                .unwrap_or_else(|err| panic!("{}: {err}", e.id));
+            edits.push(Edit::number(r.param(), r.max).unwrap());
         }
         if let Some(w) = &c.workers {
-            sim.set_param(&w.param(), w.max as f64)
-                .unwrap_or_else(|err| panic!("{}: {err}", e.id));
+            edits.push(Edit::set(w.param(), w.max.into()));
         }
+        let mut doc = ScenarioDoc::parse(e.text, Format::sniff(e.text)).unwrap();
+        doc.apply_all(&edits)
+            .unwrap_or_else(|err| panic!("{}: {err}", e.id));
+        let mut edited = doc.build().unwrap_or_else(|err| panic!("{}: {err}", e.id));
+        edited.warmup_s = 0.0;
+        sim.reconfigure(&edited)
+            .unwrap_or_else(|err| panic!("{}: {err}", e.id));
     }
 }
 

@@ -214,6 +214,23 @@ fn engine_host_runs_in_the_browser() {
         web::transport::JsCodec::decode(web::transport::JsCodec::encode(out[0].clone()))
     };
     assert_eq!(back, out[0]);
+    // Document edits (JSON values, integers included) cross it unchanged:
+    // a slider's whole number must stay a whole number for the scenario.
+    let edit = ToHost::Edit {
+        lane: None,
+        edits: vec![
+            sim_core::Edit::set("nodes.server.workers", 12.into()),
+            sim_core::Edit::number("nodes.clients.arrival.rate", 9.8).unwrap(),
+            sim_core::Edit::set("nodes.server.queue", serde_json::json!({"capacity": 50})),
+            sim_core::Edit::remove("nodes.server.steps[0]"),
+        ],
+        reason: "sliders".into(),
+    };
+    let back: ToHost = {
+        use gloo::worker::Codec;
+        web::transport::JsCodec::decode(web::transport::JsCodec::encode(edit.clone()))
+    };
+    assert_eq!(back, edit);
 }
 
 #[wasm_bindgen_test]

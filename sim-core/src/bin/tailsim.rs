@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sim_core::lesson::{self, ClaimResult, Lesson, State};
-use sim_core::{Format, Scenario, ScenarioDoc, Sim};
+use sim_core::{Edit, Format, Scenario, ScenarioDoc, Sim};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -34,7 +34,8 @@ enum Cmd {
     Validate {
         /// Scenario file (.toml or .json).
         file: PathBuf,
-        /// Override a field before validating: PATH=VALUE (repeatable).
+        /// Override a field before validating: PATH=VALUE (repeatable; VALUE
+        /// null removes the field).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
     },
@@ -79,7 +80,7 @@ struct RunArgs {
     #[arg(long, value_parser = nonneg_secs)]
     warmup: Option<f64>,
     /// Override any field by its dotted path, e.g. nodes.api.workers=12
-    /// (repeatable; values are JSON or bare strings).
+    /// (repeatable; values are JSON or bare strings; null removes the field).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     sets: Vec<String>,
     /// Output format.
@@ -119,7 +120,7 @@ fn nonneg_secs(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Reads a scenario document and applies `--set` overrides.
+/// Reads a scenario document and applies the `--set` edits, in order.
 fn load_doc(file: &Path, sets: &[String]) -> Result<ScenarioDoc, String> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
@@ -131,10 +132,8 @@ fn load_doc(file: &Path, sets: &[String]) -> Result<ScenarioDoc, String> {
     let mut doc =
         ScenarioDoc::parse(&text, format).map_err(|e| format!("{}: {e}", file.display()))?;
     for s in sets {
-        let (path, value) = s.split_once('=').ok_or_else(|| {
-            format!("--set {s:?}: expected PATH=VALUE, e.g. nodes.api.workers=12")
-        })?;
-        doc.set(path.trim(), value)
+        Edit::parse(s)
+            .and_then(|edit| doc.apply(&edit))
             .map_err(|e| format!("--set {s:?}: {e}"))?;
     }
     Ok(doc)
@@ -382,13 +381,18 @@ fn lessons(cmd: LessonCmd, dir: &Path, scenarios: &Path) -> Result<ExitCode, Str
             );
             println!("{}\n", l.narrative.trim());
             println!("Question: {}\n", l.question.trim());
-            if let Some(t) = &l.toggle {
-                println!("Toggle: {}", t.label);
-                for (k, v) in &t.mistake {
-                    println!("  mistake  {k} = {v}");
-                }
-                for (k, v) in &t.fix {
-                    println!("  fix      {k} = {v}");
+            for (id, t) in l.toggles() {
+                println!("Toggle {id}: {}", t.label);
+                for p in t.paths() {
+                    let show = |st| {
+                        t.value(st, p)
+                            .map_or("(absent)".to_string(), |v| v.to_string())
+                    };
+                    println!(
+                        "  {p}: mistake {}, fix {}",
+                        show(State::Mistake),
+                        show(State::Fix)
+                    );
                 }
             }
             if let Some(d) = &l.demonstrated_by {

@@ -174,7 +174,14 @@ proptest! {
         let mut doc = ScenarioDoc::parse(&all[i % all.len()], Format::Toml).unwrap();
         match doc.set(&p, &raw) {
             Ok(()) => {
-                prop_assert_eq!(doc.get(&p), Some(&parsed(&raw)), "set {}={} then get", p, raw);
+                // `null` removes the field; anything else is read back.
+                let want = parsed(&raw);
+                let got = doc.get(&p);
+                if want.is_null() {
+                    prop_assert_eq!(got, None, "set {}=null then get", p);
+                } else {
+                    prop_assert_eq!(got, Some(&want), "set {}={} then get", p, raw);
+                }
                 if let Err(e) = doc.build() {
                     prop_assert!(said_something(&e));
                 }

@@ -141,10 +141,15 @@ pub fn inspector(p: &InspectorProps) -> Html {
             })
         };
         let err = errors.get(path);
+        // What validation accepts here, from sim-core's bounds table.
+        let hint = sim_core::bounds(&format!("nodes.{}.{path}", p.node)).map(|b| {
+            let unit = if b.unit.is_empty() { String::new() } else { format!(" ({})", b.unit) };
+            format!("{}{unit}: {}", b.label, b.describe())
+        });
         html! {
             <div class={classes!("editor-field", err.is_some().then_some("invalid"))} key={path.clone()}>
                 <label for={id.clone()}>{ path.clone() }</label>
-                <input id={id} type="text" value={shown} readonly={readonly}
+                <input id={id} type="text" value={shown} readonly={readonly} title={hint}
                     data-testid={format!("field-{path}")}
                     aria-invalid={if err.is_some() { "true" } else { "false" }}
                     {oninput} {onkeydown} {onblur} />

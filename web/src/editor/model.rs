@@ -1,16 +1,20 @@
 //! The topology editor's document model: pure, natively tested.
 //!
 //! The scenario stays a generic [`ScenarioDoc`] (a `serde_json::Value`) so
-//! that every field survives an edit, including ones this editor knows
-//! nothing about. Every operation builds a candidate document, validates it
-//! with [`ScenarioDoc::build`] and only then commits it (pushing the old one
-//! on the undo stack); an edit that does not build changes nothing and
-//! returns the [`ScenarioError`] (path + message).
+//! that every field survives an edit as written. Every operation builds a
+//! candidate document, validates it with [`ScenarioDoc::build`] and only
+//! then commits it (pushing the old one on the undo stack); an edit that
+//! does not build changes nothing and returns the [`ScenarioError`] (path +
+//! message). So the editor never holds a document that does not build, and
+//! it reads handler steps through sim-core's typed walker on the committed
+//! document's [`Scenario`] (arrows: `Scenario::call_edges`; deletions: the
+//! steps' `target` and `blocks`), never by walking the JSON itself.
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
-use sim_core::{Format, NodeKind, ScenarioDoc, ScenarioError};
+use sim_core::spec::{ServiceSpec, StepSpec};
+use sim_core::{Format, NodeKind, NodeSpec, Scenario, ScenarioDoc, ScenarioError};
 
 /// Undo history depth.
 pub const MAX_UNDO: usize = 200;
@@ -21,24 +25,7 @@ fn refuse<T>(path: impl Into<String>, message: impl Into<String>) -> EditResult<
     Err(ScenarioError::new(path, message))
 }
 
-/// What an edge of the drawing stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum EdgeKind {
-    /// A source's `target`.
-    Target,
-    /// A `call` step.
-    Call,
-    /// A `query` step.
-    Query,
-    /// A `cache_read` step.
-    CacheRead,
-    /// A `publish` step.
-    Publish,
-    /// A load balancer's backend.
-    Backend,
-    /// A broker's consumer `handler`.
-    Handler,
-}
+pub use sim_core::scenario::EdgeKind;
 
 /// One arrow of the drawing: `from` calls (sends to) `to`. Several steps
 /// between the same two nodes make one edge.
@@ -84,6 +71,8 @@ pub fn kind_label(kind: NodeKind) -> &'static str {
 #[derive(Clone, Debug)]
 pub struct EditorDoc {
     doc: ScenarioDoc,
+    /// `doc`, typed (it always builds).
+    typed: Scenario,
     undo: Vec<ScenarioDoc>,
     redo: Vec<ScenarioDoc>,
 }
@@ -97,12 +86,26 @@ impl EditorDoc {
 
     /// Wraps a document that builds.
     pub fn from_doc(doc: ScenarioDoc) -> EditResult<Self> {
-        doc.build()?;
+        let typed = doc.build()?;
         Ok(EditorDoc {
             doc,
+            typed,
             undo: Vec::new(),
             redo: Vec::new(),
         })
+    }
+
+    /// The document typed: what the walker reads.
+    pub fn typed(&self) -> &Scenario {
+        &self.typed
+    }
+
+    /// Replaces the document with one that built when it was committed.
+    fn restore(&mut self, doc: ScenarioDoc) -> ScenarioDoc {
+        if let Ok(typed) = doc.build() {
+            self.typed = typed;
+        }
+        std::mem::replace(&mut self.doc, doc)
     }
 
     pub fn doc(&self) -> &ScenarioDoc {
@@ -140,7 +143,19 @@ impl EditorDoc {
 
     /// The arrows of the drawing, deduplicated per (from, to), sorted.
     pub fn edges(&self) -> Vec<Edge> {
-        edges_of(self.nodes_map())
+        let mut out: Vec<Edge> = self
+            .typed
+            .call_edges()
+            .into_iter()
+            .map(|e| Edge {
+                from: e.from.to_string(),
+                to: e.to.to_string(),
+                kind: e.kind,
+            })
+            .collect();
+        out.sort();
+        out.dedup_by(|a, b| a.from == b.from && a.to == b.to);
+        out
     }
 
     /// Positions written in the scenario's `[layout]`.
@@ -183,7 +198,7 @@ impl EditorDoc {
     pub fn undo(&mut self) -> bool {
         match self.undo.pop() {
             Some(prev) => {
-                let cur = std::mem::replace(&mut self.doc, prev);
+                let cur = self.restore(prev);
                 self.redo.push(cur);
                 true
             }
@@ -195,7 +210,7 @@ impl EditorDoc {
     pub fn redo(&mut self) -> bool {
         match self.redo.pop() {
             Some(next) => {
-                let cur = std::mem::replace(&mut self.doc, next);
+                let cur = self.restore(next);
                 self.undo.push(cur);
                 true
             }
@@ -208,19 +223,20 @@ impl EditorDoc {
     pub fn try_edit<R>(
         &self,
         f: impl FnOnce(&mut Value) -> EditResult<R>,
-    ) -> EditResult<(ScenarioDoc, R)> {
+    ) -> EditResult<(ScenarioDoc, Scenario, R)> {
         let mut v = self.doc.0.clone();
         let r = f(&mut v)?;
-        let cand = ScenarioDoc(v);
-        cand.build()?;
-        Ok((cand, r))
+        let cand = ScenarioDoc::from_value(v)?;
+        let typed = cand.build()?;
+        Ok((cand, typed, r))
     }
 
     /// Like [`EditorDoc::try_edit`], then commits the candidate (an edit
     /// that changes nothing leaves no undo entry).
     pub fn edit<R>(&mut self, f: impl FnOnce(&mut Value) -> EditResult<R>) -> EditResult<R> {
-        let (cand, r) = self.try_edit(f)?;
+        let (cand, typed, r) = self.try_edit(f)?;
         if cand != self.doc {
+            self.typed = typed;
             let old = std::mem::replace(&mut self.doc, cand);
             self.undo.push(old);
             if self.undo.len() > MAX_UNDO {
@@ -518,6 +534,7 @@ impl EditorDoc {
             .ok_or_else(|| ScenarioError::new(format!("nodes.{name}"), "no such node"))?;
         let nm = name.to_string();
         let others = self.nodes();
+        let typed = self.typed.clone();
         let mut notes = Vec::new();
         let notes_ref = &mut notes;
         self.edit(move |v| {
@@ -556,7 +573,7 @@ impl EditorDoc {
                             }
                         }
                     }
-                    NodeKind::Service => scrub_service(obj, &nm),
+                    NodeKind::Service => scrub_service(obj, service(&typed, other), &nm),
                     NodeKind::LoadBalancer => {
                         if let Some(b) = obj.get_mut("backends").and_then(Value::as_array_mut) {
                             let before = b.len();
@@ -619,8 +636,9 @@ impl EditorDoc {
                 "a source always has a target: connect it to another node, or delete the source",
             ),
             NodeKind::Service => {
+                let typed = self.typed.clone();
                 self.edit(|v| {
-                    scrub_service(node_mut(v, &f)?, &t);
+                    scrub_service(node_mut(v, &f)?, service(&typed, &f), &t);
                     Ok(())
                 })?;
                 Ok(format!("{from} no longer calls {to}"))
@@ -682,7 +700,7 @@ impl EditorDoc {
         let mut doc = ScenarioDoc(std::mem::take(v));
         let old = doc.get(&full).cloned();
         let res = if raw.trim().is_empty() {
-            remove_path(&mut doc.0, &full)
+            doc.remove(&full)
         } else {
             let value = match (&old, serde_json::from_str::<Value>(raw.trim())) {
                 (Some(Value::String(_)), Ok(Value::String(s))) => Value::String(s),
@@ -744,9 +762,10 @@ impl EditorDoc {
         self.edit(|v| Self::with_node_text(v, node, text))
     }
 
-    /// The scenario as TOML (what `on_apply` receives).
+    /// The scenario as TOML (what `on_apply` receives): the same text the
+    /// engine host writes for the same document.
     pub fn to_toml(&self) -> String {
-        to_toml_text(&self.doc.0).unwrap_or_else(|_| self.doc.0.to_string())
+        self.doc.to_toml()
     }
 }
 
@@ -832,213 +851,65 @@ fn layout_mut(v: &mut Value) -> &mut Map<String, Value> {
     lay.as_object_mut().unwrap()
 }
 
-fn remove_path(v: &mut Value, path: &str) -> EditResult<()> {
-    let (parent, last) = match path.rsplit_once('.') {
-        Some(p) => p,
-        None => return refuse(path, "cannot remove a top-level field here"),
-    };
-    let mut cur = v;
-    for seg in parent.split('.') {
-        cur = match cur {
-            Value::Object(m) => m.get_mut(seg),
-            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
-            _ => None,
-        }
-        .ok_or_else(|| ScenarioError::new(path, "no such field"))?;
-    }
-    match cur {
-        Value::Object(m) => {
-            m.remove(last);
-            Ok(())
-        }
-        Value::Array(a) => match last.parse::<usize>() {
-            Ok(i) if i < a.len() => {
-                a.remove(i);
-                Ok(())
-            }
-            _ => refuse(path, "no such item"),
-        },
-        _ => refuse(path, "no such field"),
+/// The typed service `name` of `sc` (the editor's committed document).
+fn service<'a>(sc: &'a Scenario, name: &str) -> Option<&'a ServiceSpec> {
+    match sc.nodes.get(name) {
+        Some(NodeSpec::Service(s)) => Some(s),
+        _ => None,
     }
 }
 
-/// The single key of an externally tagged step (`{"call": {...}}`).
-fn step_kind(st: &Value) -> Option<(&str, &Value)> {
-    let m = st.as_object()?;
-    if m.len() != 1 {
-        return None;
-    }
-    m.iter().next().map(|(k, v)| (k.as_str(), v))
+/// The JSON value at a path relative to `v` (`.cache_read.on_miss`).
+fn json_at_mut<'a>(v: &'a mut Value, rel: &str) -> Option<&'a mut Value> {
+    let segs = sim_core::scenario::split_path(rel.trim_start_matches('.')).ok()?;
+    segs.iter().try_fold(v, |cur, seg| match cur {
+        Value::Object(m) => m.get_mut(seg),
+        Value::Array(a) => a.get_mut(seg.parse::<usize>().ok()?),
+        _ => None,
+    })
 }
 
-fn step_target(st: &Value) -> Option<(&str, EdgeKind)> {
-    let (k, body) = step_kind(st)?;
-    let (field, kind) = match k {
-        "call" => ("to", EdgeKind::Call),
-        "query" => ("db", EdgeKind::Query),
-        "cache_read" => ("cache", EdgeKind::CacheRead),
-        "publish" => ("broker", EdgeKind::Publish),
-        _ => return None,
-    };
-    Some((body.get(field)?.as_str()?, kind))
-}
-
-/// Every call-like target in `steps`, nested steps included.
-fn step_targets(steps: &Value, out: &mut Vec<(String, EdgeKind)>) {
-    let Some(arr) = steps.as_array() else { return };
-    for st in arr {
-        if let Some((t, k)) = step_target(st) {
-            out.push((t.to_string(), k));
-        }
-        let Some((k, body)) = step_kind(st) else {
-            continue;
-        };
-        match k {
-            "cache_read" => step_targets(body.get("on_miss").unwrap_or(&Value::Null), out),
-            "repeat" | "locked" => step_targets(body.get("steps").unwrap_or(&Value::Null), out),
-            "parallel" => step_targets(body, out),
-            "choose" => {
-                if let Some(bs) = body.as_array() {
-                    for b in bs {
-                        step_targets(b.get("steps").unwrap_or(&Value::Null), out);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn edges_of(nodes: &Map<String, Value>) -> Vec<Edge> {
-    let mut out = Vec::new();
-    for (name, body) in nodes {
-        let mut push = |to: &str, kind| {
-            if nodes.contains_key(to) {
-                out.push(Edge {
-                    from: name.clone(),
-                    to: to.to_string(),
-                    kind,
-                });
-            }
-        };
-        match kind_of_value(body) {
-            Some(NodeKind::Source) => {
-                if let Some(t) = body.get("target").and_then(Value::as_str) {
-                    push(t, EdgeKind::Target);
-                }
-            }
-            Some(NodeKind::Service) => {
-                let mut ts = Vec::new();
-                step_targets(body.get("steps").unwrap_or(&Value::Null), &mut ts);
-                if let Some(eps) = body.get("endpoints").and_then(Value::as_object) {
-                    for e in eps.values() {
-                        step_targets(e.get("steps").unwrap_or(&Value::Null), &mut ts);
-                    }
-                }
-                for (t, k) in ts {
-                    push(&t, k);
-                }
-            }
-            Some(NodeKind::LoadBalancer) => {
-                for b in body
-                    .get("backends")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(b) = b.as_str() {
-                        push(b, EdgeKind::Backend);
-                    }
-                }
-            }
-            Some(NodeKind::Broker) => {
-                if let Some(t) = body
-                    .get("handler")
-                    .and_then(|h| h.get("to"))
-                    .and_then(Value::as_str)
-                {
-                    push(t, EdgeKind::Handler);
-                }
-            }
-            _ => {}
-        }
-    }
-    out.sort();
-    out.dedup_by(|a, b| a.from == b.from && a.to == b.to);
-    out
-}
-
-/// Removes from `steps` every step that reaches `target` (recursively).
-/// A cache read of `target` is replaced by its `on_miss` steps; a write
-/// that invalidates `target` stops invalidating.
-fn scrub_steps(steps: &mut Vec<Value>, target: &str) {
+/// Removes from the JSON list `steps` every step that reaches `target`,
+/// reading what each step is from `typed` (the same list, typed; sim-core's
+/// `StepSpec::target` and `blocks` say what a step calls and where its
+/// nested steps are). A cache read of `target` is replaced by its `on_miss`
+/// steps; a write that invalidates `target` stops invalidating; a repeat,
+/// lock or parallel step left without steps goes too. Steps that stay keep
+/// their JSON as written.
+fn scrub_steps(steps: &mut Vec<Value>, typed: &[StepSpec], target: &str) {
     let old = std::mem::take(steps);
-    for mut st in old {
-        if let Some((t, k)) = step_target(&st) {
-            if t == target {
-                if k == EdgeKind::CacheRead {
-                    let mut miss = st
-                        .get("cache_read")
-                        .and_then(|c| c.get("on_miss"))
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default();
-                    scrub_steps(&mut miss, target);
+    for (mut json, st) in old.into_iter().zip(typed) {
+        if st.target().is_some_and(|(t, _)| t == target) {
+            if let StepSpec::CacheRead(c) = st {
+                if let Some(miss) = json_at_mut(&mut json, ".cache_read.on_miss") {
+                    let mut miss = std::mem::take(miss).as_array().cloned().unwrap_or_default();
+                    scrub_steps(&mut miss, &c.on_miss, target);
                     steps.extend(miss);
                 }
-                continue;
+            }
+            continue;
+        }
+        if let StepSpec::Write(w) = st {
+            if w.cache.as_deref() == Some(target) {
+                if let Some(Value::Object(w)) = json_at_mut(&mut json, ".write") {
+                    w.remove("cache");
+                    w.remove("invalidate");
+                }
             }
         }
-        let Some(m) = st.as_object_mut() else {
-            steps.push(st);
-            continue;
-        };
-        let Some((k, body)) = m.iter_mut().next() else {
-            steps.push(st);
-            continue;
-        };
-        let keep = match k.as_str() {
-            "cache_read" => {
-                if let Some(a) = body.get_mut("on_miss").and_then(Value::as_array_mut) {
-                    scrub_steps(a, target);
-                }
-                true
+        let mut emptied = false;
+        for b in st.blocks() {
+            if let Some(list) = json_at_mut(&mut json, &b.suffix).and_then(Value::as_array_mut) {
+                scrub_steps(list, b.steps, target);
+                emptied |= list.is_empty();
             }
-            "write" => {
-                if let Some(w) = body.as_object_mut() {
-                    if w.get("cache") == Some(&json!(target)) {
-                        w.remove("cache");
-                        w.remove("invalidate");
-                    }
-                }
-                true
-            }
-            "repeat" | "locked" => match body.get_mut("steps").and_then(Value::as_array_mut) {
-                Some(a) => {
-                    scrub_steps(a, target);
-                    !a.is_empty()
-                }
-                None => true,
-            },
-            "parallel" => match body.as_array_mut() {
-                Some(a) => {
-                    a.retain(|b| !step_target(b).is_some_and(|(t, _)| t == target));
-                    !a.is_empty()
-                }
-                None => true,
-            },
-            "choose" => {
-                for b in body.as_array_mut().into_iter().flatten() {
-                    if let Some(a) = b.get_mut("steps").and_then(Value::as_array_mut) {
-                        scrub_steps(a, target);
-                    }
-                }
-                true
-            }
-            _ => true,
-        };
-        if keep {
-            steps.push(st);
+        }
+        let needs_steps = matches!(
+            st,
+            StepSpec::Repeat(_) | StepSpec::Locked(_) | StepSpec::Parallel(_)
+        );
+        if !(needs_steps && emptied) {
+            steps.push(json);
         }
     }
 }
@@ -1048,15 +919,14 @@ fn filler_step() -> Value {
     json!({"compute": {"dist": "exponential", "mean_s": 0.01}})
 }
 
-/// Removes `target` from a service's handlers, keeping them valid.
-fn scrub_service(obj: &mut Map<String, Value>, target: &str) {
-    let has_eps = obj
-        .get("endpoints")
-        .and_then(Value::as_object)
-        .is_some_and(|e| !e.is_empty());
+/// Removes `target` from a service's handlers (`typed`: the service as
+/// committed), keeping them valid.
+fn scrub_service(obj: &mut Map<String, Value>, typed: Option<&ServiceSpec>, target: &str) {
+    let Some(typed) = typed else { return };
+    let has_eps = !typed.endpoints.is_empty();
     if let Some(a) = obj.get_mut("steps").and_then(Value::as_array_mut) {
         let had = !a.is_empty();
-        scrub_steps(a, target);
+        scrub_steps(a, &typed.steps, target);
         if a.is_empty() && had {
             if has_eps {
                 obj.remove("steps");
@@ -1066,9 +936,12 @@ fn scrub_service(obj: &mut Map<String, Value>, target: &str) {
         }
     }
     if let Some(eps) = obj.get_mut("endpoints").and_then(Value::as_object_mut) {
-        for e in eps.values_mut() {
+        for (name, e) in eps.iter_mut() {
+            let Some(ep) = typed.endpoints.get(name) else {
+                continue;
+            };
             if let Some(a) = e.get_mut("steps").and_then(Value::as_array_mut) {
-                scrub_steps(a, target);
+                scrub_steps(a, &ep.steps, target);
                 if a.is_empty() {
                     a.push(filler_step());
                 }

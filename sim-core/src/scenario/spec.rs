@@ -1,172 +1,255 @@
-//! The typed scenario vocabulary: node kinds, handler steps, call policies,
-//! faults. Everything here is plain data read from TOML/JSON; validation
-//! lives in `scenario.rs`, meaning in `sim/`.
+//! The typed scenario: the document's top level, the node kinds and their
+//! parameters, faults. Plain data read from TOML/JSON (handler steps and
+//! call policies are in `steps.rs`); the rules are in `validate.rs`,
+//! reading in `read.rs`, meaning in `sim/`.
 
-use crate::dist::DistSpec;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::Value;
+pub use super::steps::*;
+use super::steps::{is_false, is_one, is_zero, one, yes};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub(crate) fn one() -> u32 {
-    1
-}
-pub(crate) fn yes() -> bool {
-    true
-}
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-fn is_zero(x: &f64) -> bool {
-    *x == 0.0
-}
-fn is_one(x: &u32) -> bool {
-    *x == 1
-}
-
-// ----- counts ----------------------------------------------------------------
-
-/// A per-request count (items in an order, rows returned, calls in a loop).
-/// Written as a plain integer, or a table with `dist`:
-/// `{ dist = "uniform", min = 1, max = 40 }`, `{ dist = "poisson", mean = 5 }`,
-/// `{ dist = "geometric", mean = 5 }`, `{ dist = "items", plus = 1 }` (the
-/// request's item count, e.g. N+1), `{ dist = "table", fraction = 0.01 }`
-/// (a fraction of the table's current rows; queries only).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Count {
-    Constant(u32),
-    Dist(CountDist),
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
-pub enum CountDist {
-    Constant {
-        value: u32,
-    },
-    Uniform {
-        min: u32,
-        max: u32,
-    },
-    Poisson {
-        mean: f64,
-    },
-    Geometric {
-        mean: f64,
-    },
-    Items {
-        #[serde(default)]
-        plus: i32,
-        #[serde(default = "one")]
-        times: u32,
-    },
-    Table {
-        fraction: f64,
-    },
+/// A validated scenario. Build one with [`Scenario::from_toml_str`],
+/// [`Scenario::from_json_str`] or [`ScenarioDoc::build`]; deserialising it
+/// with serde runs the same validation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Scenario {
+    /// Schema version; this build reads version 1.
+    pub version: u32,
+    /// A short human name (shown in reports and the page).
+    pub name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Root seed; every random stream is derived from it.
+    pub seed: u64,
+    /// Default run length in simulated seconds.
+    pub duration_s: f64,
+    /// Statistics ignore the first `warmup_s` seconds.
+    pub warmup_s: f64,
+    pub metrics: MetricsSpec,
+    /// The topology, keyed by unique node name.
+    pub nodes: BTreeMap<String, NodeSpec>,
+    /// Scheduled faults and operations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultSpec>,
+    /// Per-request tracing.
+    pub traces: TraceSpec,
+    /// The service-level objective the report judges the run against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo: Option<SloSpec>,
+    /// Where the page draws each node (optional; the engine ignores it).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub layout: BTreeMap<String, LayoutPos>,
 }
 
-impl Serialize for Count {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Count::Constant(n) => s.serialize_u32(*n),
-            Count::Dist(d) => d.serialize(s),
-        }
-    }
+/// A node's position on the page's topology canvas, in canvas units.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayoutPos {
+    pub x: f64,
+    pub y: f64,
 }
 
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        match &v {
-            Value::Number(n) => n
-                .as_u64()
-                .filter(|x| *x <= 1_000_000)
-                .map(|x| Count::Constant(x as u32))
-                .ok_or_else(|| {
-                    serde::de::Error::custom("a count must be an integer between 0 and 1000000")
-                }),
-            Value::Object(_) => serde_json::from_value(v)
-                .map(Count::Dist)
-                .map_err(serde::de::Error::custom),
-            _ => Err(serde::de::Error::custom(
-                "a count is an integer or a table like { dist = \"uniform\", min = 1, max = 10 }",
-            )),
-        }
-    }
-}
-
-impl Count {
-    pub fn validate(&self, allow_table: bool) -> Result<(), String> {
-        match self {
-            Count::Constant(_) => Ok(()),
-            Count::Dist(d) => match d {
-                CountDist::Constant { .. } => Ok(()),
-                CountDist::Uniform { min, max } if max < min => {
-                    Err(format!("max: must be >= min ({min}), got {max}"))
-                }
-                CountDist::Uniform { max, .. } if *max > 1_000_000 => {
-                    Err("max: at most 1000000".into())
-                }
-                CountDist::Uniform { .. } => Ok(()),
-                CountDist::Poisson { mean } | CountDist::Geometric { mean } => {
-                    if mean.is_finite() && *mean >= 0.0 && *mean <= 1e6 {
-                        Ok(())
-                    } else {
-                        Err(format!("mean: must be between 0 and 1e6, got {mean}"))
-                    }
-                }
-                CountDist::Items { times, .. } if *times > 10_000 => {
-                    Err("times: at most 10000".into())
-                }
-                CountDist::Items { .. } => Ok(()),
-                CountDist::Table { fraction } => {
-                    if !allow_table {
-                        Err("dist: \"table\" counts are only meaningful in a query's `rows`".into())
-                    } else if (0.0..=1.0).contains(fraction) {
-                        Ok(())
-                    } else {
-                        Err(format!("fraction: must be in [0, 1], got {fraction}"))
-                    }
-                }
-            },
-        }
-    }
-}
-
-// ----- keys -------------------------------------------------------------------
-
-/// Which data item an operation touches. Keys are drawn per operation:
-/// `{ space = "products", n = 10000, zipf = 0.9 }` draws one of 10,000 keys
-/// with Zipf popularity (0 = uniform); `per_user = true` makes the key
-/// specific to the request's user (`user * n + k`), so the key space is
-/// users × n.
+/// Windowed time series settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct KeySpec {
-    pub space: String,
-    #[serde(default = "one_u64")]
-    pub n: u64,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub zipf: f64,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub per_user: bool,
-}
-fn one_u64() -> u64 {
-    1
+pub struct MetricsSpec {
+    /// Width of one time-series window in simulated seconds.
+    #[serde(default = "default_window")]
+    pub window_s: f64,
+    /// How many windows are kept (a ring: memory stays flat).
+    #[serde(default = "default_max_windows")]
+    pub max_windows: usize,
 }
 
-impl KeySpec {
-    pub fn validate(&self) -> Result<(), String> {
-        if self.space.is_empty() {
-            return Err("space: must name a key space".into());
+fn default_window() -> f64 {
+    1.0
+}
+fn default_max_windows() -> usize {
+    600
+}
+
+impl Default for MetricsSpec {
+    fn default() -> Self {
+        MetricsSpec {
+            window_s: default_window(),
+            max_windows: default_max_windows(),
         }
-        if self.n == 0 || self.n > 100_000_000 {
-            return Err(format!("n: must be between 1 and 1e8, got {}", self.n));
-        }
-        if !(self.zipf.is_finite() && (0.0..=5.0).contains(&self.zipf)) {
-            return Err(format!("zipf: must be between 0 and 5, got {}", self.zipf));
-        }
-        Ok(())
     }
+}
+
+/// One node of the topology. The `kind` field selects the variant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NodeSpec {
+    /// Generates requests (open or closed loop) and sends them to `target`.
+    Source(SourceSpec),
+    /// A server: replicas of workers behind a queue, running handler steps.
+    Service(ServiceSpec),
+    /// A third-party dependency.
+    External(ExternalSpec),
+    /// A database with a query cost model, replicas and shards.
+    Database(DatabaseSpec),
+    /// A key-value cache (LRU/TTL).
+    Cache(CacheSpec),
+    /// A message broker with partitions and a consumer group.
+    Broker(BrokerSpec),
+    /// A load balancer in front of services.
+    LoadBalancer(LoadBalancerSpec),
+}
+
+impl NodeSpec {
+    pub fn kind(&self) -> NodeKind {
+        match self {
+            NodeSpec::Source(_) => NodeKind::Source,
+            NodeSpec::Service(_) => NodeKind::Service,
+            NodeSpec::External(_) => NodeKind::External,
+            NodeSpec::Database(_) => NodeKind::Database,
+            NodeSpec::Cache(_) => NodeKind::Cache,
+            NodeSpec::Broker(_) => NodeKind::Broker,
+            NodeSpec::LoadBalancer(_) => NodeKind::LoadBalancer,
+        }
+    }
+
+    /// How many requests one replica serves at once: a service's or a
+    /// cache's `workers`, a database's `cores`, an external's
+    /// `max_concurrency`. `None` for nodes that serve nothing themselves
+    /// (sources, brokers, load balancers). The one place where an absent
+    /// limit is read as "unlimited".
+    pub fn concurrency(&self) -> Option<Concurrency> {
+        let limit = |n: Option<u32>| n.map_or(Concurrency::Unlimited, Concurrency::Limited);
+        match self {
+            NodeSpec::Service(s) => Some(Concurrency::Limited(s.workers)),
+            NodeSpec::Database(d) => Some(Concurrency::Limited(d.cores)),
+            NodeSpec::Cache(c) => Some(limit(c.workers)),
+            NodeSpec::External(e) => Some(limit(e.max_concurrency)),
+            NodeSpec::Source(_) | NodeSpec::Broker(_) | NodeSpec::LoadBalancer(_) => None,
+        }
+    }
+}
+
+/// Requests a replica serves at once. In a scenario file "unlimited" is
+/// written by leaving the field out (a cache's `workers`, an external's
+/// `max_concurrency`; `--set ...=null` removes a limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Concurrency {
+    Limited(u32),
+    Unlimited,
+}
+
+impl Concurrency {
+    /// The limit, `None` when unlimited.
+    pub fn limit(self) -> Option<u32> {
+        match self {
+            Concurrency::Limited(n) => Some(n),
+            Concurrency::Unlimited => None,
+        }
+    }
+}
+
+/// The closed set of node kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    Source,
+    Service,
+    External,
+    Database,
+    Cache,
+    Broker,
+    LoadBalancer,
+}
+
+impl NodeKind {
+    pub const ALL: &'static [NodeKind] = &[
+        NodeKind::Source,
+        NodeKind::Service,
+        NodeKind::External,
+        NodeKind::Database,
+        NodeKind::Cache,
+        NodeKind::Broker,
+        NodeKind::LoadBalancer,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Source => "source",
+            NodeKind::Service => "service",
+            NodeKind::External => "external",
+            NodeKind::Database => "database",
+            NodeKind::Cache => "cache",
+            NodeKind::Broker => "broker",
+            NodeKind::LoadBalancer => "load_balancer",
+        }
+    }
+    pub(crate) fn parse(s: &str) -> Option<NodeKind> {
+        NodeKind::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+}
+
+/// A traffic source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// The node requests are sent to.
+    pub target: String,
+    /// The target's endpoint (services with named endpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// The arrival process.
+    pub arrival: ArrivalSpec,
+    /// Client identity for per-client rate limits (default: the source's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// The users behind the traffic (keys per user, sticky sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<UsersSpec>,
+    /// Items per request (e.g. order lines), for `count = { dist = "items" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Count>,
+    /// The client's call: hop, timeout, retries, breaker...
+    #[serde(flatten)]
+    pub policy: CallPolicy,
+}
+
+/// How a source generates requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "process", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ArrivalSpec {
+    /// Open loop, exponential inter-arrival times at `rate` requests/s.
+    Poisson { rate: f64 },
+    /// Open loop, one request every `1/rate` seconds.
+    Constant { rate: f64 },
+    /// Open loop with a rate that changes over time: `points` are
+    /// `(at_s, rate)`; `shape = "step"` holds each rate until the next point
+    /// (steps and spikes), `"linear"` interpolates (ramps). Poisson by
+    /// default (non-homogeneous, by thinning); `poisson = false` spaces
+    /// requests evenly.
+    Schedule {
+        points: Vec<RatePoint>,
+        #[serde(default)]
+        shape: Shape,
+        #[serde(default = "yes")]
+        poisson: bool,
+    },
+    /// Closed loop: `users` users, each sending a request, waiting for the
+    /// answer, then thinking for a `think` time.
+    Closed { users: u32, think: DistSpec },
+}
+
+/// One point of a rate schedule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatePoint {
+    pub at_s: f64,
+    pub rate: f64,
+}
+
+/// Interpolation between schedule points.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    #[default]
+    Step,
+    Linear,
 }
 
 /// Users behind a source: each request belongs to one of `count` users,
@@ -177,267 +260,6 @@ pub struct UsersSpec {
     pub count: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub zipf: f64,
-}
-
-// ----- call policy ---------------------------------------------------------------
-
-/// Retry policy of a call.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetrySpec {
-    /// Retries after the first attempt.
-    pub max: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backoff: Option<crate::resilience::BackoffSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub budget: Option<crate::resilience::RetryBudgetSpec>,
-}
-
-/// What a failed call returns instead of an error (graceful degradation).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FallbackSpec {
-    /// Time to produce the fallback answer (e.g. a cached default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency: Option<DistSpec>,
-}
-
-/// Hedged requests: if no answer after `after_s`, send one more copy; the
-/// first answer wins.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HedgeSpec {
-    pub after_s: f64,
-}
-
-/// Compression of payloads on an edge: bytes shrink by `ratio`, each end
-/// spends `cpu_s_per_mb` of worker time per uncompressed megabyte.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CompressionSpec {
-    pub ratio: f64,
-    pub cpu_s_per_mb: f64,
-}
-
-/// How a call travels and what the caller does when it goes wrong. The
-/// same fields appear on sources (the client's call) and on every call-like
-/// step.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CallPolicy {
-    /// One-way network latency (paid there and back).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hop: Option<DistSpec>,
-    /// Link bandwidth: transfer time = bytes / bandwidth, each way.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bandwidth_mbps: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_kb: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response_kb: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compression: Option<CompressionSpec>,
-    /// The caller gives up on an attempt after this long.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_s: Option<f64>,
-    /// Pass the remaining time budget down so callees drop expired work.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub deadline_propagation: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retries: Option<RetrySpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub breaker: Option<crate::resilience::BreakerSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fallback: Option<FallbackSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hedge: Option<HedgeSpec>,
-    /// A connection pool (declared in the caller's `pools`) each attempt
-    /// must hold a connection of.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pool: Option<String>,
-    /// The call changes state (a payment, an order): each execution at the
-    /// callee is a side effect; executions beyond the first are duplicates.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub side_effect: bool,
-    /// The callee deduplicates by an idempotency key: retried executions of
-    /// the same call are not applied twice.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub idempotency_key: bool,
-}
-
-// ----- steps ------------------------------------------------------------------------
-
-/// A synchronous call to another node.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CallSpec {
-    pub to: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-    /// How many calls (default 1): sequential, or all at once with
-    /// `parallel = true` (fan-out; the step waits for every answer).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<Count>,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub parallel: bool,
-    /// Event-loop services only: the call blocks the loop while it waits.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub blocking: bool,
-    #[serde(flatten)]
-    pub policy: CallPolicy,
-}
-
-/// Query cost model of a database.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QueryKind {
-    /// Primary-key lookup: constant cost.
-    Pk,
-    /// B-tree index: cost grows with log2(rows).
-    #[default]
-    Indexed,
-    /// Full table scan: cost grows with rows.
-    Scan,
-}
-
-/// A database query.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QuerySpec {
-    pub db: String,
-    pub table: String,
-    #[serde(default)]
-    pub kind: QueryKind,
-    /// Rows returned (default 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rows: Option<Count>,
-    /// Pagination: never return more than this many rows.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_size: Option<u32>,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub write: bool,
-    /// The row touched (routing to shards, staleness on replicas).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<KeySpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<Count>,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub parallel: bool,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub blocking: bool,
-    #[serde(flatten)]
-    pub policy: CallPolicy,
-}
-
-/// Cache-aside read: look the key up in `cache`; on a miss run `on_miss`
-/// (typically a query) and fill the cache.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CacheReadSpec {
-    pub cache: String,
-    pub key: KeySpec,
-    #[serde(default = "default_size_kb")]
-    pub size_kb: f64,
-    #[serde(default)]
-    pub on_miss: Vec<StepSpec>,
-    /// Coalesce concurrent misses of one key into a single fill.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub single_flight: bool,
-    /// Cache under `key@version`: a write makes the next read miss instead
-    /// of serving stale data (old versions linger until evicted).
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub versioned_keys: bool,
-    #[serde(flatten)]
-    pub policy: CallPolicy,
-}
-fn default_size_kb() -> f64 {
-    1.0
-}
-
-/// What a write does to cached copies.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Invalidate {
-    /// Nothing: readers see the old value until it expires (TTL) or is evicted.
-    #[default]
-    None,
-    /// Delete the cached key.
-    Delete,
-}
-
-/// A write to the source of truth of a key (bumps its version).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WriteSpec {
-    pub key: KeySpec,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache: Option<String>,
-    #[serde(default)]
-    pub invalidate: Invalidate,
-}
-
-/// Publish a message to a broker.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PublishSpec {
-    pub broker: String,
-    /// Partition key (default: round robin over partitions).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<KeySpec>,
-    #[serde(flatten)]
-    pub policy: CallPolicy,
-}
-
-/// Repeat `steps` `count` times.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RepeatSpec {
-    pub count: Count,
-    pub steps: Vec<StepSpec>,
-}
-
-/// Hold a lock while running `steps`; other holders of the same key wait.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LockedSpec {
-    pub lock: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<KeySpec>,
-    pub steps: Vec<StepSpec>,
-}
-
-/// One weighted branch of a `choose` step.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BranchSpec {
-    pub p: f64,
-    pub steps: Vec<StepSpec>,
-}
-
-/// One step of a handler.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum StepSpec {
-    /// Work on the worker for a drawn duration.
-    Compute(DistSpec),
-    /// A synchronous call to another node.
-    Call(CallSpec),
-    /// A database query.
-    Query(QuerySpec),
-    /// Cache-aside read.
-    CacheRead(CacheReadSpec),
-    /// Update the source of truth of a key.
-    Write(WriteSpec),
-    /// Publish to a broker.
-    Publish(PublishSpec),
-    /// A loop.
-    Repeat(RepeatSpec),
-    /// Calls that run at the same time; the step waits for all.
-    Parallel(Vec<StepSpec>),
-    /// A critical section.
-    Locked(LockedSpec),
-    /// A random branch: `choose = [ { p = 0.9, steps = [...] }, ... ]`.
-    Choose(Vec<BranchSpec>),
 }
 
 // ----- nodes -----------------------------------------------------------------------

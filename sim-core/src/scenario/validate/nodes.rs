@@ -1,0 +1,382 @@
+//! The rules of each node kind, of faults, and of the call graph.
+
+use super::{at, dist, err, name, num, opt, rate_limit, Validator, R, SERVING};
+use crate::scenario::spec::*;
+use crate::scenario::visit::EdgeKind;
+use std::collections::BTreeMap;
+
+impl Validator<'_> {
+    pub(super) fn source(&self, p: &str, s: &SourceSpec) -> R {
+        self.target(&at(p, "target"), &s.target, SERVING)?;
+        self.endpoint(&at(p, "endpoint"), &s.target, &s.endpoint)?;
+        if s.policy.pool.is_some() {
+            return Err(err(at(p, "pool"), "sources have no pools"));
+        }
+        self.policy(p, &s.policy, None)?;
+        if let Some(u) = &s.users {
+            num(&at(p, "users.count"), u.count as f64)?;
+            num(&at(p, "users.zipf"), u.zipf)?;
+        }
+        if let Some(i) = &s.items {
+            super::count(&at(p, "items"), i, false)?;
+            if matches!(i, Count::Dist(CountDist::Items { .. })) {
+                return Err(err(
+                    at(p, "items"),
+                    "a source draws the item count; it cannot refer to it",
+                ));
+            }
+        }
+        arrival(&at(p, "arrival"), &s.arrival)
+    }
+
+    pub(super) fn service(&self, p: &str, name_: &str, s: &ServiceSpec) -> R {
+        num(&at(p, "workers"), s.workers as f64)?;
+        num(&at(p, "replicas"), s.replicas as f64)?;
+        self.queue(p, &s.queue)?;
+        if s.service.is_some() && !s.steps.is_empty() {
+            return Err(err(
+                at(p, "service"),
+                "give either `service` (one compute step) or `steps`, not both",
+            ));
+        }
+        if let Some(d) = &s.service {
+            dist(&at(p, "service"), d)?;
+        }
+        if s.service.is_none() && s.steps.is_empty() && s.endpoints.is_empty() {
+            return Err(err(
+                at(p, "service"),
+                "a service needs `service = { dist = ... }`, a list of `steps`, or `endpoints`",
+            ));
+        }
+        for (e, ep) in &s.endpoints {
+            name(&format!("{p}.endpoints.{e}"), e)?;
+            if ep.steps.is_empty() {
+                return Err(err(
+                    format!("{p}.endpoints.{e}.steps"),
+                    "an endpoint needs steps",
+                ));
+            }
+        }
+        for (path, steps) in s.handlers(name_) {
+            self.handler(&path, name_, steps)?;
+        }
+        service_limits(p, s)
+    }
+
+    pub(super) fn database(&self, p: &str, d: &DatabaseSpec) -> R {
+        num(&at(p, "cores"), d.cores as f64)?;
+        num(&at(p, "shards"), d.shards as f64)?;
+        self.queue(p, &d.queue)?;
+        let c = &d.cost;
+        for (f, v) in [
+            ("base_s", c.base_s),
+            ("per_log_row_s", c.per_log_row_s),
+            ("per_row_scanned_s", c.per_row_scanned_s),
+            ("per_row_returned_s", c.per_row_returned_s),
+            ("write_s", c.write_s),
+        ] {
+            num(&format!("{p}.cost.{f}"), v)?;
+        }
+        if d.tables.is_empty() {
+            return Err(err(at(p, "tables"), "a database needs at least one table"));
+        }
+        for (tn, t) in &d.tables {
+            let tp = format!("{p}.tables.{tn}");
+            name(&tp, tn)?;
+            num(&at(&tp, "rows"), t.rows)?;
+            num(&at(&tp, "growth_per_s"), t.growth_per_s)?;
+            num(&at(&tp, "row_bytes"), t.row_bytes)?;
+        }
+        if let Some(r) = &d.read_replicas {
+            num(&at(p, "read_replicas.count"), r.count as f64)?;
+            num(&at(p, "read_replicas.lag_s"), r.lag_s)?;
+        }
+        if d.reads == ReadRouting::Replicas && d.read_replicas.as_ref().is_none_or(|r| r.count == 0)
+        {
+            return Err(err(
+                at(p, "reads"),
+                "reads = \"replicas\" needs read_replicas with count >= 1",
+            ));
+        }
+        num(&at(p, "error_rate"), d.error_rate)
+    }
+
+    pub(super) fn broker(&self, p: &str, b: &BrokerSpec) -> R {
+        num(&at(p, "partitions"), b.partitions as f64)?;
+        num(&at(p, "consumers"), b.consumers as f64)?;
+        opt(&at(p, "capacity"), b.capacity.map(|c| c as f64))?;
+        match (&b.process, &b.handler) {
+            (Some(d), None) => dist(&at(p, "process"), d)?,
+            (None, Some(h)) => {
+                let hp = at(p, "handler");
+                self.target(&at(&hp, "to"), &h.to, SERVING)?;
+                self.endpoint(&at(&hp, "endpoint"), &h.to, &h.endpoint)?;
+                if h.policy.pool.is_some() {
+                    return Err(err(at(&hp, "pool"), "consumers have no pools"));
+                }
+                self.policy(&hp, &h.policy, None)?;
+            }
+            _ => {
+                return Err(err(
+                    at(p, "process"),
+                    "give either `process` (a duration) or `handler` (a call)",
+                ))
+            }
+        }
+        num(&at(p, "poison_rate"), b.poison_rate)?;
+        opt(&at(p, "max_attempts"), b.max_attempts.map(f64::from))?;
+        if b.dlq && b.max_attempts.is_none() {
+            return Err(err(at(p, "dlq"), "a dead-letter queue needs max_attempts"));
+        }
+        num(&at(p, "redelivery_s"), b.redelivery_s)
+    }
+
+    pub(super) fn balancer(&self, p: &str, lb: &LoadBalancerSpec) -> R {
+        if lb.backends.is_empty() {
+            return Err(err(at(p, "backends"), "needs at least one backend"));
+        }
+        for (i, b) in lb.backends.iter().enumerate() {
+            self.target(
+                &format!("{p}.backends[{i}]"),
+                b,
+                &[NodeKind::Service, NodeKind::External],
+            )?;
+        }
+        if let Some(h) = &lb.health_check {
+            num(&at(p, "health_check.interval_s"), h.interval_s)?;
+            num(
+                &at(p, "health_check.unhealthy_after"),
+                h.unhealthy_after as f64,
+            )?;
+        }
+        lb.latency
+            .as_ref()
+            .map_or(Ok(()), |l| dist(&at(p, "latency"), l))
+    }
+
+    /// How many replicas a fault may name on its target.
+    fn replicas_of(&self, target: &str) -> u32 {
+        match self.sc.nodes.get(target) {
+            Some(NodeSpec::Service(s)) => s
+                .autoscale
+                .as_ref()
+                .map_or(s.replicas, |a| a.max.max(s.replicas)),
+            Some(NodeSpec::Database(d)) => {
+                d.shards + d.read_replicas.as_ref().map_or(0, |r| r.count)
+            }
+            _ => 1,
+        }
+    }
+
+    pub(super) fn fault(&self, p: &str, f: &FaultSpec) -> R {
+        num(&at(p, "at_s"), f.at_s)?;
+        opt(&at(p, "duration_s"), f.duration_s)?;
+        let kind = self.kind_of(&f.target);
+        if kind.is_none() && !matches!(f.action, FaultAction::Spike { .. }) {
+            return Err(err(at(p, "target"), format!("unknown node {:?}", f.target)));
+        }
+        if let Some(r) = f.replica {
+            let n = self.replicas_of(&f.target);
+            if r >= n {
+                return Err(err(
+                    at(p, "replica"),
+                    format!("{:?} has only {n} replicas", f.target),
+                ));
+            }
+        }
+        self.fault_action(p, kind, &f.action)
+    }
+
+    fn fault_action(&self, p: &str, kind: Option<NodeKind>, a: &FaultAction) -> R {
+        let stationed = kind.is_some_and(|k| {
+            matches!(
+                k,
+                NodeKind::Service | NodeKind::External | NodeKind::Database | NodeKind::Cache
+            )
+        });
+        let target = |ok: bool, what: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(err(at(p, "target"), what))
+            }
+        };
+        match a {
+            FaultAction::Crash | FaultAction::Hang => target(
+                stationed,
+                "crash, hang and restart apply to services, externals, databases and caches",
+            ),
+            FaultAction::Restart { down_s, .. } => {
+                target(
+                    stationed,
+                    "crash, hang and restart apply to services, externals, databases and caches",
+                )?;
+                num(&at(p, "down_s"), *down_s)
+            }
+            FaultAction::Slow { factor } => {
+                num(&at(p, "factor"), *factor)?;
+                target(
+                    stationed,
+                    "slow applies to services, externals, databases and caches",
+                )
+            }
+            FaultAction::Errors { p: pr } => num(&at(p, "p"), *pr),
+            FaultAction::NoisyNeighbour { steal } => num(&at(p, "steal"), *steal),
+            FaultAction::Partition { peer } if peer == "replicas" => {
+                if kind != Some(NodeKind::Database) {
+                    return Err(err(
+                        at(p, "peer"),
+                        "peer = \"replicas\" partitions a database from its read replicas",
+                    ));
+                }
+                Ok(())
+            }
+            FaultAction::Partition { peer } => match self.kind_of(peer) {
+                None => Err(err(at(p, "peer"), format!("unknown node {peer:?}"))),
+                Some(_) => Ok(()),
+            },
+            FaultAction::Flush => target(kind == Some(NodeKind::Cache), "flush applies to caches"),
+            FaultAction::Scale { replicas } => {
+                target(kind == Some(NodeKind::Service), "scale applies to services")?;
+                num(&at(p, "replicas"), *replicas as f64)
+            }
+            FaultAction::Spike { factor } => num(&at(p, "factor"), *factor),
+        }
+    }
+
+    /// Calls must not form a cycle (a request would recurse forever). A
+    /// broker's consumers call asynchronously, so a cycle through a broker
+    /// does not recurse within one request.
+    pub(super) fn acyclic(&self) -> R {
+        let mut graph: BTreeMap<&str, Vec<&str>> = self
+            .sc
+            .nodes
+            .keys()
+            .map(|n| (n.as_str(), Vec::new()))
+            .collect();
+        for e in self.sc.call_edges() {
+            if e.kind.synchronous() && e.kind != EdgeKind::Target {
+                graph.entry(e.from).or_default().push(e.to);
+            }
+        }
+        let mut state: BTreeMap<&str, u8> = BTreeMap::new();
+        for n in graph.keys() {
+            visit(&graph, n, &mut state, &mut Vec::new())?;
+        }
+        Ok(())
+    }
+}
+
+/// Depth-first search for a cycle (state 1: on the stack, 2: done).
+fn visit<'a>(
+    g: &BTreeMap<&'a str, Vec<&'a str>>,
+    n: &'a str,
+    state: &mut BTreeMap<&'a str, u8>,
+    stack: &mut Vec<&'a str>,
+) -> R {
+    match state.get(n) {
+        Some(2) => return Ok(()),
+        Some(1) => {
+            let start = stack.iter().position(|s| *s == n).unwrap_or(0);
+            let mut cyc: Vec<&str> = stack[start..].to_vec();
+            cyc.push(n);
+            return Err(err(
+                format!("nodes.{n}"),
+                format!("calls form a cycle: {}", cyc.join(" -> ")),
+            ));
+        }
+        _ => {}
+    }
+    state.insert(n, 1);
+    stack.push(n);
+    for c in g.get(n).map(|v| v.as_slice()).unwrap_or(&[]) {
+        visit(g, c, state, stack)?;
+    }
+    stack.pop();
+    state.insert(n, 2);
+    Ok(())
+}
+
+fn arrival(ap: &str, a: &ArrivalSpec) -> R {
+    match a {
+        ArrivalSpec::Poisson { rate } | ArrivalSpec::Constant { rate } => {
+            num(&at(ap, "rate"), *rate)
+        }
+        ArrivalSpec::Schedule { points, .. } => {
+            if points.is_empty() {
+                return Err(err(at(ap, "points"), "needs at least one point"));
+            }
+            let mut last = -1.0;
+            for (i, pt) in points.iter().enumerate() {
+                let pp = format!("{ap}.points[{i}]");
+                num(&at(&pp, "at_s"), pt.at_s)?;
+                if pt.at_s <= last {
+                    return Err(err(
+                        at(&pp, "at_s"),
+                        "points must have increasing times >= 0",
+                    ));
+                }
+                last = pt.at_s;
+                num(&at(&pp, "rate"), pt.rate)?;
+            }
+            if points.iter().all(|p| p.rate == 0.0) {
+                return Err(err(at(ap, "points"), "every rate is 0: no traffic"));
+            }
+            Ok(())
+        }
+        ArrivalSpec::Closed { users, think } => {
+            num(&at(ap, "users"), *users as f64)?;
+            dist(&at(ap, "think"), think)
+        }
+    }
+}
+
+/// A service's limits: contention, concurrency, rate limit, memory, pools,
+/// autoscaling, errors.
+fn service_limits(p: &str, s: &ServiceSpec) -> R {
+    if let Some(c) = &s.contention {
+        num(&at(p, "contention.cores"), c.cores as f64)?;
+        num(&at(p, "contention.penalty"), c.penalty)?;
+    }
+    opt(&at(p, "max_in_flight"), s.max_in_flight.map(f64::from))?;
+    if let Some(r) = &s.rate_limit {
+        rate_limit(&at(p, "rate_limit"), r)?;
+    }
+    if let Some(m) = &s.memory {
+        num(&at(p, "memory.base_mb"), m.base_mb)?;
+        num(&at(p, "memory.per_request_mb"), m.per_request_mb)?;
+        if let Some(l) = m.limit_mb {
+            num(&at(p, "memory.limit_mb"), l)?;
+            if l <= m.base_mb {
+                return Err(err(at(p, "memory.limit_mb"), "must exceed base_mb"));
+            }
+        }
+        num(&at(p, "memory.restart_s"), m.restart_s)?;
+    }
+    for (pn, pool) in &s.pools {
+        let pp = format!("{p}.pools.{pn}");
+        name(&pp, pn)?;
+        num(&at(&pp, "size"), pool.size as f64)?;
+        opt(&at(&pp, "acquire_timeout_s"), pool.acquire_timeout_s)?;
+        opt(&at(&pp, "max_waiters"), pool.max_waiters.map(f64::from))?;
+    }
+    if let Some(a) = &s.autoscale {
+        autoscale(&at(p, "autoscale"), a)?;
+    }
+    num(&at(p, "error_rate"), s.error_rate)
+}
+
+fn autoscale(ap: &str, a: &AutoscaleSpec) -> R {
+    num(&at(ap, "target"), a.target)?;
+    num(&at(ap, "min"), a.min as f64)?;
+    num(&at(ap, "max"), a.max as f64)?;
+    if a.max < a.min {
+        return Err(err(
+            at(ap, "max"),
+            format!("must be >= min ({}), got {}", a.min, a.max),
+        ));
+    }
+    num(&at(ap, "interval_s"), a.interval_s)?;
+    num(&at(ap, "cooldown_s"), a.cooldown_s)?;
+    num(&at(ap, "boot_s"), a.boot_s)
+}

@@ -1,0 +1,178 @@
+//! The rules, and that every number is checked against the bounds table.
+
+use super::*;
+use crate::scenario::{bounds, Scenario, ScenarioDoc};
+
+#[test]
+fn resilience_specs_name_the_field() {
+    let first = |r: Result<(), ScenarioError>| r.unwrap_err().path;
+    let b = |base_s, max_s, multiplier| BackoffSpec {
+        base_s,
+        max_s,
+        multiplier,
+        jitter: Jitter::None,
+    };
+    assert!(b(0.01, 1.0, 2.0).validate().is_ok());
+    assert_eq!(first(b(0.0, 1.0, 2.0).validate()), "backoff.base_s");
+    assert_eq!(first(b(f64::NAN, 1.0, 2.0).validate()), "backoff.base_s");
+    assert_eq!(first(b(0.1, 0.01, 2.0).validate()), "backoff.max_s");
+    assert_eq!(first(b(0.1, 1.0, 0.5).validate()), "backoff.multiplier");
+
+    let r = |ratio, min_per_s, ttl_s| RetryBudgetSpec {
+        ratio,
+        min_per_s,
+        ttl_s,
+    };
+    assert!(r(0.1, 10.0, 10.0).validate().is_ok());
+    assert!(r(0.0, 0.0, 10.0).validate().is_ok());
+    assert_eq!(first(r(-0.1, 1.0, 10.0).validate()), "budget.ratio");
+    assert_eq!(first(r(0.1, -1.0, 10.0).validate()), "budget.min_per_s");
+    assert_eq!(first(r(0.1, 1.0, 0.0).validate()), "budget.ttl_s");
+
+    let br = |failure_ratio, min_calls, window, open_s, half_open_calls| BreakerSpec {
+        failure_ratio,
+        min_calls,
+        window,
+        open_s,
+        half_open_calls,
+    };
+    assert!(br(0.5, 5, 10, 1.0, 1).validate().is_ok());
+    assert!(br(1.0, 1, 1, 0.0, 1).validate().is_ok());
+    assert_eq!(
+        first(br(0.0, 5, 10, 1.0, 1).validate()),
+        "breaker.failure_ratio"
+    );
+    assert_eq!(
+        first(br(1.5, 5, 10, 1.0, 1).validate()),
+        "breaker.failure_ratio"
+    );
+    assert_eq!(
+        first(br(0.5, 0, 10, 1.0, 1).validate()),
+        "breaker.min_calls"
+    );
+    assert_eq!(
+        first(br(0.5, 11, 10, 1.0, 1).validate()),
+        "breaker.min_calls"
+    );
+    assert_eq!(first(br(0.5, 5, 0, 1.0, 1).validate()), "breaker.window");
+    assert_eq!(first(br(0.5, 5, 10, -1.0, 1).validate()), "breaker.open_s");
+    assert_eq!(
+        first(br(0.5, 5, 10, 1.0, 0).validate()),
+        "breaker.half_open_calls"
+    );
+
+    let t = |rate, burst| TokenBucketSpec { rate, burst };
+    assert!(t(100.0, 1.0).validate().is_ok());
+    assert_eq!(first(t(0.0, 1.0).validate()), "rate_limit.rate");
+    assert_eq!(first(t(1e10, 1.0).validate()), "rate_limit.rate");
+    assert_eq!(first(t(1.0, 0.5).validate()), "rate_limit.burst");
+    assert_eq!(
+        first(
+            LeakyBucketSpec {
+                rate: -1.0,
+                capacity: 1
+            }
+            .validate()
+        ),
+        "rate_limit.rate"
+    );
+}
+
+#[test]
+fn distributions_name_the_field() {
+    let e = DistSpec::exponential(-1.0).validate().unwrap_err();
+    assert_eq!(e.path, "mean_s", "{e}");
+    let e = DistSpec::Mixture {
+        p_slow: 0.5,
+        fast: Box::new(DistSpec::constant(1.0)),
+        slow: Box::new(DistSpec::Uniform {
+            min_s: 2.0,
+            max_s: 1.0,
+        }),
+    }
+    .validate()
+    .unwrap_err();
+    assert_eq!(e.path, "slow.max_s", "{e}");
+}
+
+const BASE: &str = r#"
+version = 1
+[nodes.c]
+kind = "source"
+target = "s"
+arrival = { process = "poisson", rate = 1 }
+[nodes.s]
+kind = "service"
+service = { dist = "constant", value_s = 0.01 }
+"#;
+
+fn refused(edits: &[(&str, &str)]) -> ScenarioError {
+    let mut d = ScenarioDoc::parse(BASE, crate::Format::Toml).unwrap();
+    for (p, v) in edits {
+        d.set(p, v).unwrap();
+    }
+    d.build().unwrap_err()
+}
+
+#[test]
+fn names_in_paths_are_plain() {
+    let e = refused(&[("nodes.s.pools", r#"{"a.b": {"size": 2}}"#)]);
+    assert_eq!(e.path, "nodes.s.pools.a.b", "{e}");
+    assert!(e.message.contains("letters, digits"), "{e}");
+    let e = refused(&[("nodes.s.endpoints", r#"{"x y": {"steps": []}}"#)]);
+    assert_eq!(e.path, "nodes.s.endpoints.x y", "{e}");
+}
+
+#[test]
+fn handlers_are_bounded_in_size_and_depth() {
+    let step = r#"{"compute": {"dist": "constant", "value_s": 0.001}}"#;
+    let many = format!("[{}]", vec![step; 1001].join(","));
+    let e = refused(&[("nodes.s.service", "null"), ("nodes.s.steps", &many)]);
+    assert_eq!(e.path, "nodes.s.steps", "{e}");
+    assert!(e.message.contains("at most 1000 steps"), "{e}");
+    // repeat inside repeat, five deep
+    let mut nested = step.to_string();
+    for _ in 0..5 {
+        nested = format!(r#"{{"repeat": {{"count": 1, "steps": [{nested}]}}}}"#);
+    }
+    let e = refused(&[
+        ("nodes.s.service", "null"),
+        ("nodes.s.steps", &format!("[{nested}]")),
+    ]);
+    assert!(e.message.contains("nest too deeply"), "{e}");
+    assert!(
+        e.path.starts_with("nodes.s.steps[0].repeat.steps[0]"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_number_is_checked_against_its_bounds_entry() {
+    // One range check per field, with the table's words.
+    for (path, value) in [
+        ("nodes.s.workers", "0"),
+        ("nodes.s.replicas", "1001"),
+        ("nodes.c.arrival.rate", "0"),
+        ("nodes.s.queue.capacity", "100000001"),
+        ("nodes.s.service.value_s", "-1"),
+        ("nodes.c.timeout_s", "0"),
+    ] {
+        let e = refused(&[(path, value)]);
+        assert_eq!(e.path, path, "{e}");
+        let b = bounds(path).unwrap();
+        assert_eq!(
+            e.message,
+            format!(
+                "must be {}, got {}",
+                b.describe(),
+                value.parse::<f64>().unwrap()
+            )
+        );
+    }
+    // The limits themselves are accepted.
+    let mut d = ScenarioDoc::parse(BASE, crate::Format::Toml).unwrap();
+    d.set("nodes.s.workers", "100000").unwrap();
+    d.set("nodes.c.arrival.rate", "10000000").unwrap();
+    let sc: Scenario = d.build().unwrap();
+    assert_eq!(sc.nodes.len(), 2);
+}
