@@ -59,6 +59,7 @@ pub mod sim;
 pub mod spec;
 pub mod theory;
 mod validate;
+pub mod workshop;
 
 pub use calendar::{ns_to_secs, secs_to_ns, Time};
 pub use dist::{Dist, DistSpec};

@@ -9,3 +9,4 @@ mod queueing;
 mod reconfig;
 mod scenarios;
 mod support;
+mod workshops;
