@@ -270,9 +270,9 @@ pub struct ClassAnswer {
 }
 
 /// Measures the lesson's `predict` metric in its state over its seeds.
-/// Each run may process at most `max_events` events: a lesson too heavy
-/// for that is an error, never a stall (the classroom server runs lessons
-/// that any room's teacher sends).
+/// All the runs together may process at most `max_events` events: a lesson
+/// too heavy for that is an error, never a stall (the classroom server
+/// runs lessons that any room's teacher sends).
 pub fn class_answer(
     lesson: &Lesson,
     file_text: Option<&str>,
@@ -284,17 +284,20 @@ pub fn class_answer(
         .ok_or_else(|| err("predict", "this lesson asks for no prediction"))?;
     let sc = lesson.scenario(p.state, file_text)?;
     let mut values = Vec::with_capacity(lesson.seeds as usize);
+    let mut budget = max_events;
     for seed in 1..=lesson.seeds {
         let mut sim = Sim::new(&sc, seed)?;
-        if !sim.run_until_bounded(secs_to_ns(sc.duration_s), max_events) {
+        if !sim.run_until_bounded(secs_to_ns(sc.duration_s), budget) {
             return Err(err(
                 "duration_s",
                 format!(
-                    "one run needs more than {max_events} events: too heavy to answer here \
-                     (shorten the run or lower the load)"
+                    "its {} runs need more than {max_events} events: too heavy to answer here \
+                     (shorten the run or lower the load)",
+                    lesson.seeds
                 ),
             ));
         }
+        budget = budget.saturating_sub(sim.events());
         let x = eval_metric(&p.metric, &sim.report())
             .map_err(|m| err("predict.metric", format!("seed {seed}: {m}")))?;
         if !x.is_finite() {
@@ -454,6 +457,9 @@ service = { dist = "exponential", mean_s = 1.0 }
         let e = class_answer(&l, None, 50).unwrap_err();
         assert_eq!(e.path, "duration_s");
         assert!(e.message.contains("more than 50 events"), "{e}");
+        // the bound is for all the seeds together: one run fits in 1000
+        // events (~200 per run), five do not.
+        assert!(class_answer(&l, None, 1_000).is_err());
         let mut no_predict = l.clone();
         no_predict.predict = None;
         assert_eq!(
