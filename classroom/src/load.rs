@@ -354,6 +354,9 @@ pub async fn run(o: Options) -> Result<Report, String> {
     if !o.addr.ip().is_loopback() {
         return Err("the load test only targets this machine's loopback".into());
     }
+    if !(1..=20_000).contains(&o.students) || !(1..=100).contains(&o.rounds) {
+        return Err("the load test takes 1 to 20000 students and 1 to 100 rounds".into());
+    }
     let (code, token, _) = open_room(o.addr).await?;
     let mut teacher = Client::connect(o.addr).await?;
     teacher

@@ -51,9 +51,16 @@ pub struct Running {
 impl Running {
     /// Starts `exe` and waits for the line that names its address. The rest
     /// of its output goes to this terminal.
-    pub fn start(exe: &Path, dist: Option<&Path>, host: &str, port: u16) -> Result<Running> {
+    pub fn start(
+        exe: &Path,
+        dist: Option<&Path>,
+        host: &str,
+        port: u16,
+        extra: &[String],
+    ) -> Result<Running> {
         let mut cmd = Command::new(exe);
-        cmd.args(["--host", host, "--port", &port.to_string()]);
+        cmd.args(["--host", host, "--port", &port.to_string()])
+            .args(extra);
         if let Some(d) = dist {
             cmd.arg("--dist").arg(d);
         }
@@ -103,7 +110,7 @@ impl Drop for Running {
 /// `cargo xtask serve --classroom`: the site and the rooms, one server.
 pub fn serve(dist: &Path, host: &str, port: u16) -> Result {
     let exe = build("server")?;
-    let server = Running::start(&exe, Some(dist), host, port)
+    let server = Running::start(&exe, Some(dist), host, port, &[])
         .map_err(|e| util::Error(format!("{e} (another server on port {port}? try --port)")))?;
     server.wait()
 }
@@ -119,7 +126,8 @@ pub struct LoadOptions {
 /// loopback; prints the server's memory and the latency percentiles.
 pub fn bench(o: &LoadOptions) -> Result {
     let exe = build("server")?;
-    let server = Running::start(&exe, None, "127.0.0.1", 0)?;
+    let room = ["--max-students".to_string(), o.students.to_string()];
+    let server = Running::start(&exe, None, "127.0.0.1", 0, &room)?;
     println!(
         "classroom: {} students join one room, then {} rounds by turns of a ping each \
          (the yardstick: a round trip that touches no room) and a prediction each",

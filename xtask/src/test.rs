@@ -228,7 +228,7 @@ fn e2e_tests() -> Result<Counts> {
     // The classroom specs run against the classroom server (the same site,
     // and the rooms); the `test` profile reuses the native step's build.
     let exe = classroom::build("test")?;
-    let class = classroom::Running::start(&exe, Some(&dist), "127.0.0.1", 0)?;
+    let class = classroom::Running::start(&exe, Some(&dist), "127.0.0.1", 0, &[])?;
     let mut c = util::cmd("npx");
     c.current_dir(util::e2e_dir())
         .args(["--no", "--", "playwright", "test"])

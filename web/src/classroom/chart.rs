@@ -127,8 +127,11 @@ pub fn class_histogram(p: &HistogramProps) -> Html {
                             <text class="tick" x={format!("{:.1}", x + slot / 2.0)} y={format!("{:.1}", H - AXIS + 16.0)}
                                   text-anchor="middle">{ &b.label }</text>
                             if answer {
+                                // a mark even when no guess shares the answer's bin
+                                <rect class="answer-mark" x={format!("{:.1}", x + slot / 2.0 - 1.5)} y={format!("{TOP:.1}")}
+                                      width="3" height={format!("{:.1}", H - TOP - AXIS)} />
                                 <text class="answer-label" x={format!("{:.1}", x + slot / 2.0)} y={format!("{:.1}", H - 6.0)}
-                                      text-anchor="middle">{ "\u{25B2} simulated" }</text>
+                                      text-anchor={if i + 1 == bars.len() { "end" } else { "middle" }}>{ "\u{25B2} simulated" }</text>
                             } else if mine {
                                 <text class="mine-label" x={format!("{:.1}", x + slot / 2.0)} y={format!("{:.1}", H - 6.0)}
                                       text-anchor="middle">{ "\u{25B2} you" }</text>

@@ -71,6 +71,12 @@ impl Socket {
         })
     }
 
+    /// Closed, or never opened: a new one may replace it. (Dropping one
+    /// that is still connecting makes the browser log an error.)
+    pub fn is_closed(&self) -> bool {
+        self.ws.ready_state() == WebSocket::CLOSED
+    }
+
     pub fn send(&self, m: &ClientMsg) {
         if let Ok(text) = serde_json::to_string(m) {
             let _ = self.ws.send_with_str(&text);

@@ -208,9 +208,11 @@ pub fn from_link(fragment: &str) -> Result<Deck, String> {
         .ok_or("workshop link: expected #w=<version>.<data>")?;
     match version.parse::<u32>() {
         Ok(LINK_VERSION) => {}
-        Ok(v) if v > LINK_VERSION => return Err(format!(
+        Ok(v) if v > LINK_VERSION => {
+            return Err(format!(
             "workshop link: made by a newer tailsim (format {v}; this page reads {LINK_VERSION})"
-        )),
+        ))
+        }
         _ => return Err(format!("workshop link: {version:?} is not a format number")),
     }
     let packed = B64

@@ -407,7 +407,8 @@ fn use_reconnect(state: &Handle, sock: &Sock) {
         }
         let timer = (open && !connected).then(|| {
             gloo::timers::callback::Interval::new(2_000, move || {
-                if let Some(room) = state2.room().cloned() {
+                let idle = sock.borrow().as_ref().map_or(true, Socket::is_closed);
+                if let (true, Some(room)) = (idle, state2.room().cloned()) {
                     connect_teacher(&sock, &state2, &room);
                 }
             })

@@ -241,8 +241,17 @@ pub fn student_page(p: &StudentProps) -> Html {
                 };
                 let timer = retry.map(|token| {
                     let (state, link) = (state2.clone(), link.clone());
-                    gloo::timers::callback::Timeout::new(1_500, move || {
-                        connect(&link, &state, ClientMsg::Rejoin { code, token });
+                    gloo::timers::callback::Interval::new(1_500, move || {
+                        // Dropping a socket that is still connecting logs an error.
+                        let idle = link
+                            .borrow()
+                            .socket
+                            .as_ref()
+                            .map_or(true, Socket::is_closed);
+                        if idle {
+                            let (code, token) = (code.clone(), token.clone());
+                            connect(&link, &state, ClientMsg::Rejoin { code, token });
+                        }
                     })
                 });
                 move || drop(timer)
