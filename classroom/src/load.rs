@@ -244,7 +244,8 @@ pub struct Report {
     pub ping: Latency,
     /// p50 of predict over p50 of ping, per round (by turns): what the room costs.
     pub ratio_p50_by_round: Vec<f64>,
-    /// From the last prediction sent to the teacher's view showing them all.
+    /// From the last round's first prediction sent to the teacher's view
+    /// showing every one of them, exactly.
     pub teacher_tally_ms: f64,
     /// From the reveal sent to the last student seeing it.
     pub reveal_broadcast: Latency,
@@ -431,7 +432,7 @@ pub async fn run(o: Options) -> Result<Report, String> {
                         .await
                         .map_err(|_| "a student stopped".to_string())?;
                 }
-                Ok::<Instant, String>(Instant::now())
+                Ok::<(), String>(())
             }
         };
         // by turns: which goes first alternates
@@ -442,9 +443,10 @@ pub async fn run(o: Options) -> Result<Report, String> {
         };
         let mut p50 = [0.0; 2];
         for predicting in order {
-            let sent = turn(predicting).await?;
+            let first = Instant::now();
+            turn(predicting).await?;
             if predicting {
-                last_sent = sent;
+                last_sent = first;
             }
             let ms = collect(&mut ev_rx, o.students, "round trips", |e| match e {
                 Event::Latency { predict, ms } if predict == predicting => Some(ms),

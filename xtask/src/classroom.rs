@@ -211,7 +211,7 @@ fn print_report(r: &Value) {
         );
     }
     println!(
-        "  last prediction -> the teacher's full, exact distribution: {:.0} ms",
+        "  the last round's predictions -> the teacher's exact distribution: {:.0} ms",
         f(&r["teacher_tally_ms"])
     );
     println!("  distribution exact: {}", r["distribution_exact"]);

@@ -38,8 +38,12 @@ pub(crate) async fn upgrade(
     if shared.connections.load(Ordering::SeqCst) >= shared.limits.max_connections {
         return (StatusCode::SERVICE_UNAVAILABLE, "server full").into_response();
     }
+    // Small buffers: most messages are tens of bytes, and 1,000 phones
+    // would otherwise hold 128 KiB of read buffer each.
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| run(shared, peer.ip(), socket))
 }
 
