@@ -38,12 +38,8 @@ pub(crate) async fn upgrade(
     if shared.connections.load(Ordering::SeqCst) >= shared.limits.max_connections {
         return (StatusCode::SERVICE_UNAVAILABLE, "server full").into_response();
     }
-    // Small buffers: most messages are tens of bytes, and 1,000 phones
-    // would otherwise hold 128 KiB of read buffer each.
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| run(shared, peer.ip(), socket))
 }
 
@@ -300,8 +296,11 @@ async fn read(
         if let Err((code, message)) = refused {
             strikes += 1;
             if strikes >= l.strikes {
+                // Wait for room in the mailbox (briefly): the client should
+                // learn why it is closed, even behind its own flood's replies.
                 let why = format!("closed after {strikes} refused messages");
-                let _ = tx.try_send(Outgoing::Close(CloseReason::Misbehaving, why));
+                let close = tx.send(Outgoing::Close(CloseReason::Misbehaving, why));
+                let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
                 break;
             }
             let _ = tx.try_send(Outgoing::Msg(error(code, message)));
