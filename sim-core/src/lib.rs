@@ -58,6 +58,7 @@ pub mod resilience;
 pub mod rng;
 pub mod scenario;
 pub mod theory;
+pub mod workshop;
 
 /// The scenario vocabulary (every `*Spec` type), as `sim_core::spec`.
 pub use scenario::spec;

@@ -12,6 +12,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod charts;
+pub mod classroom;
 pub mod clock;
 pub mod dashboard;
 pub mod editor;
@@ -50,8 +51,14 @@ pub fn start() {
 #[cfg(target_arch = "wasm32")]
 pub fn start_with(options: app::StartOptions) {
     panic::install();
-    let props = app::AppProps { options };
     let root = gloo::utils::document().get_element_by_id("app");
+    // Workshops (`?workshop`, `#w=`, `?join`) mount the classroom instead.
+    let href = gloo::utils::window().location().href().unwrap_or_default();
+    if let (Some(route), Some(el)) = (classroom::route(&href), root.clone()) {
+        classroom::mount(el, route);
+        return;
+    }
+    let props = app::AppProps { options };
     match root {
         Some(el) => {
             el.set_inner_html("");

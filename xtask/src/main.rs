@@ -2,13 +2,16 @@
 //!
 //! - `setup`: install what is missing (wasm target, trunk, wasm-bindgen-cli,
 //!   Chromium + chromedriver, the npm tools of `tests/e2e`).
-//! - `serve`: release build of the web app, served on http://127.0.0.1:8080.
+//! - `serve`: release build of the web app, served on http://127.0.0.1:8080
+//!   (`--classroom`: by the classroom server, which also hosts rooms).
 //! - `test`: fmt check, native tests, in-browser wasm tests, Playwright e2e.
 //! - `cli`: the research CLI, built with profile-guided optimisation.
-//! - `bench`: events/s natively, in wasm, and of a SimPy peer.
+//! - `bench`: events/s natively, in wasm, and of a SimPy peer; the
+//!   classroom server's load test (`--only classroom`).
 //! - `fuzz`: the swarm tester (random scenarios, faults, reconfigurations).
 
 mod bench;
+mod classroom;
 mod fuzz;
 mod pgo;
 mod server;
@@ -50,6 +53,10 @@ enum Cmd {
         /// Serve this directory instead of `dist/` (implies --no-build).
         #[arg(long, value_name = "DIR")]
         dir: Option<std::path::PathBuf>,
+        /// Serve with the classroom server (rooms where a class predicts and
+        /// the teacher sees every prediction) instead of the static server.
+        #[arg(long)]
+        classroom: bool,
     },
     /// Run every test: fmt check, native, a short swarm, wasm in headless Chromium, end-to-end.
     Test {
@@ -85,6 +92,15 @@ enum Cmd {
         /// Skip the in-browser wasm run (and the site build).
         #[arg(long)]
         skip_wasm: bool,
+        /// Run only this part: `classroom` (the classroom server's load test).
+        #[arg(long, value_name = "PART", value_parser = ["classroom"])]
+        only: Option<String>,
+        /// Students of the classroom load test (all in one room).
+        #[arg(long, default_value_t = 1000)]
+        students: usize,
+        /// Rounds of the classroom load test (a ping and a prediction each, by turns).
+        #[arg(long, default_value_t = 5)]
+        load_rounds: usize,
     },
 }
 
@@ -98,7 +114,8 @@ fn main() -> ExitCode {
             host,
             no_build,
             dir,
-        } => serve(&host, port, no_build, dir),
+            classroom,
+        } => serve(&host, port, no_build, dir, classroom),
         Cmd::Test { skip } => test::test(&skip),
         Cmd::Fuzz { args } => fuzz::fuzz(&args),
         Cmd::Cli => pgo::build().map(|exe| {
@@ -114,13 +131,27 @@ fn main() -> ExitCode {
             rounds,
             skip_simpy,
             skip_wasm,
-        } => bench::bench(bench::Options {
-            customers,
-            repeats,
-            rounds,
-            skip_simpy,
-            skip_wasm,
-        }),
+            only,
+            students,
+            load_rounds,
+        } => {
+            let load = classroom::LoadOptions {
+                students,
+                rounds: load_rounds,
+            };
+            if only.as_deref() == Some("classroom") {
+                classroom::bench(&load)
+            } else {
+                bench::bench(bench::Options {
+                    customers,
+                    repeats,
+                    rounds,
+                    skip_simpy,
+                    skip_wasm,
+                })
+                .and_then(|()| classroom::bench(&load))
+            }
+        }
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -131,7 +162,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(host: &str, port: u16, no_build: bool, dir: Option<std::path::PathBuf>) -> util::Result {
+fn serve(
+    host: &str,
+    port: u16,
+    no_build: bool,
+    dir: Option<std::path::PathBuf>,
+    with_classroom: bool,
+) -> util::Result {
     let dist = if let Some(dir) = dir {
         dir
     } else if no_build {
@@ -140,6 +177,9 @@ fn serve(host: &str, port: u16, no_build: bool, dir: Option<std::path::PathBuf>)
         setup::setup(setup::Options::default())?;
         site::build_release()?
     };
+    if with_classroom {
+        return classroom::serve(&dist, host, port);
+    }
     let server = server::Server::start(&dist, (host, port)).map_err(|e| {
         util::Error(format!(
             "cannot serve on {host}:{port}: {e} (another server running? try --port)"

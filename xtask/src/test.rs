@@ -11,7 +11,7 @@ use std::time::Instant;
 use crate::server::Server;
 use crate::setup::{CHROMEDRIVER, CHROMIUM};
 use crate::util::{self, bail, cargo, root, Result};
-use crate::{fuzz, setup, site};
+use crate::{classroom, fuzz, setup, site};
 
 /// Tests counted from the tools' own summaries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -242,14 +242,20 @@ fn e2e_tests() -> Result<Counts> {
     let server = Server::start(&dist, "127.0.0.1:0")
         .map_err(|e| util::Error(format!("cannot start the static server: {e}")))?;
     println!("e2e: serving {} on {}", dist.display(), server.url());
+    // The classroom specs run against the classroom server (the same site,
+    // and the rooms); the `test` profile reuses the native step's build.
+    let exe = classroom::build("test")?;
+    let class = classroom::Running::start(&exe, Some(&dist), "127.0.0.1", 0, &[])?;
     let mut c = util::cmd("npx");
     c.current_dir(util::e2e_dir())
         .args(["--no", "--", "playwright", "test"])
         .env("BASE_URL", server.url())
+        .env("CLASSROOM_URL", &class.url)
         .env("CHROMIUM_PATH", CHROMIUM)
         .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
     let res = counted(&mut c, parse_playwright_summary);
     server.stop();
+    drop(class);
     let counts = res?;
     if counts.passed == 0 && counts.failed == 0 {
         bail!("Playwright ran no test");

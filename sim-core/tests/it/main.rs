@@ -11,3 +11,4 @@ mod reconfig;
 mod scenarios;
 mod statistics;
 mod support;
+mod workshops;
