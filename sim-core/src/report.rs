@@ -94,15 +94,17 @@ pub struct Trace {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinkReport {
     pub bandwidth_mbps: f64,
+    /// Transfers completed, and the megabytes they carried.
     pub transfers: u64,
-    /// Megabytes sent over the link.
     pub mb: f64,
     /// Fraction of time at least one transfer was on the link (a shared
     /// link serves at full speed whenever anything is on it).
     pub utilisation: f64,
     /// Time-averaged transfers on the link (each gets bandwidth / this).
     pub transfers_mean: f64,
-    pub throughput_mbps: f64,
+    /// Megabits per second of completed transfers (on an overloaded link
+    /// everything is sent slowly and little completes: see `utilisation`).
+    pub goodput_mbps: f64,
     /// Transfers on the link at the end of the run.
     pub active: u64,
 }

@@ -41,10 +41,12 @@ pub(crate) enum Carried {
 struct Transfer {
     /// The value of `served` at which it is complete.
     done_at: f64,
+    bytes: f64,
     then: Delivery,
 }
 
-/// What a link counts (from the start of the run).
+/// What a link counts (from the start of the run): transfers and bytes
+/// delivered.
 #[derive(Clone, Copy, Debug, Default)]
 struct Counts {
     transfers: u64,
@@ -103,10 +105,9 @@ impl LinkState {
     /// next ending and its generation, to schedule.
     pub(crate) fn start(&mut self, now: Time, bytes: f64, then: Delivery) -> Option<(Time, u32)> {
         self.advance(now);
-        self.c.transfers += 1;
-        self.c.bytes += bytes;
         self.active.push(Transfer {
             done_at: self.served + bytes,
+            bytes,
             then,
         });
         self.next(now)
@@ -148,10 +149,13 @@ impl LinkState {
         // millionth of a byte of its end is done.
         let done = self.served + 1e-6;
         let mut out = Vec::new();
+        let c = &mut self.c;
         self.active.retain(|t| {
             let end = t.done_at <= done;
             if end {
                 out.push(t.then);
+                c.transfers += 1;
+                c.bytes += t.bytes;
             }
             !end
         });
@@ -187,7 +191,7 @@ impl LinkState {
             mb: (c.bytes - w.bytes) / 1e6,
             utilisation: (c.busy - w.busy) / span,
             transfers_mean: (c.active_area - w.active_area) / span,
-            throughput_mbps: (c.bytes - w.bytes) * 8.0 / 1e6 / ns_to_secs(span as Time).max(1e-9),
+            goodput_mbps: (c.bytes - w.bytes) * 8.0 / 1e6 / ns_to_secs(span as Time).max(1e-9),
             active: n as u64,
         }
     }
