@@ -266,6 +266,45 @@ pub(crate) struct Pilot {
     pub(crate) window_s: f64,
 }
 
+/// One run of the base scenario under `seed`, set up as every study run is
+/// (about 1000 windows unless the scenario sets `metrics.window_s`), with
+/// its provenance. `--warmup auto` needs replications: use [`replicate`].
+pub fn run_once(base: &Base, seed: u64) -> Result<(Report, provenance::Provenance), StudyError> {
+    base.check()?;
+    if let Warmup::Auto { .. } = base.warmup {
+        return Err(StudyError::option(
+            "warmup",
+            "auto needs replications (replicate)",
+        ));
+    }
+    let sc_err = |e| StudyError::scenario("", e);
+    let p = Prepared::new(base.point_doc(&[]).map_err(sc_err)?).map_err(sc_err)?;
+    let (report, _) = p.run(seed).map_err(StudyError::Run)?;
+    let provenance = provenance::Provenance {
+        tailsim: VERSION.into(),
+        study: "run".into(),
+        scenario: p.scenario.name.clone(),
+        scenario_sha256: scenario_hash(&p.scenario),
+        sets: base.sets.clone(),
+        seeds: vec![seed],
+        duration_s: p.duration_s(),
+        warmup_rule: sweep::warmup_rule(&base.warmup),
+        warmup_s: Some(p.warmup_s()),
+        confidence: None,
+        vary: Vec::new(),
+        zip: false,
+        metrics: Vec::new(),
+        shard: None,
+    };
+    Ok((report, provenance))
+}
+
+/// The scenario's own seed (`seed` in the file; 1 when absent).
+pub fn scenario_seed(base: &Base) -> Result<u64, StudyError> {
+    let sc = base.doc.build().map_err(|e| StudyError::scenario("", e))?;
+    Ok(sc.seed)
+}
+
 /// Receives progress: how many runs there are (it can grow, when a
 /// precision target adds replications) and each one that finishes.
 pub trait Progress: Sync {

@@ -190,6 +190,10 @@ fn run_batch(
     Ok(out.into_inner().unwrap().expect("the point finished"))
 }
 
+/// The replications kept, their merged histogram, their seeds, and how the
+/// precision target went.
+type Stopped = (Vec<RunData>, LatencyHist, Vec<u64>, Option<PrecisionReport>);
+
 /// Law & Kelton's sequential procedure for a relative error γ: add
 /// replications until half-width / |mean| <= γ / (1 + γ) (the adjustment
 /// makes the relative error of the mean itself at most γ). Batches run in
@@ -201,7 +205,7 @@ fn until_precise(
     exec: &Exec,
     run: &RunFn,
     progress: &dyn Progress,
-) -> Result<(Vec<RunData>, LatencyHist, Vec<u64>, Option<PrecisionReport>), StudyError> {
+) -> Result<Stopped, StudyError> {
     let gamma = p.relative / (1.0 + p.relative);
     let n0 = spec.seeds.len();
     let mut seeds = spec.seeds.clone();

@@ -339,6 +339,20 @@ pub(crate) fn check_path_exists(doc: &crate::ScenarioDoc, path: &str) -> Result<
     Ok(())
 }
 
+/// The report's top-level sections a metric path can start with (`edges`
+/// and `slo` exist only with traffic or an SLO).
+const REPORT_SECTIONS: [&str; 9] = [
+    "end_to_end",
+    "nodes",
+    "sources",
+    "edges",
+    "slo",
+    "conservation",
+    "sim_time_s",
+    "warmup_s",
+    "events",
+];
+
 /// Metrics naming a node must name one that exists; plain paths under
 /// `end_to_end` must exist. (Other paths and expressions are checked by the
 /// first run: edges appear only once they carry traffic.)
@@ -359,6 +373,11 @@ fn check_metrics(metrics: &[String], probe: &crate::Report) -> Result<(), StudyE
             }
         } else if known("end_to_end.") && !s.contains_key(m) {
             Some("no such field in the report".into())
+        } else if plain && !REPORT_SECTIONS.contains(&m.split('.').next().unwrap_or("")) {
+            Some(format!(
+                "not a report path (they start with {})",
+                REPORT_SECTIONS.join(", ")
+            ))
         } else {
             None
         };

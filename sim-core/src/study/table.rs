@@ -198,7 +198,7 @@ impl SweepOutput {
             provenance_json(&self.provenance)
         );
         let key = |k: &str| serde_json::to_string(k).expect("strings serialise");
-        let opt_num = |x: Option<f64>| x.map_or("null".into(), |x| json_float(x));
+        let opt_num = |x: Option<f64>| x.map_or("null".into(), json_float);
         for p in &self.points {
             for r in rows(&self.provenance.metrics, p) {
                 s.push_str(&format!("{{\"kind\":{},\"point\":{}", key(r.kind), p.index));

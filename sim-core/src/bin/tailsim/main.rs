@@ -1,12 +1,21 @@
 //! `tailsim`: the research CLI around the engine. All I/O lives here; the
 //! library stays pure.
+//!
+//! - `run`: one run, or replications with confidence intervals (`run.rs`);
+//! - `sweep`, `merge`, `plot`: what-if sweeps, their shards and charts
+//!   (`sweep.rs`, `plot.rs`);
+//! - `lessons`: the built-in lessons (`lessons.rs`);
+//! - `validate`: check a scenario.
 
-use clap::{Parser, Subcommand, ValueEnum};
-use sim_core::lesson::{self, ClaimResult, Lesson, State};
-use sim_core::{Format, Scenario, ScenarioDoc, Sim};
-use std::path::{Path, PathBuf};
+mod io;
+mod lessons;
+mod plot;
+mod run;
+mod sweep;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 #[derive(Parser)]
 #[command(name = "tailsim", version, about = "Deterministic backend-scalability simulator", long_about = None)]
@@ -17,22 +26,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run a scenario and print its report.
-    Run(RunArgs),
+    /// Run a scenario and print its report; with --replications, the mean
+    /// of every metric over independent runs with confidence intervals.
+    Run(run::RunArgs),
+    /// What-if sweep: run a grid of scenario variants (--vary), the same
+    /// seeds at every point, and write tidy rows (CSV or JSON Lines).
+    Sweep(sweep::SweepArgs),
+    /// Combine the outputs of `sweep --shard i/n` into what one run writes.
+    Merge(sweep::MergeArgs),
+    /// Chart a sweep's output: a metric against the first varied parameter.
+    Plot(sweep::PlotArgs),
     /// Lessons: list, show, check claims, coverage of the catalogue.
     Lessons {
         #[command(subcommand)]
-        cmd: LessonCmd,
-        /// Directory of lesson files.
-        #[arg(long, default_value = "assets/lessons", global = true)]
-        dir: PathBuf,
-        /// Directory that `scenario_file` paths are relative to.
-        #[arg(long, default_value = "assets/scenarios", global = true)]
-        scenarios: PathBuf,
+        cmd: lessons::LessonCmd,
+        /// Read lesson files from this directory instead of the built-in ones.
+        #[arg(long, global = true)]
+        dir: Option<PathBuf>,
+        /// With --dir: the directory `scenario_file` paths are relative to
+        /// (default: DIR/../scenarios).
+        #[arg(long, global = true)]
+        scenarios: Option<PathBuf>,
     },
     /// Check a scenario file and report the first problem, if any.
     Validate {
-        /// Scenario file (.toml or .json).
+        /// Scenario file (.toml or .json), or - for standard input.
         file: PathBuf,
         /// Override a field before validating: PATH=VALUE (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -40,509 +58,16 @@ enum Cmd {
     },
 }
 
-#[derive(Subcommand)]
-enum LessonCmd {
-    /// Every lesson, grouped by article section.
-    List,
-    /// One lesson: narrative, question, toggle, claims.
-    Show { id: String },
-    /// Run lessons in both states over several seeds and judge their claims.
-    Check {
-        /// Lesson ids (default: all).
-        ids: Vec<String>,
-        /// Seeds per state (default: each lesson's own, at least 5).
-        #[arg(long)]
-        seeds: Option<u64>,
-        /// Print a JSON array of results instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Every catalogue id with its lesson file and claim status.
-    Coverage {
-        /// Also run the claims (slower).
-        #[arg(long)]
-        check: bool,
-    },
-}
-
-#[derive(clap::Args)]
-struct RunArgs {
-    /// Scenario file (.toml or .json).
-    file: PathBuf,
-    /// Root seed (default: the scenario's `seed`).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Simulated seconds to run (default: the scenario's `duration_s`).
-    #[arg(long, value_parser = positive_secs)]
-    duration: Option<f64>,
-    /// Seconds of warm-up excluded from statistics (default: the scenario's).
-    #[arg(long, value_parser = nonneg_secs)]
-    warmup: Option<f64>,
-    /// Override any field by its dotted path, e.g. nodes.api.workers=12
-    /// (repeatable; values are JSON or bare strings).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    sets: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutFormat::Table)]
-    format: OutFormat,
-    /// Write the report here instead of standard output.
-    #[arg(long)]
-    out: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum OutFormat {
-    Table,
-    Json,
-    Csv,
-}
-
-fn positive_secs(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(format!("must be > 0 seconds, got {s}"))
-    }
-}
-
-fn nonneg_secs(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if v.is_finite() && v >= 0.0 {
-        Ok(v)
-    } else {
-        Err(format!("must be >= 0 seconds, got {s}"))
-    }
-}
-
-/// Reads a scenario document and applies `--set` overrides.
-fn load_doc(file: &Path, sets: &[String]) -> Result<ScenarioDoc, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let format = match file.extension().and_then(|e| e.to_str()) {
-        Some("json") => Format::Json,
-        Some("toml") => Format::Toml,
-        _ => Format::sniff(&text),
-    };
-    let mut doc =
-        ScenarioDoc::parse(&text, format).map_err(|e| format!("{}: {e}", file.display()))?;
-    for s in sets {
-        let (path, value) = s.split_once('=').ok_or_else(|| {
-            format!("--set {s:?}: expected PATH=VALUE, e.g. nodes.api.workers=12")
-        })?;
-        doc.set(path.trim(), value)
-            .map_err(|e| format!("--set {s:?}: {e}"))?;
-    }
-    Ok(doc)
-}
-
-fn run(args: RunArgs) -> Result<ExitCode, String> {
-    let mut doc = load_doc(&args.file, &args.sets)?;
-    if let Some(d) = args.duration {
-        doc.set_value("duration_s", d.into())
-            .map_err(|e| e.to_string())?;
-    }
-    if let Some(w) = args.warmup {
-        doc.set_value("warmup_s", w.into())
-            .map_err(|e| e.to_string())?;
-    }
-    let window_given = doc.get("metrics.window_s").is_some();
-    let sc: Scenario = doc
-        .build()
-        .map_err(|e| format!("{}: {e}", args.file.display()))?;
-    let seed = args.seed.unwrap_or(sc.seed);
-    let mut sim = Sim::new(&sc, seed).map_err(|e| e.to_string())?;
-    if !window_given {
-        sim.auto_window(sc.duration_s);
-    }
-    let t0 = Instant::now();
-    let mut report = sim.run_for(sc.duration_s);
-    report.wall_s = t0.elapsed().as_secs_f64();
-    let text = match args.format {
-        OutFormat::Table => report.to_table(),
-        OutFormat::Json => report.to_json() + "\n",
-        OutFormat::Csv => report.to_csv(),
-    };
-    match &args.out {
-        Some(p) => {
-            std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))?
-        }
-        None => print!("{text}"),
-    }
-    if !report.conservation.ok {
-        eprintln!("error: conservation violated (seed {seed}):");
-        for v in &report.conservation.violations {
-            eprintln!("  {v}");
-        }
-        return Ok(ExitCode::from(3));
-    }
+fn validate(file: &std::path::Path, sets: &[String]) -> Result<ExitCode, String> {
+    let (doc, name) = io::load_doc(file, sets)?;
+    let sc = doc.build().map_err(|e| format!("{name}: {e}"))?;
+    println!(
+        "ok: {name} ({:?}, {} nodes, version {})",
+        sc.name,
+        sc.nodes.len(),
+        sc.version
+    );
     Ok(ExitCode::SUCCESS)
-}
-
-struct LessonFile {
-    lesson: Lesson,
-    path: PathBuf,
-    scenario_text: Option<String>,
-}
-
-fn load_lessons(dir: &Path, scenarios: &Path) -> Result<Vec<LessonFile>, String> {
-    let mut out = Vec::new();
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().and_then(|x| x.to_str()) == Some("toml"))
-        .collect();
-    paths.sort();
-    for p in paths {
-        let text =
-            std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-        let lesson = Lesson::from_toml_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
-        let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        if lesson.id != stem {
-            return Err(format!(
-                "{}: id {:?} must match the file name",
-                p.display(),
-                lesson.id
-            ));
-        }
-        let scenario_text =
-            match &lesson.scenario_file {
-                Some(f) => {
-                    let sp = scenarios.join(f);
-                    Some(std::fs::read_to_string(&sp).map_err(|e| {
-                        format!("{}: scenario_file {}: {e}", p.display(), sp.display())
-                    })?)
-                }
-                None => None,
-            };
-        // Both states must build.
-        for st in [State::Mistake, State::Fix] {
-            lesson
-                .scenario(st, scenario_text.as_deref())
-                .map_err(|e| format!("{}: {e}", p.display()))?;
-        }
-        out.push(LessonFile {
-            lesson,
-            path: p,
-            scenario_text,
-        });
-    }
-    Ok(out)
-}
-
-#[derive(serde::Serialize)]
-struct LessonResult {
-    id: String,
-    claims: Vec<ClaimResult>,
-    ranking: Vec<(String, f64, f64)>,
-    wall_s: f64,
-}
-
-fn check_lesson(lf: &LessonFile, seeds: Option<u64>) -> LessonResult {
-    let t0 = Instant::now();
-    let l = &lf.lesson;
-    let n = seeds.unwrap_or(l.seeds).max(1);
-    let c = lesson::check(l, lf.scenario_text.as_deref(), n)
-        .expect("both states build (checked at load)");
-    LessonResult {
-        id: c.id,
-        claims: c.claims,
-        ranking: c.ranking,
-        wall_s: t0.elapsed().as_secs_f64(),
-    }
-}
-
-/// Checks lessons on all cores (results in lesson order).
-fn check_all(lessons: &[&LessonFile], seeds: Option<u64>) -> Vec<LessonResult> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(lessons.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(lf) = lessons.get(i) else { break };
-                let r = check_lesson(lf, seeds);
-                results.lock().unwrap().push((i, r));
-            });
-        }
-    });
-    let mut r = results.into_inner().unwrap();
-    r.sort_by_key(|(i, _)| *i);
-    r.into_iter().map(|(_, r)| r).collect()
-}
-
-fn fmt_num(x: f64) -> String {
-    if x.is_nan() {
-        "NaN".into()
-    } else if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e5) {
-        format!("{x:.3e}")
-    } else {
-        format!("{x:.4}")
-    }
-}
-
-fn print_results(results: &[LessonResult]) -> (usize, usize) {
-    let (mut pass, mut fail) = (0, 0);
-    for r in results {
-        println!("{}  ({:.1} s)", r.id, r.wall_s);
-        for c in &r.claims {
-            let mark = if c.pass { "PASS" } else { "FAIL" };
-            if c.pass {
-                pass += 1
-            } else {
-                fail += 1
-            }
-            println!("  {mark}  {}", c.text);
-            match &c.error {
-                Some(e) => println!("        error: {e}"),
-                None => {
-                    let m = c
-                        .mistake
-                        .iter()
-                        .cloned()
-                        .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
-                    let f = c
-                        .fix
-                        .iter()
-                        .cloned()
-                        .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
-                    println!(
-                        "        measured {} (want {})   mistake {}..{}   fix {}..{}",
-                        fmt_num(c.measured),
-                        c.expected,
-                        fmt_num(m.0),
-                        fmt_num(m.1),
-                        fmt_num(f.0),
-                        fmt_num(f.1)
-                    );
-                }
-            }
-        }
-        if !r.ranking.is_empty() {
-            println!("  fixes ranked (best first):");
-            for (name, v, gain) in &r.ranking {
-                println!(
-                    "        {name:<28} {}  ({gain:.2}x better than the mistake)",
-                    fmt_num(*v)
-                );
-            }
-        }
-    }
-    (pass, fail)
-}
-
-fn lessons(cmd: LessonCmd, dir: &Path, scenarios: &Path) -> Result<ExitCode, String> {
-    let all = load_lessons(dir, scenarios)?;
-    match cmd {
-        LessonCmd::List => {
-            let mut by_section: std::collections::BTreeMap<usize, Vec<&LessonFile>> =
-                Default::default();
-            for lf in &all {
-                let order = lesson::CATALOGUE
-                    .iter()
-                    .position(|(id, ..)| *id == lf.lesson.id)
-                    .unwrap_or(usize::MAX);
-                by_section.entry(order).or_default().push(lf);
-            }
-            let mut last = String::new();
-            for lf in by_section.values().flatten() {
-                if lf.lesson.section != last {
-                    println!("\n{}", lf.lesson.section);
-                    last = lf.lesson.section.clone();
-                }
-                println!(
-                    "  {:<22} {}  ({} claims)",
-                    lf.lesson.id,
-                    lf.lesson.title,
-                    lf.lesson.claims.len()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        LessonCmd::Show { id } => {
-            let lf = all
-                .iter()
-                .find(|l| l.lesson.id == id)
-                .ok_or_else(|| format!("no lesson {id:?} in {}", dir.display()))?;
-            let l = &lf.lesson;
-            println!(
-                "{} — {}\n[{}]  {}\n",
-                l.id,
-                l.title,
-                l.section,
-                lf.path.display()
-            );
-            println!("{}\n", l.narrative.trim());
-            println!("Question: {}\n", l.question.trim());
-            if let Some(t) = &l.toggle {
-                println!("Toggle: {}", t.label);
-                for (k, v) in &t.mistake {
-                    println!("  mistake  {k} = {v}");
-                }
-                for (k, v) in &t.fix {
-                    println!("  fix      {k} = {v}");
-                }
-            }
-            if let Some(d) = &l.demonstrated_by {
-                println!("Demonstrated by: {d}");
-            }
-            if let Some(p) = &l.predict {
-                println!(
-                    "Predict: {} in the {:?} state ({})",
-                    p.metric, p.state, p.unit
-                );
-            }
-            if !l.focus.nodes.is_empty() || !l.focus.charts.is_empty() {
-                println!(
-                    "Focus: nodes {:?}, charts {:?}",
-                    l.focus.nodes, l.focus.charts
-                );
-            }
-            println!("\nClaims:");
-            for c in &l.claims {
-                let judged = match c.compare {
-                    lesson::Compare::Ratio => "mistake / fix",
-                    lesson::Compare::Difference => "mistake - fix",
-                    lesson::Compare::Mistake => "mistake",
-                    lesson::Compare::Fix => "fix",
-                    lesson::Compare::Theory => "theory",
-                };
-                let rule = match (c.op, c.value, &c.expect) {
-                    (Some(op), Some(v), _) => format!(
-                        "{} {v}",
-                        serde_json::to_value(op).unwrap().as_str().unwrap_or("?")
-                    ),
-                    (_, _, Some(f)) => format!(
-                        "= {}({:?}) within {}",
-                        f.r#fn,
-                        f.args,
-                        c.rel_tolerance.map_or(
-                            format!("{}", c.tolerance.unwrap_or(0.0)),
-                            |r| format!("{}%", r * 100.0)
-                        )
-                    ),
-                    _ => String::new(),
-                };
-                let variant = c
-                    .variant
-                    .as_ref()
-                    .map_or(String::new(), |v| format!(" [variant {v}]"));
-                println!(
-                    "  - {}\n      {judged} of {}  {rule}{variant}",
-                    c.text, c.metric
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        LessonCmd::Check { ids, seeds, json } => {
-            if let Some(s) = seeds {
-                if s < 1 {
-                    return Err("--seeds must be at least 1".into());
-                }
-            }
-            let chosen: Vec<&LessonFile> = if ids.is_empty() {
-                all.iter().collect()
-            } else {
-                ids.iter()
-                    .map(|id| {
-                        all.iter()
-                            .find(|l| &l.lesson.id == id)
-                            .ok_or_else(|| format!("no lesson {id:?}"))
-                    })
-                    .collect::<Result<_, _>>()?
-            };
-            let results = check_all(&chosen, seeds);
-            if json {
-                println!("{}", serde_json::to_string_pretty(&results).unwrap());
-            }
-            let (pass, fail) = if json {
-                let f = results
-                    .iter()
-                    .flat_map(|r| &r.claims)
-                    .filter(|c| !c.pass)
-                    .count();
-                (results.iter().map(|r| r.claims.len()).sum::<usize>() - f, f)
-            } else {
-                print_results(&results)
-            };
-            println!("\nclaims: {pass} passed, {fail} failed");
-            Ok(if fail == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        LessonCmd::Coverage { check } => {
-            let results: Vec<LessonResult> = if check {
-                check_all(&all.iter().collect::<Vec<_>>(), None)
-            } else {
-                Vec::new()
-            };
-            let mut covered = 0;
-            println!("{:<22} {:<34} {}", "catalogue id", "lesson file", "claims");
-            for (id, _, _) in lesson::CATALOGUE {
-                let lf = all.iter().find(|l| l.lesson.id == *id);
-                let status = match lf {
-                    None => "MISSING".to_string(),
-                    Some(lf) => {
-                        covered += 1;
-                        match results.iter().find(|r| r.id == *id) {
-                            Some(r) => {
-                                let p = r.claims.iter().filter(|c| c.pass).count();
-                                format!("{p}/{} pass", r.claims.len())
-                            }
-                            None if lf.lesson.claims.is_empty() => format!(
-                                "demonstrated by: {}",
-                                lf.lesson.demonstrated_by.as_deref().unwrap_or("")
-                            ),
-                            None => format!("{} claims (run with --check)", lf.lesson.claims.len()),
-                        }
-                    }
-                };
-                let file = lf.map_or("-".to_string(), |l| {
-                    l.path.file_name().unwrap().to_string_lossy().into_owned()
-                });
-                println!("{id:<22} {file:<34} {status}");
-            }
-            let extra: Vec<&str> = all
-                .iter()
-                .map(|l| l.lesson.id.as_str())
-                .filter(|id| !lesson::CATALOGUE.iter().any(|(c, ..)| c == id))
-                .collect();
-            for id in &extra {
-                let status = match results.iter().find(|r| r.id == *id) {
-                    Some(r) => format!(
-                        "{}/{} pass",
-                        r.claims.iter().filter(|c| c.pass).count(),
-                        r.claims.len()
-                    ),
-                    None => "run with --check".to_string(),
-                };
-                println!(
-                    "{id:<22} {:<34} {status} (beyond the catalogue)",
-                    format!("{id}.toml")
-                );
-            }
-            println!(
-                "\ncovered {covered} of {} catalogue rows",
-                lesson::CATALOGUE.len()
-            );
-            let failing = results.iter().any(|r| r.claims.iter().any(|c| !c.pass));
-            Ok(if failing {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-    }
 }
 
 fn main() -> ExitCode {
@@ -556,25 +81,16 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let result = match cli.cmd {
-        Cmd::Run(a) => run(a),
+        Cmd::Run(a) => run::run(a),
+        Cmd::Sweep(a) => sweep::sweep(a),
+        Cmd::Merge(a) => sweep::merge(a),
+        Cmd::Plot(a) => sweep::plot(a),
         Cmd::Lessons {
             cmd,
             dir,
             scenarios,
-        } => lessons(cmd, &dir, &scenarios),
-        Cmd::Validate { file, sets } => load_doc(&file, &sets).and_then(|doc| {
-            let sc = doc
-                .build()
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            println!(
-                "ok: {} ({:?}, {} nodes, version {})",
-                file.display(),
-                sc.name,
-                sc.nodes.len(),
-                sc.version
-            );
-            Ok(ExitCode::SUCCESS)
-        }),
+        } => lessons::lessons(cmd, dir.as_deref(), scenarios.as_deref()),
+        Cmd::Validate { file, sets } => validate(&file, &sets),
     };
     match result {
         Ok(code) => code,
