@@ -15,8 +15,17 @@ const NOT_METRICS: [&str; 4] = ["seed", "wall_s", "series", "slowest_traces"];
 
 /// Every numeric leaf of the report by its dotted path (arrays by index).
 pub fn scalars(r: &Report) -> BTreeMap<String, f64> {
+    into_scalars(r.clone())
+}
+
+/// [`scalars`] of a report that is no longer needed: its series and traces
+/// are dropped before the rest is walked (a thousand windows cost more to
+/// serialise than every scalar together).
+pub fn into_scalars(mut r: Report) -> BTreeMap<String, f64> {
+    r.series.windows = Vec::new();
+    r.slowest_traces = Vec::new();
     let mut out = BTreeMap::new();
-    let v = serde_json::to_value(r).expect("a report serialises");
+    let v = serde_json::to_value(&r).expect("a report serialises");
     if let Value::Object(top) = v {
         for (k, v) in top {
             if !NOT_METRICS.contains(&k.as_str()) {
@@ -45,6 +54,46 @@ fn flatten(path: &str, v: &Value, out: &mut BTreeMap<String, f64>) {
             }
         }
         _ => {}
+    }
+}
+
+/// Whether `metric` is a plain report path (else an expression, which may
+/// read the series).
+pub fn is_path(metric: &str) -> bool {
+    !metric.contains([' ', '(', '*', '/', '+'])
+}
+
+/// The values of `metrics` on a run, consuming its report: expressions are
+/// evaluated on the whole report, paths on [`into_scalars`] (returned too).
+pub fn measure(metrics: &[String], r: Report) -> Result<(Vec<f64>, BTreeMap<String, f64>), String> {
+    let mut values = vec![f64::NAN; metrics.len()];
+    let nodes: Vec<String> = r.nodes.keys().cloned().collect();
+    for (i, m) in metrics.iter().enumerate() {
+        if !is_path(m) {
+            values[i] =
+                evaluate(m, &r, &BTreeMap::new()).map_err(|e| format!("metric {m}: {e}"))?;
+        }
+    }
+    let s = into_scalars(r);
+    for (i, m) in metrics.iter().enumerate() {
+        if is_path(m) {
+            values[i] = *s.get(m).ok_or_else(|| missing(m, &nodes))?;
+        }
+    }
+    Ok((values, s))
+}
+
+/// Why a path is not among a report's scalars.
+fn missing(metric: &str, nodes: &[String]) -> String {
+    let node = metric
+        .strip_prefix("nodes.")
+        .and_then(|r| r.split('.').next());
+    match node {
+        Some(n) if !nodes.iter().any(|x| x == n) => format!(
+            "metric {metric}: no node {n:?} in the report (nodes: {})",
+            nodes.join(", ")
+        ),
+        _ => format!("metric {metric}: no such number in the report"),
     }
 }
 

@@ -96,7 +96,7 @@ impl Provenance {
         for (what, a, b) in pairs {
             if a != b {
                 return Err(format!(
-                    "{what} differs ({} against {})",
+                    "different {what}: {} there, {} here",
                     short(&b),
                     short(&a)
                 ));

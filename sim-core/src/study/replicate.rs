@@ -12,7 +12,7 @@ use super::{
     for_each_point, scenario_hash, Base, Exec, Pilot, PointRuns, Prepared, Progress, StudyError,
     Warmup, VERSION,
 };
-use crate::analysis::metrics::{evaluate, scalars};
+use crate::analysis::metrics::measure;
 use crate::analysis::{merge_histograms, Interval, Pooled};
 use crate::metrics::LatencyHist;
 use crate::sim::Sim;
@@ -133,22 +133,20 @@ pub fn replicate(
     }
     let (prepared, warmup) = warmup(&spec.base.warmup, base, &spec.seeds, exec, progress)?;
     let keep_hists = spec.precision.is_some();
-    let target = spec.precision.as_ref().map(|p| p.target.clone());
+    let target: Vec<String> = spec.precision.iter().map(|p| p.target.clone()).collect();
     let run = |_: usize, seed: u64| {
         let (r, hist) = prepared.run(seed)?;
-        let mut values = scalars(&r);
-        if let Some(t) = &target {
-            if !values.contains_key(t) {
-                let x = evaluate(t, &r, &values).map_err(|e| format!("--target {t}: {e}"))?;
-                values.insert(t.clone(), x);
-            }
-        }
         let violations = r
             .conservation
             .violations
             .iter()
             .map(|v| format!("seed {seed}: {v}"))
             .collect();
+        let (target_value, mut values) =
+            measure(&target, r).map_err(|e| format!("--target: {e}"))?;
+        for (t, x) in target.iter().zip(target_value) {
+            values.insert(t.clone(), x);
+        }
         let kept = keep_hists.then(|| hist.clone());
         Ok((
             RunData {

@@ -12,7 +12,9 @@ use super::provenance::Provenance;
 use super::{
     for_each_point, scenario_hash, Base, Exec, Prepared, Progress, StudyError, Warmup, VERSION,
 };
-use crate::analysis::metrics::{default_metrics, evaluate, pooled_field, pooled_value, scalars};
+use crate::analysis::metrics::{
+    default_metrics, is_path, measure, pooled_field, pooled_value, scalars,
+};
 use crate::analysis::{mser5, Interval, Pooled};
 use crate::sim::Sim;
 
@@ -190,12 +192,7 @@ impl Plan {
                     r.conservation.violations.join("; ")
                 ));
             }
-            let s = scalars(&r);
-            let values = self
-                .metrics
-                .iter()
-                .map(|m| evaluate(m, &r, &s).map_err(|e| format!("metric {m}: {e}")))
-                .collect::<Result<Vec<f64>, String>>()?;
+            let (values, _) = measure(&self.metrics, r)?;
             Ok((values, hist))
         };
         let done = |k: usize, pr: super::PointRuns<Vec<f64>>| {
@@ -359,7 +356,7 @@ const REPORT_SECTIONS: [&str; 9] = [
 fn check_metrics(metrics: &[String], probe: &crate::Report) -> Result<(), StudyError> {
     let s = scalars(probe);
     for m in metrics {
-        let plain = !m.contains([' ', '(', '*', '/', '+']);
+        let plain = is_path(m);
         let known = |prefix: &str| m.starts_with(prefix) && plain;
         let bad = if let Some(rest) = m.strip_prefix("nodes.").filter(|_| plain) {
             let node = rest.split('.').next().unwrap_or("");

@@ -7,5 +7,9 @@ mod express;
 mod lessons;
 mod queueing;
 mod reconfig;
+#[cfg(feature = "research")]
+mod research;
+#[cfg(feature = "cli")]
+mod research_cli;
 mod scenarios;
 mod support;
