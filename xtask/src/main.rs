@@ -8,7 +8,9 @@
 //! - `bench`: events/s natively, in wasm, and of a SimPy peer.
 
 mod bench;
+mod bench_sweep;
 mod pgo;
+mod python;
 mod server;
 mod setup;
 mod site;
@@ -48,9 +50,9 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         dir: Option<std::path::PathBuf>,
     },
-    /// Run every test: fmt check, native, wasm in headless Chromium, end-to-end.
+    /// Run every test: fmt check, native, Python, wasm in headless Chromium, end-to-end.
     Test {
-        /// Leave out a step (fmt, native, wasm, e2e); repeatable. CI skips none.
+        /// Leave out a step (fmt, native, python, wasm, e2e); repeatable. CI skips none.
         #[arg(long, value_name = "STEP")]
         skip: Vec<String>,
     },
@@ -74,6 +76,13 @@ enum Cmd {
         /// Skip the in-browser wasm run (and the site build).
         #[arg(long)]
         skip_wasm: bool,
+        /// Turns of the sweep speed-up (a 100-run sweep with --jobs 2 and
+        /// with --jobs 1, about 30 s a turn); 0 skips it.
+        #[arg(long, default_value_t = 3)]
+        sweep_turns: u32,
+        /// Only the sweep speed-up.
+        #[arg(long)]
+        sweep_only: bool,
     },
 }
 
@@ -81,7 +90,10 @@ fn main() -> ExitCode {
     util::prepare_path();
     let cli = Cli::parse();
     let res = match cli.command {
-        Cmd::Setup { bench } => setup::setup(setup::Options { bench }),
+        Cmd::Setup { bench } => setup::setup(setup::Options {
+            bench,
+            python: true,
+        }),
         Cmd::Serve {
             port,
             host,
@@ -102,12 +114,16 @@ fn main() -> ExitCode {
             rounds,
             skip_simpy,
             skip_wasm,
+            sweep_turns,
+            sweep_only,
         } => bench::bench(bench::Options {
             customers,
             repeats,
             rounds,
             skip_simpy,
             skip_wasm,
+            sweep_turns,
+            sweep_only,
         }),
     };
     match res {

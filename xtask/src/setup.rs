@@ -20,6 +20,8 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub struct Options {
     /// Also create the Python venv with SimPy (only `bench` needs it).
     pub bench: bool,
+    /// Also create the venv of the Python package's tests (`test` needs it).
+    pub python: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +52,17 @@ pub fn setup(opts: Options) -> Result {
     })?;
     step("chromium + chromedriver", &ensure_chromium)?;
     step("npm tools (playwright, binaryen)", &ensure_npm)?;
+    if opts.python {
+        step("python test venv (maturin, pandas, dask)", &|| {
+            crate::python::ensure_venv().map(|installed| {
+                if installed {
+                    Outcome::Installed
+                } else {
+                    Outcome::Present
+                }
+            })
+        })?;
+    }
     if opts.bench {
         step(
             &format!("python venv + simpy {SIMPY_VERSION}"),
