@@ -8,8 +8,8 @@
 //! minimum balances the two. MSER-5 applies it to the means of consecutive
 //! batches of 5 values, which smooths the series. Hoad, Robinson & Davies
 //! (2010) compared 44 warm-up methods and recommend MSER-5. A cut in the
-//! second half of the run is not trusted (Franklin & White 2008): it means
-//! the run is too short, or not stationary at all.
+//! second half of the run is not trusted (White, Cobb & Spratt 2000; Hoad,
+//! Robinson & Davies 2010): the run is too short, or not stationary.
 
 use serde::{Deserialize, Serialize};
 

@@ -65,6 +65,37 @@ impl Replicated {
     /// The headline metrics with their intervals, the pooled latencies and
     /// what produced them.
     pub fn to_table(&self) -> String {
+        let mut s = self.table_header();
+        self.table_metrics(&mut s);
+        let l = &self.pooled.latency_s;
+        let _ = writeln!(s, "\npooled over all {} measured requests of all replications (histograms merged; not an average of percentiles):", self.pooled.requests);
+        let _ = writeln!(
+            s,
+            "  latency s: mean {}  p50 {}  p90 {}  p95 {}  p99 {}  p99.9 {}  max {}",
+            sig(l.mean),
+            sig(l.p50),
+            sig(l.p90),
+            sig(l.p95),
+            sig(l.p99),
+            sig(l.p999),
+            sig(l.max)
+        );
+        let _ = writeln!(
+            s,
+            "\n{} metrics in all: --format json or csv lists every one.",
+            self.metrics.len()
+        );
+        if !self.conservation.ok {
+            let _ = writeln!(s, "\nCONSERVATION VIOLATED:");
+            for v in &self.conservation.violations {
+                let _ = writeln!(s, "  {v}");
+            }
+        }
+        s
+    }
+
+    /// What ran: scenario, seeds, warm-up, provenance, precision.
+    fn table_header(&self) -> String {
         let mut s = String::new();
         let p = &self.provenance;
         let seeds = seed_text(&p.seeds);
@@ -116,6 +147,11 @@ impl Replicated {
                 pr.criterion
             );
         }
+        s
+    }
+
+    /// The headline metrics with their intervals.
+    fn table_metrics(&self, s: &mut String) {
         let _ = writeln!(
             s,
             "\nmean over replications, {}% confidence interval (Student t, {} df):",
@@ -139,31 +175,6 @@ impl Replicated {
             let hw = i.half_width.map_or("-".into(), sig);
             let _ = writeln!(s, "  {name:<40} {:>12} {hw:>12} {range:>27}", sig(i.mean));
         }
-        let l = &self.pooled.latency_s;
-        let _ = writeln!(s, "\npooled over all {} measured requests of all replications (histograms merged; not an average of percentiles):", self.pooled.requests);
-        let _ = writeln!(
-            s,
-            "  latency s: mean {}  p50 {}  p90 {}  p95 {}  p99 {}  p99.9 {}  max {}",
-            sig(l.mean),
-            sig(l.p50),
-            sig(l.p90),
-            sig(l.p95),
-            sig(l.p99),
-            sig(l.p999),
-            sig(l.max)
-        );
-        let _ = writeln!(
-            s,
-            "\n{} metrics in all: --format json or csv lists every one.",
-            self.metrics.len()
-        );
-        if !self.conservation.ok {
-            let _ = writeln!(s, "\nCONSERVATION VIOLATED:");
-            for v in &self.conservation.violations {
-                let _ = writeln!(s, "  {v}");
-            }
-        }
-        s
     }
 
     /// The rows the table shows: end to end, the SLO, each node's load and

@@ -410,45 +410,12 @@ impl<'a> Builder<'a> {
     }
 
     fn add(&mut self, r: Parsed) -> Result<(), String> {
-        if r.point >= self.grid.len() {
-            return Err(format!(
-                "point {} is beyond the grid's {} points",
-                r.point,
-                self.grid.len()
-            ));
-        }
         let m = *self
             .metric_index
             .get(r.metric.as_str())
             .ok_or_else(|| format!("metric {:?} is not in the provenance", r.metric))?;
         let nm = self.provenance.metrics.len();
-        let grid_params = self.grid.point(r.point);
-        let want: Vec<String> = grid_params.iter().map(value_text).collect();
-        if r.params != want {
-            return Err(format!(
-                "point {} has values {:?}, the grid says {:?}",
-                r.point, r.params, want
-            ));
-        }
-        let p = self.points.entry(r.point).or_insert_with(|| PointResult {
-            index: r.point,
-            params: grid_params,
-            warmup_s: r.warmup_s,
-            runs: Vec::new(),
-            summary: vec![
-                Interval {
-                    n: 0,
-                    mean: f64::NAN,
-                    sd: None,
-                    half_width: None,
-                    lo: None,
-                    hi: None
-                };
-                nm
-            ],
-            pooled: vec![None; nm],
-            pooled_requests: 0,
-        });
+        let p = self.point(&r)?;
         match r.kind.as_str() {
             "run" => {
                 let (rep, seed) = r
@@ -490,6 +457,44 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// The point a row belongs to (created at its first row), checked
+    /// against the grid.
+    fn point(&mut self, r: &Parsed) -> Result<&mut PointResult, String> {
+        if r.point >= self.grid.len() {
+            return Err(format!(
+                "point {} is beyond the grid's {} points",
+                r.point,
+                self.grid.len()
+            ));
+        }
+        let grid_params = self.grid.point(r.point);
+        let want: Vec<String> = grid_params.iter().map(value_text).collect();
+        if r.params != want {
+            return Err(format!(
+                "point {} has values {:?}, the grid says {:?}",
+                r.point, r.params, want
+            ));
+        }
+        let nm = self.provenance.metrics.len();
+        let empty = Interval {
+            n: 0,
+            mean: f64::NAN,
+            sd: None,
+            half_width: None,
+            lo: None,
+            hi: None,
+        };
+        Ok(self.points.entry(r.point).or_insert_with(|| PointResult {
+            index: r.point,
+            params: grid_params,
+            warmup_s: r.warmup_s,
+            runs: Vec::new(),
+            summary: vec![empty; nm],
+            pooled: vec![None; nm],
+            pooled_requests: 0,
+        }))
+    }
+
     /// The points, each checked complete.
     fn finish(self) -> Result<Vec<PointResult>, StudyError> {
         let seeds = &self.provenance.seeds;
@@ -529,7 +534,7 @@ pub fn merge(parts: Vec<SweepOutput>) -> Result<SweepOutput, StudyError> {
             })?;
         for pt in &part.points {
             match points.get(&pt.index) {
-                Some(old) if old != pt => {
+                Some(old) if journal_line(old) != journal_line(pt) => {
                     return Err(StudyError::File(format!(
                         "point {} differs between inputs (input {})",
                         pt.index,

@@ -214,197 +214,210 @@ pub fn lessons(
 ) -> Result<ExitCode, String> {
     let all = load_lessons(dir, scenarios)?;
     match cmd {
-        LessonCmd::List => {
-            let mut by_section: std::collections::BTreeMap<usize, Vec<&LessonFile>> =
-                Default::default();
-            for lf in &all {
-                let order = lesson::CATALOGUE
-                    .iter()
-                    .position(|(id, ..)| *id == lf.lesson.id)
-                    .unwrap_or(usize::MAX);
-                by_section.entry(order).or_default().push(lf);
-            }
-            let mut last = String::new();
-            for lf in by_section.values().flatten() {
-                if lf.lesson.section != last {
-                    println!("\n{}", lf.lesson.section);
-                    last = lf.lesson.section.clone();
-                }
-                println!(
-                    "  {:<22} {}  ({} claims)",
-                    lf.lesson.id,
-                    lf.lesson.title,
-                    lf.lesson.claims.len()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+        LessonCmd::List => list(&all),
+        LessonCmd::Show { id } => show(&all, &id),
+        LessonCmd::Check { ids, seeds, json } => check(&all, &ids, seeds, json),
+        LessonCmd::Coverage { check } => coverage(&all, check),
+    }
+}
+
+fn list(all: &[LessonFile]) -> Result<ExitCode, String> {
+    let mut by_section: std::collections::BTreeMap<usize, Vec<&LessonFile>> = Default::default();
+    for lf in all {
+        let order = lesson::CATALOGUE
+            .iter()
+            .position(|(id, ..)| *id == lf.lesson.id)
+            .unwrap_or(usize::MAX);
+        by_section.entry(order).or_default().push(lf);
+    }
+    let mut last = String::new();
+    for lf in by_section.values().flatten() {
+        if lf.lesson.section != last {
+            println!("\n{}", lf.lesson.section);
+            last = lf.lesson.section.clone();
         }
-        LessonCmd::Show { id } => {
-            let lf = all
-                .iter()
-                .find(|l| l.lesson.id == id)
-                .ok_or_else(|| format!("no lesson {id:?} (tailsim lessons list shows them)"))?;
-            let l = &lf.lesson;
-            println!("{} — {}\n[{}]  {}\n", l.id, l.title, l.section, lf.path);
-            println!("{}\n", l.narrative.trim());
-            println!("Question: {}\n", l.question.trim());
-            if let Some(t) = &l.toggle {
-                println!("Toggle: {}", t.label);
-                for (k, v) in &t.mistake {
-                    println!("  mistake  {k} = {v}");
-                }
-                for (k, v) in &t.fix {
-                    println!("  fix      {k} = {v}");
-                }
-            }
-            if let Some(d) = &l.demonstrated_by {
-                println!("Demonstrated by: {d}");
-            }
-            if let Some(p) = &l.predict {
-                println!(
-                    "Predict: {} in the {:?} state ({})",
-                    p.metric, p.state, p.unit
-                );
-            }
-            if !l.focus.nodes.is_empty() || !l.focus.charts.is_empty() {
-                println!(
-                    "Focus: nodes {:?}, charts {:?}",
-                    l.focus.nodes, l.focus.charts
-                );
-            }
-            println!("\nClaims:");
-            for c in &l.claims {
-                let judged = match c.compare {
-                    lesson::Compare::Ratio => "mistake / fix",
-                    lesson::Compare::Difference => "mistake - fix",
-                    lesson::Compare::Mistake => "mistake",
-                    lesson::Compare::Fix => "fix",
-                    lesson::Compare::Theory => "theory",
-                };
-                let rule = match (c.op, c.value, &c.expect) {
-                    (Some(op), Some(v), _) => format!(
-                        "{} {v}",
-                        serde_json::to_value(op).unwrap().as_str().unwrap_or("?")
-                    ),
-                    (_, _, Some(f)) => format!(
-                        "= {}({:?}) within {}",
-                        f.r#fn,
-                        f.args,
-                        c.rel_tolerance.map_or(
-                            format!("{}", c.tolerance.unwrap_or(0.0)),
-                            |r| format!("{}%", r * 100.0)
-                        )
-                    ),
-                    _ => String::new(),
-                };
-                let variant = c
-                    .variant
-                    .as_ref()
-                    .map_or(String::new(), |v| format!(" [variant {v}]"));
-                println!(
-                    "  - {}\n      {judged} of {}  {rule}{variant}",
-                    c.text, c.metric
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+        println!(
+            "  {:<22} {}  ({} claims)",
+            lf.lesson.id,
+            lf.lesson.title,
+            lf.lesson.claims.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(all: &[LessonFile], id: &str) -> Result<ExitCode, String> {
+    let lf = all
+        .iter()
+        .find(|l| l.lesson.id == id)
+        .ok_or_else(|| format!("no lesson {id:?} (tailsim lessons list shows them)"))?;
+    let l = &lf.lesson;
+    println!("{} — {}\n[{}]  {}\n", l.id, l.title, l.section, lf.path);
+    println!("{}\n", l.narrative.trim());
+    println!("Question: {}\n", l.question.trim());
+    if let Some(t) = &l.toggle {
+        println!("Toggle: {}", t.label);
+        for (k, v) in &t.mistake {
+            println!("  mistake  {k} = {v}");
         }
-        LessonCmd::Check { ids, seeds, json } => {
-            if let Some(s) = seeds {
-                if s < 1 {
-                    return Err("--seeds must be at least 1".into());
-                }
-            }
-            let chosen: Vec<&LessonFile> = if ids.is_empty() {
-                all.iter().collect()
-            } else {
-                ids.iter()
-                    .map(|id| {
-                        all.iter()
-                            .find(|l| &l.lesson.id == id)
-                            .ok_or_else(|| format!("no lesson {id:?}"))
-                    })
-                    .collect::<Result<_, _>>()?
-            };
-            let results = check_all(&chosen, seeds);
-            // --json prints the JSON document and nothing else: parsers read
-            // standard output whole.
-            let fail = if json {
-                println!("{}", serde_json::to_string_pretty(&results).unwrap());
-                results
-                    .iter()
-                    .flat_map(|r| &r.claims)
-                    .filter(|c| !c.pass)
-                    .count()
-            } else {
-                let (pass, fail) = print_results(&results);
-                println!("\nclaims: {pass} passed, {fail} failed");
-                fail
-            };
-            Ok(if fail == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        LessonCmd::Coverage { check } => {
-            let results: Vec<LessonResult> = if check {
-                check_all(&all.iter().collect::<Vec<_>>(), None)
-            } else {
-                Vec::new()
-            };
-            let mut covered = 0;
-            println!("{:<22} {:<34} claims", "catalogue id", "lesson file");
-            for (id, _, _) in lesson::CATALOGUE {
-                let lf = all.iter().find(|l| l.lesson.id == *id);
-                let status = match lf {
-                    None => "MISSING".to_string(),
-                    Some(lf) => {
-                        covered += 1;
-                        match results.iter().find(|r| r.id == *id) {
-                            Some(r) => {
-                                let p = r.claims.iter().filter(|c| c.pass).count();
-                                format!("{p}/{} pass", r.claims.len())
-                            }
-                            None if lf.lesson.claims.is_empty() => format!(
-                                "demonstrated by: {}",
-                                lf.lesson.demonstrated_by.as_deref().unwrap_or("")
-                            ),
-                            None => format!("{} claims (run with --check)", lf.lesson.claims.len()),
-                        }
-                    }
-                };
-                let file = lf.map_or("-".to_string(), |l| format!("{}.toml", l.lesson.id));
-                println!("{id:<22} {file:<34} {status}");
-            }
-            let extra: Vec<&str> = all
-                .iter()
-                .map(|l| l.lesson.id.as_str())
-                .filter(|id| !lesson::CATALOGUE.iter().any(|(c, ..)| c == id))
-                .collect();
-            for id in &extra {
-                let status = match results.iter().find(|r| r.id == *id) {
-                    Some(r) => format!(
-                        "{}/{} pass",
-                        r.claims.iter().filter(|c| c.pass).count(),
-                        r.claims.len()
-                    ),
-                    None => "run with --check".to_string(),
-                };
-                println!(
-                    "{id:<22} {:<34} {status} (beyond the catalogue)",
-                    format!("{id}.toml")
-                );
-            }
-            println!(
-                "\ncovered {covered} of {} catalogue rows",
-                lesson::CATALOGUE.len()
-            );
-            let failing = results.iter().any(|r| r.claims.iter().any(|c| !c.pass));
-            Ok(if failing {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+        for (k, v) in &t.fix {
+            println!("  fix      {k} = {v}");
         }
     }
+    if let Some(d) = &l.demonstrated_by {
+        println!("Demonstrated by: {d}");
+    }
+    if let Some(p) = &l.predict {
+        println!(
+            "Predict: {} in the {:?} state ({})",
+            p.metric, p.state, p.unit
+        );
+    }
+    if !l.focus.nodes.is_empty() || !l.focus.charts.is_empty() {
+        println!(
+            "Focus: nodes {:?}, charts {:?}",
+            l.focus.nodes, l.focus.charts
+        );
+    }
+    println!("\nClaims:");
+    for c in &l.claims {
+        let judged = match c.compare {
+            lesson::Compare::Ratio => "mistake / fix",
+            lesson::Compare::Difference => "mistake - fix",
+            lesson::Compare::Mistake => "mistake",
+            lesson::Compare::Fix => "fix",
+            lesson::Compare::Theory => "theory",
+        };
+        let rule = match (c.op, c.value, &c.expect) {
+            (Some(op), Some(v), _) => format!(
+                "{} {v}",
+                serde_json::to_value(op).unwrap().as_str().unwrap_or("?")
+            ),
+            (_, _, Some(f)) => format!(
+                "= {}({:?}) within {}",
+                f.r#fn,
+                f.args,
+                c.rel_tolerance
+                    .map_or(format!("{}", c.tolerance.unwrap_or(0.0)), |r| format!(
+                        "{}%",
+                        r * 100.0
+                    ))
+            ),
+            _ => String::new(),
+        };
+        let variant = c
+            .variant
+            .as_ref()
+            .map_or(String::new(), |v| format!(" [variant {v}]"));
+        println!(
+            "  - {}\n      {judged} of {}  {rule}{variant}",
+            c.text, c.metric
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(
+    all: &[LessonFile],
+    ids: &[String],
+    seeds: Option<u64>,
+    json: bool,
+) -> Result<ExitCode, String> {
+    if let Some(s) = seeds {
+        if s < 1 {
+            return Err("--seeds must be at least 1".into());
+        }
+    }
+    let chosen: Vec<&LessonFile> = if ids.is_empty() {
+        all.iter().collect()
+    } else {
+        ids.iter()
+            .map(|id| {
+                all.iter()
+                    .find(|l| &l.lesson.id == id)
+                    .ok_or_else(|| format!("no lesson {id:?}"))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let results = check_all(&chosen, seeds);
+    // --json prints the JSON document and nothing else: parsers read
+    // standard output whole.
+    let fail = if json {
+        println!("{}", serde_json::to_string_pretty(&results).unwrap());
+        results
+            .iter()
+            .flat_map(|r| &r.claims)
+            .filter(|c| !c.pass)
+            .count()
+    } else {
+        let (pass, fail) = print_results(&results);
+        println!("\nclaims: {pass} passed, {fail} failed");
+        fail
+    };
+    Ok(if fail == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn coverage(all: &[LessonFile], check: bool) -> Result<ExitCode, String> {
+    let results: Vec<LessonResult> = if check {
+        check_all(&all.iter().collect::<Vec<_>>(), None)
+    } else {
+        Vec::new()
+    };
+    let mut covered = 0;
+    println!("{:<22} {:<34} claims", "catalogue id", "lesson file");
+    for (id, _, _) in lesson::CATALOGUE {
+        let lf = all.iter().find(|l| l.lesson.id == *id);
+        let status = match lf {
+            None => "MISSING".to_string(),
+            Some(lf) => {
+                covered += 1;
+                match results.iter().find(|r| r.id == *id) {
+                    Some(r) => {
+                        let p = r.claims.iter().filter(|c| c.pass).count();
+                        format!("{p}/{} pass", r.claims.len())
+                    }
+                    None if lf.lesson.claims.is_empty() => format!(
+                        "demonstrated by: {}",
+                        lf.lesson.demonstrated_by.as_deref().unwrap_or("")
+                    ),
+                    None => format!("{} claims (run with --check)", lf.lesson.claims.len()),
+                }
+            }
+        };
+        let file = lf.map_or("-".to_string(), |l| format!("{}.toml", l.lesson.id));
+        println!("{id:<22} {file:<34} {status}");
+    }
+    let extra: Vec<&str> = all
+        .iter()
+        .map(|l| l.lesson.id.as_str())
+        .filter(|id| !lesson::CATALOGUE.iter().any(|(c, ..)| c == id))
+        .collect();
+    for id in &extra {
+        let status = match results.iter().find(|r| r.id == *id) {
+            Some(r) => format!(
+                "{}/{} pass",
+                r.claims.iter().filter(|c| c.pass).count(),
+                r.claims.len()
+            ),
+            None => "run with --check".to_string(),
+        };
+        println!(
+            "{id:<22} {:<34} {status} (beyond the catalogue)",
+            format!("{id}.toml")
+        );
+    }
+    println!(
+        "\ncovered {covered} of {} catalogue rows",
+        lesson::CATALOGUE.len()
+    );
+    let failing = results.iter().any(|r| r.claims.iter().any(|c| !c.pass));
+    Ok(if failing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

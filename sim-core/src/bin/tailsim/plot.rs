@@ -129,9 +129,16 @@ fn bounds(lines: &[Line], log: bool) -> ((f64, f64), (f64, f64)) {
     if x0 == x1 {
         (x0, x1) = (x0 - 1.0, x1 + 1.0);
     }
+    // Room above the data for the legend, a line of it per series.
+    let rows = if lines.len() > 1 {
+        lines.len().min(10)
+    } else {
+        0
+    };
     if log {
         y0 = y0.max(y1 * 1e-6).max(f64::MIN_POSITIVE);
-        return ((x0, x1), (y0 / 1.5, y1 * 1.5));
+        let room = (y1 / y0).powf(0.07 * rows as f64);
+        return ((x0, x1), (y0 / 1.5, y1 * 1.5 * room));
     }
     let pad = ((y1 - y0) * 0.08).max(y1.abs() * 1e-3).max(1e-12);
     let lo = if y0 >= 0.0 {
@@ -139,7 +146,27 @@ fn bounds(lines: &[Line], log: bool) -> ((f64, f64), (f64, f64)) {
     } else {
         y0 - pad
     };
-    ((x0, x1), (lo, y1 + pad))
+    let room = (y1 - lo) * 0.07 * rows as f64;
+    ((x0, x1), (lo, y1 + pad + room))
+}
+
+/// Ten colours that stay apart on white (the "tab10" palette).
+const COLOURS: [(u8, u8, u8); 10] = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+];
+
+fn colour(i: usize) -> RGBAColor {
+    let (r, g, b) = COLOURS[i % COLOURS.len()];
+    RGBColor(r, g, b).to_rgba()
 }
 
 fn draw<DB: DrawingBackend>(
@@ -167,6 +194,7 @@ fn draw<DB: DrawingBackend>(
             .x_desc(x_label)
             .y_desc(y_label)
             .label_style(("sans-serif", 14))
+            .light_line_style(BLACK.mix(0.04))
             .draw()
             .map_err(e)?;
         series(&mut chart, lines).map_err(e)?;
@@ -178,6 +206,7 @@ fn draw<DB: DrawingBackend>(
             .x_desc(x_label)
             .y_desc(y_label)
             .label_style(("sans-serif", 14))
+            .light_line_style(BLACK.mix(0.04))
             .draw()
             .map_err(e)?;
         series(&mut chart, lines).map_err(e)?;
@@ -198,7 +227,7 @@ where
     Y: Ranged<ValueType = f64>,
 {
     for (i, l) in lines.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = colour(i);
         let mut band: Vec<(f64, f64)> = l.points.iter().map(|p| (p.0, p.2)).collect();
         band.extend(l.points.iter().rev().map(|p| (p.0, p.3)));
         chart.draw_series(std::iter::once(Polygon::new(
