@@ -195,6 +195,7 @@ fn draw<DB: DrawingBackend>(
             .y_desc(y_label)
             .label_style(("sans-serif", 14))
             .light_line_style(BLACK.mix(0.04))
+            .axis_desc_style(("sans-serif", 16))
             .draw()
             .map_err(e)?;
         series(&mut chart, lines).map_err(e)?;
@@ -207,6 +208,7 @@ fn draw<DB: DrawingBackend>(
             .y_desc(y_label)
             .label_style(("sans-serif", 14))
             .light_line_style(BLACK.mix(0.04))
+            .axis_desc_style(("sans-serif", 16))
             .draw()
             .map_err(e)?;
         series(&mut chart, lines).map_err(e)?;
@@ -272,6 +274,6 @@ where
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 14))
+        .label_font(("sans-serif", 15))
         .draw()
 }
