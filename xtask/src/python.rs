@@ -1,7 +1,8 @@
 //! The Python package (`python/`): its test venv (`target/py-venv`, from
-//! `python/requirements-test.txt`), its wheel (maturin, offline, profile
-//! `wheel`) installed into that venv, and its pytest suite, which runs the
-//! Dask example on a LocalCluster of worker processes.
+//! `python/requirements-test.txt`) and its wheel (maturin, offline, profile
+//! `wheel`) installed into that venv, both part of the set-up; and its
+//! pytest suite, which runs the Dask example on a LocalCluster of worker
+//! processes.
 //!
 //! Each step skips what is already there: the venv keeps a copy of the
 //! requirements it was made from, and the installed wheel is reinstalled
@@ -53,9 +54,17 @@ pub fn ensure_venv() -> Result<bool> {
     Ok(true)
 }
 
+/// The set-up of the Python package: the venv, then the wheel built and
+/// installed into it. Returns whether anything was installed.
+pub fn ensure() -> Result<bool> {
+    let venv = ensure_venv()?;
+    let wheel = install_wheel()?;
+    Ok(venv || wheel)
+}
+
 /// Builds the wheel with maturin from the crates cargo has fetched, and
-/// installs it into the venv if it changed. Returns the wheel's path.
-pub fn install_wheel() -> Result<PathBuf> {
+/// installs it into the venv if it changed. Returns whether it installed.
+pub fn install_wheel() -> Result<bool> {
     // maturin reads the whole workspace's metadata offline: fetch every
     // crate of the lockfile (a no-op when they are there).
     run(cargo().arg("fetch"))?;
@@ -70,22 +79,21 @@ pub fn install_wheel() -> Result<PathBuf> {
     let bytes = fs::read(&wheel)?;
     let stamp = venv_dir().join(".tailsim-wheel");
     let digest = format!("{}:{}", bytes.len(), fnv1a(&bytes));
-    if fs::read_to_string(&stamp).ok().as_deref() != Some(digest.as_str()) {
-        run(util::cmd(venv_bin("python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(["--no-deps", "--force-reinstall"])
-            .arg(&wheel))?;
-        fs::write(&stamp, digest)?;
-    } else {
-        println!("python: {} is installed already", wheel.display());
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(digest.as_str()) {
+        return Ok(false);
     }
-    Ok(wheel)
+    run(util::cmd(venv_bin("python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(["--no-deps", "--force-reinstall"])
+        .arg(&wheel))?;
+    fs::write(&stamp, digest)?;
+    Ok(true)
 }
 
 fn only_wheel(dir: &Path) -> Result<PathBuf> {
@@ -130,10 +138,9 @@ fn cli_binary() -> Result<PathBuf> {
     Ok(exe)
 }
 
-/// The step of `cargo xtask test`: venv, wheel, pytest.
+/// The step of `cargo xtask test` (after the set-up built and installed
+/// the wheel): pytest.
 pub fn tests() -> Result<Counts> {
-    ensure_venv()?;
-    install_wheel()?;
     let cli = cli_binary()?;
     let mut c = util::cmd(venv_bin("python"));
     // From the workspace root, not python/: the tests must import the

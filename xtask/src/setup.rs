@@ -20,7 +20,8 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub struct Options {
     /// Also create the Python venv with SimPy (only `bench` needs it).
     pub bench: bool,
-    /// Also create the venv of the Python package's tests (`test` needs it).
+    /// Also the Python package: its test venv, and its wheel built and
+    /// installed there (`test` needs them).
     pub python: bool,
 }
 
@@ -53,8 +54,8 @@ pub fn setup(opts: Options) -> Result {
     step("chromium + chromedriver", &ensure_chromium)?;
     step("npm tools (playwright, binaryen)", &ensure_npm)?;
     if opts.python {
-        step("python test venv (maturin, pandas, dask)", &|| {
-            crate::python::ensure_venv().map(|installed| {
+        step("python package (venv + wheel)", &|| {
+            crate::python::ensure().map(|installed| {
                 if installed {
                     Outcome::Installed
                 } else {
