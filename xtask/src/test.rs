@@ -113,7 +113,7 @@ pub fn test(skip: &[String]) -> Result {
         ("format (cargo fmt --check)", fmt_check),
         ("native tests (cargo test --workspace)", native_tests),
         (
-            "python package (wheel + pytest, Dask)",
+            "python package (pytest, Dask example)",
             crate::python::tests,
         ),
         ("wasm tests in headless Chromium", wasm_tests),
