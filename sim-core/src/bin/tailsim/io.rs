@@ -96,7 +96,7 @@ impl Bar {
         let bar = ProgressBar::with_draw_target(Some(0), target);
         bar.set_style(
             ProgressStyle::with_template(
-                "{msg:>24} [{bar:32}] {pos}/{len} runs  {elapsed} elapsed, ETA {eta}",
+                "{msg} [{wide_bar}] {pos}/{len} runs, {elapsed} elapsed, ETA {eta}",
             )
             .expect("a valid template")
             .progress_chars("=> "),
