@@ -45,6 +45,10 @@
 //! * Conservation: arrived = completed + failed + rejected + in flight, per
 //!   node and end to end, checked by [`Sim::conservation`] in every report.
 
+#[cfg(feature = "research")]
+pub mod analysis;
+#[cfg(feature = "bundled")]
+pub mod bundled;
 pub mod cache;
 pub mod calendar;
 pub mod dist;
@@ -57,6 +61,8 @@ pub mod report;
 pub mod resilience;
 pub mod rng;
 pub mod scenario;
+#[cfg(feature = "research")]
+pub mod study;
 pub mod theory;
 pub mod workshop;
 

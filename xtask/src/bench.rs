@@ -22,6 +22,9 @@
 //! - `assets/scenarios/mmc.toml`: M/M/10, Poisson arrivals at 9/s, exponential
 //!   service with mean 1 s.
 //!
+//! It ends with the sweep speed-up, `--jobs 2` over `--jobs 1`
+//! (`bench_sweep`).
+//!
 //! No timed assertions: the figures are printed, never checked.
 
 use std::path::{Path, PathBuf};
@@ -44,6 +47,10 @@ pub struct Options {
     pub rounds: u32,
     pub skip_simpy: bool,
     pub skip_wasm: bool,
+    /// Turns of the sweep speed-up (`bench_sweep`); 0 skips it.
+    pub sweep_turns: u32,
+    /// Only the sweep speed-up.
+    pub sweep_only: bool,
 }
 
 /// Arrival rate of `mmc.toml`, per second.
@@ -68,6 +75,7 @@ pub fn scenario() -> PathBuf {
 pub fn bench(opts: Options) -> Result {
     setup::setup(setup::Options {
         bench: !opts.skip_simpy,
+        ..setup::Options::default()
     })?;
     let scenario = scenario();
     if !scenario.is_file() {
@@ -84,6 +92,9 @@ pub fn bench(opts: Options) -> Result {
     );
 
     let exe = build_native()?;
+    if opts.sweep_only {
+        return crate::bench_sweep::speedup(&exe, &scenario, opts.sweep_turns);
+    }
     let pgo_exe = match pgo::build() {
         Ok(p) => {
             same_report(&exe, &p, &scenario)?;
@@ -209,6 +220,9 @@ pub fn bench(opts: Options) -> Result {
     }
     if let Some(p) = page {
         print_page(&p);
+    }
+    if opts.sweep_turns > 0 {
+        crate::bench_sweep::speedup(&exe, &scenario, opts.sweep_turns)?;
     }
     Ok(())
 }
@@ -397,7 +411,7 @@ fn print_turns(header: &str, r: &Turns) {
 }
 
 /// The `q` quantile of sorted values (nearest rank).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     let i = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[i - 1]
 }
@@ -774,7 +788,7 @@ fn by_turns(
 
 /// A ratio as the bench prints it: whole numbers from 10x up, else two
 /// decimals.
-fn times(r: f64) -> String {
+pub(crate) fn times(r: f64) -> String {
     if r >= 10.0 {
         format!("{r:.0}x")
     } else {

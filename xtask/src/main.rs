@@ -11,9 +11,11 @@
 //! - `fuzz`: the swarm tester (random scenarios, faults, reconfigurations).
 
 mod bench;
+mod bench_sweep;
 mod classroom;
 mod fuzz;
 mod pgo;
+mod python;
 mod server;
 mod setup;
 mod site;
@@ -58,9 +60,9 @@ enum Cmd {
         #[arg(long)]
         classroom: bool,
     },
-    /// Run every test: fmt check, native, a short swarm, wasm in headless Chromium, end-to-end.
+    /// Run every test: fmt check, native, a short swarm, Python, wasm in headless Chromium, end-to-end.
     Test {
-        /// Leave out a step (fmt, native, swarm, wasm, e2e); repeatable. CI skips none.
+        /// Leave out a step (fmt, native, swarm, python, wasm, e2e); repeatable. CI skips none.
         #[arg(long, value_name = "STEP")]
         skip: Vec<String>,
     },
@@ -101,6 +103,13 @@ enum Cmd {
         /// Rounds of the classroom load test (a ping and a prediction each, by turns).
         #[arg(long, default_value_t = 5)]
         load_rounds: usize,
+        /// Turns of the sweep speed-up (a 100-run sweep with --jobs 2 and
+        /// with --jobs 1, about 30 s a turn); 0 skips it.
+        #[arg(long, default_value_t = 3)]
+        sweep_turns: u32,
+        /// Only the sweep speed-up.
+        #[arg(long)]
+        sweep_only: bool,
     },
 }
 
@@ -108,7 +117,10 @@ fn main() -> ExitCode {
     util::prepare_path();
     let cli = Cli::parse();
     let res = match cli.command {
-        Cmd::Setup { bench } => setup::setup(setup::Options { bench }),
+        Cmd::Setup { bench } => setup::setup(setup::Options {
+            bench,
+            python: true,
+        }),
         Cmd::Serve {
             port,
             host,
@@ -134,6 +146,8 @@ fn main() -> ExitCode {
             only,
             students,
             load_rounds,
+            sweep_turns,
+            sweep_only,
         } => {
             let load = classroom::LoadOptions {
                 students,
@@ -148,8 +162,10 @@ fn main() -> ExitCode {
                     rounds,
                     skip_simpy,
                     skip_wasm,
+                    sweep_turns,
+                    sweep_only,
                 })
-                .and_then(|()| classroom::bench(&load))
+                .and_then(|()| if sweep_only { Ok(()) } else { classroom::bench(&load) })
             }
         }
     };

@@ -20,6 +20,9 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub struct Options {
     /// Also create the Python venv with SimPy (only `bench` needs it).
     pub bench: bool,
+    /// Also the Python package: its test venv, and its wheel built and
+    /// installed there (`test` needs them).
+    pub python: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +53,17 @@ pub fn setup(opts: Options) -> Result {
     })?;
     step("chromium + chromedriver", &ensure_chromium)?;
     step("npm tools (playwright, binaryen)", &ensure_npm)?;
+    if opts.python {
+        step("python package (venv + wheel)", &|| {
+            crate::python::ensure().map(|installed| {
+                if installed {
+                    Outcome::Installed
+                } else {
+                    Outcome::Present
+                }
+            })
+        })?;
+    }
     if opts.bench {
         step(
             &format!("python venv + simpy {SIMPY_VERSION}"),

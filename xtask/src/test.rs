@@ -1,6 +1,6 @@
 //! `cargo xtask test`: format check, native tests, a short fixed-seed swarm
-//! (`cargo xtask fuzz`), in-browser wasm tests, end-to-end Playwright tests
-//! against the release build. Stops at the first
+//! (`cargo xtask fuzz`), the Python package's tests, in-browser wasm tests,
+//! end-to-end Playwright tests against the release build. Stops at the first
 //! failing step. Every tool's output streams to the terminal; the test counts
 //! that cargo, wasm-bindgen-test and Playwright print are added up for the
 //! closing line `tailsim: N passed, M failed`.
@@ -89,7 +89,7 @@ struct Step {
 }
 
 /// The steps, by the names `--skip` takes.
-pub const STEPS: [&str; 5] = ["fmt", "native", "swarm", "wasm", "e2e"];
+pub const STEPS: [&str; 6] = ["fmt", "native", "swarm", "python", "wasm", "e2e"];
 
 pub fn test(skip: &[String]) -> Result {
     for s in skip {
@@ -101,18 +101,25 @@ pub fn test(skip: &[String]) -> Result {
         }
     }
     let start = Instant::now();
-    setup::setup(setup::Options::default())?;
+    setup::setup(setup::Options {
+        python: !skip.iter().any(|s| s == "python"),
+        ..setup::Options::default()
+    })?;
 
     let mut steps: Vec<Step> = Vec::new();
     let mut total = Counts::default();
     type StepFn = fn() -> Result<Counts>;
-    let plan: [(&'static str, StepFn); 5] = [
+    let plan: [(&'static str, StepFn); 6] = [
         (
             "format and room sizes (cargo fmt --check, style)",
             fmt_check,
         ),
         ("native tests (cargo test --workspace)", native_tests),
         ("swarm (cargo xtask fuzz, fixed seed)", swarm),
+        (
+            "python package (pytest, Dask example)",
+            crate::python::tests,
+        ),
         ("wasm tests in headless Chromium", wasm_tests),
         ("end-to-end (Playwright, release build)", e2e_tests),
     ];

@@ -421,6 +421,14 @@ impl Sim {
         }
     }
 
+    /// The histogram of measured end-to-end latencies (successful root
+    /// requests after warm-up), which `report().end_to_end.latency_s`
+    /// summarises. Replications merge these exactly (`LatencyHist::add`) for
+    /// pooled percentiles, rather than averaging per-run percentiles.
+    pub fn latency_histogram(&self) -> &crate::metrics::LatencyHist {
+        self.stats.latency()
+    }
+
     /// The topology's nodes and call edges.
     pub fn topology(&self) -> Topology {
         let cfg = &*self.cfg;

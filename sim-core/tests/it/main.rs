@@ -9,6 +9,10 @@ mod mechanisms;
 mod parsers;
 mod queueing;
 mod reconfig;
+#[cfg(feature = "research")]
+mod research;
+#[cfg(feature = "cli")]
+mod research_cli;
 mod scenarios;
 mod statistics;
 mod support;
