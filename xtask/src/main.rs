@@ -165,7 +165,13 @@ fn main() -> ExitCode {
                     sweep_turns,
                     sweep_only,
                 })
-                .and_then(|()| if sweep_only { Ok(()) } else { classroom::bench(&load) })
+                .and_then(|()| {
+                    if sweep_only {
+                        Ok(())
+                    } else {
+                        classroom::bench(&load)
+                    }
+                })
             }
         }
     };

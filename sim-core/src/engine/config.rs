@@ -97,15 +97,6 @@ pub(crate) struct NodeCfg {
     pub side_effects: bool,
 }
 
-impl NodeCfg {
-    /// Computes at full speed and never fails by itself: no contention
-    /// model and no error rate (faults may still slow a replica).
-    #[inline(always)]
-    pub fn plain(&self) -> bool {
-        self.error_rate == 0.0 && self.contention.is_none()
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct PoolCfg {
     pub size: u32,

@@ -240,29 +240,7 @@ impl Jobs {
         self.slab.remove(r);
     }
 
-    /// Gives a job the registers its program needs (once).
-    #[inline]
-    pub(crate) fn provide(&mut self, r: Ref, needs: Needs) {
-        if !needs.any() {
-            return;
-        }
-        let j = self.slab.get_mut(r).expect("live job");
-        if j.regs != NONE {
-            return;
-        }
-        j.regs = match self.free_regs.pop() {
-            Some(i) => {
-                self.regs[i as usize] = Registers::default();
-                i
-            }
-            None => {
-                self.regs.push(Registers::default());
-                (self.regs.len() - 1) as u32
-            }
-        };
-    }
-
-    /// The job's registers (its program must need them: `provide`).
+    /// The job's registers (its program must need them: `prepare`).
     #[inline(always)]
     pub(crate) fn regs(&mut self, r: Ref) -> &mut Registers {
         let i = self.slab.get(r).expect("live job").regs;

@@ -162,11 +162,6 @@ impl LinkState {
         Some((out, self.next(now)))
     }
 
-    /// Transfers on the link now.
-    pub(crate) fn active(&self) -> usize {
-        self.active.len()
-    }
-
     /// The warm-up ends now.
     pub(crate) fn mark_warm(&mut self, now: Time) {
         self.advance(now);

@@ -258,10 +258,6 @@ impl Station {
     // ----- workers and queue ------------------------------------------------------
 
     #[inline(always)]
-    pub(crate) fn workers(&self) -> u32 {
-        self.workers
-    }
-    #[inline(always)]
     pub(crate) fn busy(&self) -> u32 {
         self.lv.busy()
     }
@@ -334,9 +330,6 @@ impl Station {
     }
     pub(crate) fn at_warm(&self) -> Counters {
         self.at_warm
-    }
-    pub(crate) fn at_window(&self) -> Counters {
-        self.at_window
     }
     /// The warm-up ends now: later statistics start from here.
     pub(crate) fn mark_warm(&mut self, now: Time) {

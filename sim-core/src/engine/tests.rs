@@ -1,7 +1,7 @@
 //! Unit tests of the engine core (its parts have their own beside them).
 use super::*;
 use crate::calendar::secs_to_ns;
-use crate::scenario::{Scenario, Shape};
+use crate::scenario::Scenario;
 
 fn scenario(text: &str) -> Scenario {
     Scenario::from_toml_str(text).unwrap()

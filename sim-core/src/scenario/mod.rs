@@ -18,6 +18,7 @@
 
 mod bounds;
 mod doc;
+mod faults;
 mod read;
 pub mod spec;
 mod steps;

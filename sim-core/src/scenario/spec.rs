@@ -1,12 +1,14 @@
 //! The typed scenario: the document's top level, the node kinds and their
-//! parameters, faults. Plain data read from TOML/JSON (handler steps and
-//! call policies are in `steps.rs`); the rules are in `validate.rs`,
-//! reading in `read.rs`, meaning in `sim/`.
+//! parameters. Plain data read from TOML/JSON (handler steps and call
+//! policies are in `steps.rs`, faults in `faults.rs`); the rules are in
+//! `validate/`, reading in `read.rs`, meaning in `engine/`.
 
 pub use super::steps::*;
 use super::steps::{is_false, is_one, is_zero, one, yes};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+pub use super::faults::{FaultAction, FaultSpec, SloSpec, TraceSpec};
 
 /// A validated scenario. Build one with [`Scenario::from_toml_str`],
 /// [`Scenario::from_json_str`] or [`ScenarioDoc::build`]; deserialising it
@@ -349,7 +351,7 @@ pub struct MemorySpec {
     #[serde(default = "default_restart")]
     pub restart_s: f64,
 }
-fn default_restart() -> f64 {
+pub(super) fn default_restart() -> f64 {
     10.0
 }
 
@@ -749,93 +751,4 @@ pub struct LoadBalancerSpec {
     pub health_check: Option<HealthCheckSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<DistSpec>,
-}
-
-// ----- faults ----------------------------------------------------------------------
-
-/// A scheduled fault or operation. (Unknown fields are caught by
-/// `FaultAction`: serde cannot deny them on a struct with a flattened enum.)
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FaultSpec {
-    pub at_s: f64,
-    /// Absent: the fault lasts until the end of the run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration_s: Option<f64>,
-    pub target: String,
-    /// Only this replica (default: all; `crash` defaults to replica 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replica: Option<u32>,
-    #[serde(flatten)]
-    pub action: FaultAction,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum FaultAction {
-    /// The replica dies: its requests fail, arrivals are refused; it comes
-    /// back when the fault ends.
-    Crash,
-    /// Restart (a deploy): with `drain`, stop taking traffic, finish
-    /// in-flight work, then restart; without, die at once.
-    Restart {
-        #[serde(default)]
-        drain: bool,
-        #[serde(default = "default_restart")]
-        down_s: f64,
-    },
-    /// Requests vanish: no answer at all (only timeouts help).
-    Hang,
-    /// Compute steps take `factor` times longer.
-    Slow { factor: f64 },
-    /// Requests fail with probability `p`.
-    Errors { p: f64 },
-    /// A noisy neighbour steals `steal` (0..1) of the CPU.
-    NoisyNeighbour { steal: f64 },
-    /// Calls between `target` and `peer` fail (a database's replicas: `peer`
-    /// = "replicas").
-    Partition { peer: String },
-    /// Empty a cache.
-    Flush,
-    /// Set the replica count of a service.
-    Scale { replicas: u32 },
-    /// Multiply every source's rate by `factor` (a load spike).
-    Spike { factor: f64 },
-}
-
-/// A latency SLO: `target` of requests answered OK within `latency_s`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SloSpec {
-    pub latency_s: f64,
-    #[serde(default = "default_slo_target")]
-    pub target: f64,
-}
-fn default_slo_target() -> f64 {
-    0.99
-}
-
-/// Per-request tracing.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TraceSpec {
-    /// Trace one request in `every` (0: off).
-    #[serde(default = "default_trace_every")]
-    pub every: u64,
-    /// Completed traces kept (most recent, plus as many slowest).
-    #[serde(default = "default_trace_keep")]
-    pub keep: usize,
-}
-fn default_trace_every() -> u64 {
-    50
-}
-fn default_trace_keep() -> usize {
-    32
-}
-impl Default for TraceSpec {
-    fn default() -> Self {
-        TraceSpec {
-            every: default_trace_every(),
-            keep: default_trace_keep(),
-        }
-    }
 }

@@ -135,7 +135,8 @@ impl Base {
 
     /// Applies one `PATH=VALUE` override.
     pub fn set(&mut self, s: &str) -> Result<(), StudyError> {
-        let edit = crate::Edit::parse(s).map_err(|e| StudyError::scenario(format!("--set {s}"), e))?;
+        let edit =
+            crate::Edit::parse(s).map_err(|e| StudyError::scenario(format!("--set {s}"), e))?;
         self.doc
             .apply(&edit)
             .map_err(|e| StudyError::scenario(format!("--set {s}"), e))?;
