@@ -250,6 +250,6 @@ mod tests {
         let (done, next) = l.finish(t, g).unwrap();
         assert_eq!(done.iter().map(idx).collect::<Vec<_>>(), vec![1, 2]);
         assert!(next.is_none());
-        assert_eq!(l.active(), 0);
+        assert_eq!(l.active.len(), 0);
     }
 }
