@@ -22,6 +22,9 @@ pub struct Report {
     pub sources: BTreeMap<String, SourceReport>,
     /// Per call edge that saw traffic.
     pub edges: Vec<EdgeReport>,
+    /// Per shared link (absent without links).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, LinkReport>,
     /// Judged against the scenario's SLO (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<SloReport>,
@@ -85,6 +88,25 @@ pub struct Trace {
     pub spans: Vec<Span>,
     /// True if spans were dropped (a trace holds a bounded number).
     pub truncated: bool,
+}
+
+/// A shared link over the measured period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkReport {
+    pub bandwidth_mbps: f64,
+    /// Transfers completed, and the megabytes they carried.
+    pub transfers: u64,
+    pub mb: f64,
+    /// Fraction of time at least one transfer was on the link (a shared
+    /// link serves at full speed whenever anything is on it).
+    pub utilisation: f64,
+    /// Time-averaged transfers on the link (each gets bandwidth / this).
+    pub transfers_mean: f64,
+    /// Megabits per second of completed transfers (on an overloaded link
+    /// everything is sent slowly and little completes: see `utilisation`).
+    pub goodput_mbps: f64,
+    /// Transfers on the link at the end of the run.
+    pub active: u64,
 }
 
 /// SLO compliance and error-budget burn, after warm-up.

@@ -9,6 +9,7 @@ use super::draw;
 use super::event::Event;
 use super::ids::{Outcome, Ref, NEVER, NONE};
 use super::job::{Attrs, Job, Task};
+use super::link::{Carried, Delivery};
 use super::node::BodyState;
 use super::Sim;
 use crate::report::SpanKind;
@@ -196,7 +197,11 @@ impl Sim {
         }
         let job_deadline = if e.deadline_prop { timeout_at } else { NEVER };
         let to = e.to;
-        let mut delay = e.delay(e.req_bytes, self.streams.get(e.stream));
+        let link = e.link;
+        let (mut delay, wire) = match link {
+            Some(_) => e.link_parts(e.req_bytes, self.streams.get(e.stream)),
+            None => (e.delay(e.req_bytes, self.streams.get(e.stream)), 0.0),
+        };
         let extra_cpu = match e.compress {
             Some((_, cpu)) => (e.req_bytes * cpu) as super::Time,
             None => 0,
@@ -218,15 +223,18 @@ impl Sim {
             return;
         };
         delay += lb_delay;
-        self.span(
-            &attrs,
-            SpanKind::Network,
-            node,
-            attempt,
-            now,
-            now + delay,
-            None,
-        );
+        let shared = link.filter(|_| wire > 0.0);
+        if shared.is_none() {
+            self.span(
+                &attrs,
+                SpanKind::Network,
+                node,
+                attempt,
+                now,
+                now + delay,
+                None,
+            );
+        }
         let job = self.jobs.insert(Job::new(
             node,
             rep,
@@ -239,7 +247,21 @@ impl Sim {
         let j = self.jobs.at(job);
         j.extra_cpu = extra_cpu;
         self.calls.at(call).jobs_alive += 1;
-        if delay == 0 {
+        if let Some(l) = shared {
+            let span = (!attrs.trace.is_none()).then_some(super::trace::SpanAt {
+                trace: attrs.trace,
+                node,
+                depth: attrs.depth,
+                attempt,
+            });
+            let then = Delivery {
+                what: Carried::Job(job),
+                after: delay,
+                since: now,
+                span,
+            };
+            self.link_send(l, wire, then);
+        } else if delay == 0 {
             self.arrive(job);
         } else {
             self.cal.schedule(now + delay, Event::Deliver { job });

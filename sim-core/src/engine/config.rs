@@ -45,6 +45,8 @@ pub(crate) struct Config {
     /// Key-space and lock names, by index.
     pub spaces: Vec<String>,
     pub locks: Vec<String>,
+    /// Shared links, by index (name order).
+    pub links: Vec<LinkCfg>,
     /// SLO threshold (ns) and target.
     pub slo: Option<(Time, f64)>,
     pub trace_every: u64,
@@ -84,6 +86,9 @@ pub(crate) struct NodeCfg {
     pub memory: Option<MemorySpec>,
     /// Cores and penalty of the contention model.
     pub contention: Option<(u32, f64)>,
+    /// Load-dependent service: ns added to a compute step per other
+    /// request in the replica.
+    pub load_per_request: Option<super::Time>,
     pub autoscale: Option<AutoscaleSpec>,
     pub pools: Vec<PoolCfg>,
     pub pool_names: Vec<String>,
@@ -381,6 +386,14 @@ pub(crate) struct LbCfg {
     pub stream: StreamId,
 }
 
+/// A shared link.
+#[derive(Clone)]
+pub(crate) struct LinkCfg {
+    pub name: String,
+    pub bandwidth_mbps: f64,
+    pub bytes_per_ns: f64,
+}
+
 /// One call site: a caller's call to a callee, with its policy.
 #[derive(Clone)]
 pub(crate) struct EdgeCfg {
@@ -392,6 +405,8 @@ pub(crate) struct EdgeCfg {
     pub stream: StreamId,
     /// Bytes per nanosecond.
     pub bandwidth: Option<f64>,
+    /// The shared link the call's bytes cross (index into `Config::links`).
+    pub link: Option<u32>,
     pub req_bytes: f64,
     pub resp_bytes: f64,
     /// Compression ratio, and CPU ns per byte.
@@ -470,10 +485,11 @@ pub(crate) struct CallPlan {
 impl CallPlan {
     pub fn of(e: &EdgeCfg) -> CallPlan {
         CallPlan {
-            instant: matches!(
-                (&e.hop, e.bandwidth, e.compress),
-                (Dist::Constant(0), None, None)
-            ),
+            instant: e.link.is_none()
+                && matches!(
+                    (&e.hop, e.bandwidth, e.compress),
+                    (Dist::Constant(0), None, None)
+                ),
             timed: e.timeout.is_some() || e.deadline_prop,
             unguarded: e.breaker.is_none() && e.pool.is_none(),
         }
@@ -491,6 +507,20 @@ impl EdgeCfg {
             return *d;
         }
         self.delay_slow(bytes, rng)
+    }
+
+    /// Over a shared link: the delay besides the link (the hop, and
+    /// compression CPU) and the bytes that cross the link.
+    pub fn link_parts(&self, bytes: f64, rng: &mut crate::rng::Stream) -> (Time, f64) {
+        let mut d = self.hop.sample(rng);
+        let wire = match self.compress {
+            Some((ratio, cpu)) => {
+                d += (bytes * cpu) as Time;
+                bytes / ratio
+            }
+            None => bytes,
+        };
+        (d, wire)
     }
 
     #[inline(never)]

@@ -78,4 +78,10 @@ pub(crate) enum Event {
         node: u32,
         consumer: u32,
     },
+    /// The next transfer on shared link `link` ends (`gen`: the arming
+    /// still in force).
+    LinkDone {
+        link: u32,
+        gen: u32,
+    },
 }

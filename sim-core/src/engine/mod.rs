@@ -44,7 +44,9 @@ mod event;
 mod ids;
 mod issuing;
 mod job;
+mod link;
 mod locks;
+mod networking;
 mod node;
 mod observe;
 mod ops;
@@ -96,6 +98,8 @@ pub struct Sim {
     faults: Vec<FaultRt>,
     stats: Stats,
     tracer: Tracer,
+    /// Shared links, by index.
+    links: Vec<link::LinkState>,
     /// Scratch space for routing candidates (no allocation per request).
     cands: Vec<balancer::Candidate>,
 }
@@ -233,6 +237,7 @@ impl Sim {
             Event::Autoscale { node } => self.on_autoscale(node),
             Event::ConsumerWake { node, consumer } => self.consumer_poll(node, consumer),
             Event::ConsumerDone { node, consumer } => self.consumer_done(node, consumer, true),
+            Event::LinkDone { link, gen } => self.on_link_done(link, gen),
         }
     }
 

@@ -101,6 +101,9 @@ impl Sim {
                 _ => {}
             }
         }
+        for l in &mut self.links {
+            l.mark_warm(now);
+        }
         self.stats.mark_warm();
     }
 
@@ -396,6 +399,17 @@ impl Sim {
             nodes,
             sources,
             edges,
+            links: cfg
+                .links
+                .iter()
+                .zip(&self.links)
+                .map(|(c, l)| {
+                    (
+                        c.name.clone(),
+                        l.report(self.now(), cfg.warmup, c.bandwidth_mbps),
+                    )
+                })
+                .collect(),
             slo: self.stats.slo_report(cfg.slo),
             conservation: self.conservation(),
             series: Series {

@@ -352,9 +352,14 @@ impl Sim {
         if active == 0 {
             return;
         }
+        // Within the tolerance band around the target: no action (no
+        // flapping around it).
+        if (metric / spec.target - 1.0).abs() <= spec.tolerance {
+            return;
+        }
         let desired =
             ((active as f64 * metric / spec.target).ceil() as u32).clamp(spec.min, spec.max);
-        let cool = secs_to_ns(spec.cooldown_s);
+        let cool = secs_to_ns(spec.cooldown(desired > active));
         if desired == active || a.last_action.is_some_and(|t| now < t + cool) {
             return;
         }

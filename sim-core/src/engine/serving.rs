@@ -202,7 +202,14 @@ impl Sim {
         let j = self.jobs.at(job);
         let d = d + std::mem::take(&mut j.extra_cpu);
         let (ni, ri) = (j.node as usize, j.rep as usize);
-        let f = self.nodes[ni].stations[ri].compute_factor(self.cfg.nodes[ni].contention);
+        let (ncfg, st) = (&self.cfg.nodes[ni], &self.nodes[ni].stations[ri]);
+        // Load-dependent service: each other request in the replica adds
+        // its share of slowdown.
+        let d = match ncfg.load_per_request {
+            Some(per) => d + per.saturating_mul(st.in_system().saturating_sub(1)),
+            None => d,
+        };
+        let f = st.compute_factor(ncfg.contention);
         let d = if f == 1.0 {
             d
         } else {
@@ -634,7 +641,14 @@ impl Sim {
             return;
         }
         let e = &self.cfg.edges[c.edge as usize];
-        let d = e.delay(e.resp_bytes + c.bytes, self.streams.get(e.stream));
+        let bytes = e.resp_bytes + c.bytes;
+        if let Some(l) = e.link {
+            let (after, wire) = e.link_parts(bytes, self.streams.get(e.stream));
+            if wire > 0.0 {
+                return self.answer_over_link(l, wire, after, a, outcome, from);
+            }
+        }
+        let d = e.delay(bytes, self.streams.get(e.stream));
         if !a.trace.is_none() {
             let attrs = a.attrs();
             self.span(
@@ -659,6 +673,36 @@ impl Sim {
             };
             self.cal.schedule(now + d, ev);
         }
+    }
+
+    /// An answer crossing shared link `l` (`wire` bytes), then `after` ns.
+    fn answer_over_link(
+        &mut self,
+        l: u32,
+        wire: f64,
+        after: super::Time,
+        a: Answer,
+        outcome: Outcome,
+        from: u32,
+    ) {
+        let span = (!a.trace.is_none()).then_some(super::trace::SpanAt {
+            trace: a.trace,
+            node: from,
+            depth: a.depth,
+            attempt: a.attempt,
+        });
+        let then = super::link::Delivery {
+            what: super::link::Carried::Answer {
+                call: a.call,
+                attempt: a.attempt,
+                outcome,
+                from,
+            },
+            after,
+            since: self.now(),
+            span,
+        };
+        self.link_send(l, wire, then);
     }
 
     /// `job` lets go of `lock`; the next live waiter gets it.

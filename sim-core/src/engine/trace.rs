@@ -53,7 +53,7 @@ impl Finished {
 }
 
 /// Where a span sits: its node, depth in the call tree and attempt.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct SpanAt {
     pub trace: Ref,
     pub node: u32,

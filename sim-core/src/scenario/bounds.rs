@@ -100,6 +100,10 @@ const FIELDS: &[(&str, FieldBounds)] = &[
         },
     ),
     ("layout.*.x|y", real(-INF, INF, "canvas position", "")),
+    (
+        "links.*.bandwidth_mbps",
+        pos(INF, "link bandwidth", "Mbit/s"),
+    ),
     // --- faults
     ("faults.*.at_s", nonneg_secs("fault start")),
     ("faults.*.duration_s", secs("fault length")),
@@ -180,6 +184,21 @@ const FIELDS: &[(&str, FieldBounds)] = &[
         nonneg_secs("autoscaling cooldown"),
     ),
     ("nodes.*.autoscale.boot_s", nonneg_secs("boot time")),
+    (
+        "nodes.*.autoscale.scale_up_cooldown_s|scale_down_cooldown_s",
+        nonneg_secs("autoscaling cooldown"),
+    ),
+    (
+        "nodes.*.autoscale.tolerance",
+        FieldBounds {
+            max_open: true,
+            ..prob("autoscaling tolerance")
+        },
+    ),
+    (
+        "nodes.*.load.per_request_s",
+        real(0.0, 1e3, "slowdown per request", "s"),
+    ),
     (
         "**.rate_limit.rate",
         real(MIN_RATE, MAX_ARRIVAL_RATE, "rate limit", "req/s"),

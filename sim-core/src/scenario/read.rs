@@ -48,6 +48,8 @@ struct Header {
     slo: Option<SloSpec>,
     #[serde(default)]
     layout: BTreeMap<String, LayoutPos>,
+    #[serde(default)]
+    links: BTreeMap<String, LinkSpec>,
 }
 
 impl<'de> Deserialize<'de> for Scenario {
@@ -116,6 +118,7 @@ impl Scenario {
             traces: h.traces,
             slo: h.slo,
             layout: h.layout,
+            links: h.links,
         };
         let nodes = obj
             .get("nodes")

@@ -39,6 +39,19 @@ pub struct Scenario {
     /// Where the page draws each node (optional; the engine ignores it).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub layout: BTreeMap<String, LayoutPos>,
+    /// Shared network links, by name: calls that name one (`link`) share
+    /// its bandwidth.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, LinkSpec>,
+}
+
+/// A network link shared by every transfer that crosses it: concurrent
+/// transfers divide its bandwidth equally (processor sharing), so a busy
+/// link slows every call on it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    pub bandwidth_mbps: f64,
 }
 
 /// A node's position on the page's topology canvas, in canvas units.
@@ -376,11 +389,34 @@ pub struct AutoscaleSpec {
     pub max: u32,
     #[serde(default = "default_interval")]
     pub interval_s: f64,
+    /// Least time between two scaling actions (both directions, unless
+    /// the direction's own cooldown below is set).
     #[serde(default)]
     pub cooldown_s: f64,
+    /// Least time since the last action before scaling up / down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_up_cooldown_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down_cooldown_s: Option<f64>,
+    /// No action while metric / target is within this fraction of 1
+    /// (Kubernetes' HPA uses 0.1): stops flapping around the target.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tolerance: f64,
     /// Provisioning delay before a new replica takes traffic.
     #[serde(default)]
     pub boot_s: f64,
+}
+
+impl AutoscaleSpec {
+    /// The cooldown before scaling up (`up`) or down.
+    pub fn cooldown(&self, up: bool) -> f64 {
+        let own = if up {
+            self.scale_up_cooldown_s
+        } else {
+            self.scale_down_cooldown_s
+        };
+        own.unwrap_or(self.cooldown_s)
+    }
 }
 fn default_interval() -> f64 {
     15.0
@@ -450,9 +486,23 @@ pub struct ServiceSpec {
     pub pools: BTreeMap<String, PoolSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscale: Option<AutoscaleSpec>,
+    /// Load-dependent service time: every compute step takes longer the
+    /// more requests share the replica (context switches, lock and cache
+    /// contention, GC): the standard model of congestion collapse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadSpec>,
     /// Probability that a request ends in an error.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub error_rate: f64,
+}
+
+/// How a replica's load lengthens each compute step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadSpec {
+    /// Added to a compute step per other request in the replica when the
+    /// step starts (queued, in service or waiting on a call).
+    pub per_request_s: f64,
 }
 
 /// A third-party dependency: latency, errors, optional concurrency limit.

@@ -243,6 +243,10 @@ pub struct CallPolicy {
     /// Link bandwidth: transfer time = bytes / bandwidth, each way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bandwidth_mbps: Option<f64>,
+    /// A shared link (top-level `links`) the call's bytes cross, each way:
+    /// its bandwidth is divided among every transfer on it at the time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_kb: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,6 +5,7 @@ mod determinism;
 mod docs;
 mod golden;
 mod lessons;
+mod mechanisms;
 mod parsers;
 mod queueing;
 mod reconfig;

@@ -66,6 +66,15 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Config, ScenarioError> {
         streams: b.streams,
         spaces: names(&b.space_index),
         locks: names(&b.lock_index),
+        links: sc
+            .links
+            .iter()
+            .map(|(name, l)| LinkCfg {
+                name: name.clone(),
+                bandwidth_mbps: l.bandwidth_mbps,
+                bytes_per_ns: l.bandwidth_mbps * 1e6 / 8.0 / 1e9,
+            })
+            .collect(),
         slo: sc.slo.as_ref().map(|s| (secs_to_ns(s.latency_s), s.target)),
         trace_every: sc.traces.every,
         trace_keep: sc.traces.keep,
@@ -203,6 +212,13 @@ impl<'a> Builder<'a> {
             hop: build_dist(&p.hop),
             stream: self.stream(from, &format!("{purpose}->{to}")),
             bandwidth: p.bandwidth_mbps.map(|m| m * 1e6 / 8.0 / 1e9),
+            link: p.link.as_ref().map(|l| {
+                self.sc
+                    .links
+                    .keys()
+                    .position(|k| k == l)
+                    .expect("validated link") as u32
+            }),
             req_bytes: p.request_kb.unwrap_or(0.0) * 1000.0,
             resp_bytes: p.response_kb.unwrap_or(0.0) * 1000.0,
             compress: p
@@ -330,6 +346,8 @@ impl<'a> Builder<'a> {
             max_in_flight: service.and_then(|s| s.max_in_flight),
             memory: service.and_then(|s| s.memory.clone()),
             contention: service.and_then(|s| s.contention.as_ref().map(|c| (c.cores, c.penalty))),
+            load_per_request: service
+                .and_then(|s| s.load.as_ref().map(|l| secs_to_ns(l.per_request_s))),
             autoscale: service.and_then(|s| s.autoscale.clone()),
             pools: c
                 .pools

@@ -47,6 +47,11 @@ impl Sim {
             faults,
             stats: Stats::new(cfg.nodes.len(), cfg.sources.len()),
             tracer: Tracer::new(cfg.trace_every, cfg.trace_keep),
+            links: cfg
+                .links
+                .iter()
+                .map(|l| super::super::link::LinkState::new(l.bytes_per_ns))
+                .collect(),
             cands: Vec::new(),
             cfg: Arc::new(cfg),
         };

@@ -26,6 +26,10 @@ pub(super) fn live(old: &Config, fresh: &Config) -> Result<(), ScenarioError> {
     if a.warmup_s != b.warmup_s {
         return Err(live_err("warmup_s", "the warm-up is fixed for a run"));
     }
+    let names = |c: &Config| c.links.iter().map(|l| l.name.clone()).collect::<Vec<_>>();
+    if names(old) != names(fresh) {
+        return Err(live_err("links", "links were added, removed or renamed"));
+    }
     nodes(old, fresh)?;
     edges(old, fresh)?;
     faults(a, b)

@@ -66,6 +66,7 @@ impl Sim {
         for (i, from, to) in pool_moves {
             self.move_pool(i, from, to);
         }
+        self.migrate_links(&old);
         if pools_changed {
             self.grant_all_pools();
         }
@@ -312,6 +313,21 @@ impl Sim {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A link whose bandwidth changed serves its transfers at the new
+    /// speed from now on.
+    fn migrate_links(&mut self, old: &Config) {
+        let now = self.now();
+        for (i, (o, n)) in old.links.iter().zip(&self.cfg.links).enumerate() {
+            if o.bytes_per_ns == n.bytes_per_ns {
+                continue;
+            }
+            if let Some((at, gen)) = self.links[i].set_capacity(now, n.bytes_per_ns) {
+                let link = i as u32;
+                self.cal.schedule(at, Event::LinkDone { link, gen });
+            }
         }
     }
 

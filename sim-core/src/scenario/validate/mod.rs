@@ -274,6 +274,10 @@ fn top(sc: &Scenario) -> R {
         num(&format!("layout.{n}.x"), pos.x)?;
         num(&format!("layout.{n}.y"), pos.y)?;
     }
+    for (n, link) in &sc.links {
+        name(&format!("links.{n}"), n)?;
+        num(&format!("links.{n}.bandwidth_mbps"), link.bandwidth_mbps)?;
+    }
     if !sc.nodes.values().any(|n| matches!(n, NodeSpec::Source(_))) {
         return Err(err(
             "nodes",
@@ -397,6 +401,9 @@ impl Validator<'_> {
         if let Some(pool) = &c.pool {
             self.pool(&at(p, "pool"), pool, caller)?;
         }
+        if let Some(link) = &c.link {
+            self.link(&at(p, "link"), link, c.bandwidth_mbps.is_some())?;
+        }
         if c.idempotency_key && !c.side_effect {
             return Err(err(
                 at(p, "idempotency_key"),
@@ -404,6 +411,25 @@ impl Validator<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// A call crosses shared link `link`: it must be declared, and a call
+    /// has either a link or a bandwidth of its own.
+    fn link(&self, path: &str, link: &str, own_bandwidth: bool) -> R {
+        if own_bandwidth {
+            return Err(err(
+                path,
+                "a call has either a shared link or its own bandwidth_mbps, not both",
+            ));
+        }
+        if self.sc.links.contains_key(link) {
+            return Ok(());
+        }
+        let names: Vec<&str> = self.sc.links.keys().map(|k| k.as_str()).collect();
+        Err(err(
+            path,
+            format!("no link {link:?} in links (links: {})", names.join(", ")),
+        ))
     }
 
     fn pool(&self, path: &str, pool: &str, caller: Option<&str>) -> R {

@@ -363,6 +363,9 @@ fn service_limits(p: &str, s: &ServiceSpec) -> R {
     if let Some(a) = &s.autoscale {
         autoscale(&at(p, "autoscale"), a)?;
     }
+    if let Some(l) = &s.load {
+        num(&at(p, "load.per_request_s"), l.per_request_s)?;
+    }
     num(&at(p, "error_rate"), s.error_rate)
 }
 
@@ -378,5 +381,8 @@ fn autoscale(ap: &str, a: &AutoscaleSpec) -> R {
     }
     num(&at(ap, "interval_s"), a.interval_s)?;
     num(&at(ap, "cooldown_s"), a.cooldown_s)?;
+    opt(&at(ap, "scale_up_cooldown_s"), a.scale_up_cooldown_s)?;
+    opt(&at(ap, "scale_down_cooldown_s"), a.scale_down_cooldown_s)?;
+    num(&at(ap, "tolerance"), a.tolerance)?;
     num(&at(ap, "boot_s"), a.boot_s)
 }
