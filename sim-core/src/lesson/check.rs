@@ -67,7 +67,11 @@ impl Lesson {
     }
 
     /// The scenario of the full fix with one part left out.
-    pub fn scenario_without(&self, part: &str, file_text: Option<&str>) -> Result<Scenario, LessonError> {
+    pub fn scenario_without(
+        &self,
+        part: &str,
+        file_text: Option<&str>,
+    ) -> Result<Scenario, LessonError> {
         let mut doc = self.arm_doc(&Arm::Without(part.to_string()), file_text)?;
         self.with_duration(&mut doc)?;
         doc.build().map_err(|e| e.under("scenario"))
@@ -85,10 +89,12 @@ impl Lesson {
 /// outwards and stay at least 1 when they were.
 pub fn apply_band(doc: &mut ScenarioDoc, band: &Band, factor: f64) -> Result<(), ScenarioError> {
     for p in &band.paths {
-        let v = doc
-            .get(p)
-            .cloned()
-            .ok_or_else(|| ScenarioError::new(p, format!("band {:?}: the scenario has no such field", band.name)))?;
+        let v = doc.get(p).cloned().ok_or_else(|| {
+            ScenarioError::new(
+                p,
+                format!("band {:?}: the scenario has no such field", band.name),
+            )
+        })?;
         let new: Value = if let Some(i) = v.as_i64().filter(|_| v.is_i64() || v.is_u64()) {
             let x = i as f64 * factor;
             let r = if factor < 1.0 { x.floor() } else { x.ceil() };
@@ -97,7 +103,10 @@ pub fn apply_band(doc: &mut ScenarioDoc, band: &Band, factor: f64) -> Result<(),
         } else if let Some(x) = v.as_f64() {
             Value::from(x * factor)
         } else {
-            return Err(ScenarioError::new(p, format!("band {:?}: not a number", band.name)));
+            return Err(ScenarioError::new(
+                p,
+                format!("band {:?}: not a number", band.name),
+            ));
         };
         doc.set_value(p, new)?;
     }
@@ -148,7 +157,12 @@ impl Plan {
     /// fix has parts), and at each band end the states its claims compare.
     pub fn new(lesson: &Lesson, file_text: Option<&str>, seeds: u64) -> Result<Plan, LessonError> {
         let mut metrics: Vec<String> = Vec::new();
-        for m in lesson.claims.iter().map(|c| &c.metric).chain(&lesson.rank_by) {
+        for m in lesson
+            .claims
+            .iter()
+            .map(|c| &c.metric)
+            .chain(&lesson.rank_by)
+        {
             if !metrics.contains(m) {
                 metrics.push(m.clone());
             }
@@ -163,12 +177,22 @@ impl Plan {
         }
         let mut judged: Vec<Arm> = vec![Arm::Mistake];
         for c in &lesson.claims {
-            let a = if lesson.toggle.is_some() { Arm::of_claim(c) } else { Arm::Mistake };
+            let a = if lesson.toggle.is_some() {
+                Arm::of_claim(c)
+            } else {
+                Arm::Mistake
+            };
             if !judged.contains(&a) {
                 judged.push(a);
             }
         }
-        let mut points = vec![Point::new(lesson, file_text, "as written".into(), None, &all_arms)?];
+        let mut points = vec![Point::new(
+            lesson,
+            file_text,
+            "as written".into(),
+            None,
+            &all_arms,
+        )?];
         for (i, b) in lesson.bands.iter().enumerate() {
             for (end, f) in b.factors().into_iter().enumerate() {
                 let p = Point::new(lesson, file_text, b.end_label(end), Some((i, f)), &judged)
@@ -190,7 +214,11 @@ impl Plan {
         for (p, pt) in self.points.iter().enumerate() {
             for a in 0..pt.arms.len() {
                 for seed in 1..=self.seeds {
-                    out.push(Job { point: p, arm: a, seed });
+                    out.push(Job {
+                        point: p,
+                        arm: a,
+                        seed,
+                    });
                 }
             }
         }
@@ -286,8 +314,16 @@ impl Plan {
                     Ok(c) => c,
                     Err(e) => return unmeasured(orig, e.clone()),
                 };
-                let k = self.metrics.iter().position(|m| *m == c.metric).expect("planned");
-                let other = if self.lesson.toggle.is_some() { Arm::of_claim(c) } else { Arm::Mistake };
+                let k = self
+                    .metrics
+                    .iter()
+                    .position(|m| *m == c.metric)
+                    .expect("planned");
+                let other = if self.lesson.toggle.is_some() {
+                    Arm::of_claim(c)
+                } else {
+                    Arm::Mistake
+                };
                 let (Some(mi), Some(oi)) = (arm_of(&Arm::Mistake), arm_of(&other)) else {
                     return unmeasured(c, "a state this claim needs was not run".into());
                 };
@@ -423,7 +459,12 @@ impl Checked {
     pub fn failures(&self) -> Vec<(&str, &ClaimResult)> {
         self.points
             .iter()
-            .flat_map(|p| p.claims.iter().filter(|c| !c.pass).map(move |c| (p.label.as_str(), c)))
+            .flat_map(|p| {
+                p.claims
+                    .iter()
+                    .filter(|c| !c.pass)
+                    .map(move |c| (p.label.as_str(), c))
+            })
             .collect()
     }
 }
@@ -465,6 +506,63 @@ pub struct AblationRow {
 /// Runs a lesson's check on this thread (see [`Plan`] to spread it).
 pub fn check(lesson: &Lesson, file_text: Option<&str>, seeds: u64) -> Result<Checked, LessonError> {
     let plan = Plan::new(lesson, file_text, seeds)?;
-    let outcomes: Vec<Outcome> = plan.jobs().into_iter().map(|j| plan.run(j)).collect();
-    Ok(plan.judge(&outcomes))
+    Ok(check_plans(std::slice::from_ref(&plan), 1).remove(0))
+}
+
+/// Runs every job of every plan on `threads` threads (the jobs of all the
+/// lessons in one pool, so a long lesson does not leave a core idle) and
+/// judges each plan; results in the plans' order. The work is the same
+/// whatever the thread count: each job is a seeded run.
+pub fn check_plans(plans: &[Plan], threads: usize) -> Vec<Checked> {
+    let jobs: Vec<(usize, usize, Job)> = plans
+        .iter()
+        .enumerate()
+        .flat_map(|(p, plan)| {
+            plan.jobs()
+                .into_iter()
+                .enumerate()
+                .map(move |(k, j)| (p, k, j))
+        })
+        .collect();
+    let mut outcomes: Vec<Vec<Option<Outcome>>> =
+        plans.iter().map(|p| vec![None; p.jobs().len()]).collect();
+    let mut store = |done: Vec<(usize, usize, Outcome)>| {
+        for (p, k, o) in done {
+            outcomes[p][k] = Some(o);
+        }
+    };
+    if threads <= 1 {
+        store(
+            jobs.iter()
+                .map(|&(p, k, j)| (p, k, plans[p].run(j)))
+                .collect(),
+        );
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done = std::sync::Mutex::new(Vec::with_capacity(jobs.len()));
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(p, k, j)) = jobs.get(i) else { break };
+                    let o = plans[p].run(j);
+                    done.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((p, k, o));
+                });
+            }
+        });
+        store(done.into_inner().unwrap_or_else(|e| e.into_inner()));
+    }
+    plans
+        .iter()
+        .zip(outcomes)
+        .map(|(plan, os)| {
+            let os: Vec<Outcome> = os
+                .into_iter()
+                .map(|o| o.unwrap_or_else(|| Err("the run did not finish".into())))
+                .collect();
+            plan.judge(&os)
+        })
+        .collect()
 }

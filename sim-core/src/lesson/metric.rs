@@ -145,7 +145,10 @@ impl<'a> Parser<'a> {
             .unwrap_or(self.rest.len());
         let tok = &self.rest[..end];
         if tok.is_empty() {
-            return Err(format!("expected a number or a report path at {:?}", self.rest));
+            return Err(format!(
+                "expected a number or a report path at {:?}",
+                self.rest
+            ));
         }
         self.rest = &self.rest[end..];
         Ok(match tok.parse::<f64>() {
@@ -353,7 +356,9 @@ mod tests {
         assert!(parse_metric("(window(p99_s, 0, 10, max) + 1) / 2").is_ok());
         assert!(parse_metric("").is_err());
         assert!(parse_metric("a.b % 2").is_err());
-        assert!(parse_metric("(a.b + 1").unwrap_err().contains("missing ')'"));
+        assert!(parse_metric("(a.b + 1")
+            .unwrap_err()
+            .contains("missing ')'"));
         assert!(parse_metric("a.b + 1)").unwrap_err().contains("unmatched"));
         assert!(parse_metric("a.b +").is_err());
     }

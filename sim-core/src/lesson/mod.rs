@@ -313,7 +313,9 @@ impl Formula {
             .iter()
             .map(|a| match a {
                 Arg::Num(x) => Ok(*x),
-                Arg::Path(p) => Err(format!("{p}: a scenario field, read only where the claim is judged")),
+                Arg::Path(p) => Err(format!(
+                    "{p}: a scenario field, read only where the claim is judged"
+                )),
             })
             .collect::<Result<_, String>>()?;
         let v = match self.r#fn.as_str() {
@@ -428,7 +430,10 @@ impl Lesson {
         }
         for (i, c) in self.claims.iter().enumerate() {
             for (field, part) in [("variant", &c.variant), ("without", &c.without)] {
-                if part.as_ref().is_some_and(|v| !self.variants.contains_key(v)) {
+                if part
+                    .as_ref()
+                    .is_some_and(|v| !self.variants.contains_key(v))
+                {
                     return e(
                         &format!("claims[{i}].{field}"),
                         "no such part in `variants`",
@@ -463,10 +468,14 @@ impl Lesson {
                 return e(format!("bands[{i}].paths"), "name at least one field");
             }
             for (j, p) in b.paths.iter().enumerate() {
-                crate::scenario::split_path(p).map_err(|x| x.under(&format!("bands[{i}].paths[{j}]")))?;
+                crate::scenario::split_path(p)
+                    .map_err(|x| x.under(&format!("bands[{i}].paths[{j}]")))?;
             }
             if !(b.rel > 0.0 && b.rel <= 0.5) {
-                return e(format!("bands[{i}].rel"), "must be in (0, 0.5]: a relative half-width");
+                return e(
+                    format!("bands[{i}].rel"),
+                    "must be in (0, 0.5]: a relative half-width",
+                );
             }
         }
         Ok(())
@@ -635,7 +644,8 @@ mod toggle;
 
 pub use catalogue::CATALOGUE;
 pub use check::{
-    apply_band, check, Ablation, AblationRow, Arm, Checked, Job, Outcome, Plan, PointResult,
+    apply_band, check, check_plans, Ablation, AblationRow, Arm, Checked, Job, Outcome, Plan,
+    PointResult,
 };
 pub use judge::{judge, judge_values, ClaimResult, Worst};
 use metric::check_metric;
