@@ -327,7 +327,15 @@ impl Plan {
                 let (Some(mi), Some(oi)) = (arm_of(&Arm::Mistake), arm_of(&other)) else {
                     return unmeasured(c, "a state this claim needs was not run".into());
                 };
-                match (&values[mi][k], &values[oi][k]) {
+                // A claim on one state reads only that state: its metric
+                // may not exist in the other (a trace recorded only with
+                // tracing on).
+                let (m, f) = match judged_state(c) {
+                    Some(State::Mistake) => (&values[mi][k], &values[mi][k]),
+                    Some(State::Fix) => (&values[oi][k], &values[oi][k]),
+                    None => (&values[mi][k], &values[oi][k]),
+                };
+                match (m, f) {
                     (Ok(m), Ok(f)) => judge_values(c, 1, m, f),
                     (Err(e), _) | (_, Err(e)) => unmeasured(c, e.clone()),
                 }
@@ -409,6 +417,16 @@ impl Point {
             arms: runs,
             claims,
         })
+    }
+}
+
+/// The one state a claim reads, if it reads only one.
+fn judged_state(c: &Claim) -> Option<State> {
+    match c.compare {
+        Compare::Mistake => Some(State::Mistake),
+        Compare::Fix => Some(State::Fix),
+        Compare::Theory => Some(c.state.unwrap_or(State::Fix)),
+        Compare::Ratio | Compare::Difference => None,
     }
 }
 
