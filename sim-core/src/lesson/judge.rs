@@ -212,9 +212,21 @@ pub fn judge(c: &Claim, mistake: &[Report], fix: &[Report]) -> ClaimResult {
             .map(|r| super::eval_metric(&c.metric, r))
             .collect()
     };
-    match (vals(mistake), vals(fix)) {
-        (Ok(m), Ok(f)) => judge_values(c, 1, &m, &f),
-        (Err(e), _) | (_, Err(e)) => ClaimResult::failed(c, e),
+    // A claim on one state reads only that state's reports.
+    let one = match c.compare {
+        Compare::Mistake => Some(mistake),
+        Compare::Fix => Some(fix),
+        Compare::Theory if c.state == Some(State::Mistake) => Some(mistake),
+        Compare::Theory => Some(fix),
+        Compare::Ratio | Compare::Difference => None,
+    };
+    let both = match one {
+        Some(rs) => vals(rs).map(|v| (v.clone(), v)),
+        None => vals(mistake).and_then(|m| Ok((m, vals(fix)?))),
+    };
+    match both {
+        Ok((m, f)) => judge_values(c, 1, &m, &f),
+        Err(e) => ClaimResult::failed(c, e),
     }
 }
 
