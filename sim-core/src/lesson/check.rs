@@ -140,6 +140,9 @@ pub struct Job {
 /// the run does not count (conservation violated).
 pub type Outcome = Result<Vec<Result<f64, String>>, String>;
 
+/// Per arm, per metric: the values seed by seed, or the first error.
+type ArmValues = Vec<Vec<Result<Vec<f64>, String>>>;
+
 /// Every run a lesson's check needs.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -255,7 +258,7 @@ impl Plan {
         let jobs = self.jobs();
         assert_eq!(jobs.len(), outcomes.len(), "one outcome per job");
         // values[point][arm][metric] = per-seed values, or the first error
-        let mut values: Vec<Vec<Vec<Result<Vec<f64>, String>>>> = self
+        let mut values: Vec<ArmValues> = self
             .points
             .iter()
             .map(|p| vec![vec![Ok(Vec::new()); self.metrics.len()]; p.arms.len()])
