@@ -340,7 +340,7 @@ section = "Ours"
 narrative = "n"
 question = "q?"
 predict = { metric = "nodes.s.utilisation", state = "mistake", unit = "" }
-seeds = 5
+seeds = 10
 [[claims]]
 text = "busy"
 metric = "nodes.s.utilisation"
@@ -426,7 +426,7 @@ service = { dist = "exponential", mean_s = 1.0 }
         let e = pack.resolve(one, |_| None, &[]).unwrap_err();
         assert_eq!(e.path, "lessons[1].file");
         assert!(e.message.contains("was not given"), "{e}");
-        let broken = LESSON.replace("seeds = 5", "seeds = 1");
+        let broken = LESSON.replace("seeds = 10", "seeds = 1");
         let e = pack
             .resolve(one, |_| Some(broken.as_str()), &[])
             .unwrap_err();
@@ -441,7 +441,7 @@ service = { dist = "exponential", mean_s = 1.0 }
         // M/M/1 with rate 0.5 and mean service 1 s: utilisation rho = 0.5
         // (lambda / mu); 200 s holds ~100 services, so each seed is within
         // a few tenths of it.
-        assert_eq!(a.values.len(), 5);
+        assert_eq!(a.values.len(), 10);
         assert!((a.mean - 0.5).abs() < 0.15, "{a:?}");
         assert!(a.min <= a.mean && a.mean <= a.max);
         // The same runs as `lessons check`: seed k is Sim::new(sc, k).

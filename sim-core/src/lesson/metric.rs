@@ -1,109 +1,196 @@
-//! Claims, measured: the metric language over reports (`nodes.db.arrived /
-//! end_to_end.arrived`, `window(p99_s, 100, 160, max)`,
-//! `recovery(p99_s, 120, 0.5)`), the judgement of one claim, and `check`,
-//! which runs every state a lesson needs over several seeds.
+//! The claim metric language: arithmetic over report paths, with the usual
+//! precedence (`*` and `/` before `+` and `-`, left to right within a
+//! level), parentheses and a unary minus, and two window functions:
+//!
+//! - `nodes.db.arrived / end_to_end.arrived`, `(a + b + c) / 3`;
+//! - `window(p99_s, 100, 160, max)`: an aggregate (mean, max, min, sum) of
+//!   one window field over the complete windows in [100 s, 160 s]; the
+//!   field is end-to-end (`p99_s`, `throughput_rps`...) or a node's
+//!   (`nodes.db.utilisation`);
+//! - `recovery(p99_s, 120, 0.5)`: seconds after t = 120 until the windowed
+//!   value stays at or below 0.5 for the rest of the run (the run's
+//!   remaining length if it never does).
+//!
+//! A `-` inside a path is part of it (node names may contain `-`): write a
+//! subtraction with spaces around it, `a - b`.
 
-use super::{Claim, Compare, Lesson, LessonError, Op, State};
 use crate::report::Report;
-use crate::Scenario;
-use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq)]
-enum Term {
+enum Expr {
     Num(f64),
     Path(String),
     Window {
         field: String,
         t0: f64,
         t1: f64,
-        agg: String,
+        agg: Agg,
     },
     Recovery {
         field: String,
         t0: f64,
         threshold: f64,
     },
+    Neg(Box<Expr>),
+    Bin(char, Box<Expr>, Box<Expr>),
 }
 
-/// Parses `a / b * 2 - c` (left to right, no precedence; keep it simple).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Agg {
+    Mean,
+    Max,
+    Min,
+    Sum,
+}
+
 /// Whether `s` is a metric expression (the error says what is wrong).
 pub(super) fn check_metric(s: &str) -> Result<(), String> {
     parse_metric(s).map(|_| ())
 }
 
-fn parse_metric(s: &str) -> Result<Vec<(char, Term)>, String> {
-    let mut out = Vec::new();
-    let mut op = '+';
-    let mut rest = s.trim();
-    if rest.is_empty() {
+fn parse_metric(s: &str) -> Result<Expr, String> {
+    let mut p = Parser { rest: s.trim() };
+    if p.rest.is_empty() {
         return Err("empty metric".into());
     }
-    loop {
-        let (term, after) = parse_term(rest)?;
-        out.push((op, term));
-        rest = after.trim_start();
-        if rest.is_empty() {
-            return Ok(out);
-        }
-        op = rest.chars().next().unwrap();
-        if !"+-*/".contains(op) {
-            return Err(format!("expected + - * / at {rest:?}"));
-        }
-        rest = rest[1..].trim_start();
+    let e = p.expr()?;
+    p.skip_ws();
+    match p.rest.chars().next() {
+        None => Ok(e),
+        Some(')') => Err(format!("unmatched ')' at {:?}", p.rest)),
+        Some(_) => Err(format!("expected + - * / at {:?}", p.rest)),
     }
 }
 
-fn parse_term(s: &str) -> Result<(Term, &str), String> {
-    for (name, n) in [("window(", 4), ("recovery(", 3)] {
-        if let Some(r) = s.strip_prefix(name) {
-            let close = r.find(')').ok_or("missing ')'")?;
-            let args: Vec<&str> = r[..close].split(',').map(|a| a.trim()).collect();
-            if args.len() != n {
-                return Err(format!("{name}...) takes {n} arguments"));
-            }
-            let num = |x: &str| {
-                x.parse::<f64>()
-                    .map_err(|_| format!("{x:?} is not a number"))
-            };
-            let term = if n == 4 {
-                if !["mean", "max", "min", "sum"].contains(&args[3]) {
-                    return Err(format!(
-                        "window aggregate must be mean, max, min or sum, got {:?}",
-                        args[3]
-                    ));
-                }
-                Term::Window {
-                    field: args[0].to_string(),
-                    t0: num(args[1])?,
-                    t1: num(args[2])?,
-                    agg: args[3].to_string(),
-                }
-            } else {
-                Term::Recovery {
-                    field: args[0].to_string(),
-                    t0: num(args[1])?,
-                    threshold: num(args[2])?,
-                }
-            };
-            return Ok((term, &r[close + 1..]));
+/// A recursive-descent parser over the text still to read.
+struct Parser<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Parser<'a> {
+    fn skip_ws(&mut self) {
+        self.rest = self.rest.trim_start();
+    }
+
+    fn peek(&mut self) -> Option<char> {
+        self.skip_ws();
+        self.rest.chars().next()
+    }
+
+    fn bump(&mut self) {
+        let mut cs = self.rest.chars();
+        cs.next();
+        self.rest = cs.as_str();
+    }
+
+    /// expr := term (('+' | '-') term)*
+    fn expr(&mut self) -> Result<Expr, String> {
+        let mut acc = self.term()?;
+        while let Some(op @ ('+' | '-')) = self.peek() {
+            self.bump();
+            let rhs = self.term()?;
+            acc = Expr::Bin(op, Box::new(acc), Box::new(rhs));
         }
+        Ok(acc)
     }
-    let end = s
-        .find(|c: char| c.is_whitespace() || "+*/()".contains(c))
-        .unwrap_or(s.len());
-    // A '-' inside a path (node names may contain '-') is part of it; a
-    // subtraction must be surrounded by spaces.
-    let tok = &s[..end];
-    if tok.is_empty() {
-        return Err(format!("expected a number or a report path at {s:?}"));
+
+    /// term := unary (('*' | '/') unary)*
+    fn term(&mut self) -> Result<Expr, String> {
+        let mut acc = self.unary()?;
+        while let Some(op @ ('*' | '/')) = self.peek() {
+            self.bump();
+            let rhs = self.unary()?;
+            acc = Expr::Bin(op, Box::new(acc), Box::new(rhs));
+        }
+        Ok(acc)
     }
-    let term = match tok.parse::<f64>() {
-        Ok(x) => Term::Num(x),
-        Err(_) => Term::Path(tok.to_string()),
+
+    /// unary := '-' unary | atom. No path starts with '-', so a '-' where
+    /// an operand is expected is a sign.
+    fn unary(&mut self) -> Result<Expr, String> {
+        if self.peek() == Some('-') {
+            self.bump();
+            return Ok(Expr::Neg(Box::new(self.unary()?)));
+        }
+        self.atom()
+    }
+
+    /// atom := '(' expr ')' | window(...) | recovery(...) | number | path
+    fn atom(&mut self) -> Result<Expr, String> {
+        match self.peek() {
+            None => return Err("expected a number or a report path at the end".into()),
+            Some('(') => {
+                self.bump();
+                let e = self.expr()?;
+                if self.peek() != Some(')') {
+                    return Err(format!("missing ')' at {:?}", self.rest));
+                }
+                self.bump();
+                return Ok(e);
+            }
+            _ => {}
+        }
+        for name in ["window(", "recovery("] {
+            if let Some(r) = self.rest.strip_prefix(name) {
+                let close = r.find(')').ok_or(format!("{name}...: missing ')'"))?;
+                let args: Vec<&str> = r[..close].split(',').map(str::trim).collect();
+                self.rest = &r[close + 1..];
+                return function(name, &args);
+            }
+        }
+        let end = self
+            .rest
+            .find(|c: char| c.is_whitespace() || "+*/()".contains(c))
+            .unwrap_or(self.rest.len());
+        let tok = &self.rest[..end];
+        if tok.is_empty() {
+            return Err(format!(
+                "expected a number or a report path at {:?}",
+                self.rest
+            ));
+        }
+        self.rest = &self.rest[end..];
+        Ok(match tok.parse::<f64>() {
+            Ok(x) => Expr::Num(x),
+            Err(_) => Expr::Path(tok.to_string()),
+        })
+    }
+}
+
+fn function(name: &str, args: &[&str]) -> Result<Expr, String> {
+    let num = |x: &str| {
+        x.parse::<f64>()
+            .map_err(|_| format!("{x:?} is not a number"))
     };
-    Ok((term, &s[end..]))
+    let want = if name == "window(" { 4 } else { 3 };
+    if args.len() != want {
+        return Err(format!("{name}...) takes {want} arguments"));
+    }
+    if name == "recovery(" {
+        return Ok(Expr::Recovery {
+            field: args[0].to_string(),
+            t0: num(args[1])?,
+            threshold: num(args[2])?,
+        });
+    }
+    let agg = match args[3] {
+        "mean" => Agg::Mean,
+        "max" => Agg::Max,
+        "min" => Agg::Min,
+        "sum" => Agg::Sum,
+        other => {
+            return Err(format!(
+                "window aggregate must be mean, max, min or sum, got {other:?}"
+            ))
+        }
+    };
+    Ok(Expr::Window {
+        field: args[0].to_string(),
+        t0: num(args[1])?,
+        t1: num(args[2])?,
+        agg,
+    })
 }
 
 fn lookup(v: &Value, path: &str) -> Result<f64, String> {
@@ -128,30 +215,30 @@ fn lookup(v: &Value, path: &str) -> Result<f64, String> {
 /// The per-window values of `field`: an end-to-end field (`p99_s`,
 /// `throughput_rps`...) or `nodes.NAME.FIELD`.
 fn series(r: &Report, field: &str) -> Result<Vec<(f64, f64, f64)>, String> {
-    let get: Box<dyn Fn(&crate::metrics::Window) -> Option<Value>> =
-        if let Some(rest) = field.strip_prefix("nodes.") {
-            let (node, f) = rest
-                .split_once('.')
-                .ok_or_else(|| format!("{field}: expected nodes.NAME.FIELD"))?;
-            let i = r
-                .series
-                .nodes
-                .iter()
-                .position(|n| n == node)
-                .ok_or_else(|| format!("{field}: no node {node:?} in the series"))?;
-            let f = f.to_string();
-            Box::new(move |w| {
-                let nw = w.nodes.get(i)?;
-                let v = serde_json::to_value(nw).ok()?;
-                v.get(&f).cloned()
-            })
-        } else {
-            let f = field.to_string();
-            Box::new(move |w| {
-                let v = serde_json::to_value(w).ok()?;
-                v.get(&f).cloned()
-            })
-        };
+    type Get = Box<dyn Fn(&crate::metrics::Window) -> Option<Value>>;
+    let get: Get = if let Some(rest) = field.strip_prefix("nodes.") {
+        let (node, f) = rest
+            .split_once('.')
+            .ok_or_else(|| format!("{field}: expected nodes.NAME.FIELD"))?;
+        let i = r
+            .series
+            .nodes
+            .iter()
+            .position(|n| n == node)
+            .ok_or_else(|| format!("{field}: no node {node:?} in the series"))?;
+        let f = f.to_string();
+        Box::new(move |w| {
+            let nw = w.nodes.get(i)?;
+            let v = serde_json::to_value(nw).ok()?;
+            v.get(&f).cloned()
+        })
+    } else {
+        let f = field.to_string();
+        Box::new(move |w| {
+            let v = serde_json::to_value(w).ok()?;
+            v.get(&f).cloned()
+        })
+    };
     // A window without a value (a percentile of a window that answered
     // nothing) is left out; a name that is no window field is an error.
     let mut out = Vec::new();
@@ -168,268 +255,136 @@ fn series(r: &Report, field: &str) -> Result<Vec<(f64, f64, f64)>, String> {
     Ok(out)
 }
 
-/// Evaluates a metric on one report.
-pub fn eval_metric(metric: &str, r: &Report) -> Result<f64, String> {
-    let terms = parse_metric(metric)?;
-    let json = serde_json::to_value(r).map_err(|e| e.to_string())?;
-    let mut acc = 0.0;
-    for (op, t) in terms {
-        let x = match t {
-            Term::Num(x) => x,
-            Term::Path(p) => lookup(&json, &p)?,
-            Term::Window { field, t0, t1, agg } => {
-                let xs: Vec<f64> = series(r, &field)?
-                    .into_iter()
-                    .filter(|(a, b, _)| *a >= t0 && *b <= t1)
-                    .map(|(_, _, x)| x)
-                    .collect();
-                if xs.is_empty() {
-                    return Err(format!(
-                        "window({field}, {t0}, {t1}): no complete window in that range"
-                    ));
-                }
-                match agg.as_str() {
-                    "mean" => xs.iter().sum::<f64>() / xs.len() as f64,
-                    "max" => xs.iter().cloned().fold(f64::MIN, f64::max),
-                    "min" => xs.iter().cloned().fold(f64::MAX, f64::min),
-                    _ => xs.iter().sum(),
-                }
-            }
-            Term::Recovery {
-                field,
-                t0,
-                threshold,
-            } => {
-                let s = series(r, &field)?;
-                let after: Vec<&(f64, f64, f64)> = s.iter().filter(|w| w.0 >= t0).collect();
-                let end = after.last().map_or(t0, |w| w.1);
-                // The first window from which every later one is at or below
-                // the threshold.
-                let mut rec = end;
-                for w in after.iter().rev() {
-                    if w.2 <= threshold {
-                        rec = w.0;
-                    } else {
-                        break;
-                    }
-                }
-                rec - t0
-            }
-        };
-        acc = match op {
-            '+' => acc + x,
-            '-' => acc - x,
-            '*' => acc * x,
-            _ => acc / x,
-        };
-    }
-    Ok(acc)
-}
-
-/// Everything `lessons check` measured for one lesson.
-#[derive(Clone, Debug, Serialize)]
-pub struct Checked {
-    pub id: String,
-    pub claims: Vec<ClaimResult>,
-    /// Variants ranked by `rank_by` (best first): (name, mean value,
-    /// improvement over the mistake as a ratio mistake / variant).
-    pub ranking: Vec<(String, f64, f64)>,
-}
-
-/// Runs every state a lesson needs over seeds 1..=`seeds` and judges its
-/// claims. Conservation is checked on every run (a violation is reported as
-/// a failed claim naming the seed).
-pub fn check(lesson: &Lesson, file_text: Option<&str>, seeds: u64) -> Result<Checked, LessonError> {
-    let runs = |sc: &Scenario| -> Result<Vec<Report>, String> {
-        (1..=seeds)
-            .map(|seed| {
-                let r = crate::Sim::new(sc, seed)
-                    .map_err(|e| e.to_string())?
-                    .run_for(sc.duration_s);
-                if r.conservation.ok {
-                    Ok(r)
-                } else {
-                    Err(format!(
-                        "conservation violated with seed {seed}: {:?}",
-                        r.conservation.violations
-                    ))
-                }
-            })
-            .collect()
-    };
-    let broken = |e: String| Checked {
-        id: lesson.id.clone(),
-        claims: vec![ClaimResult {
-            text: "every run conserves requests".into(),
-            pass: false,
-            measured: f64::NAN,
-            expected: String::new(),
-            mistake: vec![],
-            fix: vec![],
-            error: Some(e),
-        }],
-        ranking: vec![],
-    };
-    let mistake = match runs(&lesson.scenario(State::Mistake, file_text)?) {
-        Ok(r) => r,
-        Err(e) => return Ok(broken(e)),
-    };
-    let fix = if lesson.toggle.is_some() {
-        match runs(&lesson.scenario(State::Fix, file_text)?) {
-            Ok(r) => r,
-            Err(e) => return Ok(broken(e)),
-        }
-    } else {
-        mistake.clone()
-    };
-    let mut variants: BTreeMap<&str, Vec<Report>> = BTreeMap::new();
-    for name in lesson.variants.keys() {
-        match runs(&lesson.scenario_variant(name, file_text)?) {
-            Ok(r) => {
-                variants.insert(name, r);
-            }
-            Err(e) => return Ok(broken(e)),
-        }
-    }
-    let claims = lesson
-        .claims
-        .iter()
-        .map(|c| match &c.variant {
-            Some(v) => judge(c, &mistake, &variants[v.as_str()]),
-            None => judge(c, &mistake, &fix),
-        })
+fn window(r: &Report, field: &str, t0: f64, t1: f64, agg: Agg) -> Result<f64, String> {
+    let xs: Vec<f64> = series(r, field)?
+        .into_iter()
+        .filter(|(a, b, _)| *a >= t0 && *b <= t1)
+        .map(|(_, _, x)| x)
         .collect();
-    let mut ranking = Vec::new();
-    if let Some(m) = &lesson.rank_by {
-        let avg = |rs: &[Report]| {
-            rs.iter()
-                .filter_map(|r| eval_metric(m, r).ok())
-                .sum::<f64>()
-                / rs.len().max(1) as f64
-        };
-        let base = avg(&mistake);
-        for (name, rs) in &variants {
-            let v = avg(rs);
-            ranking.push((name.to_string(), v, base / v));
-        }
-        ranking.sort_by(|a, b| a.1.total_cmp(&b.1));
+    if xs.is_empty() {
+        return Err(format!(
+            "window({field}, {t0}, {t1}): no complete window in that range"
+        ));
     }
-    Ok(Checked {
-        id: lesson.id.clone(),
-        claims,
-        ranking,
+    Ok(match agg {
+        Agg::Mean => xs.iter().sum::<f64>() / xs.len() as f64,
+        Agg::Max => xs.iter().cloned().fold(f64::MIN, f64::max),
+        Agg::Min => xs.iter().cloned().fold(f64::MAX, f64::min),
+        Agg::Sum => xs.iter().sum(),
     })
 }
 
-/// The result of checking one claim.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ClaimResult {
-    pub text: String,
-    pub pass: bool,
-    /// The judged value (ratio, difference, or mean of the state).
-    pub measured: f64,
-    /// What it was judged against.
-    pub expected: String,
-    pub mistake: Vec<f64>,
-    pub fix: Vec<f64>,
-    pub error: Option<String>,
+fn recovery(r: &Report, field: &str, t0: f64, threshold: f64) -> Result<f64, String> {
+    let s = series(r, field)?;
+    let after: Vec<&(f64, f64, f64)> = s.iter().filter(|w| w.0 >= t0).collect();
+    let end = after.last().map_or(t0, |w| w.1);
+    // The first window from which every later one is at or below the
+    // threshold.
+    let mut rec = end;
+    for w in after.iter().rev() {
+        if w.2 <= threshold {
+            rec = w.0;
+        } else {
+            break;
+        }
+    }
+    Ok(rec - t0)
 }
 
-fn mean(xs: &[f64]) -> f64 {
-    xs.iter().sum::<f64>() / xs.len().max(1) as f64
-}
-
-/// Judges a claim from the metric's per-seed values in both states.
-pub fn judge(c: &Claim, mistake: &[Report], fix: &[Report]) -> ClaimResult {
-    let vals = |rs: &[Report]| -> Result<Vec<f64>, String> {
-        rs.iter().map(|r| eval_metric(&c.metric, r)).collect()
-    };
-    let (m, f) = match (vals(mistake), vals(fix)) {
-        (Ok(m), Ok(f)) => (m, f),
-        (Err(e), _) | (_, Err(e)) => {
-            return ClaimResult {
-                text: c.text.clone(),
-                pass: false,
-                measured: f64::NAN,
-                expected: String::new(),
-                mistake: vec![],
-                fix: vec![],
-                error: Some(e),
+/// Evaluates `e` on a report (`r`, and `json`, the same report as JSON);
+/// `None` when there is none (numbers only).
+fn eval(e: &Expr, r: Option<&Report>, json: &Value) -> Result<f64, String> {
+    let report = || r.ok_or_else(|| "no report to read".to_string());
+    Ok(match e {
+        Expr::Num(x) => *x,
+        Expr::Path(p) => lookup(json, p)?,
+        Expr::Window { field, t0, t1, agg } => window(report()?, field, *t0, *t1, *agg)?,
+        Expr::Recovery {
+            field,
+            t0,
+            threshold,
+        } => recovery(report()?, field, *t0, *threshold)?,
+        Expr::Neg(a) => -eval(a, r, json)?,
+        Expr::Bin(op, a, b) => {
+            let (x, y) = (eval(a, r, json)?, eval(b, r, json)?);
+            match op {
+                '+' => x + y,
+                '-' => x - y,
+                '*' => x * y,
+                _ => x / y,
             }
         }
+    })
+}
+
+/// Evaluates a metric on one report.
+pub fn eval_metric(metric: &str, r: &Report) -> Result<f64, String> {
+    let e = parse_metric(metric)?;
+    let json = serde_json::to_value(r).map_err(|e| e.to_string())?;
+    eval(&e, Some(r), &json)
+}
+
+/// Evaluates several metrics on one report (the report is turned into
+/// JSON once).
+pub fn eval_metrics(metrics: &[&str], r: &Report) -> Vec<Result<f64, String>> {
+    let json = match serde_json::to_value(r) {
+        Ok(j) => j,
+        Err(e) => return metrics.iter().map(|_| Err(e.to_string())).collect(),
     };
-    let (mm, fm) = (mean(&m), mean(&f));
-    let cmp = |x: f64, op: Op, v: f64| match op {
-        Op::Ge => x >= v,
-        Op::Le => x <= v,
-        Op::Gt => x > v,
-        Op::Lt => x < v,
-    };
-    let sym = |op: Op| match op {
-        Op::Ge => ">=",
-        Op::Le => "<=",
-        Op::Gt => ">",
-        Op::Lt => "<",
-    };
-    let (measured, pass, expected) = match c.compare {
-        Compare::Theory => {
-            let th = c
-                .expect
-                .as_ref()
-                .and_then(|e| e.eval().ok())
-                .unwrap_or(f64::NAN);
-            let x = if c.state == Some(State::Mistake) {
-                mm
-            } else {
-                fm
-            };
-            let tol = c
-                .tolerance
-                .unwrap_or(0.0)
-                .max(c.rel_tolerance.unwrap_or(0.0) * th.abs());
-            (
-                x,
-                (x - th).abs() <= tol,
-                format!("{th:.6} ± {tol:.6} (theory)"),
-            )
-        }
-        other => {
-            let (op, v) = (c.op.unwrap_or(Op::Ge), c.value.unwrap_or(0.0));
-            let x = match other {
-                Compare::Ratio => mm / fm,
-                Compare::Difference => mm - fm,
-                Compare::Mistake => mm,
-                _ => fm,
-            };
-            (
-                x,
-                x.is_finite() && cmp(x, op, v),
-                format!("{} {v}", sym(op)),
-            )
-        }
-    };
-    ClaimResult {
-        text: c.text.clone(),
-        pass,
-        measured,
-        expected,
-        mistake: m,
-        fix: f,
-        error: None,
-    }
+    metrics
+        .iter()
+        .map(|m| eval(&parse_metric(m)?, Some(r), &json))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Evaluates an expression of numbers only (no report needed).
+    fn num(s: &str) -> f64 {
+        let e = parse_metric(s).unwrap();
+        eval(&e, None, &Value::Null).unwrap()
+    }
+
     #[test]
-    fn metric_language() {
+    fn the_language_parses_what_it_should_and_names_what_it_cannot() {
         assert!(parse_metric("a.b / c.d * 2").is_ok());
         assert!(parse_metric("window(p99_s, 0, 10, max)").is_ok());
         assert!(parse_metric("window(p99_s, 0, 10, median)").is_err());
         assert!(parse_metric("recovery(p99_s, 60, 0.5) - 1").is_ok());
+        assert!(parse_metric("(window(p99_s, 0, 10, max) + 1) / 2").is_ok());
         assert!(parse_metric("").is_err());
         assert!(parse_metric("a.b % 2").is_err());
+        assert!(parse_metric("(a.b + 1")
+            .unwrap_err()
+            .contains("missing ')'"));
+        assert!(parse_metric("a.b + 1)").unwrap_err().contains("unmatched"));
+        assert!(parse_metric("a.b +").is_err());
+    }
+
+    #[test]
+    fn operators_have_the_usual_precedence() {
+        // Read left to right without precedence, 1 + 2 + 3 / 3 would be 2.
+        assert_eq!(num("1 + 2 + 3 / 3"), 4.0);
+        assert_eq!(num("(1 + 2 + 3) / 3"), 2.0);
+        assert_eq!(num("2 * 3 + 4 * 5"), 26.0);
+        assert_eq!(num("10 - 4 - 3"), 3.0);
+        assert_eq!(num("8 / 4 / 2"), 1.0);
+        assert_eq!(num("-2 * -3"), 6.0);
+        assert_eq!(num("1 - -1"), 2.0);
+        assert_eq!(num("2 * (3 - (1 + 1))"), 2.0);
+    }
+
+    #[test]
+    fn a_dash_inside_a_name_is_part_of_the_path() {
+        assert_eq!(
+            parse_metric("nodes.web-1.arrived - 1").unwrap(),
+            Expr::Bin(
+                '-',
+                Box::new(Expr::Path("nodes.web-1.arrived".into())),
+                Box::new(Expr::Num(1.0))
+            )
+        );
     }
 }

@@ -9,7 +9,8 @@
 //! section = "Data-layer mistakes"
 //! narrative = "..."
 //! question = "How much faster is the page with one query instead of 1 + N?"
-//! seeds = 5
+//! seeds = 10
+//! bands = [ { name = "load", paths = ["nodes.clients.arrival.rate"], rel = 0.15 } ]
 //! [toggle]
 //! label = "N+1 queries"
 //! mistake = { "nodes.api.steps[0].query.count" = { dist = "items", plus = 1 } }
@@ -26,12 +27,18 @@
 //! ```
 //!
 //! A metric is an expression over report paths (`nodes.db.arrived /
-//! end_to_end.arrived`), numbers, and window functions:
-//! `window(p99_s, 100, 160, max)` over the end-to-end series,
-//! `window(nodes.db.utilisation, 0, 60, mean)` over a node's series, and
-//! `recovery(p99_s, 120, 0.5)`: seconds after t = 120 until the windowed
-//! value stays at or below 0.5 for the rest of the run (the run's remaining
-//! length if it never does).
+//! end_to_end.arrived`), numbers, parentheses and window functions, with
+//! the usual precedence (see `metric.rs`).
+//!
+//! How a claim is judged (`check.rs`, `judge.rs`): per seed, over seeds
+//! 1..=`seeds` (at least 10), with common random numbers; it must hold on
+//! the means and on its `holds_in` fraction of the seeds (default all).
+//! `bands` name what a student is likely to move (load, pool size, cache
+//! size) and by how much: every claim is checked again at both ends of
+//! every band. A fix made of several mechanisms lists them as `variants`
+//! (parts): the check runs each part alone and the full fix with each part
+//! left out (the ablation table), and a claim can judge either
+//! (`variant`, `without`).
 
 use crate::scenario::{ScenarioDoc, ScenarioError};
 use crate::Scenario;
@@ -64,9 +71,13 @@ pub struct Lesson {
     /// Run length override (simulated seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<f64>,
-    /// Seeds per state for `lessons check` (at least 5).
+    /// Seeds per state for `lessons check` (10 to 50).
     #[serde(default = "default_seeds")]
     pub seeds: u64,
+    /// What a student is likely to move, and by how much: every claim must
+    /// hold at both ends of every band too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bands: Vec<Band>,
     /// What to look at.
     #[serde(default)]
     pub focus: Focus,
@@ -74,13 +85,15 @@ pub struct Lesson {
     /// are not a toggle (theory rows compare with a formula, OPS-NO-IAC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub toggle: Option<Toggle>,
-    /// Named partial fixes (the case study: one per fix; `toggle.fix` is
-    /// "all fixes"). Each maps field paths to values applied to the mistake
-    /// state.
+    /// The parts of a fix that combines mechanisms (the case study: one
+    /// per fix; backoff, jitter and a budget), named; `toggle.fix` is all
+    /// of them. Each maps some of the toggle's field paths to their fix
+    /// values. The check runs each part alone (the mistake plus that part)
+    /// and the full fix with that part left out: the ablation table.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variants: BTreeMap<String, BTreeMap<String, Value>>,
-    /// The metric variants are ranked by (lower is better), e.g.
-    /// "end_to_end.latency_s.p99".
+    /// The metric of the ablation table (lower is better), e.g.
+    /// "end_to_end.latency_s.p99". Required with `variants`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank_by: Option<String>,
     #[serde(default)]
@@ -91,7 +104,45 @@ pub struct Lesson {
 }
 
 fn default_seeds() -> u64 {
-    5
+    10
+}
+
+/// A parameter a student is likely to move (the load slider, a pool or
+/// cache size) and how far: the ends of the band are the scenario's value
+/// × (1 - `rel`) and × (1 + `rel`), in both states. Integer fields are
+/// rounded outwards (down at the low end, up at the high end), so the band
+/// is never narrower than it says.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    /// What the student moves: "load", "pool size".
+    pub name: String,
+    /// The fields moved together (every source's rate, say).
+    pub paths: Vec<String>,
+    /// Relative half-width, in (0, 0.5].
+    pub rel: f64,
+}
+
+impl Band {
+    /// The factor of each end: low, high.
+    pub fn factors(&self) -> [f64; 2] {
+        [1.0 - self.rel, 1.0 + self.rel]
+    }
+
+    /// "load -15%", "load +15%".
+    pub fn end_label(&self, end: usize) -> String {
+        let sign = if end == 0 { '-' } else { '+' };
+        format!("{} {sign}{}%", self.name, fmt_pct(self.rel))
+    }
+}
+
+fn fmt_pct(rel: f64) -> String {
+    let p = rel * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{}", p.round() as i64)
+    } else {
+        format!("{p:.1}")
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -164,9 +215,24 @@ pub struct Claim {
     pub rel_tolerance: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<State>,
-    /// Judge against this variant instead of the full fix.
+    /// Judge against this part of the fix alone instead of the full fix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
+    /// Judge against the full fix with this part left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub without: Option<String>,
+    /// The fraction of seeds the claim must hold on (default 1: every
+    /// seed). Below 1 only with a reason in the claim's text or the
+    /// narrative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holds_in: Option<f64>,
+}
+
+impl Claim {
+    /// The fraction of seeds the claim must hold on.
+    pub fn required_fraction(&self) -> f64 {
+        self.holds_in.unwrap_or(1.0)
+    }
 }
 
 /// A closed form from [`crate::theory`].
@@ -177,70 +243,93 @@ pub struct Formula {
     /// pk_mean_wait, mmck_blocking, fanout_slow, amdahl_speedup,
     /// little (args: lambda, w), che_zipf (n, s, capacity), constant (x).
     pub r#fn: String,
-    pub args: Vec<f64>,
+    /// Numbers, or paths of the judged state's scenario
+    /// (`"nodes.clients.arrival.rate"`), read where the claim is judged: so
+    /// the formula follows the scenario to the ends of a band.
+    pub args: Vec<Arg>,
+}
+
+/// A formula's argument.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Arg {
+    Num(f64),
+    /// A numeric field of the scenario.
+    Path(String),
 }
 
 impl Formula {
+    /// The arguments each formula takes.
+    fn arity(name: &str) -> Option<usize> {
+        Some(match name {
+            "erlang_c" | "mmc_mean_wait" | "pk_mean_wait" | "che_zipf" => 3,
+            "mmc_wait_quantile" | "mmc_sojourn_quantile" | "mmck_blocking" => 4,
+            "fanout_slow" | "amdahl_speedup" | "little" => 2,
+            "constant" => 1,
+            _ => return None,
+        })
+    }
+
+    /// The formula's shape: a known function with its number of arguments.
+    pub fn check_shape(&self) -> Result<(), String> {
+        let n = Formula::arity(&self.r#fn).ok_or(format!("unknown formula {:?}", self.r#fn))?;
+        if self.args.len() != n {
+            return Err(format!(
+                "{} takes {n} arguments, got {}",
+                self.r#fn,
+                self.args.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The same formula with every path argument read from `doc`.
+    pub fn resolve(&self, doc: &ScenarioDoc) -> Result<Formula, String> {
+        let args = self
+            .args
+            .iter()
+            .map(|a| match a {
+                Arg::Num(x) => Ok(Arg::Num(*x)),
+                Arg::Path(p) => doc
+                    .get(p)
+                    .and_then(Value::as_f64)
+                    .map(Arg::Num)
+                    .ok_or_else(|| format!("{p}: not a number in the scenario")),
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Formula {
+            r#fn: self.r#fn.clone(),
+            args,
+        })
+    }
+
+    /// The formula's value (every argument must be a number: see
+    /// [`Formula::resolve`]).
     pub fn eval(&self) -> Result<f64, String> {
         use crate::theory as t;
-        let a = &self.args;
-        let need = |n: usize| -> Result<(), String> {
-            if a.len() == n {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{} takes {n} arguments, got {}",
-                    self.r#fn,
-                    a.len()
-                ))
-            }
-        };
+        self.check_shape()?;
+        let a: Vec<f64> = self
+            .args
+            .iter()
+            .map(|a| match a {
+                Arg::Num(x) => Ok(*x),
+                Arg::Path(p) => Err(format!(
+                    "{p}: a scenario field, read only where the claim is judged"
+                )),
+            })
+            .collect::<Result<_, String>>()?;
         let v = match self.r#fn.as_str() {
-            "erlang_c" => {
-                need(3)?;
-                t::erlang_c(a[0] as u32, a[1], a[2])
-            }
-            "mmc_mean_wait" => {
-                need(3)?;
-                t::mmc_mean_wait(a[0] as u32, a[1], a[2])
-            }
-            "mmc_wait_quantile" => {
-                need(4)?;
-                t::mmc_wait_quantile(a[0] as u32, a[1], a[2], a[3])
-            }
-            "mmc_sojourn_quantile" => {
-                need(4)?;
-                t::mmc_sojourn_quantile(a[0] as u32, a[1], a[2], a[3])
-            }
-            "pk_mean_wait" => {
-                need(3)?;
-                t::pk_mean_wait(a[0], a[1], a[2])
-            }
-            "mmck_blocking" => {
-                need(4)?;
-                t::mmck_blocking(a[0] as u32, a[1] as u32, a[2], a[3])
-            }
-            "fanout_slow" => {
-                need(2)?;
-                t::fanout_slow(a[0], a[1] as u32)
-            }
-            "amdahl_speedup" => {
-                need(2)?;
-                t::amdahl_speedup(a[0], a[1])
-            }
-            "little" => {
-                need(2)?;
-                a[0] * a[1]
-            }
-            "che_zipf" => {
-                need(3)?;
-                t::che_hit_ratio(&t::zipf_popularities(a[0] as u64, a[1]), a[2])
-            }
-            "constant" => {
-                need(1)?;
-                a[0]
-            }
-            other => return Err(format!("unknown formula {other:?}")),
+            "erlang_c" => t::erlang_c(a[0] as u32, a[1], a[2]),
+            "mmc_mean_wait" => t::mmc_mean_wait(a[0] as u32, a[1], a[2]),
+            "mmc_wait_quantile" => t::mmc_wait_quantile(a[0] as u32, a[1], a[2], a[3]),
+            "mmc_sojourn_quantile" => t::mmc_sojourn_quantile(a[0] as u32, a[1], a[2], a[3]),
+            "pk_mean_wait" => t::pk_mean_wait(a[0], a[1], a[2]),
+            "mmck_blocking" => t::mmck_blocking(a[0] as u32, a[1] as u32, a[2], a[3]),
+            "fanout_slow" => t::fanout_slow(a[0], a[1] as u32),
+            "amdahl_speedup" => t::amdahl_speedup(a[0], a[1]),
+            "little" => a[0] * a[1],
+            "che_zipf" => t::che_hit_ratio(&t::zipf_popularities(a[0] as u64, a[1]), a[2]),
+            _ => a[0],
         };
         if v.is_finite() {
             Ok(v)
@@ -275,10 +364,10 @@ impl Lesson {
                 "give exactly one of `scenario` (inline) or `scenario_file`",
             );
         }
-        if self.seeds < 5 || self.seeds > 50 {
+        if self.seeds < 10 || self.seeds > 50 {
             return e(
                 "seeds",
-                "must be between 5 and 50 (claims are checked over several seeds)",
+                "must be between 10 and 50 (claims are checked seed by seed)",
             );
         }
         if self.claims.is_empty() && self.demonstrated_by.is_none() {
@@ -286,8 +375,14 @@ impl Lesson {
         }
         self.check_claims()?;
         self.check_toggles()?;
+        self.check_bands()?;
         if let Some(r) = &self.rank_by {
             check_metric(r).map_err(|m| ScenarioError::new("rank_by", m))?;
+        } else if !self.variants.is_empty() {
+            return e(
+                "rank_by",
+                "a fix in parts needs the metric of its ablation table (lower is better)",
+            );
         }
         if let Some(p) = &self.predict {
             check_metric(&p.metric).map_err(|m| ScenarioError::new("predict.metric", m))?;
@@ -305,8 +400,12 @@ impl Lesson {
                     let Some(f) = &c.expect else {
                         return e(&format!("{p}.expect"), "a theory claim needs `expect`");
                     };
-                    f.eval()
+                    f.check_shape()
                         .map_err(|m| ScenarioError::new(format!("{p}.expect"), m))?;
+                    if f.args.iter().all(|a| matches!(a, Arg::Num(_))) {
+                        f.eval()
+                            .map_err(|m| ScenarioError::new(format!("{p}.expect"), m))?;
+                    }
                     if c.tolerance.is_none() && c.rel_tolerance.is_none() {
                         return e(
                             &format!("{p}.tolerance"),
@@ -330,13 +429,53 @@ impl Lesson {
             }
         }
         for (i, c) in self.claims.iter().enumerate() {
-            if let Some(v) = &c.variant {
-                if !self.variants.contains_key(v) {
+            for (field, part) in [("variant", &c.variant), ("without", &c.without)] {
+                if part
+                    .as_ref()
+                    .is_some_and(|v| !self.variants.contains_key(v))
+                {
                     return e(
-                        &format!("claims[{i}].variant"),
-                        "no such variant in `variants`",
+                        &format!("claims[{i}].{field}"),
+                        "no such part in `variants`",
                     );
                 }
+            }
+            if c.variant.is_some() && c.without.is_some() {
+                return e(
+                    &format!("claims[{i}]"),
+                    "give `variant` (a part alone) or `without` (the fix less a part), not both",
+                );
+            }
+            if let Some(h) = c.holds_in {
+                if !(h > 0.0 && h <= 1.0) {
+                    return e(
+                        &format!("claims[{i}].holds_in"),
+                        "must be a fraction of the seeds in (0, 1]",
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_bands(&self) -> Result<(), LessonError> {
+        let e = |p: String, m: &str| Err(ScenarioError::new(p, m));
+        for (i, b) in self.bands.iter().enumerate() {
+            if b.name.trim().is_empty() {
+                return e(format!("bands[{i}].name"), "must not be empty");
+            }
+            if b.paths.is_empty() {
+                return e(format!("bands[{i}].paths"), "name at least one field");
+            }
+            for (j, p) in b.paths.iter().enumerate() {
+                crate::scenario::split_path(p)
+                    .map_err(|x| x.under(&format!("bands[{i}].paths[{j}]")))?;
+            }
+            if !(b.rel > 0.0 && b.rel <= 0.5) {
+                return e(
+                    format!("bands[{i}].rel"),
+                    "must be in (0, 0.5]: a relative half-width",
+                );
             }
         }
         Ok(())
@@ -492,20 +631,25 @@ impl Lesson {
         file_text: Option<&str>,
     ) -> Result<Scenario, LessonError> {
         let mut doc = self.state_doc(state, variant, file_text)?;
-        if let Some(d) = self.duration_s {
-            doc.set_value("duration_s", d.into())?;
-        }
+        self.with_duration(&mut doc)?;
         doc.build().map_err(|e| e.under("scenario"))
     }
 }
 
 mod catalogue;
+mod check;
+mod judge;
 mod metric;
 mod toggle;
 
 pub use catalogue::CATALOGUE;
+pub use check::{
+    apply_band, check, check_plans, Ablation, AblationRow, Arm, Checked, Job, Outcome, Plan,
+    PointResult,
+};
+pub use judge::{judge, judge_values, ClaimResult, Worst};
 use metric::check_metric;
-pub use metric::{check, eval_metric, judge, Checked, ClaimResult};
+pub use metric::{eval_metric, eval_metrics};
 pub use toggle::{State, Toggle};
 
 #[cfg(test)]

@@ -71,41 +71,47 @@ fn every_catalogue_row_has_a_lesson() {
     }
 }
 
+/// Every claim of every lesson, on every seed it must hold on, at the
+/// lesson as written and at both ends of every declared band: the same
+/// plans `tailsim lessons check` runs, all jobs in one pool.
 #[test]
 fn every_lesson_claim_holds() {
     let all = load_all();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let failures = std::sync::Mutex::new(Vec::new());
+    let plans: Vec<lesson::Plan> = all
+        .iter()
+        .map(|l| {
+            lesson::Plan::new(&l.lesson, l.text.as_deref(), l.lesson.seeds)
+                .unwrap_or_else(|e| panic!("{}: {e}", l.lesson.id))
+        })
+        .collect();
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(4);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(l) = all.get(i) else { break };
-                let checked = lesson::check(&l.lesson, l.text.as_deref(), l.lesson.seeds)
-                    .unwrap_or_else(|e| panic!("{}: {e}", l.lesson.id));
-                for c in checked.claims.iter().filter(|c| !c.pass) {
-                    failures.lock().unwrap().push(format!(
-                        "{}: {:?}: measured {} (want {}); per seed 1..={}: mistake {:?}, fix {:?}{}",
-                        l.lesson.id,
-                        c.text,
-                        c.measured,
-                        c.expected,
-                        l.lesson.seeds,
-                        c.mistake,
-                        c.fix,
-                        c.error.as_deref().map(|e| format!("; error: {e}")).unwrap_or_default()
-                    ));
-                }
+    let mut failures = Vec::new();
+    for checked in lesson::check_plans(&plans, threads) {
+        for (point, c) in checked.failures() {
+            let worst = c.worst.map_or(String::new(), |w| {
+                format!(
+                    "; worst seed {}: {} (margin {:+.3})",
+                    w.seed, w.value, w.margin
+                )
             });
+            failures.push(format!(
+                "{} [{point}]: {:?}: measured {} (want {}), {}{worst}; per seed: mistake {:?}, compared {:?}{}",
+                checked.id,
+                c.text,
+                c.measured,
+                c.expected,
+                c.seeds_text(),
+                c.mistake,
+                c.fix,
+                c.error.as_deref().map(|e| format!("; error: {e}")).unwrap_or_default()
+            ));
         }
-    });
-    let f = failures.into_inner().unwrap();
+    }
     assert!(
-        f.is_empty(),
+        failures.is_empty(),
         "lesson claims that no longer hold:\n{}",
-        f.join("\n")
+        failures.join("\n")
     );
 }

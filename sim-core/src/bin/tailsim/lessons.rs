@@ -1,8 +1,16 @@
-//! `tailsim lessons`: the lessons compiled into the binary (as the page has
-//! them), or lesson files from `--dir` for authors editing them.
+//! `tailsim lessons`: list, show, check and cover the lessons compiled
+//! into the binary (as the page has them), or lesson files from `--dir`
+//! for authors editing them.
+//!
+//! `check` runs every job of every chosen lesson in one pool over all
+//! cores (the library's [`lesson::check_plans`]) and prints each claim at
+//! the lesson as written and at both ends of each declared band: the
+//! value on the means, the seeds it held on, and the worst seed with its
+//! margin, so a claim that passes on the mean while one seed falls
+//! through says so.
 
 use clap::Subcommand;
-use sim_core::lesson::{self, ClaimResult, Lesson, State};
+use sim_core::lesson::{self, Ablation, Checked, ClaimResult, Lesson, Plan, State};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -11,16 +19,18 @@ use std::time::Instant;
 pub enum LessonCmd {
     /// Every lesson, grouped by article section.
     List,
-    /// One lesson: narrative, question, toggle, claims.
+    /// One lesson: narrative, question, toggle, bands, claims.
     Show { id: String },
-    /// Run lessons in both states over several seeds and judge their claims.
+    /// Run lessons in every state over their seeds, at the lesson as
+    /// written and at both ends of every band, and judge each claim seed
+    /// by seed.
     Check {
         /// Lesson ids (default: all).
         ids: Vec<String>,
-        /// Seeds per state (default: each lesson's own, at least 5).
+        /// Seeds per state (default: each lesson's own, at least 10).
         #[arg(long)]
         seeds: Option<u64>,
-        /// Print only a JSON array of results (no table, no summary line).
+        /// Print a JSON array of results instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -88,12 +98,9 @@ fn load_dir(dir: &Path, scenarios: &Path) -> Result<Vec<LessonFile>, String> {
                 }
                 None => None,
             };
-        // Both states must build.
-        for st in [State::Mistake, State::Fix] {
-            lesson
-                .scenario(st, scenario_text.as_deref())
-                .map_err(|e| format!("{}: {e}", p.display()))?;
-        }
+        // Every state at every band end must build (the plan builds them).
+        Plan::new(&lesson, scenario_text.as_deref(), 1)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
         out.push(LessonFile {
             lesson,
             path: p.display().to_string(),
@@ -105,46 +112,34 @@ fn load_dir(dir: &Path, scenarios: &Path) -> Result<Vec<LessonFile>, String> {
 
 #[derive(serde::Serialize)]
 struct LessonResult {
-    id: String,
-    claims: Vec<ClaimResult>,
-    ranking: Vec<(String, f64, f64)>,
-    wall_s: f64,
+    #[serde(flatten)]
+    checked: Checked,
 }
 
-fn check_lesson(lf: &LessonFile, seeds: Option<u64>) -> LessonResult {
-    let t0 = Instant::now();
-    let l = &lf.lesson;
-    let n = seeds.unwrap_or(l.seeds).max(1);
-    let c = lesson::check(l, lf.scenario_text.as_deref(), n)
-        .expect("both states build (checked at load)");
-    LessonResult {
-        id: c.id,
-        claims: c.claims,
-        ranking: c.ranking,
-        wall_s: t0.elapsed().as_secs_f64(),
+impl LessonResult {
+    fn claims(&self) -> impl Iterator<Item = (&str, &ClaimResult)> {
+        self.checked
+            .points
+            .iter()
+            .flat_map(|p| p.claims.iter().map(move |c| (p.label.as_str(), c)))
     }
 }
 
 /// Checks lessons on all cores (results in lesson order).
-fn check_all(lessons: &[&LessonFile], seeds: Option<u64>) -> Vec<LessonResult> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(lessons.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(lf) = lessons.get(i) else { break };
-                let r = check_lesson(lf, seeds);
-                results.lock().unwrap().push((i, r));
-            });
-        }
-    });
-    let mut r = results.into_inner().unwrap();
-    r.sort_by_key(|(i, _)| *i);
-    r.into_iter().map(|(_, r)| r).collect()
+fn check_all(lessons: &[&LessonFile], seeds: Option<u64>) -> Result<Vec<LessonResult>, String> {
+    let plans: Vec<Plan> = lessons
+        .iter()
+        .map(|lf| {
+            let n = seeds.unwrap_or(lf.lesson.seeds).max(1);
+            Plan::new(&lf.lesson, lf.scenario_text.as_deref(), n)
+                .map_err(|e| format!("{}: {e}", lf.lesson.id))
+        })
+        .collect::<Result<_, _>>()?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Ok(lesson::check_plans(&plans, threads)
+        .into_iter()
+        .map(|checked| LessonResult { checked })
+        .collect())
 }
 
 fn fmt_num(x: f64) -> String {
@@ -157,71 +152,94 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
+fn fmt_margin(m: f64) -> String {
+    if m.is_finite() {
+        format!("{:+.1}%", m * 100.0)
+    } else {
+        "-inf".into()
+    }
+}
+
+/// One claim at one point: "as written  measured 3.2 (want >= 2, margin
+/// +60.0%)  10/10 seeds  worst seed 7: 2.3 (+15.0%)".
+fn print_claim_at(label: &str, c: &ClaimResult) {
+    let mark = if c.pass { "ok  " } else { "FAIL" };
+    if let Some(e) = &c.error {
+        println!("      {mark} {label:<16} error: {e}");
+        return;
+    }
+    let worst = c.worst.map_or(String::new(), |w| {
+        format!(
+            "  worst seed {}: {} ({})",
+            w.seed,
+            fmt_num(w.value),
+            fmt_margin(w.margin)
+        )
+    });
+    println!(
+        "      {mark} {label:<16} measured {} (want {}, margin {})  {}{worst}",
+        fmt_num(c.measured),
+        c.expected,
+        fmt_margin(c.margin),
+        c.seeds_text()
+    );
+}
+
+fn print_ablation(a: &Ablation) {
+    println!(
+        "  which part does the work ({}; mistake {}, full fix {}):",
+        a.metric,
+        fmt_num(a.mistake),
+        fmt_num(a.fix)
+    );
+    println!(
+        "        {:<30} {:>12} {:>8} {:>12} {:>8}",
+        "part", "alone", "gain", "all but it", "gain"
+    );
+    for r in &a.parts {
+        println!(
+            "        {:<30} {:>12} {:>7.0}% {:>12} {:>7.0}%",
+            r.label,
+            fmt_num(r.alone),
+            r.alone_share * 100.0,
+            fmt_num(r.without),
+            r.without_share * 100.0
+        );
+    }
+}
+
 fn print_results(results: &[LessonResult]) -> (usize, usize) {
     let (mut pass, mut fail) = (0, 0);
     for r in results {
-        println!("{}  ({:.1} s)", r.id, r.wall_s);
-        for c in &r.claims {
-            let mark = if c.pass { "PASS" } else { "FAIL" };
-            if c.pass {
+        let ch = &r.checked;
+        let status = if ch.pass() { "" } else { "  FAILS" };
+        println!(
+            "{}  ({} seeds, {} points){status}",
+            ch.id,
+            ch.seeds,
+            ch.points.len()
+        );
+        for (i, c) in ch.claims().iter().enumerate() {
+            let ok = ch.points.iter().all(|p| p.claims[i].pass);
+            let mark = if ok { "PASS" } else { "FAIL" };
+            if ok {
                 pass += 1
             } else {
                 fail += 1
             }
             println!("  {mark}  {}", c.text);
-            match &c.error {
-                Some(e) => println!("        error: {e}"),
-                None => {
-                    let m = c
-                        .mistake
-                        .iter()
-                        .cloned()
-                        .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
-                    let f = c
-                        .fix
-                        .iter()
-                        .cloned()
-                        .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
-                    println!(
-                        "        measured {} (want {})   mistake {}..{}   fix {}..{}",
-                        fmt_num(c.measured),
-                        c.expected,
-                        fmt_num(m.0),
-                        fmt_num(m.1),
-                        fmt_num(f.0),
-                        fmt_num(f.1)
-                    );
-                }
+            for p in &ch.points {
+                print_claim_at(&p.label, &p.claims[i]);
             }
         }
-        if !r.ranking.is_empty() {
-            println!("  fixes ranked (best first):");
-            for (name, v, gain) in &r.ranking {
-                println!(
-                    "        {name:<28} {}  ({gain:.2}x better than the mistake)",
-                    fmt_num(*v)
-                );
-            }
+        if let Some(a) = &ch.ablation {
+            print_ablation(a);
         }
     }
     (pass, fail)
 }
 
-pub fn lessons(
-    cmd: LessonCmd,
-    dir: Option<&Path>,
-    scenarios: Option<&Path>,
-) -> Result<ExitCode, String> {
-    let all = load_lessons(dir, scenarios)?;
-    match cmd {
-        LessonCmd::List => list(&all),
-        LessonCmd::Show { id } => show(&all, &id),
-        LessonCmd::Check { ids, seeds, json } => check(&all, &ids, seeds, json),
-        LessonCmd::Coverage { check } => coverage(&all, check),
-    }
-}
-
-fn list(all: &[LessonFile]) -> Result<ExitCode, String> {
+fn list(all: &[LessonFile]) {
     let mut by_section: std::collections::BTreeMap<usize, Vec<&LessonFile>> = Default::default();
     for lf in all {
         let order = lesson::CATALOGUE
@@ -243,14 +261,9 @@ fn list(all: &[LessonFile]) -> Result<ExitCode, String> {
             lf.lesson.claims.len()
         );
     }
-    Ok(ExitCode::SUCCESS)
 }
 
-fn show(all: &[LessonFile], id: &str) -> Result<ExitCode, String> {
-    let lf = all
-        .iter()
-        .find(|l| l.lesson.id == id)
-        .ok_or_else(|| format!("no lesson {id:?} (tailsim lessons list shows them)"))?;
+fn show(lf: &LessonFile) {
     let l = &lf.lesson;
     println!("{} — {}\n[{}]  {}\n", l.id, l.title, l.section, lf.path);
     println!("{}\n", l.narrative.trim());
@@ -269,6 +282,14 @@ fn show(all: &[LessonFile], id: &str) -> Result<ExitCode, String> {
             );
         }
     }
+    for b in &l.bands {
+        println!(
+            "Band {}: ±{}% of {}",
+            b.name,
+            b.rel * 100.0,
+            b.paths.join(", ")
+        );
+    }
     if let Some(d) = &l.demonstrated_by {
         println!("Demonstrated by: {d}");
     }
@@ -286,40 +307,50 @@ fn show(all: &[LessonFile], id: &str) -> Result<ExitCode, String> {
     }
     println!("\nClaims:");
     for c in &l.claims {
-        let judged = match c.compare {
-            lesson::Compare::Ratio => "mistake / fix",
-            lesson::Compare::Difference => "mistake - fix",
-            lesson::Compare::Mistake => "mistake",
-            lesson::Compare::Fix => "fix",
-            lesson::Compare::Theory => "theory",
-        };
-        let rule = match (c.op, c.value, &c.expect) {
-            (Some(op), Some(v), _) => format!(
-                "{} {v}",
-                serde_json::to_value(op).unwrap().as_str().unwrap_or("?")
-            ),
-            (_, _, Some(f)) => format!(
-                "= {}({:?}) within {}",
-                f.r#fn,
-                f.args,
-                c.rel_tolerance
-                    .map_or(format!("{}", c.tolerance.unwrap_or(0.0)), |r| format!(
-                        "{}%",
-                        r * 100.0
-                    ))
-            ),
-            _ => String::new(),
-        };
-        let variant = c
-            .variant
-            .as_ref()
-            .map_or(String::new(), |v| format!(" [variant {v}]"));
-        println!(
-            "  - {}\n      {judged} of {}  {rule}{variant}",
-            c.text, c.metric
-        );
+        show_claim(c);
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+fn show_claim(c: &lesson::Claim) {
+    let judged = match (c.compare, &c.variant, &c.without) {
+        (lesson::Compare::Ratio, Some(v), _) => format!("mistake / only {v}"),
+        (lesson::Compare::Ratio, _, Some(v)) => format!("mistake / all but {v}"),
+        (lesson::Compare::Ratio, ..) => "mistake / fix".into(),
+        (lesson::Compare::Difference, Some(v), _) => format!("mistake - only {v}"),
+        (lesson::Compare::Difference, _, Some(v)) => format!("mistake - all but {v}"),
+        (lesson::Compare::Difference, ..) => "mistake - fix".into(),
+        (lesson::Compare::Mistake, ..) => "mistake".into(),
+        (lesson::Compare::Fix, Some(v), _) => format!("only {v}"),
+        (lesson::Compare::Fix, _, Some(v)) => format!("all but {v}"),
+        (lesson::Compare::Fix, ..) => "fix".into(),
+        (lesson::Compare::Theory, ..) => "theory".into(),
+    };
+    let rule = match (c.op, c.value, &c.expect) {
+        (Some(op), Some(v), _) => format!(
+            "{} {v}",
+            serde_json::to_value(op).unwrap().as_str().unwrap_or("?")
+        ),
+        (_, _, Some(f)) => format!(
+            "= {}({:?}) within {}",
+            f.r#fn,
+            f.args,
+            c.rel_tolerance
+                .map_or(format!("{}", c.tolerance.unwrap_or(0.0)), |r| format!(
+                    "{}%",
+                    r * 100.0
+                ))
+        ),
+        _ => String::new(),
+    };
+    let seeds = if c.required_fraction() < 1.0 {
+        format!("  on {:.0}% of seeds", c.required_fraction() * 100.0)
+    } else {
+        String::new()
+    };
+    println!(
+        "  - {}\n      {judged} of {}  {rule}{seeds}",
+        c.text, c.metric
+    );
 }
 
 fn check(
@@ -328,10 +359,8 @@ fn check(
     seeds: Option<u64>,
     json: bool,
 ) -> Result<ExitCode, String> {
-    if let Some(s) = seeds {
-        if s < 1 {
-            return Err("--seeds must be at least 1".into());
-        }
+    if seeds == Some(0) {
+        return Err("--seeds must be at least 1".into());
     }
     let chosen: Vec<&LessonFile> = if ids.is_empty() {
         all.iter().collect()
@@ -344,21 +373,27 @@ fn check(
             })
             .collect::<Result<_, _>>()?
     };
-    let results = check_all(&chosen, seeds);
-    // --json prints the JSON document and nothing else: parsers read
-    // standard output whole.
-    let fail = if json {
+    let t0 = Instant::now();
+    let results = check_all(&chosen, seeds)?;
+    // --json prints the JSON document and nothing else on standard output
+    // (parsers read it whole); the summary goes to standard error.
+    let (pass, fail) = if json {
         println!("{}", serde_json::to_string_pretty(&results).unwrap());
-        results
-            .iter()
-            .flat_map(|r| &r.claims)
-            .filter(|c| !c.pass)
-            .count()
+        let f = results.iter().filter(|r| !r.checked.pass()).count();
+        (results.len() - f, f)
     } else {
-        let (pass, fail) = print_results(&results);
-        println!("\nclaims: {pass} passed, {fail} failed");
-        fail
+        print_results(&results)
     };
+    let what = if json { "lessons" } else { "claims" };
+    let summary = format!(
+        "{what}: {pass} passed, {fail} failed ({:.1} s)",
+        t0.elapsed().as_secs_f64()
+    );
+    if json {
+        eprintln!("{summary}");
+    } else {
+        println!("\n{summary}");
+    }
     Ok(if fail == 0 {
         ExitCode::SUCCESS
     } else {
@@ -366,9 +401,24 @@ fn check(
     })
 }
 
+fn coverage_status(lf: &LessonFile, results: &[LessonResult]) -> String {
+    match results.iter().find(|r| r.checked.id == lf.lesson.id) {
+        Some(r) => {
+            let n = r.claims().count();
+            let p = r.claims().filter(|(_, c)| c.pass).count();
+            format!("{p}/{n} pass (claims x points)")
+        }
+        None if lf.lesson.claims.is_empty() => format!(
+            "demonstrated by: {}",
+            lf.lesson.demonstrated_by.as_deref().unwrap_or("")
+        ),
+        None => format!("{} claims (run with --check)", lf.lesson.claims.len()),
+    }
+}
+
 fn coverage(all: &[LessonFile], check: bool) -> Result<ExitCode, String> {
     let results: Vec<LessonResult> = if check {
-        check_all(&all.iter().collect::<Vec<_>>(), None)
+        check_all(&all.iter().collect::<Vec<_>>(), None)?
     } else {
         Vec::new()
     };
@@ -376,53 +426,54 @@ fn coverage(all: &[LessonFile], check: bool) -> Result<ExitCode, String> {
     println!("{:<22} {:<34} claims", "catalogue id", "lesson file");
     for (id, _, _) in lesson::CATALOGUE {
         let lf = all.iter().find(|l| l.lesson.id == *id);
-        let status = match lf {
-            None => "MISSING".to_string(),
-            Some(lf) => {
-                covered += 1;
-                match results.iter().find(|r| r.id == *id) {
-                    Some(r) => {
-                        let p = r.claims.iter().filter(|c| c.pass).count();
-                        format!("{p}/{} pass", r.claims.len())
-                    }
-                    None if lf.lesson.claims.is_empty() => format!(
-                        "demonstrated by: {}",
-                        lf.lesson.demonstrated_by.as_deref().unwrap_or("")
-                    ),
-                    None => format!("{} claims (run with --check)", lf.lesson.claims.len()),
-                }
-            }
-        };
+        let status = lf.map_or("MISSING".to_string(), |lf| coverage_status(lf, &results));
+        covered += usize::from(lf.is_some());
         let file = lf.map_or("-".to_string(), |l| format!("{}.toml", l.lesson.id));
         println!("{id:<22} {file:<34} {status}");
     }
-    let extra: Vec<&str> = all
+    for lf in all
         .iter()
-        .map(|l| l.lesson.id.as_str())
-        .filter(|id| !lesson::CATALOGUE.iter().any(|(c, ..)| c == id))
-        .collect();
-    for id in &extra {
-        let status = match results.iter().find(|r| r.id == *id) {
-            Some(r) => format!(
-                "{}/{} pass",
-                r.claims.iter().filter(|c| c.pass).count(),
-                r.claims.len()
-            ),
-            None => "run with --check".to_string(),
-        };
+        .filter(|l| !lesson::CATALOGUE.iter().any(|(c, ..)| *c == l.lesson.id))
+    {
         println!(
-            "{id:<22} {:<34} {status} (beyond the catalogue)",
-            format!("{id}.toml")
+            "{:<22} {:<34} {} (beyond the catalogue)",
+            lf.lesson.id,
+            format!("{}.toml", lf.lesson.id),
+            coverage_status(lf, &results)
         );
     }
     println!(
         "\ncovered {covered} of {} catalogue rows",
         lesson::CATALOGUE.len()
     );
-    let failing = results.iter().any(|r| r.claims.iter().any(|c| !c.pass));
+    let failing = results.iter().any(|r| !r.checked.pass());
     Ok(if failing {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+pub fn lessons(
+    cmd: LessonCmd,
+    dir: Option<&Path>,
+    scenarios: Option<&Path>,
+) -> Result<ExitCode, String> {
+    let all = load_lessons(dir, scenarios)?;
+    match cmd {
+        LessonCmd::List => {
+            list(&all);
+            Ok(ExitCode::SUCCESS)
+        }
+        LessonCmd::Show { id } => {
+            let lf = all
+                .iter()
+                .find(|l| l.lesson.id == id)
+                .ok_or_else(|| format!("no lesson {id:?} (tailsim lessons list shows them)"))?;
+            show(lf);
+            Ok(ExitCode::SUCCESS)
+        }
+        LessonCmd::Check { ids, seeds, json } => check(&all, &ids, seeds, json),
+        LessonCmd::Coverage { check } => coverage(&all, check),
+    }
 }
