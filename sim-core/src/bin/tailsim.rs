@@ -89,6 +89,11 @@ struct RunArgs {
     /// Write the report here instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Requests the simulated system may hold in flight at once; past it
+    /// the run stops with an error naming the node that holds the most
+    /// (the simulated system runs out of room, not this machine).
+    #[arg(long, value_name = "REQUESTS", default_value_t = sim_core::sim::DEFAULT_MAX_IN_FLIGHT)]
+    max_in_flight: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -120,10 +125,40 @@ fn nonneg_secs(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The largest scenario or lesson file read: the largest shipped one is a
+/// few KB; a bigger file is a mistake (or `/dev/urandom`), refused before
+/// parsing.
+const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// Reads a text file of at most [`MAX_FILE_BYTES`], refusing a larger one
+/// (without reading it all) and naming the byte offset of invalid UTF-8.
+fn read_text(file: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let f =
+        std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "{}: larger than {} MiB: not a scenario file",
+            file.display(),
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{}: not UTF-8 text: invalid byte at offset {}",
+            file.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 /// Reads a scenario document and applies the `--set` edits, in order.
 fn load_doc(file: &Path, sets: &[String]) -> Result<ScenarioDoc, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let text = read_text(file)?;
     let format = match file.extension().and_then(|e| e.to_str()) {
         Some("json") => Format::Json,
         Some("toml") => Format::Toml,
@@ -155,11 +190,14 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         .map_err(|e| format!("{}: {e}", args.file.display()))?;
     let seed = args.seed.unwrap_or(sc.seed);
     let mut sim = Sim::new(&sc, seed).map_err(|e| e.to_string())?;
+    sim.set_max_in_flight(args.max_in_flight);
     if !window_given {
         sim.auto_window(sc.duration_s);
     }
     let t0 = Instant::now();
-    let mut report = sim.run_for(sc.duration_s);
+    let mut report = sim
+        .run_for(sc.duration_s)
+        .map_err(|e| format!("{}: the run stopped: {e}", args.file.display()))?;
     report.wall_s = t0.elapsed().as_secs_f64();
     let text = match args.format {
         OutFormat::Table => report.to_table(),
@@ -198,8 +236,7 @@ fn load_lessons(dir: &Path, scenarios: &Path) -> Result<Vec<LessonFile>, String>
         .collect();
     paths.sort();
     for p in paths {
-        let text =
-            std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        let text = read_text(&p)?;
         let lesson = Lesson::from_toml_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
         let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         if lesson.id != stem {
@@ -209,16 +246,13 @@ fn load_lessons(dir: &Path, scenarios: &Path) -> Result<Vec<LessonFile>, String>
                 lesson.id
             ));
         }
-        let scenario_text =
-            match &lesson.scenario_file {
-                Some(f) => {
-                    let sp = scenarios.join(f);
-                    Some(std::fs::read_to_string(&sp).map_err(|e| {
-                        format!("{}: scenario_file {}: {e}", p.display(), sp.display())
-                    })?)
-                }
-                None => None,
-            };
+        let scenario_text = match &lesson.scenario_file {
+            Some(f) => {
+                let sp = scenarios.join(f);
+                Some(read_text(&sp).map_err(|e| format!("{}: scenario_file {e}", p.display()))?)
+            }
+            None => None,
+        };
         // Both states must build.
         for st in [State::Mistake, State::Fix] {
             lesson

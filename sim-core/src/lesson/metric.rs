@@ -245,7 +245,8 @@ pub fn check(lesson: &Lesson, file_text: Option<&str>, seeds: u64) -> Result<Che
             .map(|seed| {
                 let r = crate::Sim::new(sc, seed)
                     .map_err(|e| e.to_string())?
-                    .run_for(sc.duration_s);
+                    .run_for(sc.duration_s)
+                    .map_err(|e| e.to_string())?;
                 if r.conservation.ok {
                     Ok(r)
                 } else {

@@ -553,7 +553,10 @@ service = { dist = "exponential", mean_s = 0.5 }
         let l = Lesson::from_toml_str(LESSON).unwrap();
         let run = |st: State, seed: u64| {
             let sc = l.scenario(st, None).unwrap();
-            crate::Sim::new(&sc, seed).unwrap().run_for(sc.duration_s)
+            crate::Sim::new(&sc, seed)
+                .unwrap()
+                .run_for(sc.duration_s)
+                .unwrap()
         };
         let m: Vec<Report> = (1..=5).map(|s| run(State::Mistake, s)).collect();
         let f: Vec<Report> = (1..=5).map(|s| run(State::Fix, s)).collect();

@@ -48,7 +48,7 @@ fn run_at(sc: &Scenario, seed: u64, at: &[f64]) -> Vec<Report> {
     let mut sim = Sim::new(sc, seed).unwrap();
     at.iter()
         .map(|&t| {
-            sim.run_until(secs_to_ns(t));
+            sim.run_until(secs_to_ns(t)).unwrap();
             let r = sim.report();
             assert!(
                 r.conservation.ok,
