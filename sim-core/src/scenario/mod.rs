@@ -21,6 +21,7 @@ mod doc;
 mod read;
 pub mod spec;
 mod steps;
+mod strict;
 mod validate;
 mod visit;
 

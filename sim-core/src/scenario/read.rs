@@ -60,8 +60,10 @@ impl<'de> Deserialize<'de> for Scenario {
 }
 
 fn path_err<E: fmt::Display>(prefix: &str, e: serde_path_to_error::Error<E>) -> ScenarioError {
+    // serde_path_to_error prints the root as ".": that is no path at all.
     let inner = e.path().to_string();
-    let path = match (prefix.is_empty(), inner == ".") {
+    let inner = if inner == "." { String::new() } else { inner };
+    let path = match (prefix.is_empty(), inner.is_empty()) {
         (true, _) => inner,
         (false, true) => prefix.to_string(),
         (false, false) => format!("{prefix}.{inner}"),
@@ -177,7 +179,12 @@ fn typed_node(path: &str, nv: &Value) -> Result<NodeSpec, ScenarioError> {
     let kind = nv
         .get("kind")
         .ok_or_else(|| ScenarioError::new(format!("{path}.kind"), kind_help("missing")))?;
-    let kind = kind.as_str().unwrap_or("");
+    let Some(kind) = kind.as_str() else {
+        return Err(ScenarioError::new(
+            format!("{path}.kind"),
+            kind_help(&format!("must be a word in quotes, got {kind}")),
+        ));
+    };
     let mut body = nv.clone();
     if let Some(m) = body.as_object_mut() {
         m.remove("kind");

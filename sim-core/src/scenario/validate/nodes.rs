@@ -267,33 +267,50 @@ impl Validator<'_> {
     }
 }
 
-/// Depth-first search for a cycle (state 1: on the stack, 2: done).
+/// Depth-first search for a cycle (state 1: on the stack, 2: done). The
+/// stack is explicit, not the host's: a call chain of any length (tens of
+/// thousands of services) is checked without recursion.
 fn visit<'a>(
     g: &BTreeMap<&'a str, Vec<&'a str>>,
-    n: &'a str,
+    root: &'a str,
     state: &mut BTreeMap<&'a str, u8>,
     stack: &mut Vec<&'a str>,
 ) -> R {
-    match state.get(n) {
-        Some(2) => return Ok(()),
-        Some(1) => {
-            let start = stack.iter().position(|s| *s == n).unwrap_or(0);
-            let mut cyc: Vec<&str> = stack[start..].to_vec();
-            cyc.push(n);
-            return Err(err(
-                format!("nodes.{n}"),
-                format!("calls form a cycle: {}", cyc.join(" -> ")),
-            ));
+    if state.contains_key(root) {
+        return Ok(());
+    }
+    // The path from the root, each node with its next child to visit.
+    let mut next: Vec<usize> = Vec::new();
+    state.insert(root, 1);
+    stack.push(root);
+    next.push(0);
+    while let (Some(&n), Some(i)) = (stack.last(), next.last_mut()) {
+        let children = g.get(n).map(|v| v.as_slice()).unwrap_or(&[]);
+        let Some(&c) = children.get(*i) else {
+            state.insert(n, 2);
+            stack.pop();
+            next.pop();
+            continue;
+        };
+        *i += 1;
+        match state.get(c) {
+            Some(2) => {}
+            Some(_) => {
+                let start = stack.iter().position(|s| *s == c).unwrap_or(0);
+                let mut cyc: Vec<&str> = stack[start..].to_vec();
+                cyc.push(c);
+                return Err(err(
+                    format!("nodes.{c}"),
+                    format!("calls form a cycle: {}", cyc.join(" -> ")),
+                ));
+            }
+            None => {
+                state.insert(c, 1);
+                stack.push(c);
+                next.push(0);
+            }
         }
-        _ => {}
     }
-    state.insert(n, 1);
-    stack.push(n);
-    for c in g.get(n).map(|v| v.as_slice()).unwrap_or(&[]) {
-        visit(g, c, state, stack)?;
-    }
-    stack.pop();
-    state.insert(n, 2);
     Ok(())
 }
 

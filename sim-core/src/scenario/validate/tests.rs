@@ -176,3 +176,96 @@ fn every_number_is_checked_against_its_bounds_entry() {
     let sc: Scenario = d.build().unwrap();
     assert_eq!(sc.nodes.len(), 2);
 }
+
+/// A chain of `n` services, `s0 -> s1 -> ... -> s{n-1}`, fed by a source;
+/// with `cycle`, the last calls the first.
+fn chain(n: usize, cycle: bool) -> String {
+    let mut t = String::from(
+        "version = 1\nname = \"chain\"\n[nodes.src]\nkind = \"source\"\ntarget = \"s0\"\n\
+         arrival = { process = \"poisson\", rate = 1 }\n",
+    );
+    for i in 0..n {
+        t += &format!("[nodes.s{i}]\nkind = \"service\"\n");
+        if i + 1 < n {
+            t += &format!("steps = [{{ call = {{ to = \"s{}\" }} }}]\n", i + 1);
+        } else if cycle {
+            t += "steps = [{ call = { to = \"s0\" } }]\n";
+        } else {
+            t += "service = { dist = \"constant\", value_s = 0.001 }\n";
+        }
+    }
+    t
+}
+
+#[test]
+fn a_long_call_chain_is_checked_for_cycles_without_recursion() {
+    // 9,000 services on a 256 KiB stack: the recursive search this
+    // replaced took a frame per service and overflowed here (and at
+    // ~30,000 services on the main thread's 8 MiB).
+    let text = chain(9_000, true);
+    let res = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || Scenario::from_toml_str(&text).map(|_| ()))
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    let e = res.unwrap_err();
+    assert!(
+        e.message.starts_with("calls form a cycle: s0 -> s1 -> s2"),
+        "{e}"
+    );
+    assert!(e.message.ends_with("s8999 -> s0"), "{e}");
+    Scenario::from_toml_str(&chain(9_000, false)).unwrap();
+}
+
+#[test]
+fn a_scenario_holds_at_most_ten_thousand_nodes() {
+    Scenario::from_toml_str(&chain(MAX_NODES - 1, false)).unwrap();
+    let e = Scenario::from_toml_str(&chain(MAX_NODES, false)).unwrap_err();
+    assert_eq!(e.path, "nodes");
+    assert!(e.message.contains("at most 10000 nodes, got 10001"), "{e}");
+}
+
+#[test]
+fn times_fit_integer_nanoseconds() {
+    let base = r#"
+        version = 1
+        name = "t"
+        [nodes.src]
+        kind = "source"
+        target = "api"
+        arrival = { process = "poisson", rate = 1 }
+        [nodes.api]
+        kind = "service"
+        service = { dist = "exponential", mean_s = 0.01 }
+    "#;
+    let with = |path: &str, v: f64| {
+        let mut doc = ScenarioDoc::parse(base, crate::Format::Toml).unwrap();
+        doc.set_value(path, v.into()).unwrap();
+        doc.build().map(|_| ())
+    };
+    // (path, refused, accepted): below one tick, beyond 10^9 s, a periodic
+    // timer faster than 1 ms, a lognormal whose variance overflows.
+    for (path, bad, good) in [
+        ("duration_s", 1e-12, 1e-9),
+        ("duration_s", 1.85e10, 1e9),
+        ("nodes.src.timeout_s", 1e-12, 1e-6),
+        ("nodes.src.timeout_s", 1.85e10, 1e9),
+        ("metrics.window_s", 1e-12, 1e-3),
+        ("nodes.api.service.mean_s", 1e10, 1e3),
+    ] {
+        assert!(with(path, good).is_ok(), "{path} = {good}");
+        let e = with(path, bad).unwrap_err();
+        assert_eq!(e.path, path, "{e}");
+        assert!(e.message.contains("between"), "{e}");
+    }
+    let mut doc = ScenarioDoc::parse(base, crate::Format::Toml).unwrap();
+    doc.set(
+        "nodes.api.service",
+        r#"{"dist": "lognormal", "mean_s": 0.01, "cv": 1e155}"#,
+    )
+    .unwrap();
+    let e = doc.build().unwrap_err();
+    assert_eq!(e.path, "nodes.api.service.cv", "{e}");
+    assert!(e.message.contains("<= 1000"), "{e}");
+}
