@@ -242,7 +242,8 @@ pub(super) fn validate(sc: &Scenario) -> R {
     for (i, f) in sc.faults.iter().enumerate() {
         v.fault(&format!("faults[{i}]"), f)?;
     }
-    v.acyclic()
+    v.acyclic()?;
+    work::check(sc)
 }
 
 /// The most nodes a scenario may have (an idle node costs a few KB; ten
@@ -645,6 +646,7 @@ fn cache(p: &str, c: &CacheSpec) -> R {
 }
 
 mod nodes;
+mod work;
 
 #[cfg(test)]
 mod tests;

@@ -128,7 +128,17 @@ impl Validator<'_> {
         if b.dlq && b.max_attempts.is_none() {
             return Err(err(at(p, "dlq"), "a dead-letter queue needs max_attempts"));
         }
-        num(&at(p, "redelivery_s"), b.redelivery_s)
+        num(&at(p, "redelivery_s"), b.redelivery_s)?;
+        let instant = matches!(b.process, Some(DistSpec::Constant { value_s }) if value_s == 0.0);
+        if instant && b.redelivery_s == 0.0 && b.poison_rate > 0.0 && b.max_attempts.is_none() {
+            return Err(err(
+                at(p, "redelivery_s"),
+                "a poison message retried forever (no max_attempts), processed in 0 s and \
+                 redelivered after 0 s loops without simulated time moving: give redelivery_s \
+                 a duration, or set max_attempts",
+            ));
+        }
+        Ok(())
     }
 
     pub(super) fn balancer(&self, p: &str, lb: &LoadBalancerSpec) -> R {

@@ -269,3 +269,110 @@ fn times_fit_integer_nanoseconds() {
     assert_eq!(e.path, "nodes.api.service.cv", "{e}");
     assert!(e.message.contains("<= 1000"), "{e}");
 }
+
+#[test]
+fn a_poison_message_redelivered_at_once_forever_is_refused() {
+    let text = |redelivery: &str, extra: &str| {
+        format!(
+            r#"
+            version = 1
+            name = "poison"
+            [nodes.src]
+            kind = "source"
+            target = "api"
+            arrival = {{ process = "poisson", rate = 1 }}
+            [nodes.api]
+            kind = "service"
+            steps = [{{ publish = {{ broker = "q" }} }}]
+            [nodes.q]
+            kind = "broker"
+            poison_rate = 1.0
+            process = {{ dist = "constant", value_s = 0 }}
+            redelivery_s = {redelivery}
+            {extra}
+            "#
+        )
+    };
+    let e = Scenario::from_toml_str(&text("0", "")).unwrap_err();
+    assert_eq!(e.path, "nodes.q.redelivery_s", "{e}");
+    assert!(e.message.contains("without simulated time moving"), "{e}");
+    // A delay, or a bound on attempts, ends the loop.
+    Scenario::from_toml_str(&text("0.1", "")).unwrap();
+    Scenario::from_toml_str(&text("0", "max_attempts = 3")).unwrap();
+}
+
+#[test]
+fn a_request_whose_work_multiplies_past_the_bound_is_refused_naming_the_path() {
+    let with_api = |api_steps: &str, extra: &str| {
+        format!(
+            r#"
+            version = 1
+            name = "work"
+            [nodes.src]
+            kind = "source"
+            target = "api"
+            arrival = {{ process = "poisson", rate = 1 }}
+            [nodes.api]
+            kind = "service"
+            steps = {api_steps}
+            [nodes.dep]
+            kind = "external"
+            latency = {{ dist = "constant", value_s = 0.001 }}
+            {extra}
+            "#
+        )
+    };
+    let refused = |text: String| Scenario::from_toml_str(&text).unwrap_err();
+    // A 10^6-way fan-out.
+    let e = refused(with_api(
+        r#"[{ call = { to = "dep", count = 1000000, parallel = true } }]"#,
+        "",
+    ));
+    assert_eq!(e.path, "nodes.src", "{e}");
+    assert!(e.message.contains("1.00e6 steps"), "{e}");
+    assert!(
+        e.message
+            .contains("src -> api: nodes.api.steps[0].call x1.00e6 -> dep"),
+        "{e}"
+    );
+    // Nested repeats: 1000 x 1000 computes.
+    let e = refused(with_api(
+        r#"[{ repeat = { count = 1000, steps = [{ repeat = { count = 1000, steps = [
+            { compute = { dist = "constant", value_s = 0.000001 } } ] } }] } }]"#,
+        "",
+    ));
+    assert!(
+        e.message
+            .contains("steps[0].repeat x1000 > nodes.api.steps[0].repeat.steps[0].repeat x1000"),
+        "{e}"
+    );
+    // Retries multiplied over layers: 21^2 attempts at each of src -> api
+    // -> mid -> dep = 21^3 = 9261 calls of dep: accepted; one more layer
+    // (21^4 = 194481) is refused.
+    let layers = |n: usize| {
+        let mut extra = String::new();
+        for i in 0..n {
+            let next = if i + 1 < n {
+                format!("l{}", i + 1)
+            } else {
+                "dep".into()
+            };
+            extra += &format!(
+                "[nodes.l{i}]\nkind = \"service\"\n\
+                 steps = [{{ call = {{ to = \"{next}\", retries = {{ max = 20 }} }} }}]\n"
+            );
+        }
+        with_api(
+            r#"[{ call = { to = "l0", retries = { max = 20 } } }]"#,
+            &extra,
+        )
+    };
+    Scenario::from_toml_str(&layers(2)).unwrap();
+    let e = refused(layers(3));
+    assert!(
+        e.message.contains("l2: nodes.l2.steps[0].call x21 -> dep"),
+        "{e}"
+    );
+    // An ordinary N+1: 100 queries a request.
+    Scenario::from_toml_str(&with_api(r#"[{ call = { to = "dep", count = 100 } }]"#, "")).unwrap();
+}
