@@ -425,14 +425,14 @@ impl FaultButton {
 
     pub fn spec(self, target: &str) -> FaultSpec {
         let (action, duration_s) = match self {
-            FaultButton::Crash => (FaultAction::Crash, Some(FAULT_DURATION_S)),
+            FaultButton::Crash => (FaultAction::Crash {}, Some(FAULT_DURATION_S)),
             FaultButton::Slow => (
                 FaultAction::Slow {
                     factor: SLOW_FACTOR,
                 },
                 Some(FAULT_DURATION_S),
             ),
-            FaultButton::Flush => (FaultAction::Flush, None),
+            FaultButton::Flush => (FaultAction::Flush {}, None),
             FaultButton::Spike => (
                 FaultAction::Spike {
                     factor: SPIKE_FACTOR,

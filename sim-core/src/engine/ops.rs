@@ -136,16 +136,16 @@ impl Sim {
         let action = f.spec.action.clone();
         let first = matches!(
             action,
-            FaultAction::Crash | FaultAction::Restart { .. } | FaultAction::Hang
+            FaultAction::Crash {} | FaultAction::Restart { .. } | FaultAction::Hang {}
         );
         let reps = self.fault_reps(&self.faults[idx as usize], first);
         match action {
-            FaultAction::Crash => self.crash(ni, &reps, start),
+            FaultAction::Crash {} => self.crash(ni, &reps, start),
             FaultAction::Restart { drain, down_s } if start => {
                 self.restart(ni, &reps, drain, down_s)
             }
             FaultAction::Restart { .. } => {}
-            FaultAction::Hang => self.hang(ni, &reps, start),
+            FaultAction::Hang {} => self.hang(ni, &reps, start),
             FaultAction::Slow { factor } => {
                 for r in reps {
                     self.nodes[ni].stations[r].faults_mut().slow = if start { factor } else { 1.0 };
@@ -162,7 +162,7 @@ impl Sim {
                 }
             }
             FaultAction::Partition { .. } => self.partition(ni, peer, start),
-            FaultAction::Flush => {
+            FaultAction::Flush {} => {
                 if let (true, BodyState::Cache(c)) = (start, &mut self.nodes[ni].body) {
                     c.flush(self.cal.now());
                 }
@@ -384,13 +384,13 @@ impl Sim {
                 BodyCfg::Service(_) | BodyCfg::Database(_) | BodyCfg::Cache(_)
             );
             let ok = match &f.action {
-                FaultAction::Crash
-                | FaultAction::Hang
+                FaultAction::Crash {}
+                | FaultAction::Hang {}
                 | FaultAction::Restart { .. }
                 | FaultAction::Slow { .. }
                 | FaultAction::NoisyNeighbour { .. }
                 | FaultAction::Errors { .. } => stationed,
-                FaultAction::Flush => matches!(n.body, BodyCfg::Cache(_)),
+                FaultAction::Flush {} => matches!(n.body, BodyCfg::Cache(_)),
                 FaultAction::Scale { replicas } => {
                     matches!(n.body, BodyCfg::Service(_)) && (1..=1000).contains(replicas)
                 }

@@ -106,6 +106,7 @@ impl Scenario {
             .as_object()
             .ok_or_else(|| ScenarioError::new("", "a scenario must be a table/object"))?;
         check_version(obj.get("version"))?;
+        check_tags(v)?;
         let h: Header = serde_path_to_error::deserialize(v).map_err(|e| path_err("", e))?;
         let mut sc = Scenario {
             version: SCHEMA_VERSION,
@@ -155,6 +156,47 @@ impl ScenarioDoc {
     pub fn build(&self) -> Result<Scenario, ScenarioError> {
         Scenario::from_value(&self.0)
     }
+}
+
+/// The keys that name a variant of an internally tagged enum
+/// (`dist = "exponential"`, `process = "poisson"`, `algorithm = ...`,
+/// a fault's `kind`).
+const TAGS: [&str; 4] = ["dist", "process", "algorithm", "kind"];
+
+/// serde reads an integer tag as the variant's index (`kind = 7` was
+/// `flush`): a number or a boolean where a tag's word belongs is refused
+/// here, by its path. Iterative: the document may be deep.
+fn check_tags(v: &Value) -> Result<(), ScenarioError> {
+    let mut todo: Vec<(String, &Value)> = vec![(String::new(), v)];
+    while let Some((path, v)) = todo.pop() {
+        let join = |k: &str| {
+            if path.is_empty() {
+                k.to_string()
+            } else {
+                format!("{path}.{k}")
+            }
+        };
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if TAGS.contains(&k.as_str()) && (x.is_number() || x.is_boolean()) {
+                        return Err(ScenarioError::new(
+                            join(k),
+                            format!("must be a name in quotes, got {x}"),
+                        ));
+                    }
+                    todo.push((join(k), x));
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    todo.push((format!("{path}[{i}]"), x));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn check_version(v: Option<&Value>) -> Result<(), ScenarioError> {

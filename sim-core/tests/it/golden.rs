@@ -72,8 +72,8 @@ fn fault_run(sc: &Scenario, fault: FaultSpec, seed: u64, end_s: f64) -> String {
 fn faults(target: &str, peer: &str) -> Vec<(&'static str, FaultAction)> {
     let _ = target;
     vec![
-        ("crash", FaultAction::Crash),
-        ("hang", FaultAction::Hang),
+        ("crash", FaultAction::Crash {}),
+        ("hang", FaultAction::Hang {}),
         (
             "restart",
             FaultAction::Restart {
@@ -90,7 +90,7 @@ fn faults(target: &str, peer: &str) -> Vec<(&'static str, FaultAction)> {
                 peer: peer.to_string(),
             },
         ),
-        ("flush", FaultAction::Flush),
+        ("flush", FaultAction::Flush {}),
         ("scale", FaultAction::Scale { replicas: 3 }),
         ("spike", FaultAction::Spike { factor: 2.5 }),
     ]

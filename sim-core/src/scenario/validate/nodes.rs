@@ -212,7 +212,7 @@ impl Validator<'_> {
             }
         };
         match a {
-            FaultAction::Crash | FaultAction::Hang => target(
+            FaultAction::Crash {} | FaultAction::Hang {} => target(
                 stationed,
                 "crash, hang and restart apply to services, externals, databases and caches",
             ),
@@ -245,7 +245,9 @@ impl Validator<'_> {
                 None => Err(err(at(p, "peer"), format!("unknown node {peer:?}"))),
                 Some(_) => Ok(()),
             },
-            FaultAction::Flush => target(kind == Some(NodeKind::Cache), "flush applies to caches"),
+            FaultAction::Flush {} => {
+                target(kind == Some(NodeKind::Cache), "flush applies to caches")
+            }
             FaultAction::Scale { replicas } => {
                 target(kind == Some(NodeKind::Service), "scale applies to services")?;
                 num(&at(p, "replicas"), *replicas as f64)

@@ -376,3 +376,64 @@ fn a_request_whose_work_multiplies_past_the_bound_is_refused_naming_the_path() {
     // An ordinary N+1: 100 queries a request.
     Scenario::from_toml_str(&with_api(r#"[{ call = { to = "dep", count = 100 } }]"#, "")).unwrap();
 }
+
+#[test]
+fn a_fault_without_fields_refuses_unknown_ones() {
+    let with_fault = |fault: &str| {
+        format!(
+            r#"
+            version = 1
+            name = "f"
+            faults = [{fault}]
+            [nodes.src]
+            kind = "source"
+            target = "api"
+            arrival = {{ process = "poisson", rate = 1 }}
+            [nodes.api]
+            kind = "service"
+            service = {{ dist = "exponential", mean_s = 0.01 }}
+            "#
+        )
+    };
+    for kind in ["crash", "hang"] {
+        let ok = format!(r#"{{ at_s = 1, duration_s = 2, target = "api", kind = "{kind}" }}"#);
+        Scenario::from_toml_str(&with_fault(&ok)).unwrap();
+        // A misspelt duration_s silently did nothing.
+        let bad = format!(r#"{{ at_s = 1, duraton_s = 2, target = "api", kind = "{kind}" }}"#);
+        let e = Scenario::from_toml_str(&with_fault(&bad)).unwrap_err();
+        assert!(e.message.contains("unknown field `duraton_s`"), "{e}");
+    }
+}
+
+#[test]
+fn a_number_where_a_variant_name_belongs_is_refused() {
+    let base = r#"
+        version = 1
+        name = "t"
+        faults = [{ at_s = 1, target = "c", kind = "flush" }]
+        [nodes.src]
+        kind = "source"
+        target = "api"
+        arrival = { process = "poisson", rate = 1 }
+        [nodes.api]
+        kind = "service"
+        steps = [{ cache_read = { cache = "c", key = { space = "k", n = 10 } } }]
+        [nodes.c]
+        kind = "cache"
+    "#;
+    Scenario::from_toml_str(base).unwrap();
+    // serde took an integer tag for the variant's index: 7 was `flush`.
+    for (path, v) in [
+        ("faults[0].kind", "7"),
+        ("nodes.src.arrival.process", "0"),
+        ("nodes.api.steps[0].cache_read.key.space", "1"),
+    ] {
+        let mut doc = ScenarioDoc::parse(base, crate::Format::Toml).unwrap();
+        doc.set(path, v).unwrap();
+        let e = doc.build().unwrap_err();
+        assert_eq!(e.path, path, "{e}");
+        if path != "nodes.api.steps[0].cache_read.key.space" {
+            assert!(e.message.contains("must be a name in quotes, got"), "{e}");
+        }
+    }
+}
