@@ -274,12 +274,8 @@ impl Lesson {
     pub fn from_toml_str(text: &str) -> Result<Lesson, LessonError> {
         let v: Value = toml::from_str(text)
             .map_err(|e| ScenarioError::new("", format!("TOML syntax error: {}", e.message())))?;
-        let l: Lesson = serde_path_to_error::deserialize(&v).map_err(|e| {
-            // serde_path_to_error prints the root as ".": no path at all.
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            ScenarioError::new(path, e.into_inner().to_string())
-        })?;
+        let l: Lesson =
+            serde_path_to_error::deserialize(&v).map_err(|e| crate::scenario::path_err("", e))?;
         l.validate_shape()?;
         Ok(l)
     }
@@ -531,6 +527,16 @@ pub use toggle::{State, Toggle};
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_top_level_field_is_named() {
+        let text = LESSON.replace("narrative = \"n\"\n", "");
+        let e = Lesson::from_toml_str(&text).unwrap_err();
+        assert_eq!(
+            (e.path.as_str(), e.message.as_str()),
+            ("narrative", "missing (required)")
+        );
+    }
 
     #[test]
     fn formula_counts_are_bounded_whole_numbers() {

@@ -59,7 +59,12 @@ impl<'de> Deserialize<'de> for Scenario {
     }
 }
 
-fn path_err<E: fmt::Display>(prefix: &str, e: serde_path_to_error::Error<E>) -> ScenarioError {
+/// A typing error at its path (under `prefix`), a missing field named as
+/// the field itself.
+pub(crate) fn path_err<E: fmt::Display>(
+    prefix: &str,
+    e: serde_path_to_error::Error<E>,
+) -> ScenarioError {
     // serde_path_to_error prints the root as ".": that is no path at all.
     let inner = e.path().to_string();
     let inner = if inner == "." { String::new() } else { inner };
