@@ -193,8 +193,7 @@ impl Sim {
             }
         }
         if let (Some(h), 0) = (e.hedge, attempt) {
-            self.cal
-                .schedule(now.saturating_add(h), Event::HedgeFire { call });
+            self.cal.schedule_in(h, Event::HedgeFire { call });
         }
         let job_deadline = if e.deadline_prop { timeout_at } else { NEVER };
         let to = e.to;
@@ -265,8 +264,7 @@ impl Sim {
         } else if delay == 0 {
             self.arrive(job);
         } else {
-            self.cal
-                .schedule(now.saturating_add(delay), Event::Deliver { job });
+            self.cal.schedule_in(delay, Event::Deliver { job });
         }
     }
 

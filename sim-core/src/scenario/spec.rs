@@ -753,10 +753,8 @@ pub struct LoadBalancerSpec {
 
 // ----- faults ----------------------------------------------------------------------
 
-/// A scheduled fault or operation. (Unknown fields are caught by
-/// `FaultAction`: serde cannot deny them on a struct with a flattened enum.
-/// Its field-less variants are empty structs, `Crash {}`, not units: serde
-/// denies unknown fields only to struct variants.)
+/// A scheduled fault or operation. (Unknown fields are caught by `FaultAction`,
+/// whose field-less variants are `{}`: serde denies them only to struct variants.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FaultSpec {
     pub at_s: f64,
