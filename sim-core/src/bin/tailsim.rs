@@ -622,3 +622,31 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str, bytes: &[u8]) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("tailsim-{}-{name}", std::process::id()));
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    #[test]
+    fn files_are_size_capped_and_non_utf8_names_the_offset() {
+        // One byte over the cap: refused without parsing (reading
+        // /dev/urandom stops here too).
+        let big = temp("big.toml", &vec![b'#'; MAX_FILE_BYTES as usize + 1]);
+        let e = read_text(&big).unwrap_err();
+        assert!(e.contains("larger than 4 MiB"), "{e}");
+        let bad = temp("bad.toml", b"version = 1\nname = \"\xff\"\n");
+        let e = read_text(&bad).unwrap_err();
+        assert!(e.contains("invalid byte at offset 20"), "{e}");
+        let ok = temp("ok.toml", b"version = 1\n");
+        assert_eq!(read_text(&ok).unwrap(), "version = 1\n");
+        for p in [big, bad, ok] {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+}
