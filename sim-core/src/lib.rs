@@ -26,14 +26,14 @@
 //! "#).unwrap();
 //!
 //! let mut sim = Sim::new(&scenario, 42).unwrap();
-//! sim.run_until(3_600 * 1_000_000_000);   // one simulated hour, in ns
+//! sim.run_until(3_600 * 1_000_000_000).unwrap(); // one simulated hour, in ns
 //! let report = sim.report();
 //! assert!(report.conservation.ok);        // every request is accounted for
 //! let server = &report.nodes["server"];
 //! assert!((server.utilisation - 0.9).abs() < 0.1);
 //! // Same scenario and seed: byte-identical report.
 //! let mut again = Sim::new(&scenario, 42).unwrap();
-//! again.run_until(3_600 * 1_000_000_000);
+//! again.run_until(3_600 * 1_000_000_000).unwrap();
 //! assert_eq!(again.report().to_json(), report.to_json());
 //! ```
 //!
@@ -72,8 +72,8 @@ pub use scenario::spec;
 pub use calendar::{ns_to_secs, secs_to_ns, Time};
 pub use dist::{Dist, DistSpec};
 pub use engine::{
-    E2eSnapshot, EdgeSnapshot, FaultError, NodeSnapshot, Outcome, Reconfigured, Sim, Snapshot,
-    Topology,
+    E2eSnapshot, EdgeSnapshot, FaultError, NodeSnapshot, Outcome, Reconfigured, RunError, Sim,
+    Snapshot, Topology,
 };
 pub use metrics::{NodeWindow, Summary, Window};
 pub use report::Report;
@@ -85,8 +85,9 @@ pub use scenario::{
 /// The engine's public types under their first path (`sim_core::sim::Snapshot`).
 pub mod sim {
     pub use crate::engine::{
-        E2eSnapshot, EdgeSnapshot, FaultError, NodeSnapshot, Outcome, Reconfigured, Sim, Snapshot,
-        Topology,
+        E2eSnapshot, EdgeSnapshot, FaultError, LoopSite, NodeSnapshot, Outcome, OverBudget,
+        Reconfigured, RunError, Sim, Snapshot, Stall, Topology, DEFAULT_MAX_IN_FLIGHT,
+        STALL_EVENTS,
     };
     pub use crate::report::{Span, SpanKind, Trace};
 }

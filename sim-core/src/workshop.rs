@@ -287,7 +287,10 @@ pub fn class_answer(
     let mut budget = max_events;
     for seed in 1..=lesson.seeds {
         let mut sim = Sim::new(&sc, seed)?;
-        if !sim.run_until_bounded(secs_to_ns(sc.duration_s), budget) {
+        let reached = sim
+            .run_until_bounded(secs_to_ns(sc.duration_s), budget)
+            .map_err(|e| err("duration_s", e.to_string()))?;
+        if !reached {
             return Err(err(
                 "duration_s",
                 format!(
@@ -446,7 +449,7 @@ service = { dist = "exponential", mean_s = 1.0 }
         assert!(a.min <= a.mean && a.mean <= a.max);
         // The same runs as `lessons check`: seed k is Sim::new(sc, k).
         let sc = l.scenario(State::Mistake, None).unwrap();
-        let r = Sim::new(&sc, 3).unwrap().run_for(sc.duration_s);
+        let r = Sim::new(&sc, 3).unwrap().run_for(sc.duration_s).unwrap();
         assert_eq!(a.values[2], r.nodes["s"].utilisation);
     }
 

@@ -82,6 +82,9 @@ pub struct Runner<'a> {
     pub applied: Vec<bool>,
     pub refusals: Vec<sim_core::ScenarioError>,
     pub budget_hit: bool,
+    /// The engine stopped the run (a zero-time loop, the in-flight budget):
+    /// its message.
+    pub halted: Option<String>,
 }
 
 impl<'a> Runner<'a> {
@@ -93,13 +96,17 @@ impl<'a> Runner<'a> {
         stop: Option<Time>,
     ) -> Result<Runner<'a>, Failure> {
         crate::phase("Sim::new");
-        let sim = Sim::new(sc, seed).map_err(|e| {
+        let mut sim = Sim::new(sc, seed).map_err(|e| {
             Failure::new(
                 Kind::Build,
                 e.path.clone(),
                 format!("Sim::new refused a validated scenario: {e}"),
             )
         })?;
+        // The engine's own progress guard fires at the harness's threshold,
+        // so a zero-time loop ends with the engine's message, as it would
+        // in the CLI or the page.
+        sim.set_stall_events(limits.stall_events);
         Ok(Runner {
             sim,
             limits,
@@ -109,6 +116,7 @@ impl<'a> Runner<'a> {
             applied: vec![false; actions.len()],
             refusals: Vec::new(),
             budget_hit: false,
+            halted: None,
         })
     }
 
@@ -124,7 +132,11 @@ impl<'a> Runner<'a> {
                     .max_events
                     .saturating_mul(2)
                     .saturating_sub(self.sim.events());
-                if !self.sim.run_until_bounded(target, room) {
+                let reached = match self.sim.run_until_bounded(target, room) {
+                    Ok(reached) => reached,
+                    Err(e) => return self.halt(e),
+                };
+                if !reached {
                     return Err(Failure::new(
                         Kind::Nondeterminism,
                         "a repeated run needs more events",
@@ -142,7 +154,10 @@ impl<'a> Runner<'a> {
         let mut still = self.sim.now();
         let mut still_events = self.sim.events();
         loop {
-            let reached = self.sim.run_until_bounded(t, CHUNK);
+            let reached = match self.sim.run_until_bounded(t, CHUNK) {
+                Ok(reached) => reached,
+                Err(e) => return self.halt(e),
+            };
             let now = self.sim.now();
             if now != still {
                 still = now;
@@ -159,12 +174,41 @@ impl<'a> Runner<'a> {
             if self.sim.events() >= self.limits.max_events {
                 // Finish this instant, then stop here.
                 let stop = self.sim.now();
-                if !self.sim.run_until_bounded(stop, self.limits.stall_events) {
-                    return Err(self.stall());
+                match self.sim.run_until_bounded(stop, self.limits.stall_events) {
+                    Ok(true) => {}
+                    Ok(false) => return Err(self.stall()),
+                    Err(e) => return self.halt(e),
                 }
                 self.stop = Some(stop);
                 self.budget_hit = true;
                 return Ok(false);
+            }
+        }
+    }
+
+    /// The engine stopped the run with an error: the run ends there (a
+    /// repeated run must stop at the same instant). The message must say
+    /// what happened and give the seed.
+    fn halt(&mut self, e: sim_core::RunError) -> Result<bool, Failure> {
+        let msg = e.to_string();
+        if !msg.contains("seed") {
+            return Err(Failure::new(
+                Kind::Message,
+                "a run error without its seed",
+                msg,
+            ));
+        }
+        let now = self.sim.now();
+        match self.stop {
+            Some(stop) if stop != now => Err(Failure::new(
+                Kind::Nondeterminism,
+                "a repeated run stopped elsewhere",
+                format!("a repeated run stopped at t = {now} ns, the first at {stop} ns: {msg}"),
+            )),
+            _ => {
+                self.stop = Some(now);
+                self.halted = Some(msg);
+                Ok(false)
             }
         }
     }

@@ -189,7 +189,7 @@ mod tests {
                 Edit::set("nodes.server.workers", workers.into()),
             ])
             .unwrap();
-            e.sim.run_until(600 * 1_000_000_000);
+            e.sim.run_until(600 * 1_000_000_000).unwrap();
             let windows = e.windows();
             assert_eq!(windows.len(), 600);
             let pooled = crate::model::recent_p99(&windows, windows.len()).unwrap();
@@ -209,7 +209,7 @@ mod tests {
     #[test]
     fn edits_change_the_document_and_the_run_or_nothing() {
         let mut e = Engine::new(MMC_TOML).unwrap();
-        e.sim_mut().run_until(10 * 1_000_000_000);
+        e.sim_mut().run_until(10 * 1_000_000_000).unwrap();
         let applied = e
             .edit(&[Edit::set("nodes.server.workers", 12.into())])
             .unwrap();

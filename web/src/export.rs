@@ -158,7 +158,7 @@ mod tests {
 
     fn run() -> (Scenario, Report) {
         let sc = Scenario::from_toml_str(crate::engine::MMC_TOML).unwrap();
-        let r = Sim::new(&sc, 7).unwrap().run_for(60.0);
+        let r = Sim::new(&sc, 7).unwrap().run_for(60.0).unwrap();
         (sc, r)
     }
 
@@ -212,7 +212,7 @@ mod tests {
         assert!(f.name.ends_with("-seed7.toml"), "{}", f.name);
         let back = Scenario::from_toml_str(std::str::from_utf8(&f.bytes).unwrap()).unwrap();
         assert_eq!(back.seed, 7);
-        let again = Sim::new(&back, back.seed).unwrap().run_for(60.0);
+        let again = Sim::new(&back, back.seed).unwrap().run_for(60.0).unwrap();
         assert_eq!(again.to_json(), r.to_json());
     }
 }

@@ -127,6 +127,13 @@ impl Host {
             .filter_map(|(l, lane)| l.as_mut().map(|l| (lane, l)))
     }
 
+    /// The engine stopped lane `i`'s run.
+    fn halted(&self, i: usize) -> bool {
+        self.lanes[i]
+            .as_ref()
+            .is_some_and(|l| l.sim().halted().is_some())
+    }
+
     pub fn has(&self, lane: Lane) -> bool {
         self.lanes[lane.index()].is_some()
     }
@@ -196,10 +203,12 @@ impl Host {
                 let start = clock::now_ms();
                 let dt_s = wall_dt_ms.max(0.0) / 1e3;
                 let delta = speed.sim_advance_ns(dt_s);
-                let reached =
-                    self.advance(delta, until_s.map(sim_core::secs_to_ns), budget_ms, start);
+                let mut out = Vec::new();
+                let until = until_s.map(sim_core::secs_to_ns);
+                let reached = self.advance(delta, until, budget_ms, start, &mut out);
                 let compute_ms = clock::now_ms() - start;
-                vec![self.frame(true, traces, reached, compute_ms, None)]
+                out.push(self.frame(true, traces, reached, compute_ms, None));
+                out
             }
             ToHost::Step => {
                 let start = clock::now_ms();
@@ -208,8 +217,10 @@ impl Host {
                     .map(|(_, l)| sim_core::secs_to_ns(l.engine.scenario().metrics.window_s))
                     .max()
                     .unwrap_or(1_000_000_000);
-                let reached = self.advance(Some(step), None, f64::INFINITY, start);
-                vec![self.frame(false, true, reached, clock::now_ms() - start, None)]
+                let mut out = Vec::new();
+                let reached = self.advance(Some(step), None, f64::INFINITY, start, &mut out);
+                out.push(self.frame(false, true, reached, clock::now_ms() - start, None));
+                out
             }
             ToHost::Reset { seed } => {
                 let mut out = Vec::new();
@@ -278,13 +289,16 @@ impl Host {
     /// Moves every lane toward `now + delta` (None: as far as the budget
     /// allows), keeping the lanes within one window of each other so that
     /// A and B always compare the same stretch of simulated time. Returns
-    /// whether every lane reached the target.
+    /// whether every lane reached the target. A lane whose run the engine
+    /// stopped (a zero-time loop, the in-flight budget) stays where it
+    /// stopped: its error goes to `errors` once, when it happens.
     fn advance(
         &mut self,
         delta: Option<u64>,
         until: Option<u64>,
         budget_ms: f64,
         start_ms: f64,
+        errors: &mut Vec<FromHost>,
     ) -> bool {
         let Some(t0) = self.live().map(|(_, l)| l.sim().now()).min() else {
             return true;
@@ -299,7 +313,7 @@ impl Host {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, l)| l.as_ref().map(|l| (l.sim().now(), i)))
-                .filter(|(t, _)| *t < target)
+                .filter(|&(t, i)| t < target && !self.halted(i))
                 .collect();
             if times.is_empty() {
                 return true;
@@ -310,7 +324,9 @@ impl Host {
             let window = sim_core::secs_to_ns(l.engine.scenario().metrics.window_s).max(1);
             let lead = times.get(1).map_or(t, |&(u, _)| u);
             let goal = target.min(lead.max(t).saturating_add(window));
-            l.engine.sim_mut().run_until_bounded(goal, CHUNK_EVENTS);
+            if let Err(e) = l.engine.sim_mut().run_until_bounded(goal, CHUNK_EVENTS) {
+                errors.push(error(Some(Lane::ALL[i]), "run", e.to_string()));
+            }
             if clock::now_ms() - start_ms >= budget_ms {
                 return self.live().all(|(_, l)| l.sim().now() >= target);
             }

@@ -528,7 +528,7 @@ mod tests {
     }
 
     fn run(sc: &Scenario, seed: u64, secs: f64) -> Report {
-        Sim::new(sc, seed).unwrap().run_for(secs)
+        Sim::new(sc, seed).unwrap().run_for(secs).unwrap()
     }
 
     #[test]

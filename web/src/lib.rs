@@ -116,7 +116,8 @@ fn bench(scenario_toml: &str, duration_s: f64) -> Result<serde_json::Value, Stri
     // The same windowing as the CLI (`tailsim run`), so both measure the
     // same work.
     sim.auto_window(duration_s);
-    sim.run_until((duration_s * 1e9).round() as u64);
+    sim.run_until(sim_core::secs_to_ns(duration_s))
+        .map_err(|e| e.to_string())?;
     let wall_s = (clock::now_ms() - t0) / 1e3;
     let report = sim.report();
     let ad = arrivals_departures(&report);

@@ -425,14 +425,14 @@ impl FaultButton {
 
     pub fn spec(self, target: &str) -> FaultSpec {
         let (action, duration_s) = match self {
-            FaultButton::Crash => (FaultAction::Crash, Some(FAULT_DURATION_S)),
+            FaultButton::Crash => (FaultAction::Crash {}, Some(FAULT_DURATION_S)),
             FaultButton::Slow => (
                 FaultAction::Slow {
                     factor: SLOW_FACTOR,
                 },
                 Some(FAULT_DURATION_S),
             ),
-            FaultButton::Flush => (FaultAction::Flush, None),
+            FaultButton::Flush => (FaultAction::Flush {}, None),
             FaultButton::Spike => (
                 FaultAction::Spike {
                     factor: SPIKE_FACTOR,
@@ -713,7 +713,7 @@ mod tests {
     fn every_fault_button_is_accepted_where_it_applies() {
         let sc = parse("catalogue/CACHE-NONE.toml");
         let mut sim = Sim::new(&sc, 1).unwrap();
-        sim.run_until(2_000_000_000);
+        sim.run_until(2_000_000_000).unwrap();
         let topo = sim.topology();
         for (name, kind) in fault_targets(&topo.nodes) {
             for b in FaultButton::ALL {
@@ -725,7 +725,7 @@ mod tests {
                 );
             }
         }
-        sim.run_until(20_000_000_000);
+        sim.run_until(20_000_000_000).unwrap();
         assert!(sim.report().conservation.ok);
     }
 }

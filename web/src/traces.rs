@@ -410,7 +410,7 @@ mod tests {
         let text = crate::scenarios::find("chain.toml").unwrap().text;
         let sc = sim_core::Scenario::from_str_any(text).unwrap();
         let mut sim = sim_core::Sim::new(&sc, sc.seed).unwrap();
-        sim.run_until(20 * 1_000_000_000);
+        sim.run_until(20 * 1_000_000_000).unwrap();
         let slow = slowest(sim.recent_traces(), SLOW_LIST_LEN);
         assert!(!slow.is_empty());
         assert!(slow.windows(2).all(|w| w[0].latency_s >= w[1].latency_s));

@@ -31,7 +31,7 @@ fn first_difference(a: &str, b: &str) -> String {
 fn wasm_report_matches_native_fixture() {
     let sc = Scenario::from_toml_str(SCENARIO).expect("fixture scenario builds");
     let mut sim = Sim::new(&sc, sc.seed).expect("fixture scenario lowers");
-    let report = sim.run_for(sc.duration_s);
+    let report = sim.run_for(sc.duration_s).unwrap();
     assert!(
         report.conservation.ok,
         "{:?}",
@@ -48,7 +48,7 @@ fn wasm_report_matches_native_fixture() {
 #[wasm_bindgen_test]
 fn same_seed_same_bytes_in_the_browser() {
     let sc = Scenario::from_toml_str(SCENARIO).unwrap();
-    let a = Sim::new(&sc, 7).unwrap().run_for(30.0).to_json();
-    let b = Sim::new(&sc, 7).unwrap().run_for(30.0).to_json();
+    let a = Sim::new(&sc, 7).unwrap().run_for(30.0).unwrap().to_json();
+    let b = Sim::new(&sc, 7).unwrap().run_for(30.0).unwrap().to_json();
     assert_eq!(a, b);
 }

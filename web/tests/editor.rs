@@ -397,7 +397,7 @@ async fn live_overlay_fills_by_utilisation_and_drag_connects() {
     let sc = Scenario::from_toml_str(CHAIN).unwrap();
     let mut sim = Sim::new(&sc, 1).unwrap();
     let topo = Rc::new(sim.topology());
-    sim.run_until(5_000_000_000);
+    sim.run_until(5_000_000_000).unwrap();
     let snap = Rc::new(sim.snapshot());
     let util = snap
         .nodes

@@ -23,7 +23,8 @@ fn every_embedded_scenario_builds_and_runs_in_the_browser() {
         sc.warmup_s = 0.0;
         let mut sim = Sim::new(&sc, sc.seed).unwrap_or_else(|err| panic!("{}: {err}", e.id));
         // two simulated seconds, bounded so that a heavy one cannot hang the test
-        sim.run_until_bounded(2_000_000_000, 2_000_000);
+        sim.run_until_bounded(2_000_000_000, 2_000_000)
+            .unwrap_or_else(|err| panic!("{}: {err}", e.id));
         let snap = sim.snapshot();
         assert!(!snap.nodes.is_empty(), "{}: no nodes", e.id);
         assert!(

@@ -252,7 +252,7 @@ impl BrokerState {
                 }
             } else {
                 // Redeliver: back to the head of its partition after a delay.
-                msg.ready_at = now + cfg.redelivery;
+                msg.ready_at = now.saturating_add(cfg.redelivery);
                 self.touch(now);
                 self.depth += 1;
                 self.parts[pi as usize].q.push_front(msg);

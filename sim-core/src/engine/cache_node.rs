@@ -92,7 +92,7 @@ impl CacheState {
                 } else {
                     1.0
                 };
-                now + (t as f64 * f) as Time
+                now.saturating_add((t as f64 * f) as Time)
             }
         };
         self.touch(now);

@@ -212,4 +212,8 @@ impl Calls {
     pub(crate) fn capacity(&self) -> usize {
         self.slab.capacity()
     }
+    /// Live calls.
+    pub(crate) fn held(&self) -> usize {
+        self.slab.held()
+    }
 }

@@ -162,7 +162,7 @@ impl Sim {
         c.pool_since = now;
         if let Some(t) = pc.acquire_timeout {
             self.cal
-                .schedule(now + t, Event::PoolTimeout { call, attempt });
+                .schedule(now.saturating_add(t), Event::PoolTimeout { call, attempt });
         }
         false
     }
@@ -182,7 +182,7 @@ impl Sim {
         let mut timeout_at = NEVER;
         if e.plan.timed || deadline != NEVER {
             if let Some(t) = e.timeout {
-                timeout_at = now + t;
+                timeout_at = now.saturating_add(t);
             }
             if deadline != NEVER {
                 timeout_at = timeout_at.min(deadline.max(now));
@@ -193,7 +193,7 @@ impl Sim {
             }
         }
         if let (Some(h), 0) = (e.hedge, attempt) {
-            self.cal.schedule(now + h, Event::HedgeFire { call });
+            self.cal.schedule_in(h, Event::HedgeFire { call });
         }
         let job_deadline = if e.deadline_prop { timeout_at } else { NEVER };
         let to = e.to;
@@ -231,7 +231,7 @@ impl Sim {
                 node,
                 attempt,
                 now,
-                now + delay,
+                now.saturating_add(delay),
                 None,
             );
         }
@@ -264,7 +264,7 @@ impl Sim {
         } else if delay == 0 {
             self.arrive(job);
         } else {
-            self.cal.schedule(now + delay, Event::Deliver { job });
+            self.cal.schedule_in(delay, Event::Deliver { job });
         }
     }
 
@@ -440,8 +440,17 @@ impl Sim {
                     c.retries += 1;
                     c.state = CallState::Backoff;
                     let to = e.to;
-                    self.span(&attrs, SpanKind::Backoff, to, attempts, now, now + d, None);
-                    self.cal.schedule(now + d, Event::RetryFire { call });
+                    self.span(
+                        &attrs,
+                        SpanKind::Backoff,
+                        to,
+                        attempts,
+                        now,
+                        now.saturating_add(d),
+                        None,
+                    );
+                    self.cal
+                        .schedule(now.saturating_add(d), Event::RetryFire { call });
                     return;
                 }
                 es.stats.retries_denied += 1;
@@ -466,11 +475,20 @@ impl Sim {
         c.state = CallState::Fallback;
         c.hit = false;
         let (attrs, to, attempts) = (c.attrs, e.to, c.attempts);
-        self.span(&attrs, SpanKind::Fallback, to, attempts, now, now + d, None);
+        self.span(
+            &attrs,
+            SpanKind::Fallback,
+            to,
+            attempts,
+            now,
+            now.saturating_add(d),
+            None,
+        );
         if d == 0 {
             self.resolve(call, Outcome::Ok);
         } else {
-            self.cal.schedule(now + d, Event::FallbackDone { call });
+            self.cal
+                .schedule(now.saturating_add(d), Event::FallbackDone { call });
         }
     }
 
@@ -539,7 +557,8 @@ impl Sim {
         };
         if let super::config::ArrivalCfg::Closed { think, .. } = &s.arrival {
             let t = think.sample(self.streams.get(s.arrival_stream));
-            self.cal.schedule(now + t, Event::UserWake { src, user });
+            self.cal
+                .schedule(now.saturating_add(t), Event::UserWake { src, user });
         }
     }
 

@@ -506,7 +506,7 @@ impl EdgeCfg {
         let mut d = self.hop.sample(rng);
         let wire = match self.compress {
             Some((ratio, cpu)) => {
-                d += (bytes * cpu) as Time;
+                d = d.saturating_add((bytes * cpu) as Time);
                 bytes / ratio
             }
             None => bytes,
@@ -522,10 +522,10 @@ impl EdgeCfg {
                 Some((ratio, _)) => bytes / ratio,
                 None => bytes,
             };
-            d += (b / bw) as Time;
+            d = d.saturating_add((b / bw) as Time);
         }
         if let Some((_, cpu)) = self.compress {
-            d += (bytes * cpu) as Time;
+            d = d.saturating_add((bytes * cpu) as Time);
         }
         d
     }

@@ -256,8 +256,10 @@ impl Sim {
         };
         if let Some(d) = &bc.process {
             let t = d.sample(self.streams.get(bc.stream));
-            self.cal
-                .schedule(now + t, Event::ConsumerDone { node, consumer });
+            self.cal.schedule(
+                now.saturating_add(t),
+                Event::ConsumerDone { node, consumer },
+            );
         } else if let Some(edge) = bc.handler {
             let attrs = Attrs::default();
             let task = self.edge_task(edge, &attrs);

@@ -135,6 +135,12 @@ impl<T: Slot> Slab<T> {
         self.items.iter_mut().filter(|t| t.live())
     }
 
+    /// Live records.
+    #[inline(always)]
+    pub(crate) fn held(&self) -> usize {
+        self.items.len() - self.free.len()
+    }
+
     /// Slots ever allocated (live or free).
     pub(crate) fn capacity(&self) -> usize {
         self.items.len()

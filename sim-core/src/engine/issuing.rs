@@ -28,7 +28,7 @@ impl Sim {
                     st.start_user(u);
                     let t = think.sample(self.streams.get(s.arrival_stream));
                     self.cal
-                        .schedule(now + t, Event::UserWake { src: i, user: u });
+                        .schedule(now.saturating_add(t), Event::UserWake { src: i, user: u });
                 }
             }
             a => {
@@ -80,7 +80,8 @@ impl Sim {
         for u in from..to {
             if st.start_user(u) {
                 let t = think.sample(self.streams.get(s.arrival_stream));
-                self.cal.schedule(now + t, Event::UserWake { src, user: u });
+                self.cal
+                    .schedule(now.saturating_add(t), Event::UserWake { src, user: u });
             }
         }
     }
@@ -101,7 +102,7 @@ impl Sim {
         let rng = self.streams.get(s.arrival_stream);
         let next = match &s.arrival {
             ArrivalCfg::Poisson { exp, .. } if st.spike() == 1.0 => {
-                Some(now + (exp.sample(rng) + 0.5) as super::Time)
+                Some(now.saturating_add((exp.sample(rng) + 0.5) as super::Time))
             }
             a => next_arrival(a, st.spike(), rng, now),
         };

@@ -129,7 +129,7 @@ impl LinkState {
         let at = if wait >= (Time::MAX - now) as f64 {
             Time::MAX
         } else {
-            now + wait as Time
+            now.saturating_add(wait as Time)
         };
         Some((at, self.gen))
     }

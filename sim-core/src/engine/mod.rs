@@ -41,6 +41,7 @@ mod database;
 mod draw;
 mod edge;
 mod event;
+mod guard;
 mod ids;
 mod issuing;
 mod job;
@@ -77,6 +78,7 @@ use stats::Stats;
 use streams::Streams;
 use trace::{SpanAt, Tracer};
 
+pub use guard::{LoopSite, OverBudget, RunError, Stall, DEFAULT_MAX_IN_FLIGHT, STALL_EVENTS};
 pub use ids::Outcome;
 pub use observe::{E2eSnapshot, EdgeSnapshot, NodeSnapshot, Snapshot, Topology};
 pub use ops::FaultError;
@@ -102,6 +104,8 @@ pub struct Sim {
     links: Vec<link::LinkState>,
     /// Scratch space for routing candidates (no allocation per request).
     cands: Vec<balancer::Candidate>,
+    /// Progress and the in-flight budget (`guard.rs`).
+    guard: guard::Guard,
 }
 
 impl Sim {
@@ -133,45 +137,54 @@ impl Sim {
     }
 
     /// Processes the next event; returns its time, or `None` when nothing is
-    /// scheduled.
-    pub fn step(&mut self) -> Option<Time> {
-        let (t, ev) = self.cal.pop()?;
+    /// scheduled. An error stops the run for good ([`RunError`]).
+    pub fn step(&mut self) -> Result<Option<Time>, RunError> {
+        self.check_halted()?;
+        let Some((t, ev)) = self.cal.pop() else {
+            return Ok(None);
+        };
         self.events += 1;
+        self.guard_event(t, &ev)?;
         self.handle(ev);
-        Some(t)
+        Ok(Some(t))
     }
 
     /// Processes every event at or before `t`, then sets the clock to `t`.
-    pub fn run_until(&mut self, t: Time) {
-        while let Some((_, ev)) = self.cal.pop_until(t) {
+    /// An error stops the run for good, at the instant it was found.
+    pub fn run_until(&mut self, t: Time) -> Result<(), RunError> {
+        self.check_halted()?;
+        while let Some((at, ev)) = self.cal.pop_until(t) {
             self.events += 1;
+            self.guard_event(at, &ev)?;
             self.handle(ev);
         }
         self.cal.advance_to(t);
+        Ok(())
     }
 
     /// Like [`Sim::run_until`] but stops after `max_events` events. Returns
     /// true if the clock reached `t`.
-    pub fn run_until_bounded(&mut self, t: Time, max_events: u64) -> bool {
+    pub fn run_until_bounded(&mut self, t: Time, max_events: u64) -> Result<bool, RunError> {
+        self.check_halted()?;
         let mut n = 0;
         while let Some(next) = self.cal.peek_time() {
             if next > t {
                 break;
             }
             if n >= max_events {
-                return false;
+                return Ok(false);
             }
-            self.step();
+            self.step()?;
             n += 1;
         }
         self.cal.advance_to(t);
-        true
+        Ok(true)
     }
 
     /// Runs to `duration_s` seconds from the start and returns the report.
-    pub fn run_for(&mut self, duration_s: f64) -> crate::report::Report {
-        self.run_until(secs_to_ns(duration_s));
-        self.report()
+    pub fn run_for(&mut self, duration_s: f64) -> Result<crate::report::Report, RunError> {
+        self.run_until(secs_to_ns(duration_s))?;
+        Ok(self.report())
     }
 
     /// Widens the time-series window so a run of `duration_s` keeps about

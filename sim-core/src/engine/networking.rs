@@ -36,8 +36,13 @@ impl Sim {
     fn deliver(&mut self, d: Delivery) {
         let now = self.now();
         if let Some(at) = d.span {
-            self.tracer
-                .span(at, SpanKind::Network, d.since, now + d.after, None);
+            self.tracer.span(
+                at,
+                SpanKind::Network,
+                d.since,
+                now.saturating_add(d.after),
+                None,
+            );
         }
         match (d.what, d.after) {
             (Carried::Job(job), 0) => {
@@ -46,7 +51,8 @@ impl Sim {
                 }
             }
             (Carried::Job(job), after) => {
-                self.cal.schedule(now + after, Event::Deliver { job });
+                self.cal
+                    .schedule(now.saturating_add(after), Event::Deliver { job });
             }
             (
                 Carried::Answer {
@@ -72,7 +78,7 @@ impl Sim {
                     outcome,
                     from,
                 };
-                self.cal.schedule(now + after, ev);
+                self.cal.schedule(now.saturating_add(after), ev);
             }
         }
     }

@@ -133,7 +133,8 @@ impl Sim {
         let keep = self.cfg.max_windows;
         let slo = self.cfg.slo.is_some();
         self.stats.close_window(now, nodes, slo, keep);
-        self.cal.schedule(now + self.cfg.window, Event::Window);
+        self.cal
+            .schedule(now.saturating_add(self.cfg.window), Event::Window);
         #[cfg(debug_assertions)]
         {
             let v = self.conservation();

@@ -76,7 +76,7 @@ impl Sim {
         let restart = secs_to_ns(m.restart_s);
         self.nodes[ni].stations[ri].count_oom_kill();
         self.kill_station(ni, ri);
-        self.schedule_up(ni, ri, now + restart);
+        self.schedule_up(ni, ri, now.saturating_add(restart));
         true
     }
 
@@ -98,7 +98,7 @@ impl Sim {
             Some(d) => {
                 st.count_restart();
                 self.set_life(ni, ri, Lifecycle::Down);
-                self.schedule_up(ni, ri, now + d);
+                self.schedule_up(ni, ri, now.saturating_add(d));
             }
             None => self.set_life(ni, ri, Lifecycle::Retired),
         }
@@ -136,16 +136,16 @@ impl Sim {
         let action = f.spec.action.clone();
         let first = matches!(
             action,
-            FaultAction::Crash | FaultAction::Restart { .. } | FaultAction::Hang
+            FaultAction::Crash {} | FaultAction::Restart { .. } | FaultAction::Hang {}
         );
         let reps = self.fault_reps(&self.faults[idx as usize], first);
         match action {
-            FaultAction::Crash => self.crash(ni, &reps, start),
+            FaultAction::Crash {} => self.crash(ni, &reps, start),
             FaultAction::Restart { drain, down_s } if start => {
                 self.restart(ni, &reps, drain, down_s)
             }
             FaultAction::Restart { .. } => {}
-            FaultAction::Hang => self.hang(ni, &reps, start),
+            FaultAction::Hang {} => self.hang(ni, &reps, start),
             FaultAction::Slow { factor } => {
                 for r in reps {
                     self.nodes[ni].stations[r].faults_mut().slow = if start { factor } else { 1.0 };
@@ -162,7 +162,7 @@ impl Sim {
                 }
             }
             FaultAction::Partition { .. } => self.partition(ni, peer, start),
-            FaultAction::Flush => {
+            FaultAction::Flush {} => {
                 if let (true, BodyState::Cache(c)) = (start, &mut self.nodes[ni].body) {
                     c.flush(self.cal.now());
                 }
@@ -199,7 +199,7 @@ impl Sim {
                 self.maybe_finish_drain(ni, r);
             } else {
                 self.kill_station(ni, r);
-                self.schedule_up(ni, r, now + d);
+                self.schedule_up(ni, r, now.saturating_add(d));
             }
         }
     }
@@ -306,7 +306,7 @@ impl Sim {
                 self.set_life(ni, ri, Lifecycle::Up);
             } else {
                 self.set_life(ni, ri, Lifecycle::Booting);
-                self.schedule_up(ni, ri, now + boot);
+                self.schedule_up(ni, ri, now.saturating_add(boot));
             }
         }
     }
@@ -318,8 +318,10 @@ impl Sim {
             self.nodes[ni].autoscale_armed = false;
             return;
         };
-        self.cal
-            .schedule(now + secs_to_ns(spec.interval_s), Event::Autoscale { node });
+        self.cal.schedule(
+            now.saturating_add(secs_to_ns(spec.interval_s)),
+            Event::Autoscale { node },
+        );
         let soj = {
             let h = &self.nodes[ni].sojourn;
             (h.sum_ns(), h.count())
@@ -360,7 +362,7 @@ impl Sim {
         let desired =
             ((active as f64 * metric / spec.target).ceil() as u32).clamp(spec.min, spec.max);
         let cool = secs_to_ns(spec.cooldown(desired > active));
-        if desired == active || a.last_action.is_some_and(|t| now < t + cool) {
+        if desired == active || a.last_action.is_some_and(|t| now < t.saturating_add(cool)) {
             return;
         }
         a.last_action = Some(now);
@@ -382,13 +384,13 @@ impl Sim {
                 BodyCfg::Service(_) | BodyCfg::Database(_) | BodyCfg::Cache(_)
             );
             let ok = match &f.action {
-                FaultAction::Crash
-                | FaultAction::Hang
+                FaultAction::Crash {}
+                | FaultAction::Hang {}
                 | FaultAction::Restart { .. }
                 | FaultAction::Slow { .. }
                 | FaultAction::NoisyNeighbour { .. }
                 | FaultAction::Errors { .. } => stationed,
-                FaultAction::Flush => matches!(n.body, BodyCfg::Cache(_)),
+                FaultAction::Flush {} => matches!(n.body, BodyCfg::Cache(_)),
                 FaultAction::Scale { replicas } => {
                     matches!(n.body, BodyCfg::Service(_)) && (1..=1000).contains(replicas)
                 }
@@ -421,8 +423,10 @@ impl Sim {
         });
         self.on_fault(idx, true);
         if let Some(d) = dur {
-            self.cal
-                .schedule(now + secs_to_ns(d), Event::Fault { idx, start: false });
+            self.cal.schedule(
+                now.saturating_add(secs_to_ns(d)),
+                Event::Fault { idx, start: false },
+            );
         }
         Ok(())
     }

@@ -55,7 +55,7 @@ impl Sim {
                     Lifecycle::Down => match lb.detect {
                         None => true,
                         Some(_) if st.drained() => false,
-                        Some(dt) => now < st.down_since() + dt,
+                        Some(dt) => now < st.down_since().saturating_add(dt),
                     },
                 };
                 if visible {

@@ -67,7 +67,8 @@ impl Sim {
                 Verdict::Admit => {}
                 Verdict::Shed => return self.shed(job),
                 Verdict::Delay(d) => {
-                    self.cal.schedule(now + d, Event::Admit { job });
+                    self.cal
+                        .schedule(now.saturating_add(d), Event::Admit { job });
                     return;
                 }
             }
@@ -223,11 +224,12 @@ impl Sim {
                 ni as u32,
                 attempt,
                 now,
-                now + d,
+                now.saturating_add(d),
                 None,
             );
         }
-        self.cal.schedule(now + d, Event::ComputeDone { job });
+        self.cal
+            .schedule(now.saturating_add(d), Event::ComputeDone { job });
     }
 
     /// Runs the program until it computes, calls out, waits, or ends.
@@ -657,7 +659,7 @@ impl Sim {
                 from,
                 a.attempt,
                 now,
-                now + d,
+                now.saturating_add(d),
                 None,
             );
         }
@@ -671,7 +673,7 @@ impl Sim {
                 outcome,
                 from,
             };
-            self.cal.schedule(now + d, ev);
+            self.cal.schedule(now.saturating_add(d), ev);
         }
     }
 

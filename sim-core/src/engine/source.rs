@@ -116,13 +116,15 @@ pub(crate) fn next_arrival(
     match a {
         ArrivalCfg::Poisson { exp, rate } => {
             if spike == 1.0 {
-                Some(now + (exp.sample(rng) + 0.5) as Time)
+                Some(now.saturating_add((exp.sample(rng) + 0.5) as Time))
             } else {
                 let e = Exp::new(rate * spike / 1e9).ok()?;
-                Some(now + (e.sample(rng) + 0.5) as Time)
+                Some(now.saturating_add((e.sample(rng) + 0.5) as Time))
             }
         }
-        ArrivalCfg::Constant { rate } => Some(now + secs_to_ns(1.0 / (rate * spike)).max(1)),
+        ArrivalCfg::Constant { rate } => {
+            Some(now.saturating_add(secs_to_ns(1.0 / (rate * spike)).max(1)))
+        }
         ArrivalCfg::Schedule {
             points,
             shape,
@@ -148,7 +150,7 @@ fn next_scheduled(
         let exp = Exp::new(max_rate / 1e9).ok()?;
         let mut t = now;
         for _ in 0..10_000_000 {
-            t += (exp.sample(rng) + 0.5) as Time;
+            t = t.saturating_add((exp.sample(rng) + 0.5) as Time);
             let r = schedule_rate(points, shape, t) * spike;
             if rng.random::<f64>() * max_rate < r {
                 return Some(t);
@@ -163,7 +165,7 @@ fn next_scheduled(
         loop {
             let r = schedule_rate(points, shape, t) * spike;
             if r > 0.0 {
-                return Some(t + secs_to_ns(1.0 / r).max(1));
+                return Some(t.saturating_add(secs_to_ns(1.0 / r).max(1)));
             }
             let k = points.partition_point(|p| p.0 <= t);
             t = points.get(k)?.0;

@@ -31,7 +31,7 @@ service = { dist = "exponential", mean_s = 0.05 }
 fn chain_conserves_and_adds_hops() {
     let sc = scenario(CHAIN);
     let mut sim = Sim::new(&sc, 3).unwrap();
-    let r = sim.run_for(200.0);
+    let r = sim.run_for(200.0).unwrap();
     assert!(r.conservation.ok, "{:?}", r.conservation.violations);
     let api = &r.nodes["api"];
     let db = &r.nodes["db"];
@@ -62,7 +62,7 @@ workers = 1
 service = { dist = "constant", value_s = 0.8 }
 "#;
     let mut sim = Sim::new(&scenario(text), 1).unwrap();
-    let r = sim.run_for(10.5);
+    let r = sim.run_for(10.5).unwrap();
     // Arrivals at 1..=10 s; each times out after 0.5 s; the server still
     // works 0.8 s on each (utilisation ~0.8), all wasted.
     assert_eq!(r.end_to_end.arrived, 10);
@@ -91,7 +91,7 @@ queue = { capacity = 2 }
 service = { dist = "constant", value_s = 1.0 }
 "#;
     let mut sim = Sim::new(&scenario(text), 1).unwrap();
-    let r = sim.run_for(10.0);
+    let r = sim.run_for(10.0).unwrap();
     assert!(r.end_to_end.rejected > 70, "{}", r.end_to_end.rejected);
     assert!(r.conservation.ok);
     assert_eq!(r.nodes["s"].rejected, r.end_to_end.rejected);
@@ -115,7 +115,7 @@ service = { dist = "exponential", mean_s = 1.0 }
 "#;
     let run = |d: &str| {
         let mut sim = Sim::new(&scenario(&base.replace("DISC", d)), 5).unwrap();
-        sim.run_for(20_000.0)
+        sim.run_for(20_000.0).unwrap()
     };
     let (f, l) = (run("fifo"), run("lifo"));
     // Same mean wait (work conserving, same draws in a different order
@@ -140,7 +140,7 @@ workers = 10
 service = { dist = "constant", value_s = 0.1 }
 "#;
     let mut sim = Sim::new(&scenario(text), 9).unwrap();
-    let r = sim.run_for(4000.0);
+    let r = sim.run_for(4000.0).unwrap();
     let x = r.end_to_end.throughput_rps;
     assert!((x - 5.0 / 1.1).abs() / (5.0 / 1.1) < 0.02, "{x}");
 }
@@ -159,7 +159,7 @@ workers = 100
 service = { dist = "constant", value_s = 0.001 }
 "#;
     let mut sim = Sim::new(&scenario(text), 2).unwrap();
-    sim.run_until(secs_to_ns(300.0));
+    sim.run_until(secs_to_ns(300.0)).unwrap();
     let w = sim.windows();
     let sum = |a: usize, b: usize| w[a..b].iter().map(|w| w.arrived).sum::<u64>() as f64;
     // 100 s at 10/s: 1000 expected (sd ~32); at 50/s: 5000 (sd ~71).
@@ -182,7 +182,7 @@ workers = 5
 service = { dist = "exponential", mean_s = 1.0 }
 "#;
     let mut sim = Sim::new(&scenario(text), 2).unwrap();
-    sim.run_until(secs_to_ns(100.0));
+    sim.run_until(secs_to_ns(100.0)).unwrap();
     // Overloaded (9 > 5): the queue grows.
     let q = sim.snapshot().nodes[0].queue_len;
     assert!(q > 100, "{q}");
@@ -195,7 +195,7 @@ service = { dist = "exponential", mean_s = 1.0 }
     };
     sim.reconfigure(&edited("nodes.s.workers=20").unwrap())
         .unwrap();
-    sim.run_until(secs_to_ns(200.0));
+    sim.run_until(secs_to_ns(200.0)).unwrap();
     let s = sim.snapshot();
     assert!(s.nodes[0].queue_len < 5, "{}", s.nodes[0].queue_len);
     assert!(sim.conservation().ok);
@@ -217,7 +217,7 @@ fn traces_show_where_time_went() {
         "duration_s = 20\ntraces = { every = 1, keep = 5 }",
     );
     let mut sim = Sim::new(&scenario(&text), 3).unwrap();
-    let r = sim.run_for(20.0);
+    let r = sim.run_for(20.0).unwrap();
     assert!(r.conservation.ok);
     let slow = sim.slowest_traces();
     assert_eq!(slow.len(), 5);
@@ -267,7 +267,7 @@ fn windows_count_slo_good_requests_like_the_report() {
     );
     let sc = scenario(&text);
     let mut sim = Sim::new(&sc, 5).unwrap();
-    let r = sim.run_for(200.0);
+    let r = sim.run_for(200.0).unwrap();
     let slo = r.slo.as_ref().expect("the scenario has an SLO");
     let ws = sim.windows();
     let good: u64 = ws.iter().map(|w| w.slo_good.unwrap()).sum();
@@ -278,14 +278,14 @@ fn windows_count_slo_good_requests_like_the_report() {
     assert!(slo.compliance > 0.5 && slo.compliance < 0.999, "{slo:?}");
     // Without an SLO the field is absent.
     let mut plain = Sim::new(&scenario(CHAIN), 5).unwrap();
-    plain.run_for(10.0);
+    plain.run_for(10.0).unwrap();
     assert!(plain.windows().iter().all(|w| w.slo_good.is_none()));
 }
 
 #[test]
 fn windows_after_returns_the_unseen_tail() {
     let mut sim = Sim::new(&scenario(CHAIN), 5).unwrap();
-    sim.run_for(10.0);
+    sim.run_for(10.0).unwrap();
     let all = sim.windows();
     assert_eq!(all.len(), 10);
     assert_eq!(sim.windows_after(-1.0, usize::MAX), all);

@@ -318,17 +318,37 @@ impl Formula {
                 )),
             })
             .collect::<Result<_, String>>()?;
+        // A count argument (servers, capacity, fan-out, catalogue size) is
+        // a whole number within what the formulas can evaluate quickly:
+        // erlang_c sums over the servers, che_zipf allocates the catalogue.
+        let whole = |i: usize, max: f64| -> Result<u32, String> {
+            let x = a[i];
+            if x.fract() == 0.0 && (1.0..=max).contains(&x) {
+                Ok(x as u32)
+            } else {
+                Err(format!(
+                    "{}: argument {} must be a whole number from 1 to {max:e}, got {x}",
+                    self.r#fn,
+                    i + 1
+                ))
+            }
+        };
+        const SERVERS: f64 = 1e5;
         let v = match self.r#fn.as_str() {
-            "erlang_c" => t::erlang_c(a[0] as u32, a[1], a[2]),
-            "mmc_mean_wait" => t::mmc_mean_wait(a[0] as u32, a[1], a[2]),
-            "mmc_wait_quantile" => t::mmc_wait_quantile(a[0] as u32, a[1], a[2], a[3]),
-            "mmc_sojourn_quantile" => t::mmc_sojourn_quantile(a[0] as u32, a[1], a[2], a[3]),
+            "erlang_c" => t::erlang_c(whole(0, SERVERS)?, a[1], a[2]),
+            "mmc_mean_wait" => t::mmc_mean_wait(whole(0, SERVERS)?, a[1], a[2]),
+            "mmc_wait_quantile" => t::mmc_wait_quantile(whole(0, SERVERS)?, a[1], a[2], a[3]),
+            "mmc_sojourn_quantile" => {
+                t::mmc_sojourn_quantile(whole(0, SERVERS)?, a[1], a[2], a[3])
+            }
             "pk_mean_wait" => t::pk_mean_wait(a[0], a[1], a[2]),
-            "mmck_blocking" => t::mmck_blocking(a[0] as u32, a[1] as u32, a[2], a[3]),
-            "fanout_slow" => t::fanout_slow(a[0], a[1] as u32),
+            "mmck_blocking" => t::mmck_blocking(whole(0, SERVERS)?, whole(1, 1e6)?, a[2], a[3]),
+            "fanout_slow" => t::fanout_slow(a[0], whole(1, 1e6)?),
             "amdahl_speedup" => t::amdahl_speedup(a[0], a[1]),
             "little" => a[0] * a[1],
-            "che_zipf" => t::che_hit_ratio(&t::zipf_popularities(a[0] as u64, a[1]), a[2]),
+            "che_zipf" => {
+                t::che_hit_ratio(&t::zipf_popularities(whole(0, 1e7)?.into(), a[1]), a[2])
+            }
             _ => a[0],
         };
         if v.is_finite() {
@@ -347,8 +367,8 @@ impl Lesson {
     pub fn from_toml_str(text: &str) -> Result<Lesson, LessonError> {
         let v: Value = toml::from_str(text)
             .map_err(|e| ScenarioError::new("", format!("TOML syntax error: {}", e.message())))?;
-        let l: Lesson = serde_path_to_error::deserialize(&v)
-            .map_err(|e| ScenarioError::new(e.path().to_string(), e.into_inner().to_string()))?;
+        let l: Lesson =
+            serde_path_to_error::deserialize(&v).map_err(|e| crate::scenario::path_err("", e))?;
         l.validate_shape()?;
         Ok(l)
     }
@@ -655,6 +675,36 @@ pub use toggle::{State, Toggle};
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_top_level_field_is_named() {
+        let text = LESSON.replace("narrative = \"n\"\n", "");
+        let e = Lesson::from_toml_str(&text).unwrap_err();
+        assert_eq!(
+            (e.path.as_str(), e.message.as_str()),
+            ("narrative", "missing (required)")
+        );
+    }
+
+    #[test]
+    fn formula_counts_are_bounded_whole_numbers() {
+        let f = |name: &str, args: &[f64]| Formula {
+            r#fn: name.into(),
+            args: args.to_vec(),
+        };
+        // 1e300 servers summed term by term never finished; a 1e300-item
+        // catalogue allocated without limit.
+        let e = f("mmc_sojourn_quantile", &[1e300, 28.0, 10.0, 0.99]).eval();
+        assert!(e
+            .unwrap_err()
+            .contains("argument 1 must be a whole number from 1 to 1e5"));
+        assert!(f("che_zipf", &[1e300, 0.9, 100.0]).eval().is_err());
+        assert!(f("erlang_c", &[2.5, 1.0, 1.0]).eval().is_err());
+        assert!(f("mmck_blocking", &[1.0, 0.0, 0.9, 1.0]).eval().is_err());
+        // Ordinary arguments still evaluate: M/M/1 at rho = 0.5 waits with
+        // probability rho.
+        assert!((f("erlang_c", &[1.0, 0.5, 1.0]).eval().unwrap() - 0.5).abs() < 1e-12);
+    }
     use crate::report::Report;
 
     const LESSON: &str = r#"
@@ -697,7 +747,10 @@ service = { dist = "exponential", mean_s = 0.5 }
         let l = Lesson::from_toml_str(LESSON).unwrap();
         let run = |st: State, seed: u64| {
             let sc = l.scenario(st, None).unwrap();
-            crate::Sim::new(&sc, seed).unwrap().run_for(sc.duration_s)
+            crate::Sim::new(&sc, seed)
+                .unwrap()
+                .run_for(sc.duration_s)
+                .unwrap()
         };
         let m: Vec<Report> = (1..=5).map(|s| run(State::Mistake, s)).collect();
         let f: Vec<Report> = (1..=5).map(|s| run(State::Fix, s)).collect();

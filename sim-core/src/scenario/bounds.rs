@@ -62,12 +62,29 @@ const fn pos(max: f64, label: &'static str, unit: &'static str) -> FieldBounds {
     }
 }
 
+/// The longest time a field may hold: 10^9 s (about 31 years) is 10^18
+/// ns, so a time plus any such duration still fits u64 nanoseconds.
+pub const MAX_SECS: f64 = 1e9;
+/// The clock's tick: a positive duration shorter than 1 ns would be 0 ns.
+pub const MIN_SECS: f64 = 1e-9;
+/// The shortest period of a periodic timer (a time-series window, an
+/// autoscaler's or a health check's tick): one tick per nanosecond would
+/// swamp any run with timer events.
+pub const MIN_PERIOD_S: f64 = 1e-3;
+
+/// A positive duration: at least one nanosecond, at most [`MAX_SECS`].
 const fn secs(label: &'static str) -> FieldBounds {
-    pos(INF, label, "s")
+    real(MIN_SECS, MAX_SECS, label, "s")
 }
 
+/// A duration that may be 0.
 const fn nonneg_secs(label: &'static str) -> FieldBounds {
-    real(0.0, INF, label, "s")
+    real(0.0, MAX_SECS, label, "s")
+}
+
+/// The period of a periodic timer.
+const fn period(label: &'static str) -> FieldBounds {
+    real(MIN_PERIOD_S, MAX_SECS, label, "s")
 }
 
 const fn prob(label: &'static str) -> FieldBounds {
@@ -77,6 +94,8 @@ const fn prob(label: &'static str) -> FieldBounds {
 const U32: f64 = u32::MAX as f64;
 /// A count drawn per request never exceeds this.
 pub const MAX_COUNT: f64 = 1e6;
+/// Highest coefficient of variation of a distribution.
+pub const MAX_CV: f64 = 1e3;
 /// Highest arrival rate of a source (requests/s).
 pub const MAX_ARRIVAL_RATE: f64 = 1e7;
 
@@ -88,7 +107,7 @@ const FIELDS: &[(&str, FieldBounds)] = &[
     // --- the run
     ("duration_s", secs("run length")),
     ("warmup_s", nonneg_secs("warm-up")),
-    ("metrics.window_s", secs("window width")),
+    ("metrics.window_s", period("window width")),
     ("metrics.max_windows", int(1.0, 1e5, "windows kept", "")),
     ("traces.keep", int(0.0, 1e4, "traces kept", "")),
     ("slo.latency_s", secs("SLO latency")),
@@ -178,7 +197,10 @@ const FIELDS: &[(&str, FieldBounds)] = &[
         pos(INF, "autoscaling target", ""),
     ),
     ("nodes.*.autoscale.min|max", int(1.0, 1e3, "replicas", "")),
-    ("nodes.*.autoscale.interval_s", secs("autoscaling interval")),
+    (
+        "nodes.*.autoscale.interval_s",
+        period("autoscaling interval"),
+    ),
     (
         "nodes.*.autoscale.cooldown_s",
         nonneg_secs("autoscaling cooldown"),
@@ -209,7 +231,7 @@ const FIELDS: &[(&str, FieldBounds)] = &[
         int(0.0, 1e7, "waiting room", "requests"),
     ),
     // --- databases
-    ("nodes.*.cost.*", real(0.0, INF, "query cost", "s")),
+    ("nodes.*.cost.*", real(0.0, MAX_SECS, "query cost", "s")),
     (
         "nodes.*.tables.*.rows",
         real(0.0, 1e12, "table rows", "rows"),
@@ -244,7 +266,9 @@ const FIELDS: &[(&str, FieldBounds)] = &[
             ..prob("TTL jitter")
         },
     ),
-    ("nodes.*.warm", int(0.0, 1e7, "warmed keys", "")),
+    // Warming inserts every key before the run starts: 10^7 took 3 GB and
+    // 25 s; a million is a few hundred MB at most.
+    ("nodes.*.warm", int(0.0, 1e6, "warmed keys", "")),
     // --- brokers
     ("nodes.*.partitions", int(1.0, 1e4, "partitions", "")),
     ("nodes.*.consumers", int(0.0, 1e4, "consumers", "")),
@@ -261,7 +285,7 @@ const FIELDS: &[(&str, FieldBounds)] = &[
     // --- load balancers
     (
         "nodes.*.health_check.interval_s",
-        secs("health-check interval"),
+        period("health-check interval"),
     ),
     (
         "nodes.*.health_check.unhealthy_after",
@@ -280,7 +304,7 @@ const FIELDS: &[(&str, FieldBounds)] = &[
     ),
     ("**.timeout_s", secs("timeout")),
     ("**.retries.max", int(0.0, 20.0, "retries", "")),
-    ("**.backoff.base_s", real(1e-9, INF, "backoff base", "s")),
+    ("**.backoff.base_s", secs("backoff base")),
     ("**.backoff.max_s", secs("backoff cap")),
     (
         "**.backoff.multiplier",
@@ -336,7 +360,9 @@ const FIELDS: &[(&str, FieldBounds)] = &[
     // --- durations (a distribution's parameters)
     ("**.value_s|min_s|max_s", nonneg_secs("duration")),
     ("**.mean_s", secs("mean duration")),
-    ("**.cv", pos(INF, "coefficient of variation", "")),
+    // A lognormal's sigma^2 = ln(1 + cv^2): finite and usable up to here
+    // (beyond ~1e154 it overflows; long before, every draw is ~0 or huge).
+    ("**.cv", pos(MAX_CV, "coefficient of variation", "")),
     ("**.k", int(1.0, 1e3, "phases", "")),
     ("**.p_slow", prob("slow fraction")),
 ];
@@ -513,7 +539,7 @@ mod tests {
         assert_eq!(r.describe(), "a finite number > 0 and <= 1e7");
         assert_eq!(
             bounds("nodes.a.timeout_s").unwrap().describe(),
-            "a finite number > 0"
+            "a finite number between 1e-9 and 1e9"
         );
         let j = bounds("nodes.cache.ttl_jitter").unwrap();
         assert!(j.contains(0.0) && !j.contains(1.0));

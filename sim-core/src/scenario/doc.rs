@@ -12,6 +12,7 @@
 //! larger than [`MAX_TEXT_BYTES`], documents nested deeper than
 //! [`MAX_DEPTH`] and paths longer than [`MAX_PATH_SEGMENTS`] are refused.
 
+use super::strict;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -176,16 +177,21 @@ impl ScenarioDoc {
             ));
         }
         let v: Value = match format {
-            Format::Toml => toml::from_str(text).map_err(|e| {
-                let mut msg = format!("TOML syntax error: {}", e.message());
-                if let Some(span) = e.span() {
-                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-                    msg.push_str(&format!(" (line {line})"));
-                }
-                ScenarioError::new("", msg)
-            })?,
-            Format::Json => serde_json::from_str(text)
-                .map_err(|e| ScenarioError::new("", format!("JSON syntax error: {e}")))?,
+            Format::Toml => toml::from_str::<toml::Table>(text)
+                .map_err(|e| {
+                    let mut msg = format!("TOML syntax error: {}", e.message());
+                    if let Some(span) = e.span() {
+                        let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                        msg.push_str(&format!(" (line {line})"));
+                    }
+                    ScenarioError::new("", msg)
+                })
+                .and_then(|t| strict::from_toml(toml::Value::Table(t)))?,
+            Format::Json => {
+                serde_json::from_str::<strict::Json>(text)
+                    .map_err(|e| ScenarioError::new("", format!("JSON syntax error: {e}")))?
+                    .0
+            }
         };
         ScenarioDoc::from_value(v)
     }

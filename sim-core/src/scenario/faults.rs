@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 // ----- faults ----------------------------------------------------------------------
 
-/// A scheduled fault or operation. (Unknown fields are caught by
-/// `FaultAction`: serde cannot deny them on a struct with a flattened enum.)
+/// A scheduled fault or operation. (Unknown fields are caught by `FaultAction`,
+/// whose field-less variants are `{}`: serde denies them only to struct variants.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FaultSpec {
     pub at_s: f64,
@@ -27,7 +27,7 @@ pub struct FaultSpec {
 pub enum FaultAction {
     /// The replica dies: its requests fail, arrivals are refused; it comes
     /// back when the fault ends.
-    Crash,
+    Crash {},
     /// Restart (a deploy): with `drain`, stop taking traffic, finish
     /// in-flight work, then restart; without, die at once.
     Restart {
@@ -37,7 +37,7 @@ pub enum FaultAction {
         down_s: f64,
     },
     /// Requests vanish: no answer at all (only timeouts help).
-    Hang,
+    Hang {},
     /// Compute steps take `factor` times longer.
     Slow { factor: f64 },
     /// Requests fail with probability `p`.
@@ -48,7 +48,7 @@ pub enum FaultAction {
     /// = "replicas").
     Partition { peer: String },
     /// Empty a cache.
-    Flush,
+    Flush {},
     /// Set the replica count of a service.
     Scale { replicas: u32 },
     /// Multiply every source's rate by `factor` (a load spike).

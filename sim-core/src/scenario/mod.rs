@@ -22,6 +22,7 @@ mod faults;
 mod read;
 pub mod spec;
 mod steps;
+mod strict;
 mod validate;
 mod visit;
 
@@ -30,6 +31,7 @@ pub use doc::{
     join_path, split_path, Edit, Format, ScenarioDoc, ScenarioError, MAX_DEPTH, MAX_PATH_SEGMENTS,
     MAX_TEXT_BYTES,
 };
+pub(crate) use read::path_err;
 pub use read::SCHEMA_VERSION;
 pub use spec::*;
 pub use visit::{walk_steps, Block, CallEdge, EdgeKind, StepAt};

@@ -59,9 +59,16 @@ impl<'de> Deserialize<'de> for Scenario {
     }
 }
 
-fn path_err<E: fmt::Display>(prefix: &str, e: serde_path_to_error::Error<E>) -> ScenarioError {
+/// A typing error at its path (under `prefix`), a missing field named as
+/// the field itself.
+pub(crate) fn path_err<E: fmt::Display>(
+    prefix: &str,
+    e: serde_path_to_error::Error<E>,
+) -> ScenarioError {
+    // serde_path_to_error prints the root as ".": that is no path at all.
     let inner = e.path().to_string();
-    let path = match (prefix.is_empty(), inner == ".") {
+    let inner = if inner == "." { String::new() } else { inner };
+    let path = match (prefix.is_empty(), inner.is_empty()) {
         (true, _) => inner,
         (false, true) => prefix.to_string(),
         (false, false) => format!("{prefix}.{inner}"),
@@ -104,6 +111,7 @@ impl Scenario {
             .as_object()
             .ok_or_else(|| ScenarioError::new("", "a scenario must be a table/object"))?;
         check_version(obj.get("version"))?;
+        check_tags(v)?;
         let h: Header = serde_path_to_error::deserialize(v).map_err(|e| path_err("", e))?;
         let mut sc = Scenario {
             version: SCHEMA_VERSION,
@@ -155,6 +163,47 @@ impl ScenarioDoc {
     }
 }
 
+/// The keys that name a variant of an internally tagged enum
+/// (`dist = "exponential"`, `process = "poisson"`, `algorithm = ...`,
+/// a fault's `kind`).
+const TAGS: [&str; 4] = ["dist", "process", "algorithm", "kind"];
+
+/// serde reads an integer tag as the variant's index (`kind = 7` was
+/// `flush`): a number or a boolean where a tag's word belongs is refused
+/// here, by its path. Iterative: the document may be deep.
+fn check_tags(v: &Value) -> Result<(), ScenarioError> {
+    let mut todo: Vec<(String, &Value)> = vec![(String::new(), v)];
+    while let Some((path, v)) = todo.pop() {
+        let join = |k: &str| {
+            if path.is_empty() {
+                k.to_string()
+            } else {
+                format!("{path}.{k}")
+            }
+        };
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if TAGS.contains(&k.as_str()) && (x.is_number() || x.is_boolean()) {
+                        return Err(ScenarioError::new(
+                            join(k),
+                            format!("must be a name in quotes, got {x}"),
+                        ));
+                    }
+                    todo.push((join(k), x));
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    todo.push((format!("{path}[{i}]"), x));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn check_version(v: Option<&Value>) -> Result<(), ScenarioError> {
     match v {
         None => Err(ScenarioError::new("version", "missing: add `version = 1`")),
@@ -177,7 +226,12 @@ fn typed_node(path: &str, nv: &Value) -> Result<NodeSpec, ScenarioError> {
     let kind = nv
         .get("kind")
         .ok_or_else(|| ScenarioError::new(format!("{path}.kind"), kind_help("missing")))?;
-    let kind = kind.as_str().unwrap_or("");
+    let Some(kind) = kind.as_str() else {
+        return Err(ScenarioError::new(
+            format!("{path}.kind"),
+            kind_help(&format!("must be a word in quotes, got {kind}")),
+        ));
+    };
     let mut body = nv.clone();
     if let Some(m) = body.as_object_mut() {
         m.remove("kind");

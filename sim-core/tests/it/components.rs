@@ -48,7 +48,7 @@ fn run_at(sc: &Scenario, seed: u64, at: &[f64]) -> Vec<Report> {
     let mut sim = Sim::new(sc, seed).unwrap();
     at.iter()
         .map(|&t| {
-            sim.run_until(secs_to_ns(t));
+            sim.run_until(secs_to_ns(t)).unwrap();
             let r = sim.report();
             assert!(
                 r.conservation.ok,
@@ -773,7 +773,7 @@ tables = {{ t = {{ rows = 1000 }} }}
 "#
         ),
     );
-    with_faults(sc, vec![fault(10.0, None, "c", FaultAction::Flush)])
+    with_faults(sc, vec![fault(10.0, None, "c", FaultAction::Flush {})])
 }
 
 #[test]
@@ -1231,7 +1231,7 @@ service = {{ dist = "exponential", mean_s = 0.01 }}
 "#
         ),
     );
-    let mut f = fault(20.0, Some(20.0), "api", FaultAction::Crash);
+    let mut f = fault(20.0, Some(20.0), "api", FaultAction::Crash {});
     f.replica = Some(0);
     with_faults(sc, vec![f])
 }
@@ -1647,7 +1647,10 @@ fn crash_fails_requests_for_its_duration() {
     // One replica down for 10 s: every arrival in that time is refused
     // (10/s * 10 s = 100, Poisson), plus those in it at the crash (~0.1).
     let r = run(
-        &fault_scenario(vec![fault(20.0, Some(10.0), "api", FaultAction::Crash)], 1),
+        &fault_scenario(
+            vec![fault(20.0, Some(10.0), "api", FaultAction::Crash {})],
+            1,
+        ),
         1,
     );
     assert_count("crash errors", r.end_to_end.failed as f64, 100.0, 2.0);

@@ -15,7 +15,7 @@ fn fixture_report_json() -> String {
     let text = std::fs::read_to_string(fixture_path("determinism.toml")).unwrap();
     let sc = Scenario::from_toml_str(&text).unwrap();
     let mut sim = Sim::new(&sc, sc.seed).unwrap();
-    let r = sim.run_for(sc.duration_s);
+    let r = sim.run_for(sc.duration_s).unwrap();
     assert!(r.conservation.ok, "{:?}", r.conservation.violations);
     r.to_json()
 }
@@ -97,10 +97,10 @@ fn snapshot_mid_run_does_not_perturb() {
     let mut a = Sim::new(&sc, 1).unwrap();
     let mut b = Sim::new(&sc, 1).unwrap();
     for k in 1..=100u64 {
-        a.run_until(k * 1_000_000_000);
+        a.run_until(k * 1_000_000_000).unwrap();
         let _ = a.snapshot();
         let _ = a.windows();
     }
-    b.run_until(100 * 1_000_000_000);
+    b.run_until(100 * 1_000_000_000).unwrap();
     assert_eq!(a.report().to_json(), b.report().to_json());
 }

@@ -140,7 +140,7 @@ fn check_runs(name: &str, what: &str, text: &str, sets: &[(String, String)]) -> 
         .map_err(|e| at(&e))?;
     let sc = doc.build().map_err(|e| at(&e))?;
     let mut sim = Sim::new(&sc, sc.seed).map_err(|e| at(&e))?;
-    let r = sim.run_for(sc.duration_s);
+    let r = sim.run_for(sc.duration_s).unwrap();
     if !r.conservation.ok {
         return Err(at(&format!(
             "conservation violated: {:?}",

@@ -52,28 +52,28 @@ fn live_run(states: &[Scenario], seed: u64, end_s: f64) -> String {
     let mut sim = Sim::new(&states[0], seed).unwrap();
     let step = end_s / states.len() as f64;
     for (i, sc) in states.iter().enumerate().skip(1) {
-        sim.run_until(secs_to_ns(step * i as f64));
+        sim.run_until(secs_to_ns(step * i as f64)).unwrap();
         if sim.reconfigure(sc).is_err() {
             break;
         }
     }
-    sim.run_for(end_s).to_json()
+    sim.run_for(end_s).unwrap().to_json()
 }
 
 /// Runs `sc` to a third of `end_s`, injects `fault` live, runs to the end.
 fn fault_run(sc: &Scenario, fault: FaultSpec, seed: u64, end_s: f64) -> String {
     let mut sim = Sim::new(sc, seed).unwrap();
-    sim.run_until(secs_to_ns(end_s / 3.0));
+    sim.run_until(secs_to_ns(end_s / 3.0)).unwrap();
     let _ = sim.inject_fault(fault);
-    sim.run_for(end_s).to_json()
+    sim.run_for(end_s).unwrap().to_json()
 }
 
 /// The faults a page's buttons and a scenario can inject on `target`.
 fn faults(target: &str, peer: &str) -> Vec<(&'static str, FaultAction)> {
     let _ = target;
     vec![
-        ("crash", FaultAction::Crash),
-        ("hang", FaultAction::Hang),
+        ("crash", FaultAction::Crash {}),
+        ("hang", FaultAction::Hang {}),
         (
             "restart",
             FaultAction::Restart {
@@ -90,7 +90,7 @@ fn faults(target: &str, peer: &str) -> Vec<(&'static str, FaultAction)> {
                 peer: peer.to_string(),
             },
         ),
-        ("flush", FaultAction::Flush),
+        ("flush", FaultAction::Flush {}),
         ("scale", FaultAction::Scale { replicas: 3 }),
         ("spike", FaultAction::Spike { factor: 2.5 }),
     ]

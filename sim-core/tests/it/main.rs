@@ -4,6 +4,7 @@ mod components;
 mod determinism;
 mod docs;
 mod golden;
+mod guards;
 mod lessons;
 mod mechanisms;
 mod parsers;

@@ -9,10 +9,10 @@ use sim_core::{secs_to_ns, Report, Scenario, Sim};
 /// Runs `a` to `t_s`, switches to `b`, runs to `end_s`.
 fn toggled(a: &Scenario, b: &Scenario, seed: u64, t_s: f64, end_s: f64) -> Report {
     let mut sim = Sim::new(a, seed).unwrap();
-    sim.run_until(secs_to_ns(t_s));
+    sim.run_until(secs_to_ns(t_s)).unwrap();
     sim.reconfigure(b)
         .unwrap_or_else(|e| panic!("reconfigure: {e}"));
-    sim.run_for(end_s)
+    sim.run_for(end_s).unwrap()
 }
 
 fn node_index(r: &Report, name: &str) -> usize {
@@ -41,15 +41,15 @@ fn reconfiguring_to_the_same_scenario_changes_nothing() {
         let sc = Scenario::from_toml_str(&asset(f)).unwrap();
         let end = sc.duration_s.min(120.0);
         let mut plain = Sim::new(&sc, 7).unwrap();
-        let a = plain.run_for(end).to_json();
+        let a = plain.run_for(end).unwrap().to_json();
         let mut sim = Sim::new(&sc, 7).unwrap();
-        sim.run_until(secs_to_ns(end * 0.4));
+        sim.run_until(secs_to_ns(end * 0.4)).unwrap();
         let r = sim.reconfigure(&sc).unwrap();
         assert!(r.changed.is_empty(), "{f}: {:?}", r.changed);
         // Twice, to cover a second reconfiguration of a reconfigured sim.
-        sim.run_until(secs_to_ns(end * 0.7));
+        sim.run_until(secs_to_ns(end * 0.7)).unwrap();
         sim.reconfigure(&sc).unwrap();
-        let b = sim.run_for(end).to_json();
+        let b = sim.run_for(end).unwrap().to_json();
         assert!(
             a == b,
             "{f}: reconfiguring to the same scenario changed the report"
@@ -79,14 +79,14 @@ fn every_lesson_toggles_live() {
         for (what, fix) in targets {
             total += 1;
             let mut sim = Sim::new(&mistake, 1).unwrap();
-            sim.run_until(secs_to_ns(30.0));
+            sim.run_until(secs_to_ns(30.0)).unwrap();
             match sim.reconfigure(&fix) {
                 Ok(r) => {
                     assert!(!r.changed.is_empty(), "{} {what}: nothing changed", l.id);
-                    sim.run_until(secs_to_ns(60.0));
+                    sim.run_until(secs_to_ns(60.0)).unwrap();
                     sim.reconfigure(&mistake)
                         .unwrap_or_else(|e| panic!("{} back from {what}: {e}", l.id));
-                    let rep = sim.run_for(90.0);
+                    let rep = sim.run_for(90.0).unwrap();
                     assert!(
                         rep.conservation.ok,
                         "{} {what}: conservation violated: {:?}",
@@ -115,9 +115,9 @@ fn what_cannot_change_live_is_refused_by_path() {
     let text = asset("catalogue/DATA-N+1.toml");
     let sc = Scenario::from_toml_str(&text).unwrap();
     let mut plain = Sim::new(&sc, 3).unwrap();
-    let want = plain.run_for(60.0).to_json();
+    let want = plain.run_for(60.0).unwrap().to_json();
     let mut sim = Sim::new(&sc, 3).unwrap();
-    sim.run_until(secs_to_ns(20.0));
+    sim.run_until(secs_to_ns(20.0)).unwrap();
     let mut tried = 0;
     for (path, value, expect) in [
         ("metrics.window_s", "5", "metrics.window_s"),
@@ -152,7 +152,7 @@ fn what_cannot_change_live_is_refused_by_path() {
     }
     assert!(tried >= 3, "only {tried} refusals exercised");
     assert_eq!(
-        sim.run_for(60.0).to_json(),
+        sim.run_for(60.0).unwrap().to_json(),
         want,
         "a refused change altered the run"
     );
@@ -201,7 +201,7 @@ fn case_study_breaker_changes_p99_after_the_toggle() {
     let t = end / 3.0;
     let plain = {
         let mut s = Sim::new(&m, 2).unwrap();
-        s.run_for(end)
+        s.run_for(end).unwrap()
     };
     let tog = toggled(&m, &v, 2, t, end);
     let p99 = |r: &Report, t0: f64| {
@@ -244,7 +244,7 @@ fn a_toggle_leaves_unrelated_streams_alone() {
     let f = l.scenario(State::Fix, text.as_deref()).unwrap();
     let plain = {
         let mut s = Sim::new(&m, 5).unwrap();
-        s.run_for(120.0)
+        s.run_for(120.0).unwrap()
     };
     let tog = toggled(&m, &f, 5, 40.0, 120.0);
     let arrivals = |r: &Report| {
@@ -291,13 +291,13 @@ fn the_toggled_state_behaves_like_a_fresh_run() {
     let fresh: Vec<f64> = (11..=15)
         .map(|s| {
             let mut sim = Sim::new(&f, s).unwrap();
-            stat(&sim.run_for(120.0))
+            stat(&sim.run_for(120.0).unwrap())
         })
         .collect();
     let stuck: Vec<f64> = (11..=15)
         .map(|s| {
             let mut sim = Sim::new(&m, s).unwrap();
-            stat(&sim.run_for(120.0))
+            stat(&sim.run_for(120.0).unwrap())
         })
         .collect();
     let mv = |x: &[f64]| {

@@ -41,7 +41,7 @@ fn run(warmup_s: f64, end_s: f64) -> Report {
     let mut sc = Scenario::from_toml_str(DATA).unwrap();
     sc.warmup_s = warmup_s;
     let mut sim = Sim::new(&sc, 4).unwrap();
-    sim.run_until(secs_to_ns(end_s));
+    sim.run_until(secs_to_ns(end_s)).unwrap();
     sim.report()
 }
 
@@ -131,7 +131,7 @@ kind = "crash"
 #[test]
 fn a_window_without_answers_has_no_percentiles_and_shows_the_offered_load() {
     let sc = Scenario::from_toml_str(OUTAGE).unwrap();
-    let r = Sim::new(&sc, 9).unwrap().run_for(60.0);
+    let r = Sim::new(&sc, 9).unwrap().run_for(60.0).unwrap();
     let (mut empty, mut full) = (0, 0);
     for w in &r.series.windows {
         if w.completed == 0 {

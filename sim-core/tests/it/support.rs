@@ -48,7 +48,7 @@ pub fn scenario_with(text: &str, sets: &[(&str, &str)]) -> Scenario {
 
 pub fn run(sc: &Scenario, seed: u64) -> Report {
     let mut sim = Sim::new(sc, seed).unwrap();
-    let r = sim.run_for(sc.duration_s);
+    let r = sim.run_for(sc.duration_s).unwrap();
     assert!(
         r.conservation.ok,
         "conservation violated; reproduce with seed {seed}: {:?}",

@@ -53,6 +53,7 @@ impl Sim {
                 .map(|l| super::super::link::LinkState::new(l.bytes_per_ns))
                 .collect(),
             cands: Vec::new(),
+            guard: Default::default(),
             cfg: Arc::new(cfg),
         };
         sim.warm_caches();

@@ -242,7 +242,7 @@ impl Sim {
                 });
                 if !node.autoscale_armed {
                     node.autoscale_armed = true;
-                    let at = now + crate::calendar::secs_to_ns(spec.interval_s);
+                    let at = now.saturating_add(crate::calendar::secs_to_ns(spec.interval_s));
                     self.cal.schedule(at, Event::Autoscale { node: ni as u32 });
                 }
             }

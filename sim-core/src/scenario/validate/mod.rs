@@ -242,8 +242,13 @@ pub(super) fn validate(sc: &Scenario) -> R {
     for (i, f) in sc.faults.iter().enumerate() {
         v.fault(&format!("faults[{i}]"), f)?;
     }
-    v.acyclic()
+    v.acyclic()?;
+    work::check(sc)
 }
+
+/// The most nodes a scenario may have (an idle node costs a few KB; ten
+/// thousand fit in a browser tab).
+pub const MAX_NODES: usize = 10_000;
 
 fn top(sc: &Scenario) -> R {
     num("duration_s", sc.duration_s)?;
@@ -266,6 +271,16 @@ fn top(sc: &Scenario) -> R {
     }
     if sc.nodes.is_empty() {
         return Err(err("nodes", "a scenario needs at least one node"));
+    }
+    if sc.nodes.len() > MAX_NODES {
+        return Err(err(
+            "nodes",
+            format!(
+                "at most {MAX_NODES} nodes, got {}: a topology this large is beyond what \
+                 one simulation can show (or a browser tab hold)",
+                sc.nodes.len()
+            ),
+        ));
     }
     for (n, pos) in &sc.layout {
         if !sc.nodes.contains_key(n) {
@@ -631,6 +646,7 @@ fn cache(p: &str, c: &CacheSpec) -> R {
 }
 
 mod nodes;
+mod work;
 
 #[cfg(test)]
 mod tests;

@@ -128,7 +128,17 @@ impl Validator<'_> {
         if b.dlq && b.max_attempts.is_none() {
             return Err(err(at(p, "dlq"), "a dead-letter queue needs max_attempts"));
         }
-        num(&at(p, "redelivery_s"), b.redelivery_s)
+        num(&at(p, "redelivery_s"), b.redelivery_s)?;
+        let instant = matches!(b.process, Some(DistSpec::Constant { value_s }) if value_s == 0.0);
+        if instant && b.redelivery_s == 0.0 && b.poison_rate > 0.0 && b.max_attempts.is_none() {
+            return Err(err(
+                at(p, "redelivery_s"),
+                "a poison message retried forever (no max_attempts), processed in 0 s and \
+                 redelivered after 0 s loops without simulated time moving: give redelivery_s \
+                 a duration, or set max_attempts",
+            ));
+        }
+        Ok(())
     }
 
     pub(super) fn balancer(&self, p: &str, lb: &LoadBalancerSpec) -> R {
@@ -202,7 +212,7 @@ impl Validator<'_> {
             }
         };
         match a {
-            FaultAction::Crash | FaultAction::Hang => target(
+            FaultAction::Crash {} | FaultAction::Hang {} => target(
                 stationed,
                 "crash, hang and restart apply to services, externals, databases and caches",
             ),
@@ -235,7 +245,9 @@ impl Validator<'_> {
                 None => Err(err(at(p, "peer"), format!("unknown node {peer:?}"))),
                 Some(_) => Ok(()),
             },
-            FaultAction::Flush => target(kind == Some(NodeKind::Cache), "flush applies to caches"),
+            FaultAction::Flush {} => {
+                target(kind == Some(NodeKind::Cache), "flush applies to caches")
+            }
             FaultAction::Scale { replicas } => {
                 target(kind == Some(NodeKind::Service), "scale applies to services")?;
                 num(&at(p, "replicas"), *replicas as f64)
@@ -267,33 +279,50 @@ impl Validator<'_> {
     }
 }
 
-/// Depth-first search for a cycle (state 1: on the stack, 2: done).
+/// Depth-first search for a cycle (state 1: on the stack, 2: done). The
+/// stack is explicit, not the host's: a call chain of any length (tens of
+/// thousands of services) is checked without recursion.
 fn visit<'a>(
     g: &BTreeMap<&'a str, Vec<&'a str>>,
-    n: &'a str,
+    root: &'a str,
     state: &mut BTreeMap<&'a str, u8>,
     stack: &mut Vec<&'a str>,
 ) -> R {
-    match state.get(n) {
-        Some(2) => return Ok(()),
-        Some(1) => {
-            let start = stack.iter().position(|s| *s == n).unwrap_or(0);
-            let mut cyc: Vec<&str> = stack[start..].to_vec();
-            cyc.push(n);
-            return Err(err(
-                format!("nodes.{n}"),
-                format!("calls form a cycle: {}", cyc.join(" -> ")),
-            ));
+    if state.contains_key(root) {
+        return Ok(());
+    }
+    // The path from the root, each node with its next child to visit.
+    let mut next: Vec<usize> = Vec::new();
+    state.insert(root, 1);
+    stack.push(root);
+    next.push(0);
+    while let (Some(&n), Some(i)) = (stack.last(), next.last_mut()) {
+        let children = g.get(n).map(|v| v.as_slice()).unwrap_or(&[]);
+        let Some(&c) = children.get(*i) else {
+            state.insert(n, 2);
+            stack.pop();
+            next.pop();
+            continue;
+        };
+        *i += 1;
+        match state.get(c) {
+            Some(2) => {}
+            Some(_) => {
+                let start = stack.iter().position(|s| *s == c).unwrap_or(0);
+                let mut cyc: Vec<&str> = stack[start..].to_vec();
+                cyc.push(c);
+                return Err(err(
+                    format!("nodes.{c}"),
+                    format!("calls form a cycle: {}", cyc.join(" -> ")),
+                ));
+            }
+            None => {
+                state.insert(c, 1);
+                stack.push(c);
+                next.push(0);
+            }
         }
-        _ => {}
     }
-    state.insert(n, 1);
-    stack.push(n);
-    for c in g.get(n).map(|v| v.as_slice()).unwrap_or(&[]) {
-        visit(g, c, state, stack)?;
-    }
-    stack.pop();
-    state.insert(n, 2);
     Ok(())
 }
 

@@ -176,3 +176,264 @@ fn every_number_is_checked_against_its_bounds_entry() {
     let sc: Scenario = d.build().unwrap();
     assert_eq!(sc.nodes.len(), 2);
 }
+
+/// A chain of `n` services, `s0 -> s1 -> ... -> s{n-1}`, fed by a source;
+/// with `cycle`, the last calls the first.
+fn chain(n: usize, cycle: bool) -> String {
+    let mut t = String::from(
+        "version = 1\nname = \"chain\"\n[nodes.src]\nkind = \"source\"\ntarget = \"s0\"\n\
+         arrival = { process = \"poisson\", rate = 1 }\n",
+    );
+    for i in 0..n {
+        t += &format!("[nodes.s{i}]\nkind = \"service\"\n");
+        if i + 1 < n {
+            t += &format!("steps = [{{ call = {{ to = \"s{}\" }} }}]\n", i + 1);
+        } else if cycle {
+            t += "steps = [{ call = { to = \"s0\" } }]\n";
+        } else {
+            t += "service = { dist = \"constant\", value_s = 0.001 }\n";
+        }
+    }
+    t
+}
+
+#[test]
+fn a_long_call_chain_is_checked_for_cycles_without_recursion() {
+    // 9,000 services on a 256 KiB stack: the recursive search this
+    // replaced took a frame per service and overflowed here (and at
+    // ~30,000 services on the main thread's 8 MiB).
+    let text = chain(9_000, true);
+    let res = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || Scenario::from_toml_str(&text).map(|_| ()))
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    let e = res.unwrap_err();
+    assert!(
+        e.message.starts_with("calls form a cycle: s0 -> s1 -> s2"),
+        "{e}"
+    );
+    assert!(e.message.ends_with("s8999 -> s0"), "{e}");
+    Scenario::from_toml_str(&chain(9_000, false)).unwrap();
+}
+
+#[test]
+fn a_scenario_holds_at_most_ten_thousand_nodes() {
+    Scenario::from_toml_str(&chain(MAX_NODES - 1, false)).unwrap();
+    let e = Scenario::from_toml_str(&chain(MAX_NODES, false)).unwrap_err();
+    assert_eq!(e.path, "nodes");
+    assert!(e.message.contains("at most 10000 nodes, got 10001"), "{e}");
+}
+
+#[test]
+fn times_fit_integer_nanoseconds() {
+    let base = r#"
+        version = 1
+        name = "t"
+        [nodes.src]
+        kind = "source"
+        target = "api"
+        arrival = { process = "poisson", rate = 1 }
+        [nodes.api]
+        kind = "service"
+        service = { dist = "exponential", mean_s = 0.01 }
+    "#;
+    let with = |path: &str, v: f64| {
+        let mut doc = ScenarioDoc::parse(base, crate::Format::Toml).unwrap();
+        doc.set_value(path, v.into()).unwrap();
+        doc.build().map(|_| ())
+    };
+    // (path, refused, accepted): below one tick, beyond 10^9 s, a periodic
+    // timer faster than 1 ms, a lognormal whose variance overflows.
+    for (path, bad, good) in [
+        ("duration_s", 1e-12, 1e-9),
+        ("duration_s", 1.85e10, 1e9),
+        ("nodes.src.timeout_s", 1e-12, 1e-6),
+        ("nodes.src.timeout_s", 1.85e10, 1e9),
+        ("metrics.window_s", 1e-12, 1e-3),
+        ("nodes.api.service.mean_s", 1e10, 1e3),
+    ] {
+        assert!(with(path, good).is_ok(), "{path} = {good}");
+        let e = with(path, bad).unwrap_err();
+        assert_eq!(e.path, path, "{e}");
+        assert!(e.message.contains("between"), "{e}");
+    }
+    let mut doc = ScenarioDoc::parse(base, crate::Format::Toml).unwrap();
+    doc.set(
+        "nodes.api.service",
+        r#"{"dist": "lognormal", "mean_s": 0.01, "cv": 1e155}"#,
+    )
+    .unwrap();
+    let e = doc.build().unwrap_err();
+    assert_eq!(e.path, "nodes.api.service.cv", "{e}");
+    assert!(e.message.contains("<= 1000"), "{e}");
+}
+
+#[test]
+fn a_poison_message_redelivered_at_once_forever_is_refused() {
+    let text = |redelivery: &str, extra: &str| {
+        format!(
+            r#"
+            version = 1
+            name = "poison"
+            [nodes.src]
+            kind = "source"
+            target = "api"
+            arrival = {{ process = "poisson", rate = 1 }}
+            [nodes.api]
+            kind = "service"
+            steps = [{{ publish = {{ broker = "q" }} }}]
+            [nodes.q]
+            kind = "broker"
+            poison_rate = 1.0
+            process = {{ dist = "constant", value_s = 0 }}
+            redelivery_s = {redelivery}
+            {extra}
+            "#
+        )
+    };
+    let e = Scenario::from_toml_str(&text("0", "")).unwrap_err();
+    assert_eq!(e.path, "nodes.q.redelivery_s", "{e}");
+    assert!(e.message.contains("without simulated time moving"), "{e}");
+    // A delay, or a bound on attempts, ends the loop.
+    Scenario::from_toml_str(&text("0.1", "")).unwrap();
+    Scenario::from_toml_str(&text("0", "max_attempts = 3")).unwrap();
+}
+
+#[test]
+fn a_request_whose_work_multiplies_past_the_bound_is_refused_naming_the_path() {
+    let with_api = |api_steps: &str, extra: &str| {
+        format!(
+            r#"
+            version = 1
+            name = "work"
+            [nodes.src]
+            kind = "source"
+            target = "api"
+            arrival = {{ process = "poisson", rate = 1 }}
+            [nodes.api]
+            kind = "service"
+            steps = {api_steps}
+            [nodes.dep]
+            kind = "external"
+            latency = {{ dist = "constant", value_s = 0.001 }}
+            {extra}
+            "#
+        )
+    };
+    let refused = |text: String| Scenario::from_toml_str(&text).unwrap_err();
+    // A 10^6-way fan-out.
+    let e = refused(with_api(
+        r#"[{ call = { to = "dep", count = 1000000, parallel = true } }]"#,
+        "",
+    ));
+    assert_eq!(e.path, "nodes.src", "{e}");
+    assert!(e.message.contains("1.00e6 steps"), "{e}");
+    assert!(
+        e.message
+            .contains("src -> api: nodes.api.steps[0].call x1.00e6 -> dep"),
+        "{e}"
+    );
+    // Nested repeats: 1000 x 1000 computes.
+    let e = refused(with_api(
+        r#"[{ repeat = { count = 1000, steps = [{ repeat = { count = 1000, steps = [
+            { compute = { dist = "constant", value_s = 0.000001 } } ] } }] } }]"#,
+        "",
+    ));
+    assert!(
+        e.message
+            .contains("steps[0].repeat x1000 > nodes.api.steps[0].repeat.steps[0].repeat x1000"),
+        "{e}"
+    );
+    // Retries multiplied over layers: 21^2 attempts at each of src -> api
+    // -> mid -> dep = 21^3 = 9261 calls of dep: accepted; one more layer
+    // (21^4 = 194481) is refused.
+    let layers = |n: usize| {
+        let mut extra = String::new();
+        for i in 0..n {
+            let next = if i + 1 < n {
+                format!("l{}", i + 1)
+            } else {
+                "dep".into()
+            };
+            extra += &format!(
+                "[nodes.l{i}]\nkind = \"service\"\n\
+                 steps = [{{ call = {{ to = \"{next}\", retries = {{ max = 20 }} }} }}]\n"
+            );
+        }
+        with_api(
+            r#"[{ call = { to = "l0", retries = { max = 20 } } }]"#,
+            &extra,
+        )
+    };
+    Scenario::from_toml_str(&layers(2)).unwrap();
+    let e = refused(layers(3));
+    assert!(
+        e.message.contains("l2: nodes.l2.steps[0].call x21 -> dep"),
+        "{e}"
+    );
+    // An ordinary N+1: 100 queries a request.
+    Scenario::from_toml_str(&with_api(r#"[{ call = { to = "dep", count = 100 } }]"#, "")).unwrap();
+}
+
+#[test]
+fn a_fault_without_fields_refuses_unknown_ones() {
+    let with_fault = |fault: &str| {
+        format!(
+            r#"
+            version = 1
+            name = "f"
+            faults = [{fault}]
+            [nodes.src]
+            kind = "source"
+            target = "api"
+            arrival = {{ process = "poisson", rate = 1 }}
+            [nodes.api]
+            kind = "service"
+            service = {{ dist = "exponential", mean_s = 0.01 }}
+            "#
+        )
+    };
+    for kind in ["crash", "hang"] {
+        let ok = format!(r#"{{ at_s = 1, duration_s = 2, target = "api", kind = "{kind}" }}"#);
+        Scenario::from_toml_str(&with_fault(&ok)).unwrap();
+        // A misspelt duration_s silently did nothing.
+        let bad = format!(r#"{{ at_s = 1, duraton_s = 2, target = "api", kind = "{kind}" }}"#);
+        let e = Scenario::from_toml_str(&with_fault(&bad)).unwrap_err();
+        assert!(e.message.contains("unknown field `duraton_s`"), "{e}");
+    }
+}
+
+#[test]
+fn a_number_where_a_variant_name_belongs_is_refused() {
+    let base = r#"
+        version = 1
+        name = "t"
+        faults = [{ at_s = 1, target = "c", kind = "flush" }]
+        [nodes.src]
+        kind = "source"
+        target = "api"
+        arrival = { process = "poisson", rate = 1 }
+        [nodes.api]
+        kind = "service"
+        steps = [{ cache_read = { cache = "c", key = { space = "k", n = 10 } } }]
+        [nodes.c]
+        kind = "cache"
+    "#;
+    Scenario::from_toml_str(base).unwrap();
+    // serde took an integer tag for the variant's index: 7 was `flush`.
+    for (path, v) in [
+        ("faults[0].kind", "7"),
+        ("nodes.src.arrival.process", "0"),
+        ("nodes.api.steps[0].cache_read.key.space", "1"),
+    ] {
+        let mut doc = ScenarioDoc::parse(base, crate::Format::Toml).unwrap();
+        doc.set(path, v).unwrap();
+        let e = doc.build().unwrap_err();
+        assert_eq!(e.path, path, "{e}");
+        if path != "nodes.api.steps[0].cache_read.key.space" {
+            assert!(e.message.contains("must be a name in quotes, got"), "{e}");
+        }
+    }
+}

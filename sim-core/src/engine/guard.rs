@@ -1,0 +1,340 @@
+//! The run's two guards, so that no scenario can hang the host or fill its
+//! memory, whatever numbers it holds:
+//! - simulated time must advance: a million events in a row at one instant
+//!   means something repeats in zero simulated time (a zero delay, think
+//!   time, backoff or service time in a loop). The run stops, naming the
+//!   events and nodes that repeat, and the seed.
+//! - the requests the simulated system holds at once stay within a budget:
+//!   an overloaded unbounded queue is the simulated system's problem, so the
+//!   run stops with the node that holds the most, before the host's memory
+//!   runs out (a browser tab's in particular).
+//!
+//! Either guard stops the run with a [`RunError`]. The simulation stays
+//! readable (its report covers the run so far) but processes no more events:
+//! every later `step` or `run_until` returns the same error.
+
+use super::event::Event;
+use super::node::BodyState;
+use super::Sim;
+use crate::calendar::{ns_to_secs, Time};
+
+/// Events at one simulated instant after which the run stops as a zero-time
+/// loop. A real burst (every user of a closed loop waking together, a
+/// fan-out of thousands) puts a few events per request at one instant;
+/// a million with the clock standing still is a loop.
+pub const STALL_EVENTS: u64 = 1_000_000;
+
+/// The last events of a stall are tallied by (event, node) to name the loop.
+const TALLY_EVENTS: u64 = 4096;
+
+/// Requests (live calls between nodes) the simulated system may hold at
+/// once, by default. A request costs the host about 300 bytes (its call,
+/// its job, its place in a queue), so a million take about 300 MB: room in
+/// a browser tab. The CLI's `--max-in-flight` changes it.
+pub const DEFAULT_MAX_IN_FLIGHT: u64 = 1_000_000;
+
+/// Messages waiting in brokers, per request of the budget: a message is a
+/// few dozen bytes, an eighth of a request.
+const MESSAGES_PER_REQUEST: u64 = 8;
+
+/// Events between two checks of the budget (a check is a few loads, plus a
+/// pass over the brokers).
+const BUDGET_EVERY: u64 = 4096;
+
+/// Why a run stopped before its end.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunError {
+    /// Simulated time stopped advancing.
+    Stalled(Stall),
+    /// The simulated system holds more requests than the budget allows.
+    OverBudget(OverBudget),
+}
+
+/// A zero-time loop: what repeated, where, when.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stall {
+    /// The instant the clock stood still at.
+    pub at: Time,
+    /// Events in a row at that instant.
+    pub events: u64,
+    pub seed: u64,
+    /// What the last events were, most frequent first.
+    pub looping: Vec<LoopSite>,
+}
+
+/// One kind of event that repeats in a stall, and where.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoopSite {
+    /// The event (`response`, `retry`, `consumer wakes`, ...).
+    pub event: &'static str,
+    /// The node (or the call `caller -> callee`) it happens at.
+    pub at: String,
+    /// How many of the last few thousand events were this one.
+    pub count: u64,
+}
+
+/// The simulated system outgrew its budget.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OverBudget {
+    pub at: Time,
+    pub seed: u64,
+    /// Requests in flight (live calls).
+    pub requests: u64,
+    /// Messages waiting in brokers.
+    pub messages: u64,
+    /// The budget, in requests.
+    pub limit: u64,
+    /// The node holding the most, what it holds and how many.
+    pub node: String,
+    pub holds: &'static str,
+    pub node_held: u64,
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Stalled(s) => {
+                write!(
+                    f,
+                    "simulated time stopped advancing at t = {} s: {} events in a row at that \
+                     instant (seed {}). What repeats: ",
+                    ns_to_secs(s.at),
+                    s.events,
+                    s.seed
+                )?;
+                for (i, l) in s.looping.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(f, "{sep}{} at {} ({} times)", l.event, l.at, l.count)?;
+                }
+                write!(
+                    f,
+                    ". Something in this loop takes no simulated time (a zero delay, think time, \
+                     timeout, backoff or service time): give it a duration"
+                )
+            }
+            RunError::OverBudget(o) => write!(
+                f,
+                "the simulated system holds {} requests in flight and {} queued messages at \
+                 t = {} s (seed {}), over its budget of {} requests (node {} holds {} in its {}): \
+                 it receives more work than it finishes and nothing bounds the backlog. Bound the \
+                 queue (queue capacity), shed or limit load, or add capacity; a larger budget \
+                 only delays this (the CLI's --max-in-flight)",
+                o.requests,
+                o.messages,
+                ns_to_secs(o.at),
+                o.seed,
+                o.limit,
+                o.node,
+                o.node_held,
+                o.holds
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// The guards' state.
+pub(crate) struct Guard {
+    /// The instant of the last event, and how many events in a row came at it.
+    still_at: Time,
+    still: u64,
+    /// (event, node, callee or NONE, count) of the last events of a stall.
+    tally: Vec<(&'static str, u32, u32, u64)>,
+    stall_events: u64,
+    max_in_flight: u64,
+    halted: Option<RunError>,
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Guard {
+            still_at: 0,
+            still: 0,
+            tally: Vec::new(),
+            stall_events: STALL_EVENTS,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            halted: None,
+        }
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Sim {
+    /// Sets the budget of requests in flight (at least 1).
+    pub fn set_max_in_flight(&mut self, requests: u64) {
+        self.guard.max_in_flight = requests.max(1);
+    }
+
+    /// Sets how many events in a row at one instant make a stall (at least
+    /// 2; the default is [`STALL_EVENTS`]).
+    pub fn set_stall_events(&mut self, events: u64) {
+        self.guard.stall_events = events.max(2);
+    }
+
+    /// Why the run stopped early, if it did.
+    pub fn halted(&self) -> Option<&RunError> {
+        self.guard.halted.as_ref()
+    }
+
+    /// The error of a stopped run.
+    #[inline(always)]
+    pub(super) fn check_halted(&self) -> Result<(), RunError> {
+        match &self.guard.halted {
+            None => Ok(()),
+            Some(e) => Err(e.clone()),
+        }
+    }
+
+    /// Checks an event popped at `t`, before it is handled.
+    #[inline(always)]
+    pub(super) fn guard_event(&mut self, t: Time, ev: &Event) -> Result<(), RunError> {
+        let g = &mut self.guard;
+        if t != g.still_at {
+            g.still_at = t;
+            g.still = 0;
+            if !g.tally.is_empty() {
+                g.tally.clear();
+            }
+        } else {
+            g.still += 1;
+            if g.still >= g.stall_events.saturating_sub(TALLY_EVENTS) {
+                self.tally(ev)?;
+            }
+        }
+        if self.events % BUDGET_EVERY == 0 {
+            self.check_budget()?;
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn tally(&mut self, ev: &Event) -> Result<(), RunError> {
+        let (event, node, peer) = self.event_site(ev);
+        let tally = &mut self.guard.tally;
+        match tally
+            .iter_mut()
+            .find(|s| (s.0, s.1, s.2) == (event, node, peer))
+        {
+            Some(s) => s.3 += 1,
+            None => tally.push((event, node, peer, 1)),
+        }
+        if self.guard.still < self.guard.stall_events {
+            return Ok(());
+        }
+        let mut sites = std::mem::take(&mut self.guard.tally);
+        sites.sort_by(|a, b| b.3.cmp(&a.3).then(a.0.cmp(b.0)).then(a.1.cmp(&b.1)));
+        let name = |n: u32| match self.cfg.nodes.get(n as usize) {
+            Some(c) => c.name.clone(),
+            None => "the run".to_string(),
+        };
+        let looping = sites
+            .iter()
+            .take(6)
+            .map(|&(event, node, peer, count)| LoopSite {
+                event,
+                at: if peer == NONE {
+                    name(node)
+                } else {
+                    format!("{} -> {}", name(node), name(peer))
+                },
+                count,
+            })
+            .collect();
+        let err = RunError::Stalled(Stall {
+            at: self.guard.still_at,
+            events: self.guard.still,
+            seed: self.cfg.seed,
+            looping,
+        });
+        self.guard.halted = Some(err.clone());
+        Err(err)
+    }
+
+    /// (event name, node, callee or NONE) of an event.
+    fn event_site(&self, ev: &Event) -> (&'static str, u32, u32) {
+        let job = |r| self.jobs.get(r).map_or(NONE, |j| j.node);
+        let call = |r| match self.calls.get(r) {
+            Some(c) => {
+                let e = &self.cfg.edges[c.edge as usize];
+                (e.from, e.to)
+            }
+            None => (NONE, NONE),
+        };
+        let on_call = |name, r| {
+            let (a, b) = call(r);
+            (name, a, b)
+        };
+        match *ev {
+            Event::Warmup => ("warm-up end", NONE, NONE),
+            Event::Window => ("window close", NONE, NONE),
+            Event::Arrival { src, .. } => ("arrival", src, NONE),
+            Event::UserWake { src, .. } => ("user wakes", src, NONE),
+            Event::Deliver { job: j } => ("delivery", job(j), NONE),
+            Event::ComputeDone { job: j } => ("compute done", job(j), NONE),
+            Event::Admit { job: j } => ("rate-limit admit", job(j), NONE),
+            Event::Respond { call: c, .. } => on_call("response", c),
+            Event::AttemptTimeout { call: c, .. } => on_call("timeout", c),
+            Event::RetryFire { call: c } => on_call("retry", c),
+            Event::HedgeFire { call: c } => on_call("hedge", c),
+            Event::PoolTimeout { call: c, .. } => on_call("pool timeout", c),
+            Event::FallbackDone { call: c } => on_call("fallback", c),
+            Event::Fault { .. } => ("fault", NONE, NONE),
+            Event::ReplicaUp { node, .. } => ("replica up", node, NONE),
+            Event::Autoscale { node } => ("autoscaler tick", node, NONE),
+            Event::ConsumerWake { node, .. } => ("consumer wakes", node, NONE),
+            Event::ConsumerDone { node, .. } => ("message done", node, NONE),
+            Event::LinkDone { .. } => ("link transfer done", NONE, NONE),
+        }
+    }
+
+    /// Stops the run if the simulated system holds more than its budget.
+    fn check_budget(&mut self) -> Result<(), RunError> {
+        let requests = self.calls.held() as u64;
+        let limit = self.guard.max_in_flight;
+        let messages: u64 = self
+            .nodes
+            .iter()
+            .map(|n| match &n.body {
+                BodyState::Broker(b) => b.backlog(),
+                _ => 0,
+            })
+            .sum();
+        if requests <= limit && messages / MESSAGES_PER_REQUEST <= limit {
+            return Ok(());
+        }
+        self.over_budget(requests, messages)
+    }
+
+    #[cold]
+    fn over_budget(&mut self, requests: u64, messages: u64) -> Result<(), RunError> {
+        let mut worst = (0, "queue", 0u64);
+        for (i, n) in self.nodes.iter().enumerate() {
+            let (holds, held) = match &n.body {
+                BodyState::Broker(b) => ("backlog", b.backlog() / MESSAGES_PER_REQUEST),
+                _ => ("queue", n.stations.iter().map(|s| s.in_system()).sum()),
+            };
+            if held > worst.2 {
+                worst = (i, holds, held);
+            }
+        }
+        let (i, holds, _) = worst;
+        let node_held = match &self.nodes[i].body {
+            BodyState::Broker(b) => b.backlog(),
+            _ => worst.2,
+        };
+        let err = RunError::OverBudget(OverBudget {
+            at: self.cal.now(),
+            seed: self.cfg.seed,
+            requests,
+            messages,
+            limit: self.guard.max_in_flight,
+            node: self.cfg.nodes[i].name.clone(),
+            holds,
+            node_held,
+        });
+        self.guard.halted = Some(err.clone());
+        Err(err)
+    }
+}

@@ -1,0 +1,104 @@
+//! Hostile inputs (issue 17): a run ends with simulated time advancing and
+//! within its budget of memory, or stops with a message naming the cause.
+
+use sim_core::sim::{RunError, STALL_EVENTS};
+use sim_core::{Scenario, Sim};
+
+fn scenario(toml: &str) -> Scenario {
+    Scenario::from_toml_str(toml).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// 100 closed-loop users with zero think time against a zero-latency
+/// dependency: every request completes in the instant it is issued and the
+/// user issues the next one, so simulated time never moves.
+const ZERO_TIME_LOOP: &str = r#"
+    version = 1
+    name = "zero-time loop"
+    duration_s = 30
+    [nodes.src]
+    kind = "source"
+    target = "dep"
+    arrival = { process = "closed", users = 100, think = { dist = "constant", value_s = 0 } }
+    [nodes.dep]
+    kind = "external"
+    latency = { dist = "constant", value_s = 0 }
+"#;
+
+#[test]
+fn a_zero_time_loop_stops_with_an_error_naming_the_loop_and_the_seed() {
+    let sc = scenario(ZERO_TIME_LOOP);
+    let mut sim = Sim::new(&sc, 77).unwrap();
+    let err = sim.run_for(sc.duration_s).unwrap_err();
+    let RunError::Stalled(stall) = &err else {
+        panic!("expected a stall, got {err}");
+    };
+    assert_eq!(stall.at, 0, "the clock never moved");
+    assert_eq!(stall.events, STALL_EVENTS);
+    assert_eq!(stall.seed, 77);
+    assert!(
+        stall.looping.iter().any(|l| l.at.contains("src")),
+        "{:?}",
+        stall.looping
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("seed 77") && msg.contains("src"), "{msg}");
+    // The run stays stopped: the same error, no more events.
+    let events = sim.events();
+    assert_eq!(sim.run_until(1).unwrap_err(), err);
+    assert_eq!(sim.step().unwrap_err(), err);
+    assert_eq!(sim.events(), events);
+    // What ran so far is still accounted for.
+    assert!(sim.report().conservation.ok);
+}
+
+#[test]
+fn the_stall_threshold_is_adjustable_and_ordinary_runs_never_reach_it() {
+    let sc = scenario(ZERO_TIME_LOOP);
+    let mut sim = Sim::new(&sc, 1).unwrap();
+    sim.set_stall_events(5_000);
+    match sim.run_for(1.0) {
+        Err(RunError::Stalled(s)) => assert_eq!(s.events, 5_000),
+        other => panic!("expected a stall: {other:?}"),
+    }
+    // The same loop with a 1 ms think time advances: no error.
+    let sc = scenario(&ZERO_TIME_LOOP.replace("value_s = 0 }", "value_s = 0.001 }"));
+    let mut sim = Sim::new(&sc, 1).unwrap();
+    sim.set_stall_events(5_000);
+    assert!(sim.run_for(1.0).is_ok());
+}
+
+/// 1,000,000 requests per second into one worker of 1 s with an unbounded
+/// queue: the backlog grows by ~10^6 a simulated second.
+const OVERLOAD: &str = r#"
+    version = 1
+    name = "overload"
+    duration_s = 30
+    [nodes.src]
+    kind = "source"
+    target = "api"
+    arrival = { process = "poisson", rate = 1000000 }
+    [nodes.api]
+    kind = "service"
+    workers = 1
+    service = { dist = "constant", value_s = 1 }
+"#;
+
+#[test]
+fn an_unbounded_backlog_stops_at_the_in_flight_budget_naming_the_node() {
+    let sc = scenario(OVERLOAD);
+    let mut sim = Sim::new(&sc, 3).unwrap();
+    sim.set_max_in_flight(20_000);
+    let err = sim.run_for(sc.duration_s).unwrap_err();
+    let RunError::OverBudget(o) = &err else {
+        panic!("expected the budget, got {err}");
+    };
+    // Checked every 4096 events, so it stops within a few thousand of it.
+    assert!(o.requests > 20_000 && o.requests < 30_000, "{o:?}");
+    assert_eq!(o.node, "api");
+    assert!(o.node_held > 20_000, "{o:?}");
+    assert!(sim.now_s() < 0.05, "stopped at {} s", sim.now_s());
+    let msg = err.to_string();
+    assert!(msg.contains("node api holds"), "{msg}");
+    assert!(msg.contains("seed 3"), "{msg}");
+    assert!(sim.report().conservation.ok);
+}
