@@ -131,6 +131,9 @@ async fn the_teacher_removes_a_student_and_ends_the_class() {
     let (code, token, mut t) = teacher(srv.addr).await;
     let (mut rude, id, _) = student(srv.addr, &code, "rude word").await;
     let (mut ada, _, _) = student(srv.addr, &code, "Ada").await;
+    // Both on the teacher's screen first: otherwise a view from before Ada
+    // joined (one student, the rude one) would pass the check below.
+    teacher_until(&mut t, |v| v.students.len() == 2).await;
     t.send(&ClientMsg::Kick { student: id }).await.unwrap();
     let closed = rude
         .until(|m| matches!(m, ServerMsg::Closed { .. }))

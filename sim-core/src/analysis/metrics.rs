@@ -257,7 +257,7 @@ mod tests {
             "#,
         )
         .unwrap();
-        Sim::new(&sc, 3).unwrap().run_for(200.0)
+        Sim::new(&sc, 3).unwrap().run_for(200.0).unwrap()
     }
 
     #[test]

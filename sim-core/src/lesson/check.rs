@@ -238,7 +238,8 @@ impl Plan {
         let sc = &self.points[job.point].arms[job.arm].scenario;
         let r = crate::Sim::new(sc, job.seed)
             .map_err(|e| e.to_string())?
-            .run_for(sc.duration_s);
+            .run_for(sc.duration_s)
+            .map_err(|e| format!("seed {}: the run stopped: {e}", job.seed))?;
         if !r.conservation.ok {
             return Err(format!(
                 "conservation violated with seed {} ({}, {}): {:?}",

@@ -690,7 +690,7 @@ mod tests {
     fn formula_counts_are_bounded_whole_numbers() {
         let f = |name: &str, args: &[f64]| Formula {
             r#fn: name.into(),
-            args: args.to_vec(),
+            args: args.iter().map(|x| Arg::Num(*x)).collect(),
         };
         // 1e300 servers summed term by term never finished; a 1e300-item
         // catalogue allocated without limit.

@@ -240,7 +240,8 @@ impl Prepared {
         if auto {
             sim.auto_window(self.scenario.duration_s);
         }
-        sim.run_until(secs_to_ns(self.scenario.duration_s));
+        sim.run_until(secs_to_ns(self.scenario.duration_s))
+            .map_err(|e| format!("seed {seed}: the run stopped: {e}"))?;
         Ok((sim.report(), sim.latency_histogram().clone()))
     }
 

@@ -109,7 +109,7 @@ fn means_are_over_the_runs_and_pooled_percentiles_over_all_requests() {
         .map(|&seed| {
             let mut sim = Sim::new(&sc, seed).unwrap();
             sim.auto_window(2_000.0);
-            sim.run_until(sim_core::secs_to_ns(2_000.0));
+            sim.run_until(sim_core::secs_to_ns(2_000.0)).unwrap();
             sim
         })
         .collect();
@@ -279,7 +279,7 @@ fn sweep_points_use_common_random_numbers_and_match_single_runs() {
         };
         let mut sim = Sim::new(&sc, run.seed).unwrap();
         sim.auto_window(1_000.0);
-        sim.run_until(sim_core::secs_to_ns(1_000.0));
+        sim.run_until(sim_core::secs_to_ns(1_000.0)).unwrap();
         assert_eq!(run.values[m], sim.report().end_to_end.latency_s.mean);
     }
     assert_eq!(

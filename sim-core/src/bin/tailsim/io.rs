@@ -12,15 +12,42 @@ use std::path::{Path, PathBuf};
 /// to show in messages.
 pub fn read_scenario(file: &Path) -> Result<(String, String), String> {
     if file == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| format!("cannot read the scenario from standard input: {e}"))?;
+        let text = read_capped(std::io::stdin(), "<stdin>")?;
         return Ok((text, "<stdin>".into()));
     }
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    Ok((text, file.display().to_string()))
+    Ok((read_text(file)?, file.display().to_string()))
+}
+
+/// The largest scenario or lesson file read: the largest shipped one is a
+/// few KB; a bigger file is a mistake (or `/dev/urandom`), refused before
+/// parsing.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// Reads a text file of at most [`MAX_FILE_BYTES`], refusing a larger one
+/// (without reading it all) and naming the byte offset of invalid UTF-8.
+pub fn read_text(file: &Path) -> Result<String, String> {
+    let name = file.display().to_string();
+    let f = std::fs::File::open(file).map_err(|e| format!("cannot read {name}: {e}"))?;
+    read_capped(f, &name)
+}
+
+fn read_capped(from: impl Read, name: &str) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    from.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {name}: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "{name}: larger than {} MiB: not a scenario file",
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{name}: not UTF-8 text: invalid byte at offset {}",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// The scenario's format: by extension, else sniffed from the text.
@@ -116,5 +143,33 @@ impl Progress for Bar {
     }
     fn phase(&self, what: &str) {
         self.0.set_message(what.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str, bytes: &[u8]) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("tailsim-{}-{name}", std::process::id()));
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    #[test]
+    fn files_are_size_capped_and_non_utf8_names_the_offset() {
+        // One byte over the cap: refused without parsing (reading
+        // /dev/urandom stops here too).
+        let big = temp("big.toml", &vec![b'#'; MAX_FILE_BYTES as usize + 1]);
+        let e = read_text(&big).unwrap_err();
+        assert!(e.contains("larger than 4 MiB"), "{e}");
+        let bad = temp("bad.toml", b"version = 1\nname = \"\xff\"\n");
+        let e = read_text(&bad).unwrap_err();
+        assert!(e.contains("invalid byte at offset 20"), "{e}");
+        let ok = temp("ok.toml", b"version = 1\n");
+        assert_eq!(read_text(&ok).unwrap(), "version = 1\n");
+        for p in [big, bad, ok] {
+            std::fs::remove_file(p).unwrap();
+        }
     }
 }

@@ -77,8 +77,7 @@ fn load_dir(dir: &Path, scenarios: &Path) -> Result<Vec<LessonFile>, String> {
         .collect();
     paths.sort();
     for p in paths {
-        let text =
-            std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        let text = crate::io::read_text(&p)?;
         let lesson = Lesson::from_toml_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
         let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         if lesson.id != stem {
@@ -92,9 +91,10 @@ fn load_dir(dir: &Path, scenarios: &Path) -> Result<Vec<LessonFile>, String> {
             match &lesson.scenario_file {
                 Some(f) => {
                     let sp = scenarios.join(f);
-                    Some(std::fs::read_to_string(&sp).map_err(|e| {
-                        format!("{}: scenario_file {}: {e}", p.display(), sp.display())
-                    })?)
+                    Some(
+                        crate::io::read_text(&sp)
+                            .map_err(|e| format!("{}: scenario_file {e}", p.display()))?,
+                    )
                 }
                 None => None,
             };
