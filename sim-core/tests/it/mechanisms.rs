@@ -45,7 +45,10 @@ fn a_shared_link_is_a_processor_sharing_queue() {
     let util: Vec<f64> = reps.iter().map(|r| r.links["uplink"].utilisation).collect();
     assert_agrees("link busy fraction", &util, 0.4, 0.0);
     // Little's law on the link: transfers on it = lambda * W.
-    let on: Vec<f64> = reps.iter().map(|r| r.links["uplink"].transfers_mean).collect();
+    let on: Vec<f64> = reps
+        .iter()
+        .map(|r| r.links["uplink"].transfers_mean)
+        .collect();
     assert_agrees("transfers on the link", &on, 50.0 * 0.008 / 0.6, 0.0);
 }
 
@@ -75,8 +78,7 @@ fn load_dependent_service_slows_every_request_by_the_others() {
     // so every compute starts with 4 requests in the replica, 3 of them
     // others: it takes 1 s + 3 x 0.1 s = 1.3 s. Throughput is 1 / 1.3
     // req/s, and each request waits for the 4 ahead of it: 5 x 1.3 = 6.5 s.
-    let sc = scn(
-        r#"duration_s = 1400
+    let sc = scn(r#"duration_s = 1400
 warmup_s = 70
 [nodes.users]
 kind = "source"
@@ -87,11 +89,18 @@ kind = "service"
 workers = 1
 service = { dist = "constant", value_s = 1.0 }
 load = { per_request_s = 0.1 }
-"#,
-    );
+"#);
     let r = run(&sc, 1);
-    assert!((r.end_to_end.throughput_rps - 1.0 / 1.3).abs() < 0.002, "{}", r.end_to_end.throughput_rps);
-    assert!((r.end_to_end.latency_s.mean - 6.5).abs() < 1e-6, "{}", r.end_to_end.latency_s.mean);
+    assert!(
+        (r.end_to_end.throughput_rps - 1.0 / 1.3).abs() < 0.002,
+        "{}",
+        r.end_to_end.throughput_rps
+    );
+    assert!(
+        (r.end_to_end.latency_s.mean - 6.5).abs() < 1e-6,
+        "{}",
+        r.end_to_end.latency_s.mean
+    );
 }
 
 /// A service whose utilisation sits near the autoscaler's target of 0.6.
@@ -123,7 +132,10 @@ fn a_tolerance_band_stops_the_autoscaler_flapping() {
     // the way back to 2 replicas remains (0.375 / 0.6 is 37% off).
     let free = run(&autoscaled(""), 4);
     let banded = run(&autoscaled(", tolerance = 0.3"), 4);
-    let (a, b) = (free.nodes["api"].scale_actions, banded.nodes["api"].scale_actions);
+    let (a, b) = (
+        free.nodes["api"].scale_actions,
+        banded.nodes["api"].scale_actions,
+    );
     eprintln!("scale actions: no band {a}, 30% band {b}");
     assert!(a >= 10, "{a}");
     assert!(b * 3 <= a, "{b} vs {a}");
