@@ -6,7 +6,7 @@
 // and nothing else. Screenshots of each go to test-results/artifacts.
 import { expect, test, type Page } from '@playwright/test';
 import { artifact } from './artifacts';
-import { openApp, waitSimTime } from './helpers';
+import { openApp, waitSimTime, watchErrors } from './helpers';
 
 /** No horizontal scrolling: the document is no wider than the viewport. */
 async function expectNoSideways(page: Page, width: number) {
@@ -76,8 +76,10 @@ test.describe('presenter view (1024x768)', () => {
 
   test('a lesson on a projector: large type, the lesson and the charts only', async ({ page }) => {
     test.setTimeout(60_000);
-    const errors = await openApp(page, '/?lesson=DATA-N%2B1&present');
-    await expect(page.locator('.app.presenting')).toBeVisible();
+    // (The clock is in the statistics panel, which the view hides.)
+    const errors = watchErrors(page);
+    await page.goto('/?lesson=DATA-N%2B1&present');
+    await expect(page.locator('.app.presenting')).toBeVisible({ timeout: 30_000 });
     await expect(page.getByTestId('lesson-panel')).toBeVisible();
     await expect(page.locator('.dashboard canvas').first()).toBeVisible();
     for (const gone of ['#nodes', '#why-slow', '.controls', '[data-testid="topology-panel"]', '#scenario']) {

@@ -776,6 +776,7 @@ fn toggle_panel(p: &TogglePanelProps) -> Html {
     html! {
         <section class="card toggles" aria-label="Anti-patterns" id="toggles">
             <h2>{ "Anti-patterns" }<span class="dim">{ format!(" flip a mistake or its fix, live{lane}") }</span></h2>
+            <p class="note toggle-carry" id="toggle-carry">{ "A flip changes the system from now on; what has already piled up carries over:                 the queue's backlog and the clients' pending retries drain first, so the tail falls over a while, not at once." }</p>
             { for sections.iter().map(|(section, idx)| html! {
                 <fieldset class="toggle-group">
                     <legend>{ *section }</legend>

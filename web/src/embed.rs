@@ -60,7 +60,9 @@ pub fn watch(
         else {
             return;
         };
-        let on_screen = e.is_intersecting() && e.intersection_ratio() > 0.0;
+        // (Chrome reports is_intersecting false below the threshold: the
+        // threshold is 0, any visible part counts.)
+        let on_screen = e.is_intersecting() || e.intersection_ratio() > 0.0;
         if on_screen && paused_by_us.get() && may_autoplay.get() && !playing.get() {
             paused_by_us.set(false);
             dispatch.emit(Action::Play);
@@ -70,7 +72,7 @@ pub fn watch(
         }
     });
     let init = web_sys::IntersectionObserverInit::new();
-    init.set_threshold(&wasm_bindgen::JsValue::from_f64(0.25));
+    init.set_threshold(&wasm_bindgen::JsValue::from_f64(0.0));
     let visible =
         web_sys::IntersectionObserver::new_with_options(on_visible.as_ref().unchecked_ref(), &init)
             .ok();
