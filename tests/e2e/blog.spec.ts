@@ -76,3 +76,32 @@ test('two embeds in a post: one plays at a time, on screen; each sized to its co
   await expect(b.locator('#play')).toHaveAttribute('aria-pressed', 'true', { timeout: 15_000 });
   await expect(a.locator('#play')).toHaveAttribute('aria-pressed', 'false', { timeout: 15_000 });
 });
+
+test('two embeds on screen at once: one plays at a time', async ({ page, context }) => {
+  test.setTimeout(120_000);
+  const maker = await context.newPage();
+  await openApp(maker);
+  const first = await snippet(maker, 'catalogue/DATA-N+1.toml');
+  const second = await snippet(maker, 'chain.toml');
+  await maker.close();
+  const post = `<!doctype html><html><head><meta charset="utf-8"><title>A post</title></head>
+    <body style="margin:0"><div style="display:flex;gap:8px">
+      <div style="flex:1">${first.replace('loading="lazy"', '')}</div>
+      <div style="flex:1">${second.replace('loading="lazy"', '')}</div>
+    </div></body></html>`;
+  await page.setViewportSize({ width: 1300, height: 900 });
+  await page.route('**/side-by-side.html', (r) => r.fulfill({ contentType: 'text/html', body: post }));
+  await page.goto('/side-by-side.html');
+  const a = await frameOf(page, 0);
+  const b = await frameOf(page, 1);
+  const pressed = async (f: Frame) => (await f.locator('#play').getAttribute('aria-pressed')) === 'true';
+  // Both start (each is on screen), and the later one pauses the other.
+  await expect.poll(async () => Number(await pressed(a)) + Number(await pressed(b)), { timeout: 15_000 }).toBe(1);
+  await page.waitForTimeout(1_000);
+  expect(Number(await pressed(a)) + Number(await pressed(b))).toBe(1);
+  // Play on the paused one: it plays, the other pauses.
+  const [on, off] = (await pressed(a)) ? [a, b] : [b, a];
+  await off.locator('#play').click();
+  await expect(off.locator('#play')).toHaveAttribute('aria-pressed', 'true');
+  await expect(on.locator('#play')).toHaveAttribute('aria-pressed', 'false');
+});

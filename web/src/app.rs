@@ -224,6 +224,13 @@ pub fn app(props: &AppProps) -> Html {
             let d = state.dispatcher();
             Callback::from(move |a: Action| d.dispatch(a))
         };
+        // Playing: the page's other embeds pause (see `share::RESIZE_SCRIPT`).
+        use_effect_with(state.embed && state.playing, |&now| {
+            if now {
+                crate::embed::announce_playing();
+            }
+            || ()
+        });
         let live = state.embed && state.lanes[0].is_some();
         use_effect_with(live, move |&live| {
             let watch = embed_ref
@@ -1248,18 +1255,22 @@ fn stat_panel(p: &StatPanelProps) -> Html {
     html! {
         <aside class="stats" aria-label="Statistics">
             <section class="card tail">
-                <h2>{ "Tail latency vs theory" }</h2>
-                <div class="compare">
+                // No theory for this topology: the card shows the run alone
+                // (an empty "n/a" half explains nothing).
+                <h2>{ if p.prediction.is_some() { "Tail latency vs theory" } else { "Tail latency" } }</h2>
+                <div class={classes!("compare", p.prediction.is_none().then_some("alone"))}>
                     <div class="metric big sim">
                         <div class="label">{ "simulated p99" }<br />{ recent_span }</div>
                         <div class="value" id="p99-sim">{ recent }</div>
                         <div class="sub">{ ratio.map(|r| format!("{r:.2}× the prediction")).unwrap_or_default() }</div>
                     </div>
-                    <div class="metric big theory">
-                        <div class="label">{ "Erlang C p99" }<br />{ theory_label }</div>
-                        <div class={theory_class} id="p99-theory">{ theory_text }</div>
-                        <div class="sub">{ theory_note }</div>
-                    </div>
+                    if p.prediction.is_some() {
+                        <div class="metric big theory">
+                            <div class="label" title="Erlang C: the M/M/c queue's exact answer">{ "Theory p99" }<br />{ theory_label }</div>
+                            <div class={theory_class} id="p99-theory">{ theory_text }</div>
+                            <div class="sub">{ theory_note }</div>
+                        </div>
+                    }
                 </div>
             </section>
             <section class="card">

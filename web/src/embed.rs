@@ -19,6 +19,8 @@ pub struct Watch {
     _on_visible: Option<Closure<dyn FnMut(js_sys::Array)>>,
     size: Option<web_sys::ResizeObserver>,
     _on_size: Option<Closure<dyn FnMut(js_sys::Array)>>,
+    /// `{tailsim: "pause"}` from the page: another embed started playing.
+    _on_message: gloo::events::EventListener,
 }
 
 impl Drop for Watch {
@@ -52,6 +54,21 @@ pub fn watch(
 ) -> Watch {
     // Paused by scrolling away (not by the reader): resumes on return.
     let paused_by_us = Rc::new(Cell::new(!reduced_motion()));
+    let on_message = {
+        let (dispatch, playing, paused_by_us) =
+            (dispatch.clone(), playing.clone(), paused_by_us.clone());
+        gloo::events::EventListener::new(&gloo::utils::window(), "message", move |ev| {
+            let Some(m) = ev.dyn_ref::<web_sys::MessageEvent>() else {
+                return;
+            };
+            let kind = js_sys::Reflect::get(&m.data(), &"tailsim".into()).ok();
+            if kind.and_then(|k| k.as_string()).as_deref() == Some("pause") && playing.get() {
+                // Paused for another embed: it does not resume by itself.
+                paused_by_us.set(false);
+                dispatch.emit(Action::Pause);
+            }
+        })
+    };
     let on_visible = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
         let Some(e) = entries
             .iter()
@@ -91,6 +108,17 @@ pub fn watch(
         _on_visible: Some(on_visible),
         size,
         _on_size: Some(on_size),
+        _on_message: on_message,
+    }
+}
+
+/// Tells the embedding page that this embed started playing (the
+/// snippet's script then pauses the others: one plays at a time).
+pub fn announce_playing() {
+    if let Ok(Some(parent)) = gloo::utils::window().parent() {
+        let msg = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&msg, &"tailsim".into(), &"playing".into());
+        let _ = parent.post_message(&msg, "*");
     }
 }
 

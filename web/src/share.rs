@@ -362,12 +362,16 @@ pub fn embed_snippet(page_url: &str, link: &str) -> String {
 
 /// The snippet's script: each embed posts its content height
 /// (`{tailsim: "height", height}`), and its iframe takes that height, so
-/// the post shows the whole embed with no inner scroll bar. One listener
-/// per snippet; several on a page do the same thing.
+/// the post shows the whole embed with no inner scroll bar; an embed that
+/// starts playing says so (`{tailsim: "playing"}`), and the others are
+/// asked to pause (`{tailsim: "pause"}`): one plays at a time. One
+/// listener per snippet; several on a page do the same thing.
 pub const RESIZE_SCRIPT: &str = "<script>addEventListener(\"message\",function(e){var d=e.data;\
-if(!d||d.tailsim!==\"height\"||!(d.height>0))return;\
-document.querySelectorAll(\"iframe\").forEach(function(f){\
-if(f.contentWindow===e.source)f.style.height=Math.min(d.height,4000)+\"px\"})})</script>";
+if(!d)return;var fs=document.querySelectorAll(\"iframe\");\
+if(d.tailsim===\"height\"&&d.height>0)fs.forEach(function(f){\
+if(f.contentWindow===e.source)f.style.height=Math.min(d.height,4000)+\"px\"});\
+if(d.tailsim===\"playing\")fs.forEach(function(f){\
+if(f.contentWindow!==e.source)f.contentWindow.postMessage({tailsim:\"pause\"},\"*\")})})</script>";
 
 #[cfg(test)]
 mod tests {

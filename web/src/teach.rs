@@ -117,24 +117,19 @@ pub fn compare_guess(guess: f64, answer: f64) -> Comparison {
 }
 
 /// How far off a guess was, in words a person reads at a glance: a
-/// percentage up to 200%, then a factor ("12× too high", "30× too low").
+/// percentage within a factor of three, else the factor ("12× too high",
+/// "30× too low").
 pub fn off_by(c: Comparison, guess: Option<f64>, answer: Option<f64>) -> String {
     let Some(e) = c.rel_error else {
         return "\u{2014}".to_string();
     };
-    if e <= 2.0 {
-        return format!("{}%", fmt_num(e * 100.0));
-    }
     match (guess, answer) {
-        (Some(g), Some(a)) if g != 0.0 && a != 0.0 && g / a > 0.0 => {
-            let r = g / a;
-            if r >= 1.0 {
-                format!("{}\u{00d7} too high", fmt_num(r))
-            } else {
-                format!("{}\u{00d7} too low", fmt_num(1.0 / r))
-            }
+        // Three times off or more, either way: a factor says it plainly.
+        (Some(g), Some(a)) if g / a >= 3.0 => format!("{}\u{00d7} too high", fmt_num(g / a)),
+        (Some(g), Some(a)) if g / a > 0.0 && g / a <= 1.0 / 3.0 => {
+            format!("{}\u{00d7} too low", fmt_num(a / g))
         }
-        _ => "more than 200%".to_string(),
+        _ => format!("{}%", fmt_num(e * 100.0)),
     }
 }
 
@@ -579,9 +574,10 @@ mod tests {
         let f = |g: f64, a: f64| off_by(compare_guess(g, a), Some(g), Some(a));
         assert_eq!(f(110.0, 100.0), "10%");
         assert_eq!(f(250.0, 100.0), "150%");
-        // 66312% off reads as what it is: the guess was 664 times the answer
+        // 66312% off reads as what it is: the guess was 663 times the answer
         assert_eq!(f(663.12, 1.0), "663\u{00d7} too high");
-        assert_eq!(f(1.0, 30.0), "96.7%");
+        assert_eq!(f(1.0, 30.0), "30\u{00d7} too low");
+        assert_eq!(f(0.5, 1.0), "50%");
         assert_eq!(f(0.5, 300.0), "600\u{00d7} too low");
         assert_eq!(
             off_by(compare_guess(1.0, 0.0), Some(1.0), Some(0.0)),
