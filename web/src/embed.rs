@@ -61,8 +61,19 @@ pub fn watch(
             let Some(m) = ev.dyn_ref::<web_sys::MessageEvent>() else {
                 return;
             };
-            let kind = js_sys::Reflect::get(&m.data(), &"tailsim".into()).ok();
-            if kind.and_then(|k| k.as_string()).as_deref() == Some("pause") && playing.get() {
+            let data = m.data();
+            let kind = js_sys::Reflect::get(&data, &"tailsim".into()).ok();
+            let at = js_sys::Reflect::get(&data, &"at".into())
+                .ok()
+                .and_then(|a| a.as_f64())
+                .unwrap_or(f64::INFINITY);
+            // The embed that started last plays on: the others pause (two
+            // that start together cannot pause each other).
+            let older = STARTED_AT.with(|s| s.get()) <= at;
+            if kind.and_then(|k| k.as_string()).as_deref() == Some("pause")
+                && playing.get()
+                && older
+            {
                 // Paused for another embed: it does not resume by itself.
                 paused_by_us.set(false);
                 dispatch.emit(Action::Pause);
@@ -112,12 +123,20 @@ pub fn watch(
     }
 }
 
-/// Tells the embedding page that this embed started playing (the
-/// snippet's script then pauses the others: one plays at a time).
+thread_local! {
+    /// When this embed last started playing (ms since the epoch).
+    static STARTED_AT: Cell<f64> = const { Cell::new(f64::NEG_INFINITY) };
+}
+
+/// Tells the embedding page that this embed started playing, and when (the
+/// snippet's script then asks the others to pause: one plays at a time).
 pub fn announce_playing() {
+    let at = js_sys::Date::now();
+    STARTED_AT.with(|s| s.set(at));
     if let Ok(Some(parent)) = gloo::utils::window().parent() {
         let msg = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&msg, &"tailsim".into(), &"playing".into());
+        let _ = js_sys::Reflect::set(&msg, &"at".into(), &at.into());
         let _ = parent.post_message(&msg, "*");
     }
 }

@@ -364,14 +364,15 @@ pub fn embed_snippet(page_url: &str, link: &str) -> String {
 /// (`{tailsim: "height", height}`), and its iframe takes that height, so
 /// the post shows the whole embed with no inner scroll bar; an embed that
 /// starts playing says so (`{tailsim: "playing"}`), and the others are
-/// asked to pause (`{tailsim: "pause"}`): one plays at a time. One
+/// asked to pause (`{tailsim: "pause", at}`; one that started later than
+/// `at` plays on): one plays at a time. One
 /// listener per snippet; several on a page do the same thing.
 pub const RESIZE_SCRIPT: &str = "<script>addEventListener(\"message\",function(e){var d=e.data;\
 if(!d)return;var fs=document.querySelectorAll(\"iframe\");\
 if(d.tailsim===\"height\"&&d.height>0)fs.forEach(function(f){\
 if(f.contentWindow===e.source)f.style.height=Math.min(d.height,4000)+\"px\"});\
 if(d.tailsim===\"playing\")fs.forEach(function(f){\
-if(f.contentWindow!==e.source)f.contentWindow.postMessage({tailsim:\"pause\"},\"*\")})})</script>";
+if(f.contentWindow!==e.source)f.contentWindow.postMessage({tailsim:\"pause\",at:d.at},\"*\")})})</script>";
 
 #[cfg(test)]
 mod tests {
