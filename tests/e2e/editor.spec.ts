@@ -98,3 +98,43 @@ test('build a topology from the palette and run it', async ({ page }) => {
   await panel.screenshot({ path: artifact('editor-panel.png') });
   expect(errors, errors.join('\n')).toEqual([]);
 });
+
+test('an emptied inspector field asks for a value; it never deletes the key', async ({ page }) => {
+  test.setTimeout(60_000);
+  const errors = await openApp(page);
+  await page.getByTestId('node-select').selectOption('server');
+  const workers = page.getByTestId('field-workers');
+  const before = await workers.inputValue();
+  expect(before).not.toBe('');
+  const noteBefore = await page.locator('#note').allTextContents();
+  await workers.fill('');
+  await expect(page.getByTestId('inspector-error')).toContainText('empty');
+  await workers.press('Enter');
+  await expect(page.getByTestId('inspector-error')).toContainText('type a value');
+  await page.waitForTimeout(500);
+  // Nothing applied: no edit note, and the field is still there with its value in the node.
+  expect(await page.locator('#note').allTextContents()).toEqual(noteBefore);
+  await expect(page.getByTestId('node-raw')).toHaveValue(new RegExp(`workers = ${before}`));
+  expect(errors).toEqual([]);
+});
+
+test('a cache connected between a service and its database is cache-aside', async ({ page }) => {
+  test.setTimeout(60_000);
+  const errors = await openApp(page);
+  await page.getByTestId('palette-database').click();
+  await page.getByTestId('node-select').selectOption('server');
+  await page.getByTestId('connect-target').selectOption('database');
+  await page.getByTestId('connect-go').click();
+  await expect(page.getByTestId('editor-error')).toHaveCount(0);
+  await page.getByTestId('palette-cache').click();
+  await page.getByTestId('node-select').selectOption('server');
+  await page.getByTestId('connect-target').selectOption('cache');
+  await page.getByTestId('connect-go').click();
+  await expect(page.getByTestId('editor-error')).toHaveCount(0);
+  await expect(page.getByTestId('editor-message')).toContainText('only on a miss');
+  // The query now sits in the cache read's miss path.
+  await page.getByTestId('node-select').selectOption('server');
+  await expect(page.getByTestId('node-raw')).toHaveValue(/on_miss[\s\S]*query/);
+  await expect(page.getByTestId('topology-canvas')).toHaveAttribute('aria-label', /^Topology: 4 nodes, 3 arrows\./);
+  expect(errors).toEqual([]);
+});

@@ -39,7 +39,7 @@ test('the share dialog exports CSV, JSON, PNG and TOML of the run', async ({ pag
   const csv = await download(page, '#export-csv');
   expect(csv.name).toBe(`${STEM}.csv`);
   const lines = csv.bytes.toString('utf8').trim().split('\n');
-  expect(lines[0].startsWith('t_start_s,t_end_s,arrived,completed,failed,in_flight,throughput_rps,p50_s,p95_s,p99_s,')).toBe(true);
+  expect(lines[0].startsWith('t_start_s,t_end_s,arrived,attempts,completed,failed,in_flight,throughput_rps,p50_s,p95_s,p99_s,')).toBe(true);
   expect(lines[0]).toContain('server.utilisation');
   expect(lines.length).toBeGreaterThan(30);
   const cols = lines[0].split(',').length;

@@ -1,7 +1,7 @@
 // A guided lesson, end to end on the release build (BASE_URL): the lesson
 // browser filters and opens DATA-N+1; the run is locked until the reader
 // guesses; a guess that is not a number is refused with a message; a good
-// one runs the lesson at max speed to its end and reveals the guess next to
+// one runs the lesson (switched to max speed) to its end and reveals the guess next to
 // the simulated answer, with the article's claims judged on the page's own
 // runs. Then the mistake toggled back on in lane B (the fix) makes B's p99
 // climb towards A's. A `?lesson=` deep link opens the same lesson.
@@ -79,11 +79,15 @@ test.describe('lessons', () => {
     await expect(page.locator('#sim-time')).toHaveText('0.0 s');
     await page.screenshot({ path: artifact('lesson-bad-guess.png') });
 
-    // A good guess (Enter submits) unlocks the run, at max speed.
+    // A good guess (Enter submits) unlocks the run, at a speed a student
+    // can watch (the 120 s lesson in about a minute: 2×); this test then
+    // picks max speed, as an impatient student would.
     await page.getByTestId('predict-input').fill('85');
     await expect(page.getByTestId('predict-error')).toHaveCount(0);
     await page.getByTestId('predict-input').press('Enter');
     await expect(page.locator('#play')).toHaveAttribute('aria-pressed', 'true');
+    await expect(page.locator('#speed')).toHaveValue('2');
+    await page.locator('#speed').selectOption('max');
     await expect(page.locator('#speed')).toHaveValue('max');
     await expect(page.locator('#inline-error')).toHaveCount(0);
 

@@ -60,6 +60,9 @@ pub struct AppProps {
 /// engine on the main thread instead.
 const WORKER_HELLO_MS: u32 = 4_000;
 
+/// How long the address waits for edits to settle before it follows them.
+const ADDRESS_DEBOUNCE_MS: u32 = 400;
+
 /// The whole live page.
 #[component(App)]
 pub fn app(props: &AppProps) -> Html {
@@ -173,6 +176,93 @@ pub fn app(props: &AppProps) -> Html {
         });
     }
 
+    // A link pasted into the address bar of the open page (or back and
+    // forward): open it, or say why it cannot be opened.
+    {
+        let dispatcher = state.dispatcher();
+        use_effect_with((), move |_| {
+            let listener = EventListener::new(&gloo::utils::window(), "hashchange", move |_| {
+                let href = gloo::utils::window().location().href().unwrap_or_default();
+                dispatcher.dispatch(Action::OpenAddress(href));
+            });
+            move || drop(listener)
+        });
+    }
+
+    // The address follows the running scenario, seed and lesson (debounced:
+    // a slider drag writes once), so a reload or a copied address reopens it.
+    {
+        let timer = use_mut_ref(|| None::<gloo::timers::callback::Timeout>);
+        let writes = !state.embed && state.load_error.is_none() && state.lanes[0].is_some();
+        let payload = writes.then(|| state.share_payload());
+        use_effect_with(payload, move |payload| {
+            if let Some(p) = payload.clone() {
+                let t = gloo::timers::callback::Timeout::new(ADDRESS_DEBOUNCE_MS, move || {
+                    let href = gloo::utils::window().location().href().unwrap_or_default();
+                    crate::persist::replace_address(&crate::persist::address_for(&href, &p));
+                });
+                *timer.borrow_mut() = Some(t);
+            }
+            || ()
+        });
+    }
+
+    // The embed plays while on screen and sizes its iframe (`embed::watch`).
+    let embed_ref = use_node_ref();
+    {
+        let cells = use_state(|| (Rc::new(Cell::new(false)), Rc::new(Cell::new(true))));
+        let (playing, may_autoplay) = (*cells).clone();
+        playing.set(state.playing);
+        may_autoplay.set(
+            state
+                .lesson
+                .as_ref()
+                .is_none_or(|l| l.phase != Phase::Predict),
+        );
+        let embed_ref = embed_ref.clone();
+        let dispatch = {
+            let d = state.dispatcher();
+            Callback::from(move |a: Action| d.dispatch(a))
+        };
+        // Playing: the page's other embeds pause (see `share::RESIZE_SCRIPT`).
+        use_effect_with(state.embed && state.playing, |&now| {
+            if now {
+                crate::embed::announce_playing();
+            }
+            || ()
+        });
+        let live = state.embed && state.lanes[0].is_some();
+        use_effect_with(live, move |&live| {
+            let watch = embed_ref
+                .cast::<web_sys::Element>()
+                .filter(|_| live)
+                .map(|root| crate::embed::watch(&root, dispatch, playing, may_autoplay));
+            move || drop(watch)
+        });
+    }
+
+    // The presenter view (projector): `?present`, or the header's button.
+    let presenting = use_state_eq(|| {
+        let href = gloo::utils::window().location().href().unwrap_or_default();
+        crate::persist::asks_present(&href)
+    });
+    let toggle_present = {
+        let presenting = presenting.clone();
+        Callback::from(move |_: MouseEvent| presenting.set(!*presenting))
+    };
+    // First visit: a way into the lessons, until dismissed or a lesson opens.
+    let welcomed = use_state_eq(crate::persist::welcomed);
+    {
+        let welcomed = welcomed.clone();
+        use_effect_with(state.lesson.is_some(), move |&lesson| {
+            if lesson {
+                crate::persist::set_welcomed();
+                welcomed.set(true);
+            }
+            || ()
+        });
+    }
+
     // `_eq`: closing a closed dialog (Escape anywhere) renders nothing.
     let dialog = use_state_eq(|| Dialog::None);
     let open = {
@@ -226,6 +316,10 @@ pub fn app(props: &AppProps) -> Html {
             dispatch={dispatch.clone()}
             open={open.clone()}
             embed={state.embed || state.load_error.is_some()}
+            full_link={full_link(&state)}
+            title={page_title(&state)}
+            presenting={*presenting}
+            on_present={toggle_present}
         />
     };
     if let Some(err) = &state.load_error {
@@ -323,7 +417,7 @@ pub fn app(props: &AppProps) -> Html {
     };
     if state.embed {
         return html! {
-            <div class="app embed">
+            <div class="app embed" ref={embed_ref}>
                 { header }
                 <EmbedBar playing={state.playing} t_s={a.view.t_s} p99={a.view.recent_p99_s}
                           p99_b={b.and_then(|b| b.view.recent_p99_s)} dispatch={dispatch.clone()} />
@@ -335,8 +429,18 @@ pub fn app(props: &AppProps) -> Html {
         };
     }
     html! {
-        <div class={classes!("app", (state.mode != Mode::Sandbox).then_some("two-lanes"))}>
+        <div class={classes!("app", (state.mode != Mode::Sandbox).then_some("two-lanes"),
+                             state.lesson.is_some().then_some("in-lesson"), (*presenting).then_some("presenting"))}>
             { header }
+            if !*welcomed && state.lesson.is_none() && state.mode == Mode::Sandbox {
+                <Welcome open={open.clone()} dispatch={dispatch.clone()} on_dismiss={{
+                    let welcomed = welcomed.clone();
+                    Callback::from(move |_: MouseEvent| {
+                        crate::persist::set_welcomed();
+                        welcomed.set(true);
+                    })
+                }} />
+            }
             <Controls
                 key={state.scenario_id.clone()}
                 playing={state.playing}
@@ -411,12 +515,57 @@ pub fn app(props: &AppProps) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq)]
+struct WelcomeProps {
+    open: Callback<Dialog>,
+    dispatch: Callback<Action>,
+    on_dismiss: Callback<MouseEvent>,
+}
+
+/// The first visit's way in: start with a lesson.
+#[component(Welcome)]
+fn welcome(p: &WelcomeProps) -> Html {
+    let first = crate::lessons::all().first().map(|l| l.id.clone());
+    html! {
+        <section class="card welcome" id="welcome" aria-label="Where to start">
+            <p><strong>{ "New here? Start with a lesson." }</strong>{ " Each one shows a backend mistake:                 you guess what it does to latency, then watch the simulation answer.                 Or play with the live model below: drag the sliders and watch the tail." }</p>
+            if let Some(id) = first {
+                <button class="btn primary" id="welcome-first" onclick={p.dispatch.reform(move |_: MouseEvent| Action::OpenLesson(id.clone()))}>
+                    { "Start the first lesson" }</button>
+            }
+            <button class="btn" id="welcome-lessons" onclick={p.open.reform(|_: MouseEvent| Dialog::Lessons)}>{ "Browse the lessons" }</button>
+            <button class="btn small" id="welcome-dismiss" onclick={p.on_dismiss.clone()}>{ "Dismiss" }</button>
+        </section>
+    }
+}
+
 /// Which dialog is open.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Dialog {
     None,
     Lessons,
     Share,
+}
+
+/// The running lesson's title, else the scenario's name.
+fn page_title(st: &AppState) -> AttrValue {
+    if let Some(l) = st.lesson.as_ref().and_then(|l| crate::lessons::find(&l.id)) {
+        return l.title.clone().into();
+    }
+    st.controls()
+        .map(|c| c.name.clone())
+        .unwrap_or_default()
+        .into()
+}
+
+/// The full sandbox opening what the page runs now (the embed's link out):
+/// the share link; the plain sandbox while nothing runs yet.
+fn full_link(st: &AppState) -> AttrValue {
+    let href = gloo::utils::window().location().href().unwrap_or_default();
+    if st.lanes[0].is_none() {
+        return crate::share::page_base(&href).to_string().into();
+    }
+    crate::share::share_link(&href, &st.share_payload()).into()
 }
 
 /// The page's share link, embed snippet and lesson link.
@@ -500,6 +649,12 @@ struct HeaderProps {
     dispatch: Callback<Action>,
     open: Callback<Dialog>,
     embed: bool,
+    /// The full sandbox with this state (the embed's way out).
+    full_link: AttrValue,
+    /// What runs: the lesson's title or the scenario's name.
+    title: AttrValue,
+    presenting: bool,
+    on_present: Callback<MouseEvent>,
 }
 
 #[component(Header)]
@@ -544,15 +699,14 @@ fn header(p: &HeaderProps) -> Html {
         }
     };
     if p.embed {
-        let full =
-            crate::share::page_base(&gloo::utils::window().location().href().unwrap_or_default())
-                .to_string();
+        let full = p.full_link.clone();
         return html! {
             <header class="topbar embed-top">
                 <div class="brand">
                     <span class="logo" aria-hidden="true">{ "▟" }</span>
                     <h1>{ "tailsim" }</h1>
                 </div>
+                <span class="embed-title" id="embed-title" title={p.title.clone()}>{ p.title.clone() }</span>
                 <a class="btn small" href={full} target="_blank" rel="noopener" id="open-full">{ "Open the full sandbox ↗" }</a>
             </header>
         };
@@ -569,12 +723,15 @@ fn header(p: &HeaderProps) -> Html {
                         title="Guided lessons, one per mistake in the article">{ "Lessons" }</button>
                 <button id="share-open" class="btn" onclick={p.open.reform(|_: MouseEvent| Dialog::Share)}
                         title="Link, embed snippet and exports of this run">{ "Share & export" }</button>
+                <button id="present-toggle" class="btn" aria-pressed={p.presenting.to_string()} onclick={p.on_present.clone()}
+                        title="Presenter view for a projector: large type, the lesson and the charts only">
+                    { if p.presenting { "Exit presenter view" } else { "Present" } }</button>
             </div>
             <div class="picker">
                 <label for="scenario">{ "Scenario" }</label>
                 <select id="scenario" ref={select} onchange={on_pick} title={tooltip}>
                     if !known {
-                        <option value={p.scenario_id.clone()} selected=true>{ format!("{} (edited)", p.scenario_id) }</option>
+                        <option value={p.scenario_id.clone()} selected=true>{ format!("{} (edited)", if p.title.is_empty() { p.scenario_id.as_str() } else { p.title.as_str() }) }</option>
                     }
                     { for Group::ALL.iter().map(|g| html! {
                         <optgroup label={g.label()}>
@@ -626,6 +783,7 @@ fn toggle_panel(p: &TogglePanelProps) -> Html {
     html! {
         <section class="card toggles" aria-label="Anti-patterns" id="toggles">
             <h2>{ "Anti-patterns" }<span class="dim">{ format!(" flip a mistake or its fix, live{lane}") }</span></h2>
+            <p class="note toggle-carry" id="toggle-carry">{ "A flip changes the system from now on; what has already piled up carries over:                 the queue's backlog and the clients' pending retries drain first, so the tail falls over a while, not at once." }</p>
             { for sections.iter().map(|(section, idx)| html! {
                 <fieldset class="toggle-group">
                     <legend>{ *section }</legend>
@@ -813,16 +971,16 @@ fn controls(p: &ControlsProps) -> Html {
             "load ok"
         };
         html! {
-            <div class={class} id="load" title="offered load per worker: ρ = λ / (c·μ)">
-                <span class="rho-label">{ "ρ = λ/cμ" }</span>
+            <div class={class} id="load" title="Offered load per worker, ρ = λ / (c·μ): arrivals per second over what the workers can serve. At 1 or more the queue grows without bound.">
+                <span class="rho-label">{ "Load per worker" }</span>
                 <span class="rho-value">{ format!("{:.2}", rho) }</span>
             </div>
         }
     });
     let rate = p.controls.rate.as_ref().map(|c| html! {
         <div class="group slider">
-            <label for="rate" title={format!("arrival rate of source `{}` (0.1× to 3× the file's {})", c.source, c.format(c.base))}>
-                { "Arrival rate λ" }</label>
+            <label for="rate" title={format!("Arrival rate λ of source {} (0.1× to 3× the scenario's {})", c.source, c.format(c.base))}>
+                { "Requests per second" }</label>
             <input id="rate" type="range" min={c.min.to_string()} max={c.max.to_string()}
                    step={c.step.to_string()} value={p.rate.to_string()} oninput={on_rate}
                    aria-describedby="rate-value" />
@@ -831,8 +989,8 @@ fn controls(p: &ControlsProps) -> Html {
     });
     let workers = p.controls.workers.as_ref().map(|c| html! {
         <div class="group slider">
-            <label for="workers" title={format!("workers per replica of `{}`", c.node)}>
-                { if p.controls.theory.is_some() { "Workers c".to_string() } else { format!("{} workers", c.node) } }</label>
+            <label for="workers" title={format!("Workers c per replica of {} (requests served at once)", c.node)}>
+                { if p.controls.theory.is_some() { "Workers".to_string() } else { format!("{} workers", c.node) } }</label>
             <input id="workers" type="range" min={c.min.to_string()} max={c.max.to_string()}
                    step="1" value={p.workers.to_string()} oninput={on_workers}
                    aria-describedby="workers-value" />
@@ -976,6 +1134,9 @@ fn chart_card(p: &ChartCardProps) -> Html {
                 <li><span class="swatch" style={format!("background:{}", css::P50)}></span>{ "p50" }</li>
                 <li><span class="swatch" style={format!("background:{}", css::P95)}></span>{ "p95" }</li>
                 <li><span class="swatch thick" style={format!("background:{}", css::P99)}></span>{ "p99" }</li>
+                if let Some(note) = pooling_note(&p.data) {
+                    <li class="legend-note" id="latency-pooling">{ note }</li>
+                }
                 if p.theory {
                     <li><span class="swatch dashed" style={format!("border-color:{}", css::THEORY)}></span>
                         { if p.prediction.is_some() { "Erlang C p99 (theory)" } else { "Erlang C p99: unstable" } }</li>
@@ -1003,6 +1164,22 @@ fn chart_card(p: &ChartCardProps) -> Html {
             }
         </figure>
     }
+}
+
+/// What the latency chart says about windows too small for their
+/// percentiles (see `model::honest_quantiles`).
+fn pooling_note(d: &ChartData) -> Option<String> {
+    let mut parts = Vec::new();
+    if d.pooled > 1 {
+        parts.push(format!(
+            "a window with under 100 answers (20 for p95) is pooled with the ones before it, up to {} s",
+            d.pooled
+        ));
+    }
+    if d.withheld {
+        parts.push("not drawn where the last 30 s hold fewer".to_string());
+    }
+    (!parts.is_empty()).then(|| format!("p95/p99: {}", parts.join("; ")))
 }
 
 fn speed_status(st: &AppState, v: &ViewData) -> String {
@@ -1078,18 +1255,22 @@ fn stat_panel(p: &StatPanelProps) -> Html {
     html! {
         <aside class="stats" aria-label="Statistics">
             <section class="card tail">
-                <h2>{ "Tail latency vs theory" }</h2>
-                <div class="compare">
+                // No theory for this topology: the card shows the run alone
+                // (an empty "n/a" half explains nothing).
+                <h2>{ if p.prediction.is_some() { "Tail latency vs theory" } else { "Tail latency" } }</h2>
+                <div class={classes!("compare", p.prediction.is_none().then_some("alone"))}>
                     <div class="metric big sim">
                         <div class="label">{ "simulated p99" }<br />{ recent_span }</div>
                         <div class="value" id="p99-sim">{ recent }</div>
                         <div class="sub">{ ratio.map(|r| format!("{r:.2}× the prediction")).unwrap_or_default() }</div>
                     </div>
-                    <div class="metric big theory">
-                        <div class="label">{ "Erlang C p99" }<br />{ theory_label }</div>
-                        <div class={theory_class} id="p99-theory">{ theory_text }</div>
-                        <div class="sub">{ theory_note }</div>
-                    </div>
+                    if p.prediction.is_some() {
+                        <div class="metric big theory">
+                            <div class="label" title="Erlang C: the M/M/c queue's exact answer">{ "Theory p99" }<br />{ theory_label }</div>
+                            <div class={theory_class} id="p99-theory">{ theory_text }</div>
+                            <div class="sub">{ theory_note }</div>
+                        </div>
+                    }
                 </div>
             </section>
             <section class="card">
@@ -1368,6 +1549,69 @@ fn dialogs(p: &DialogsProps) -> Html {
             move || drop(listener)
         });
     }
+    let dialog_ref = use_node_ref();
+    // An open dialog takes the focus (its first control) and gives it back
+    // to what had it (the button that opened it) when it closes.
+    {
+        let dialog_ref = dialog_ref.clone();
+        let opener = use_mut_ref(|| None::<HtmlElement>);
+        use_effect_with(p.dialog.clone(), move |d| {
+            if *d == Dialog::None {
+                if let Some(el) = opener.borrow_mut().take() {
+                    let _ = el.focus();
+                }
+            } else {
+                if opener.borrow().is_none() {
+                    *opener.borrow_mut() = gloo::utils::document()
+                        .active_element()
+                        .and_then(|e| e.dyn_into::<HtmlElement>().ok());
+                }
+                if let Some(d) = dialog_ref.cast::<web_sys::Element>() {
+                    // (unless a control of the dialog took it already)
+                    let active = gloo::utils::document().active_element();
+                    let inside = active
+                        .as_ref()
+                        .is_some_and(|a| d.contains(Some(a.as_ref())));
+                    if let Some(first) = focusables(&d).into_iter().next().filter(|_| !inside) {
+                        let _ = first.focus();
+                    }
+                }
+            }
+            || ()
+        });
+    }
+    // Tab and Shift+Tab go round the dialog's controls, never behind it.
+    let trap = {
+        let dialog_ref = dialog_ref.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() != "Tab" {
+                return;
+            }
+            let Some(d) = dialog_ref.cast::<web_sys::Element>() else {
+                return;
+            };
+            let items = focusables(&d);
+            let (Some(first), Some(last)) = (items.first(), items.last()) else {
+                e.prevent_default();
+                return;
+            };
+            let active = gloo::utils::document().active_element();
+            let at = |el: &HtmlElement| {
+                let el: &web_sys::Element = el;
+                active.as_ref().is_some_and(|a| a == el)
+            };
+            let inside = active
+                .as_ref()
+                .is_some_and(|a| d.contains(Some(a.as_ref())));
+            if e.shift_key() && (at(first) || !inside) {
+                e.prevent_default();
+                let _ = last.focus();
+            } else if !e.shift_key() && (at(last) || !inside) {
+                e.prevent_default();
+                let _ = first.focus();
+            }
+        })
+    };
     match p.dialog {
         Dialog::None => html! {},
         Dialog::Lessons => {
@@ -1381,7 +1625,8 @@ fn dialogs(p: &DialogsProps) -> Html {
             };
             html! {
                 <div class="dialog-backdrop">
-                    <div class="dialog card" role="dialog" aria-modal="true" aria-labelledby="lessons-title" id="lesson-dialog">
+                    <div class="dialog card" role="dialog" aria-modal="true" aria-labelledby="lessons-title" id="lesson-dialog"
+                         ref={dialog_ref.clone()} onkeydown={trap.clone()}>
                         <div class="dialog-head">
                             <h2 id="lessons-title">{ "Lessons" }<span class="dim">{ " one per mistake in the article, grouped by section" }</span></h2>
                             <button class="btn small" id="dialog-close" onclick={close}>{ "Close" }</button>
@@ -1417,7 +1662,8 @@ fn dialogs(p: &DialogsProps) -> Html {
             let copy = |id: &'static str| Callback::from(move |_: MouseEvent| copy_field(id));
             html! {
                 <div class="dialog-backdrop">
-                    <div class="dialog card" role="dialog" aria-modal="true" aria-labelledby="share-title" id="share-dialog">
+                    <div class="dialog card" role="dialog" aria-modal="true" aria-labelledby="share-title" id="share-dialog"
+                         ref={dialog_ref.clone()} onkeydown={trap.clone()}>
                         <div class="dialog-head">
                             <h2 id="share-title">{ "Share & export" }</h2>
                             <button class="btn small" id="dialog-close" onclick={close}>{ "Close" }</button>
@@ -1451,6 +1697,20 @@ fn dialogs(p: &DialogsProps) -> Html {
             }
         }
     }
+}
+
+/// The controls of `root` that take the focus with Tab, in page order.
+fn focusables(root: &web_sys::Element) -> Vec<HtmlElement> {
+    const SELECTOR: &str = "a[href], button:not([disabled]), input:not([disabled]), \
+        select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+    let Ok(list) = root.query_selector_all(SELECTOR) else {
+        return Vec::new();
+    };
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.dyn_into::<HtmlElement>().ok())
+        .filter(|e| e.offset_parent().is_some())
+        .collect()
 }
 
 /// Selects the text of input/textarea `id` and copies it to the clipboard.

@@ -97,21 +97,21 @@ pub fn draw_latency<DB: DrawingBackend>(
         .y_desc("latency (s)")
         .draw()?;
 
-    let pts = || data.points.iter().filter(|p| p.completed > 0);
     let width = px(2.5, scale);
-    // p99 first and widest: in small windows p95 == p99 (both the maximum),
-    // and the thinner p95 line then stays visible inside the p99 one.
-    type Get = dyn Fn(&crate::model::ChartPoint) -> f64;
+    // p99 last and widest, on top. A window's percentile is drawn only when
+    // it (or it pooled with the windows before it) has enough answers, so
+    // p95 and p99 are not both the window's maximum (`ChartData`).
+    type Get = dyn Fn(&crate::model::ChartPoint) -> Option<f64>;
     let series: [(&Get, RGBColor, u32); 3] = [
-        (&|p| p.p99_s, palette::VERMILLION, px(4.0, scale)),
-        (&|p| p.p95_s, palette::ORANGE, width),
         (&|p| p.p50_s, palette::BLUE, width),
+        (&|p| p.p95_s, palette::ORANGE, width),
+        (&|p| p.p99_s, palette::VERMILLION, px(4.0, scale)),
     ];
     for (get, colour, w) in series {
-        chart.draw_series(LineSeries::new(
-            pts().map(|p| (p.t_s, get(p))),
-            colour.stroke_width(w),
-        ))?;
+        let segs = segments(data.points.iter().map(|p| get(p).map(|v| (p.t_s, v))));
+        for seg in segs {
+            chart.draw_series(LineSeries::new(seg, colour.stroke_width(w)))?;
+        }
     }
     if let Some(p) = predicted_p99.filter(|p| p.is_finite() && *p > 0.0) {
         chart.draw_series(DashedLineSeries::new(
@@ -1149,22 +1149,32 @@ pub fn draw_latency_over_time<DB: DrawingBackend>(
     let mut items = Vec::new();
     let mut lines = Vec::new();
     for (ws, ab) in &sets {
-        type Get = fn(&Window) -> Option<f64>;
-        let spec: [(&str, Get, RGBColor, Marker, f64); 3] = [
-            ("p99", |w| w.p99_s, palette::VERMILLION, Marker::Square, 4.0),
-            ("p95", |w| w.p95_s, palette::ORANGE, Marker::Triangle, 2.5),
-            ("p50", |w| w.p50_s, palette::BLUE, Marker::Circle, 2.5),
+        // Each percentile only where its window (pooled with the ones
+        // before it, if it is small) has enough answers for it.
+        let spec: [(&str, f64, RGBColor, Marker, f64); 3] = [
+            ("p99", 0.99, palette::VERMILLION, Marker::Square, 4.0),
+            ("p95", 0.95, palette::ORANGE, Marker::Triangle, 2.5),
+            ("p50", 0.5, palette::BLUE, Marker::Circle, 2.5),
         ];
-        for (name, get, colour, marker, width) in spec {
-            let line = Line::new(tagged(name, *ab), colour, marker, width, *ab);
+        for (name, q, colour, marker, width) in spec {
+            let (vals, pooled) = crate::model::honest_quantiles(ws, 0, q);
+            let label = if pooled > 1 {
+                format!("{name} (≤{pooled} s pooled)")
+            } else {
+                name.to_string()
+            };
+            let line = Line::new(tagged(&label, *ab), colour, marker, width, *ab);
             let segs = segments(
                 ws.iter()
-                    .map(|w| get(w).and_then(|p| y.y(p)).map(|v| (w.t_end_s, v))),
+                    .zip(vals)
+                    .map(|(w, v)| v.and_then(|p| y.y(p)).map(|v| (w.t_end_s, v))),
             );
             items.push(LegendItem::Line(line.clone()));
             lines.push((line, segs));
         }
     }
+    // Drawn p50 first and p99 last: p99 on top.
+    lines.reverse();
     let slo_line = slo.map(|s| Line::reference(format!("SLO {}", format_secs(s))));
     if let Some(l) = &slo_line {
         items.push(LegendItem::Line(l.clone()));
@@ -1811,13 +1821,14 @@ mod tests {
                 .map(|i| ChartPoint {
                     t_s: i as f64 + 1.0,
                     completed: 9,
-                    p50_s: 0.7,
-                    p95_s: 2.5 + (i % 3) as f64,
-                    p99_s: 4.0 + (i % 5) as f64,
+                    p50_s: Some(0.7),
+                    p95_s: Some(2.5 + (i % 3) as f64),
+                    p99_s: Some(4.0 + (i % 5) as f64),
                     utilisation: 0.9,
                     queue_len: (i % 7) as f64,
                 })
                 .collect(),
+            ..Default::default()
         }
     }
 
@@ -2045,9 +2056,11 @@ mod dash_tests {
             t
         };
         let t = texts(ChartKind::Latency);
-        for want in ["simulated time (s)", "p50", "p95", "p99", "SLO 0.100 s"] {
+        for want in ["simulated time (s)", "p50", "p95", "SLO 0.100 s"] {
             assert!(t.iter().any(|x| x == want), "{want}: {t:?}");
         }
+        // These windows hold 60 to 83 answers: p99 pools two (and says so).
+        assert!(t.iter().any(|x| x == "p99 (≤2 s pooled)"), "{t:?}");
         assert!(t.iter().any(|x| x.starts_with("latency (s")), "{t:?}");
         let t = texts(ChartKind::Throughput);
         for want in [
@@ -2076,10 +2089,13 @@ mod dash_tests {
         let (root, ink) = counting_sized(900, 400);
         draw_chart(&root, ChartKind::Latency, &d).unwrap();
         let t = ink.borrow().texts.clone();
-        assert!(
-            t.iter().any(|x| x == "p99 (A)") && t.iter().any(|x| x == "p99 (B)"),
-            "{t:?}"
-        );
+        // (p99 pools two of these windows: "p99 (≤2 s pooled) (A)")
+        let p99_of = |lane: &str| {
+            t.iter()
+                .any(|x| x.starts_with("p99") && x.ends_with(&format!("({lane})")))
+        };
+        assert!(p99_of("A") && p99_of("B"), "{t:?}");
+        assert!(t.iter().any(|x| x == "p95 (A)"), "{t:?}");
     }
 
     #[test]

@@ -16,11 +16,14 @@ pub mod classroom;
 pub mod clock;
 pub mod dashboard;
 pub mod editor;
+#[cfg(target_arch = "wasm32")]
+pub mod embed;
 pub mod engine;
 pub mod export;
 pub mod host;
 pub mod lessons;
 pub mod model;
+pub mod persist;
 pub mod protocol;
 pub mod scenarios;
 pub mod share;

@@ -263,14 +263,74 @@ pub fn recent_p99(windows: &[Window], n: usize) -> Option<f64> {
     pooled_quantile(&qs, 0.99)
 }
 
-/// One point per window for the charts.
+/// The fewest answers a window needs for its q-quantile to mean something:
+/// 1/(1-q), so that at least one answer lies above it (100 for p99, 20 for
+/// p95). Below that a "p99" is just the window's maximum.
+pub fn min_answers(q: f64) -> u64 {
+    if q <= 0.5 {
+        1
+    } else {
+        (1.0 / (1.0 - q) - 1e-9).ceil() as u64
+    }
+}
+
+/// At most this many windows are pooled for one percentile (30 s of 1 s
+/// windows); a window that does not reach [`min_answers`] even then is not
+/// drawn.
+pub const MAX_POOLED_WINDOWS: usize = 30;
+
+/// One honest percentile series: per window of `windows[from..]`, its own
+/// q-quantile when it holds [`min_answers`]`(q)` answers; else the pooled
+/// estimate over it and the windows before it (see [`pooled_quantile`]),
+/// at most [`MAX_POOLED_WINDOWS`] of them, once they hold enough; else
+/// `None`. A window that answered nothing is always `None` (a gap). Also
+/// returns the most windows pooled for one point (1: none pooled).
+pub fn honest_quantiles(windows: &[Window], from: usize, q: f64) -> (Vec<Option<f64>>, usize) {
+    let own = |w: &Window| match q {
+        q if q >= 0.99 => w.p99_s,
+        q if q >= 0.95 => w.p95_s,
+        _ => w.p50_s,
+    };
+    let need = min_answers(q);
+    let mut widest = 1;
+    let out = (from..windows.len())
+        .map(|i| {
+            let w = &windows[i];
+            if w.completed == 0 {
+                return None;
+            }
+            if w.completed >= need {
+                return own(w);
+            }
+            let mut total = 0;
+            let mut start = i + 1;
+            while start > 0 && i + 1 - start < MAX_POOLED_WINDOWS && total < need {
+                start -= 1;
+                total += windows[start].completed;
+            }
+            if total < need {
+                return None;
+            }
+            widest = widest.max(i + 1 - start);
+            let qs: Vec<WindowQuantiles> = windows[start..=i]
+                .iter()
+                .map(WindowQuantiles::from)
+                .collect();
+            pooled_quantile(&qs, q)
+        })
+        .collect();
+    (out, widest)
+}
+
+/// One point per window for the charts: a percentile is `None` where the
+/// window (pooled or not) has too few answers for it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChartPoint {
     pub t_s: f64,
     pub completed: u64,
-    pub p50_s: f64,
-    pub p95_s: f64,
-    pub p99_s: f64,
+    pub p50_s: Option<f64>,
+    pub p95_s: Option<f64>,
+    pub p99_s: Option<f64>,
     pub utilisation: f64,
     pub queue_len: f64,
 }
@@ -280,27 +340,41 @@ pub struct ChartPoint {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChartData {
     pub points: Vec<ChartPoint>,
+    /// The most windows pooled for one p95 or p99 point (1: none).
+    pub pooled: usize,
+    /// Some window's p99 (or p95) was not drawn: too few answers even pooled.
+    pub withheld: bool,
 }
 
 impl ChartData {
     pub fn from_windows(windows: &[Window], node_idx: Option<usize>, keep: usize) -> ChartData {
         let start = windows.len().saturating_sub(keep);
+        let (p50, _) = honest_quantiles(windows, start, 0.5);
+        let (p95, w95) = honest_quantiles(windows, start, 0.95);
+        let (p99, w99) = honest_quantiles(windows, start, 0.99);
+        let mut withheld = false;
         let points = windows[start..]
             .iter()
-            .map(|w| {
+            .enumerate()
+            .map(|(k, w)| {
                 let nw = node_idx.and_then(|i| w.nodes.get(i));
+                withheld |= w.completed > 0 && (p99[k].is_none() || p95[k].is_none());
                 ChartPoint {
                     t_s: w.t_end_s,
                     completed: w.completed,
-                    p50_s: w.p50_s.unwrap_or(0.0),
-                    p95_s: w.p95_s.unwrap_or(0.0),
-                    p99_s: w.p99_s.unwrap_or(0.0),
+                    p50_s: p50[k],
+                    p95_s: p95[k],
+                    p99_s: p99[k],
                     utilisation: nw.map_or(0.0, |n| n.utilisation),
                     queue_len: nw.map_or(0.0, |n| n.queue_len),
                 }
             })
             .collect();
-        ChartData { points }
+        ChartData {
+            points,
+            pooled: w95.max(w99),
+            withheld,
+        }
     }
 
     /// The x range to plot: the window span, at least `min_span` seconds wide.
@@ -320,7 +394,7 @@ impl ChartData {
         let m = self
             .points
             .iter()
-            .map(|p| p.p99_s.max(p.p95_s).max(p.p50_s))
+            .flat_map(|p| [p.p99_s, p.p95_s, p.p50_s].into_iter().flatten())
             .chain(prediction.filter(|p| p.is_finite()))
             .fold(0.0_f64, f64::max);
         nice_ceil(m.max(0.5) * 1.08)
@@ -462,6 +536,81 @@ pub fn format_percent(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A window of `n` answers whose p50/p95/p99 are as given.
+    fn win(i: usize, n: u64, p50: f64, p95: f64, p99: f64) -> Window {
+        Window {
+            t_start_s: i as f64,
+            t_end_s: i as f64 + 1.0,
+            arrived: n,
+            attempts: n,
+            completed: n,
+            failed: 0,
+            in_flight: 0,
+            throughput_rps: n as f64,
+            p50_s: (n > 0).then_some(p50),
+            p95_s: (n > 0).then_some(p95),
+            p99_s: (n > 0).then_some(p99),
+            heat: Vec::new(),
+            slo_good: None,
+            nodes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_percentile_needs_enough_answers_to_have_one_above_it() {
+        assert_eq!(min_answers(0.99), 100);
+        assert_eq!(min_answers(0.95), 20);
+        assert_eq!(min_answers(0.5), 1);
+    }
+
+    #[test]
+    fn small_windows_pool_before_a_p99_is_drawn_and_p95_is_not_p99() {
+        // 9 answers a window (9 req/s, 1 s windows): each window's p95 and
+        // p99 are its maximum (nearest rank: ceil(0.95·9) = ceil(0.99·9) = 9).
+        let ws: Vec<Window> = (0..40)
+            .map(|i| {
+                let max = 1.0 + (i % 7) as f64 * 0.3;
+                win(i, 9, 0.3, max, max)
+            })
+            .collect();
+        let (p99, widest99) = honest_quantiles(&ws, 0, 0.99);
+        // 100 answers take 12 windows (108): the first 11 are not drawn.
+        assert!(p99[..11].iter().all(Option::is_none), "{p99:?}");
+        assert!(p99[11..].iter().all(Option::is_some));
+        assert_eq!(widest99, 12);
+        let (p95, widest95) = honest_quantiles(&ws, 0, 0.95);
+        // 20 answers take 3 windows.
+        assert!(p95[..2].iter().all(Option::is_none) && p95[2..].iter().all(Option::is_some));
+        assert_eq!(widest95, 3);
+        // Pooled, p95 and p99 are different numbers (not both "the maximum").
+        let distinct = (11..40)
+            .filter(|&i| p95[i].unwrap() < p99[i].unwrap())
+            .count();
+        assert!(distinct > 25, "{distinct} of 29");
+        for i in 11..40 {
+            assert!(p95[i].unwrap() <= p99[i].unwrap() + 1e-9);
+        }
+    }
+
+    #[test]
+    fn big_windows_keep_their_own_percentiles_and_empty_ones_are_gaps() {
+        let mut ws: Vec<Window> = (0..10).map(|i| win(i, 500, 0.1, 0.4, 0.9)).collect();
+        ws[4] = win(4, 0, 0.0, 0.0, 0.0);
+        let (p99, widest) = honest_quantiles(&ws, 2, 0.99);
+        assert_eq!(widest, 1);
+        assert_eq!(p99.len(), 8);
+        assert_eq!(p99[0], Some(0.9));
+        assert_eq!(p99[2], None, "an empty window is a gap");
+        let c = ChartData::from_windows(&ws, None, 8);
+        assert_eq!((c.pooled, c.withheld), (1, false));
+        // Far too few answers even over 30 windows: nothing drawn, and said.
+        let sparse: Vec<Window> = (0..40).map(|i| win(i, 2, 0.1, 0.2, 0.2)).collect();
+        let c = ChartData::from_windows(&sparse, None, 40);
+        assert!(c.points.iter().all(|p| p.p99_s.is_none()));
+        assert!(c.points.iter().all(|p| p.p50_s.is_some()));
+        assert!(c.withheld);
+    }
 
     #[test]
     fn speed_round_trips_through_select_values() {

@@ -55,9 +55,11 @@ impl Embedded {
         }
     }
 
-    /// The option label: `"chain.toml — clients -> api -> db"`, or
-    /// `"CACHE-NONE — every read hits the database"` (the catalogue titles
-    /// start with their id, which is not repeated).
+    /// The option label, the scenario's title in words: `"Clients -> api
+    /// -> db"`, or `"Every read hits the database (CACHE-NONE)"` (the
+    /// catalogue's id, which the lessons and the article use, as the
+    /// detail; the catalogue titles start with their id, not repeated).
+    /// A scenario without a title shows its file name.
     pub fn label(&self) -> String {
         let short = self.short();
         let title = self
@@ -65,10 +67,15 @@ impl Embedded {
             .strip_prefix(short)
             .map(|t| t.trim_start_matches([':', ' ', '-', '—']))
             .unwrap_or(self.title);
-        if title.is_empty() {
-            short.to_string()
-        } else {
-            format!("{short} — {title}")
+        let mut c = title.chars();
+        let title: String = c
+            .next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default();
+        match (title.is_empty(), self.group) {
+            (true, _) => short.to_string(),
+            (false, Group::Reference) => title,
+            (false, Group::Catalogue) => format!("{title} ({short})"),
         }
     }
 }
@@ -509,14 +516,14 @@ mod tests {
     }
 
     #[test]
-    fn labels_name_the_file_or_the_catalogue_id() {
+    fn labels_are_titles_in_words() {
         let chain = find("chain.toml").unwrap();
         assert_eq!(chain.group, Group::Reference);
-        assert_eq!(chain.label(), "chain.toml — clients -> api -> db");
+        assert_eq!(chain.label(), "Clients -> api -> db");
         let c = find("catalogue/CACHE-NONE.toml").unwrap();
         assert_eq!(c.group, Group::Catalogue);
         assert_eq!(c.short(), "CACHE-NONE");
-        assert_eq!(c.label(), "CACHE-NONE — every read hits the database");
+        assert_eq!(c.label(), "Every read hits the database (CACHE-NONE)");
     }
 
     #[test]

@@ -355,10 +355,24 @@ pub fn embed_snippet(page_url: &str, link: &str) -> String {
     };
     format!(
         "<iframe src=\"{}\" width=\"100%\" height=\"480\" style=\"border:0\" \
-         loading=\"lazy\" title=\"tailsim: backend scalability sandbox\"></iframe>",
+         loading=\"lazy\" title=\"tailsim: backend scalability sandbox\"></iframe>\n{RESIZE_SCRIPT}",
         html_attr(&src)
     )
 }
+
+/// The snippet's script: each embed posts its content height
+/// (`{tailsim: "height", height}`), and its iframe takes that height, so
+/// the post shows the whole embed with no inner scroll bar; an embed that
+/// starts playing says so (`{tailsim: "playing"}`), and the others are
+/// asked to pause (`{tailsim: "pause", at}`; one that started later than
+/// `at` plays on): one plays at a time. One
+/// listener per snippet; several on a page do the same thing.
+pub const RESIZE_SCRIPT: &str = "<script>addEventListener(\"message\",function(e){var d=e.data;\
+if(!d)return;var fs=document.querySelectorAll(\"iframe\");\
+if(d.tailsim===\"height\"&&d.height>0)fs.forEach(function(f){\
+if(f.contentWindow===e.source)f.style.height=Math.min(d.height,4000)+\"px\"});\
+if(d.tailsim===\"playing\")fs.forEach(function(f){\
+if(f.contentWindow!==e.source)f.contentWindow.postMessage({tailsim:\"pause\",at:d.at},\"*\")})})</script>";
 
 #[cfg(test)]
 mod tests {
@@ -566,7 +580,8 @@ mod tests {
             )),
             "{s}"
         );
-        assert!(s.ends_with("></iframe>") && s.contains("title=\""), "{s}");
+        assert!(s.contains("></iframe>") && s.contains("title=\""), "{s}");
+        assert!(s.ends_with(RESIZE_SCRIPT), "{s}");
         let s = embed_snippet(page, "?lesson=DATA-N%2B1");
         assert!(
             s.contains("src=\"https://x.io/tailsim/index.html?embed&amp;lesson=DATA-N%2B1\""),
@@ -583,6 +598,6 @@ mod tests {
         );
         // quotes cannot break out of the attribute
         let s = embed_snippet("https://x.io/\"><script>", "");
-        assert!(!s.contains("<script>"), "{s}");
+        assert!(!s.contains("\"><script>"), "{s}");
     }
 }

@@ -148,6 +148,9 @@ pub enum Action {
     RequestReports(ReportPurpose),
     /// Select a trace in "why is it slow" (by index in the lane's list).
     ShowError(String),
+    /// The address changed under the open page (a pasted link, back or
+    /// forward): open what it names, or say why it cannot be opened.
+    OpenAddress(String),
 }
 
 /// Numbers the read-outs show for one lane.
@@ -545,6 +548,10 @@ impl AppState {
             Route::BadLink(e) => AppState::failed(sender, e.to_string()),
         };
         st.embed = page.embed;
+        if st.embed {
+            // An embed plays when it is scrolled into view (`embed::watch`).
+            st.playing = false;
+        }
         st
     }
 
@@ -980,7 +987,8 @@ impl AppState {
         self.lesson = Some(LessonState {
             id: id.to_string(),
             phase: Phase::Predict,
-            guess: None,
+            // A guess made before a reload comes back (still to be confirmed).
+            guess: crate::persist::load_guess(id),
             answer: None,
             duration_s,
             claims: Rc::new(Vec::new()),
@@ -1304,13 +1312,17 @@ impl AppState {
                     return true;
                 }
                 l.guess = Some(g);
+                crate::persist::save_guess(&l.id, g);
                 if l.phase == Phase::Predict {
                     l.phase = Phase::Running;
                     self.playing = true;
                     self.error = None;
-                    if self.speed != Speed::Max {
-                        self.speed = Speed::Max;
-                    }
+                    // Watchable in the page; an embed (no speed picker) runs it through.
+                    self.speed = if self.embed {
+                        Speed::Max
+                    } else {
+                        lesson_pace(l.duration_s)
+                    };
                 }
                 true
             }
@@ -1322,7 +1334,12 @@ impl AppState {
                     Phase::Predict => {
                         l.phase = Phase::Running;
                         self.playing = true;
-                        self.speed = Speed::Max;
+                        // Watchable in the page; an embed (no speed picker) runs it through.
+                        self.speed = if self.embed {
+                            Speed::Max
+                        } else {
+                            lesson_pace(l.duration_s)
+                        };
                         self.error = None;
                     }
                     Phase::Running if l.answer.is_some() => l.phase = Phase::Revealed,
@@ -1334,9 +1351,66 @@ impl AppState {
                 self.request_reports(p);
                 false
             }
+            Action::OpenAddress(href) => self.open_address(&href),
+        }
+    }
+
+    /// Opens what a changed address names. The running scenario keeps
+    /// running when the address names nothing new or cannot be opened (the
+    /// error says why).
+    fn open_address(&mut self, href: &str) -> bool {
+        match crate::share::parse_route(href).route {
+            Route::Sandbox => false,
+            Route::Lesson(id) => {
+                if self.lesson.as_ref().is_some_and(|l| l.id == id) {
+                    return false;
+                }
+                self.open_lesson(&id);
+                true
+            }
+            Route::Shared(p) => {
+                if self.share_payload() == p {
+                    return false;
+                }
+                let id =
+                    p.id.as_deref()
+                        .filter(|id| scenarios::find(id).is_some())
+                        .unwrap_or(SHARED_ID)
+                        .to_string();
+                let seed = self.seed;
+                self.seed = p.seed;
+                self.switch_scenario(&id, &p.scenario);
+                if self.scenario_error.is_some() {
+                    self.seed = seed;
+                    return true;
+                }
+                if let Some(lesson) = p.lesson {
+                    self.open_lesson(&lesson);
+                }
+                true
+            }
+            Route::BadLink(e) => {
+                self.scenario_error =
+                    Some(format!("The link in the address could not be opened: {e}"));
+                true
+            }
         }
     }
 }
+
+/// The speed a lesson plays at: its whole run in about a minute of wall
+/// time (a 240 s lesson at 5×, rounded up to the picker's next speed), so
+/// that a student can watch it happen; the picker still changes it.
+pub fn lesson_pace(duration_s: f64) -> Speed {
+    let want = (duration_s / LESSON_WALL_S).max(1.0);
+    Speed::ALL
+        .into_iter()
+        .find(|s| matches!(s, Speed::X(k) if f64::from(*k) >= want - 1e-9))
+        .unwrap_or(Speed::Max)
+}
+
+/// About how long a lesson's run lasts on screen (wall seconds).
+pub const LESSON_WALL_S: f64 = 60.0;
 
 /// What the page's link starts with (see `share::Route`).
 pub fn default_scenario() -> (&'static str, &'static str) {
@@ -1858,6 +1932,39 @@ mod tests {
     }
 
     #[test]
+    fn lessons_play_in_about_a_minute() {
+        // duration / 60 s, rounded up to the picker's next speed
+        assert_eq!(lesson_pace(30.0), Speed::X(1));
+        assert_eq!(lesson_pace(120.0), Speed::X(2));
+        assert_eq!(lesson_pace(240.0), Speed::X(5));
+        assert_eq!(lesson_pace(300.0), Speed::X(5));
+        assert_eq!(lesson_pace(1_000.0), Speed::X(20));
+        assert_eq!(lesson_pace(1e9), Speed::Max);
+    }
+
+    #[test]
+    fn a_pasted_link_opens_its_scenario_and_a_broken_one_says_why() {
+        let mut h = Harness::default();
+        let e = scenarios::find("catalogue/DATA-N+1.toml").unwrap();
+        let mut p = SharePayload::new(e.text, 9);
+        p.id = Some(e.id.to_string());
+        let link = format!("http://h/{}", crate::share::encode(&p));
+        assert!(h.act(Action::OpenAddress(link.clone())));
+        assert_eq!(h.st.scenario_id, "catalogue/DATA-N+1.toml");
+        assert_eq!(h.st.seed, 9);
+        assert!(h.st.scenario_error.is_none());
+        // The same address again (e.g. our own replaceState) changes nothing.
+        assert!(!h.act(Action::OpenAddress(link)));
+        assert!(h.act(Action::OpenAddress("http://h/#s=1.garbage".into())));
+        let err = h.st.scenario_error.clone().unwrap();
+        assert!(err.contains("link"), "{err}");
+        assert_eq!(
+            h.st.scenario_id, "catalogue/DATA-N+1.toml",
+            "the old one keeps running"
+        );
+    }
+
+    #[test]
     fn a_lesson_waits_for_the_guess_then_reveals_the_answer() {
         let mut h = Harness::default();
         h.act(Action::OpenLesson("DATA-N+1".into()));
@@ -1870,7 +1977,9 @@ mod tests {
         assert!(h.st.error.is_some());
         h.act(Action::Guess(120.0));
         assert!(h.st.playing);
-        assert_eq!(h.st.speed, Speed::Max);
+        // A 120 s lesson plays at 2×: about a minute to watch.
+        assert_eq!(h.st.speed, Speed::X(2));
+        h.act(Action::SetSpeed(Speed::Max));
         for _ in 0..400 {
             h.frames(1, 16.0);
             if h.st.lesson.as_ref().unwrap().phase == Phase::Revealed {

@@ -116,6 +116,23 @@ pub fn compare_guess(guess: f64, answer: f64) -> Comparison {
     Comparison { rel_error, verdict }
 }
 
+/// How far off a guess was, in words a person reads at a glance: a
+/// percentage within a factor of three, else the factor ("12× too high",
+/// "30× too low").
+pub fn off_by(c: Comparison, guess: Option<f64>, answer: Option<f64>) -> String {
+    let Some(e) = c.rel_error else {
+        return "\u{2014}".to_string();
+    };
+    match (guess, answer) {
+        // Three times off or more, either way: a factor says it plainly.
+        (Some(g), Some(a)) if g / a >= 3.0 => format!("{}\u{00d7} too high", fmt_num(g / a)),
+        (Some(g), Some(a)) if g / a > 0.0 && g / a <= 1.0 / 3.0 => {
+            format!("{}\u{00d7} too low", fmt_num(a / g))
+        }
+        _ => format!("{}%", fmt_num(e * 100.0)),
+    }
+}
+
 /// (`data-status`, icon, words) of a claim's live status: never colour alone.
 pub fn status_of(holds: Option<bool>) -> (&'static str, &'static str, &'static str) {
     match holds {
@@ -396,7 +413,8 @@ fn paragraphs(text: &str) -> Html {
 /// A lesson: narrative, question and guess, answer, claims.
 #[function_component(LessonPanel)]
 pub fn lesson_panel(props: &LessonPanelProps) -> Html {
-    let text = use_state(String::new);
+    // A guess kept from before a reload comes back into the field.
+    let text = use_state(|| props.guess.map(fmt_num).unwrap_or_default());
     let error = use_state(|| None::<String>);
     let Some(lesson) = lessons::find(&props.lesson) else {
         return html! {
@@ -498,9 +516,7 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
                         }</dd>
                         if let Some(c) = cmp {
                             <dt>{ "Off by" }</dt>
-                            <dd data-testid="predict-error-rel">{
-                                c.rel_error.map_or("\u{2014}".to_string(), |e| format!("{}%", fmt_num(e * 100.0)))
-                            }</dd>
+                            <dd data-testid="predict-error-rel">{ off_by(c, props.guess, props.answer) }</dd>
                         }
                     </dl>
                     if let Some(c) = cmp {
@@ -552,6 +568,22 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn off_by_is_a_percentage_then_a_factor() {
+        let f = |g: f64, a: f64| off_by(compare_guess(g, a), Some(g), Some(a));
+        assert_eq!(f(110.0, 100.0), "10%");
+        assert_eq!(f(250.0, 100.0), "150%");
+        // 66312% off reads as what it is: the guess was 663 times the answer
+        assert_eq!(f(663.12, 1.0), "663\u{00d7} too high");
+        assert_eq!(f(1.0, 30.0), "30\u{00d7} too low");
+        assert_eq!(f(0.5, 1.0), "50%");
+        assert_eq!(f(0.5, 300.0), "600\u{00d7} too low");
+        assert_eq!(
+            off_by(compare_guess(1.0, 0.0), Some(1.0), Some(0.0)),
+            "\u{2014}"
+        );
+    }
 
     #[test]
     fn guesses_are_numbers_with_an_optional_unit() {

@@ -44,12 +44,47 @@ pub struct InspectorProps {
     pub remove_edge: Callback<String>,
 }
 
+/// A message in words first, the path it is about as the detail.
 fn error_line(e: &ScenarioError) -> Html {
     html! {
         <p class="editor-field-error" data-testid="inspector-error" role="alert">
-            <code>{ e.path.clone() }</code>{ format!(": {}", e.message) }
+            { capitalised(&e.message) }{ " " }<code class="field-path">{ format!("({})", e.path) }</code>
         </p>
     }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// A field's label in words: the bounds table's, else the path's last
+/// named part ("timeout_s" -> "timeout (s)", "key.n" -> "key n").
+fn field_words(node: &str, path: &str) -> String {
+    if let Some(b) = sim_core::bounds(&format!("nodes.{node}.{path}")) {
+        if !b.label.is_empty() {
+            return capitalised(b.label);
+        }
+    }
+    let parts: Vec<&str> = path
+        .split('.')
+        .filter(|p| p.parse::<usize>().is_err())
+        .collect();
+    let last = parts
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let words = match last.strip_suffix("_s") {
+        Some(w) => format!("{w} (s)"),
+        None => last,
+    };
+    capitalised(&words.replace('_', " "))
 }
 
 #[component(Inspector)]
@@ -148,7 +183,7 @@ pub fn inspector(p: &InspectorProps) -> Html {
         });
         html! {
             <div class={classes!("editor-field", err.is_some().then_some("invalid"))} key={path.clone()}>
-                <label for={id.clone()}>{ path.clone() }</label>
+                <label for={id.clone()}>{ field_words(&p.node, path) }{ " " }<code class="field-path">{ path.clone() }</code></label>
                 <input id={id} type="text" value={shown} readonly={readonly} title={hint}
                     data-testid={format!("field-{path}")}
                     aria-invalid={if err.is_some() { "true" } else { "false" }}

@@ -406,33 +406,9 @@ impl EditorDoc {
             (Service, Service | External | LoadBalancer) => {
                 self.append_step(from, json!({"call": {"to": to}}), "call")
             }
-            (Service, Database) => {
-                let table = self
-                    .node_value(to)
-                    .and_then(|v| v.get("tables"))
-                    .and_then(Value::as_object)
-                    .and_then(|t| t.keys().next().cloned());
-                let d2 = to_s.clone();
-                let table = match table {
-                    Some(t) => t,
-                    None => {
-                        // Unreachable for a valid database, but create one
-                        // rather than write a dangling query.
-                        self.edit(|v| {
-                            node_mut(v, &d2)?
-                                .insert("tables".into(), json!({"items": {"rows": 100000.0}}));
-                            Ok(())
-                        })?;
-                        "items".to_string()
-                    }
-                };
-                self.append_step(from, json!({"query": {"db": to, "table": table}}), "query")
-            }
-            (Service, Cache) => self.append_step(
-                from,
-                json!({"cache_read": {"cache": to, "key": {"space": "keys", "n": 10000}}}),
-                "cache_read",
-            ),
+            (Service, Database) => self.connect_query(from, to),
+            (Service, Cache) => self.connect_cache(from, to),
+            (Cache, Database) => self.connect_cache_to_db(from, to),
             (Service, Broker) => {
                 self.append_step(from, json!({"publish": {"broker": to}}), "publish")
             }
@@ -484,29 +460,41 @@ impl EditorDoc {
     /// shorthand into a compute step), or, for a service with only named
     /// endpoints, to each endpoint.
     fn append_step(&mut self, service: &str, step: Value, what: &str) -> EditResult<String> {
+        let where_ = self.edit_steps(service, move |steps| {
+            steps.push(step.clone());
+            format!("steps[{}]", steps.len() - 1)
+        })?;
+        Ok(format!("added a {what} step at {where_}"))
+    }
+
+    /// Runs `f` on `service`'s step list: the default handler's (the
+    /// `service` shorthand becomes a compute step first) or, for a service
+    /// with only named endpoints, each endpoint's. Returns where `f` wrote.
+    fn edit_steps(
+        &mut self,
+        service: &str,
+        f: impl Fn(&mut Vec<Value>) -> String,
+    ) -> EditResult<String> {
         let s = service.to_string();
-        let where_ = self.edit(move |v| {
+        self.edit(move |v| {
             let n = node_mut(v, &s)?;
             if let Some(d) = n.remove("service") {
-                n.insert("steps".into(), json!([{"compute": d}, step]));
-                return Ok(format!("nodes.{s}.steps[1]"));
+                n.insert("steps".into(), json!([{ "compute": d }]));
             }
             let has_steps = n
                 .get("steps")
                 .and_then(Value::as_array)
                 .is_some_and(|a| !a.is_empty());
-            let endpoints: Vec<String> = n
+            let has_endpoints = n
                 .get("endpoints")
                 .and_then(Value::as_object)
-                .map(|e| e.keys().cloned().collect())
-                .unwrap_or_default();
-            if has_steps || endpoints.is_empty() {
+                .is_some_and(|e| !e.is_empty());
+            if has_steps || !has_endpoints {
                 let st = n.entry("steps").or_insert_with(|| json!([]));
                 let arr = st
                     .as_array_mut()
                     .ok_or_else(|| ScenarioError::new(format!("nodes.{s}.steps"), "not a list"))?;
-                arr.push(step);
-                return Ok(format!("nodes.{s}.steps[{}]", arr.len() - 1));
+                return Ok(format!("nodes.{s}.{}", f(arr)));
             }
             let eps = n
                 .get_mut("endpoints")
@@ -514,12 +502,148 @@ impl EditorDoc {
                 .unwrap();
             for e in eps.values_mut() {
                 if let Some(a) = e.get_mut("steps").and_then(Value::as_array_mut) {
-                    a.push(step.clone());
+                    f(a);
                 }
             }
             Ok(format!("every endpoint of nodes.{s}"))
+        })
+    }
+
+    /// A cache read put in front of `service`'s database queries
+    /// (cache-aside): the queries move into its `on_miss`, so only misses
+    /// reach the database. Without queries it is a plain read.
+    fn connect_cache(&mut self, service: &str, cache: &str) -> EditResult<String> {
+        let read = json!({"cache_read": {"cache": cache, "key": {"space": "keys", "n": 10000}}});
+        let where_ = self.edit_steps(service, move |steps| {
+            let first = steps.iter().position(is_query);
+            let mut r = read.clone();
+            match first {
+                Some(i) => {
+                    let queries: Vec<Value> =
+                        steps.iter().filter(|s| is_query(s)).cloned().collect();
+                    steps.retain(|s| !is_query(s));
+                    r["cache_read"]["on_miss"] = Value::Array(queries);
+                    steps.insert(i, r);
+                    format!("steps[{i}] (the database queries now run only on a miss)")
+                }
+                None => {
+                    steps.push(r);
+                    format!("steps[{}]", steps.len() - 1)
+                }
+            }
         })?;
-        Ok(format!("added a {what} step at {where_}"))
+        Ok(format!("added a cache_read step at {where_}"))
+    }
+
+    /// A query of `db` from `service`: on a miss of the service's cache
+    /// read, if it has one (cache-aside), else as a step of its own.
+    fn connect_query(&mut self, service: &str, db: &str) -> EditResult<String> {
+        let table = self.first_table(db)?;
+        let query = json!({"query": {"db": db, "table": table}});
+        let where_ = self.edit_steps(service, move |steps| {
+            match steps.iter().rposition(|s| s.get("cache_read").is_some()) {
+                Some(i) => {
+                    let read = &mut steps[i]["cache_read"];
+                    let on_miss = read
+                        .as_object_mut()
+                        .map(|o| o.entry("on_miss").or_insert_with(|| json!([])));
+                    if let Some(Value::Array(a)) = on_miss {
+                        a.push(query.clone());
+                        return format!(
+                            "steps[{i}].cache_read.on_miss[{}] (runs on a cache miss)",
+                            a.len() - 1
+                        );
+                    }
+                    steps.push(query.clone());
+                    format!("steps[{}]", steps.len() - 1)
+                }
+                None => {
+                    steps.push(query.clone());
+                    format!("steps[{}]", steps.len() - 1)
+                }
+            }
+        })?;
+        Ok(format!("added a query step at {where_}"))
+    }
+
+    /// A cache connected to a database: every service that reads this cache
+    /// queries the database on a miss (cache-aside; a query of that database
+    /// already in the handler moves into the miss path).
+    fn connect_cache_to_db(&mut self, cache: &str, db: &str) -> EditResult<String> {
+        let readers: Vec<String> = self
+            .edges()
+            .into_iter()
+            .filter(|e| e.to == cache && e.kind == EdgeKind::CacheRead)
+            .map(|e| e.from)
+            .collect();
+        if readers.is_empty() {
+            return refuse(
+                format!("nodes.{cache}"),
+                "no service reads this cache yet: connect a service to the cache first, then the cache to the database",
+            );
+        }
+        let mut readers = readers;
+        readers.dedup();
+        for r in &readers {
+            self.connect_cache_miss(r, cache, db)?;
+        }
+        Ok(format!(
+            "{} now query {db} only on a miss of {cache}",
+            readers.join(", ")
+        ))
+    }
+
+    fn connect_cache_miss(&mut self, service: &str, cache: &str, db: &str) -> EditResult<()> {
+        let table = self.first_table(db)?;
+        let query = json!({"query": {"db": db, "table": table}});
+        let (cache, db) = (cache.to_string(), db.to_string());
+        self.edit_steps(service, move |steps| {
+            let Some(i) = steps
+                .iter()
+                .position(|s| s["cache_read"]["cache"] == json!(cache))
+            else {
+                return String::new();
+            };
+            let of_db = |s: &Value| is_query(s) && s["query"]["db"] == json!(db);
+            let mut moved: Vec<Value> = steps.iter().filter(|s| of_db(s)).cloned().collect();
+            steps.retain(|s| !of_db(s));
+            let i = steps
+                .iter()
+                .position(|s| s["cache_read"]["cache"] == json!(cache))
+                .unwrap_or(i);
+            if let Some(o) = steps[i]["cache_read"].as_object_mut() {
+                let on_miss = o.entry("on_miss").or_insert_with(|| json!([]));
+                if let Some(a) = on_miss.as_array_mut() {
+                    if !a.iter().any(|s| of_db(s)) {
+                        if moved.is_empty() {
+                            moved.push(query.clone());
+                        }
+                        a.append(&mut moved);
+                    }
+                }
+            }
+            format!("steps[{i}].cache_read.on_miss")
+        })?;
+        Ok(())
+    }
+
+    /// The first table of database `db` (created if it has none, rather
+    /// than write a dangling query).
+    fn first_table(&mut self, db: &str) -> EditResult<String> {
+        let table = self
+            .node_value(db)
+            .and_then(|v| v.get("tables"))
+            .and_then(Value::as_object)
+            .and_then(|t| t.keys().next().cloned());
+        if let Some(t) = table {
+            return Ok(t);
+        }
+        let d2 = db.to_string();
+        self.edit(|v| {
+            node_mut(v, &d2)?.insert("tables".into(), json!({"items": {"rows": 100000.0}}));
+            Ok(())
+        })?;
+        Ok("items".to_string())
     }
 
     /// Deletes a node and every reference to it: steps that call it are
@@ -688,7 +812,7 @@ impl EditorDoc {
 
     /// The document with one field of `node` set: `rel` is the dotted path
     /// relative to `nodes.<node>`; `raw` is read as JSON (a string field
-    /// keeps plain text as a string); empty text removes the field.
+    /// keeps plain text as a string); empty text is refused, never a deletion.
     fn with_field(v: &mut Value, node: &str, rel: &str, raw: &str) -> EditResult<()> {
         let full = format!("nodes.{node}.{rel}");
         if rel == "kind" {
@@ -697,11 +821,17 @@ impl EditorDoc {
                 "the kind of a node cannot change; add a new node instead",
             );
         }
+        if raw.trim().is_empty() {
+            // An empty field asks for a value: it never deletes the key
+            // (removing a field is a structural edit, in the node's text).
+            return refuse(
+                full,
+                "this field is empty: type a value (to remove the field, edit the node's text below)",
+            );
+        }
         let mut doc = ScenarioDoc(std::mem::take(v));
         let old = doc.get(&full).cloned();
-        let res = if raw.trim().is_empty() {
-            doc.remove(&full)
-        } else {
+        let res = {
             let value = match (&old, serde_json::from_str::<Value>(raw.trim())) {
                 (Some(Value::String(_)), Ok(Value::String(s))) => Value::String(s),
                 (Some(Value::String(_)), _) => Value::String(raw.to_string()),
@@ -825,6 +955,11 @@ pub fn leaf_text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// A `query` step.
+fn is_query(step: &Value) -> bool {
+    step.get("query").is_some()
 }
 
 fn nodes_mut(v: &mut Value) -> EditResult<&mut Map<String, Value>> {
@@ -1113,16 +1248,19 @@ kind = "hang"
             service_steps(&d, "service")[2],
             json!({"query": {"db": "db", "table": "users"}})
         );
-        // service -> cache
+        // service -> cache: cache-aside, the query moves to the miss path
         d.connect("service", "cache").unwrap();
+        let st = service_steps(&d, "service");
+        assert_eq!(st.len(), 3, "{st:?}");
+        assert_eq!(st[2]["cache_read"]["cache"], "cache");
         assert_eq!(
-            service_steps(&d, "service")[3]["cache_read"]["cache"],
-            "cache"
+            st[2]["cache_read"]["on_miss"],
+            json!([{"query": {"db": "db", "table": "users"}}])
         );
         // service -> broker
         d.connect("service", "broker").unwrap();
         assert_eq!(
-            service_steps(&d, "service")[4],
+            service_steps(&d, "service")[3],
             json!({"publish": {"broker": "broker"}})
         );
         // service -> external
@@ -1157,13 +1295,96 @@ kind = "hang"
         }
     }
 
+    /// A service that queries a database on every request, then a cache
+    /// drawn between them (service -> cache, or cache -> database): the
+    /// cache is cache-aside, so the database sees only the misses.
+    const DIRECT: &str = r#"
+version = 1
+name = "direct"
+duration_s = 60
+[nodes.clients]
+kind = "source"
+target = "api"
+arrival = { process = "poisson", rate = 50 }
+[nodes.api]
+kind = "service"
+workers = 8
+steps = [ { query = { db = "db", table = "users" } } ]
+[nodes.cache]
+kind = "cache"
+capacity_entries = 20000
+[nodes.db]
+kind = "database"
+tables = { users = { rows = 1000 } }
+"#;
+
+    fn db_arrivals(d: &EditorDoc) -> (u64, u64) {
+        let r = sim_core::Sim::new(&builds(d), 3).unwrap().run_for(60.0);
+        (r.nodes["api"].arrived, r.nodes["db"].arrived)
+    }
+
+    #[test]
+    fn a_cache_between_a_service_and_its_database_relieves_the_database() {
+        let plain = EditorDoc::parse(DIRECT).unwrap();
+        let (api0, db0) = db_arrivals(&plain);
+        // Every request queries the database: db arrivals = api arrivals.
+        assert!(api0 > 2_000 && db0 >= api0, "{api0} {db0}");
+        let mut a = EditorDoc::parse(DIRECT).unwrap();
+        a.connect("api", "cache").unwrap();
+        let st = service_steps(&a, "api");
+        assert_eq!(st.len(), 1, "{st:?}");
+        assert_eq!(
+            st[0]["cache_read"]["on_miss"],
+            json!([{"query": {"db": "db", "table": "users"}}])
+        );
+        // 10,000 keys, uniform by default, 20,000 entries: after each key's
+        // first miss every read hits, so at 50/s for 60 s (~3,000 reads)
+        // the database sees at most the distinct keys drawn, well under the
+        // reads.
+        let (api1, db1) = db_arrivals(&a);
+        assert!(api1 > 2_000 && db1 < api1, "{api1} {db1}");
+        // The other way round: the service reads the cache, then the cache
+        // is connected to the database.
+        let mut b = EditorDoc::parse(DIRECT).unwrap();
+        b.edit(|v| {
+            node_mut(v, "api")?.insert(
+                "steps".into(),
+                json!([{"cache_read": {"cache": "cache", "key": {"space": "k", "n": 100}}},
+                       {"query": {"db": "db", "table": "users"}}]),
+            );
+            Ok(())
+        })
+        .unwrap();
+        b.connect("cache", "db").unwrap();
+        let st = service_steps(&b, "api");
+        assert_eq!(st.len(), 1, "{st:?}");
+        let (api2, db2) = db_arrivals(&b);
+        // 100 keys: at most 100 misses (plus none after), out of ~3,000.
+        assert!(api2 > 2_000 && db2 <= 100, "{api2} {db2}");
+        // A service -> database connection of a service with a cache read
+        // goes on the miss path too.
+        let mut c = EditorDoc::parse(DIRECT).unwrap();
+        c.connect("api", "cache").unwrap();
+        c.connect("api", "db").unwrap();
+        let st = service_steps(&c, "api");
+        assert_eq!(
+            st[0]["cache_read"]["on_miss"].as_array().unwrap().len(),
+            2,
+            "{st:?}"
+        );
+        // A cache no service reads cannot be connected to a database.
+        let mut e = EditorDoc::parse(DIRECT).unwrap();
+        let err = e.connect("cache", "db").unwrap_err();
+        assert!(err.message.contains("no service reads this cache"), "{err}");
+    }
+
     #[test]
     fn bad_pairs_are_refused_and_change_nothing() {
         let mut d = doc();
         let v0 = d.value().clone();
         for (f, t, path, needle) in [
             ("db", "api", "nodes.db", "does not call"),
-            ("cache", "db", "nodes.cache", "does not call"),
+            ("cache", "api", "nodes.cache", "does not call"),
             ("pay", "api", "nodes.pay", "does not call"),
             ("api", "clients", "nodes.api", "nothing can call a source"),
             ("clients", "db", "nodes.clients", "target is a service"),
@@ -1339,9 +1560,6 @@ x = { x = 1.0, y = 2.0 }
             d.node_value("clients").unwrap()["arrival"]["process"],
             "constant"
         );
-        // Empty text removes an optional field.
-        d.set_field("clients", "timeout_s", "").unwrap();
-        assert!(d.node_value("clients").unwrap().get("timeout_s").is_none());
         builds(&d);
         let v = d.value().clone();
         let undo_len = d.undo.len();
@@ -1357,6 +1575,14 @@ x = { x = 1.0, y = 2.0 }
             ("clients", "target", "ghost", "nodes.clients.target"),
             ("api", "kind", "cache", "nodes.api.kind"),
             ("clients", "arrival", "", "nodes.clients.arrival"),
+            // Empty text asks for a value: it does not delete the field.
+            ("api", "workers", "", "nodes.api.workers"),
+            (
+                "clients",
+                "arrival.rate",
+                "  ",
+                "nodes.clients.arrival.rate",
+            ),
         ] {
             let e = d.check_field(node, rel, raw).unwrap_err();
             assert_eq!(e.path, path, "{rel}={raw}: {e}");
