@@ -209,9 +209,6 @@ impl Calls {
     pub(crate) fn live_mut(&mut self) -> impl Iterator<Item = &mut Call> {
         self.slab.live_mut()
     }
-    pub(crate) fn capacity(&self) -> usize {
-        self.slab.capacity()
-    }
     /// Live calls.
     pub(crate) fn held(&self) -> usize {
         self.slab.held()

@@ -140,11 +140,6 @@ impl<T: Slot> Slab<T> {
     pub(crate) fn held(&self) -> usize {
         self.items.len() - self.free.len()
     }
-
-    /// Slots ever allocated (live or free).
-    pub(crate) fn capacity(&self) -> usize {
-        self.items.len()
-    }
 }
 
 /// Implements [`Slot`] for a record with `gen` and `live` fields.

@@ -307,9 +307,4 @@ impl Jobs {
     pub(crate) fn live(&self) -> impl Iterator<Item = (Ref, &Job)> {
         self.slab.live()
     }
-
-    /// Slots ever allocated (for the memory budget).
-    pub(crate) fn capacity(&self) -> usize {
-        self.slab.capacity()
-    }
 }

@@ -38,10 +38,6 @@ impl KeySpaces {
         e.1 = now;
         old
     }
-    /// Keys stored, over all spaces (for the memory budget).
-    pub(crate) fn keys(&self) -> usize {
-        self.spaces.iter().map(|s| s.len()).sum()
-    }
 }
 
 /// Every lock's queues: key -> jobs, the holder first.

@@ -338,9 +338,7 @@ impl Formula {
             "erlang_c" => t::erlang_c(whole(0, SERVERS)?, a[1], a[2]),
             "mmc_mean_wait" => t::mmc_mean_wait(whole(0, SERVERS)?, a[1], a[2]),
             "mmc_wait_quantile" => t::mmc_wait_quantile(whole(0, SERVERS)?, a[1], a[2], a[3]),
-            "mmc_sojourn_quantile" => {
-                t::mmc_sojourn_quantile(whole(0, SERVERS)?, a[1], a[2], a[3])
-            }
+            "mmc_sojourn_quantile" => t::mmc_sojourn_quantile(whole(0, SERVERS)?, a[1], a[2], a[3]),
             "pk_mean_wait" => t::pk_mean_wait(a[0], a[1], a[2]),
             "mmck_blocking" => t::mmck_blocking(whole(0, SERVERS)?, whole(1, 1e6)?, a[2], a[3]),
             "fanout_slow" => t::fanout_slow(a[0], whole(1, 1e6)?),

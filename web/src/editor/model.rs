@@ -1319,7 +1319,10 @@ tables = { users = { rows = 1000 } }
 "#;
 
     fn db_arrivals(d: &EditorDoc) -> (u64, u64) {
-        let r = sim_core::Sim::new(&builds(d), 3).unwrap().run_for(60.0);
+        let r = sim_core::Sim::new(&builds(d), 3)
+            .unwrap()
+            .run_for(60.0)
+            .unwrap();
         (r.nodes["api"].arrived, r.nodes["db"].arrived)
     }
 

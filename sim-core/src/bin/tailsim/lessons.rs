@@ -87,17 +87,16 @@ fn load_dir(dir: &Path, scenarios: &Path) -> Result<Vec<LessonFile>, String> {
                 lesson.id
             ));
         }
-        let scenario_text =
-            match &lesson.scenario_file {
-                Some(f) => {
-                    let sp = scenarios.join(f);
-                    Some(
-                        crate::io::read_text(&sp)
-                            .map_err(|e| format!("{}: scenario_file {e}", p.display()))?,
-                    )
-                }
-                None => None,
-            };
+        let scenario_text = match &lesson.scenario_file {
+            Some(f) => {
+                let sp = scenarios.join(f);
+                Some(
+                    crate::io::read_text(&sp)
+                        .map_err(|e| format!("{}: scenario_file {e}", p.display()))?,
+                )
+            }
+            None => None,
+        };
         // Every state at every band end must build (the plan builds them).
         Plan::new(&lesson, scenario_text.as_deref(), 1)
             .map_err(|e| format!("{}: {e}", p.display()))?;
