@@ -248,6 +248,13 @@ impl Sim {
                 Step::Compute(d) => return self.compute(job, d),
                 Step::Calls { edge, n, release } => {
                     for _ in 0..n {
+                        // A call can end its parent in this same instant
+                        // (a refused publish fails the job, an arrival
+                        // OOM-kills the caller's replica): then the rest
+                        // are never made.
+                        if self.jobs.get(job).is_none() {
+                            return;
+                        }
                         self.spawn(job, edge);
                     }
                     return self.release_if(job, release);
@@ -260,6 +267,9 @@ impl Sim {
                         unreachable!("a fork op")
                     };
                     for &e in edges.iter() {
+                        if self.jobs.get(job).is_none() {
+                            return;
+                        }
                         self.spawn(job, e);
                     }
                     return self.release_if(job, release);
@@ -317,7 +327,8 @@ impl Sim {
     /// Event loop: the job lets go of its worker while it waits (`release`).
     #[inline]
     fn release_if(&mut self, job: Ref, release: bool) {
-        if release {
+        // (A job its own calls ended in this instant has no worker left.)
+        if release && self.jobs.get(job).is_some() {
             self.release_worker(job);
         }
     }
