@@ -566,6 +566,10 @@ impl Sim {
         if outcome == Outcome::Ok && self.cfg.nodes[ni].side_effects {
             self.count_side_effect(ni, call);
         }
+        // Its answer can set off a cascade in this same instant (a caller's
+        // next call OOM-kills this replica): a kill must pass over this job,
+        // whose worker is already back. A kill passes over jobs in transit.
+        self.jobs.at(job).state = JobState::Transit;
         self.drain_queue(ni, ri);
         self.answer(answer, outcome, ni as u32);
         self.jobs.remove(job);
