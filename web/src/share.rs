@@ -246,8 +246,9 @@ pub struct PageRoute {
     pub route: Route,
 }
 
-/// `%2B` -> `+`. A `+` stays a `+` (lesson ids contain it).
-fn percent_decode(s: &str) -> String {
+/// `%2B` -> `+`. A `+` stays a `+` (lesson ids contain it); anything
+/// malformed stays as it is.
+pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -50,25 +50,7 @@ pub fn route(href: &str) -> Option<ClassRoute> {
     None
 }
 
-/// `%2B` -> `+` (a `+` stays a `+`); anything malformed stays as it is.
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).to_string()
-}
+pub use crate::share::percent_decode;
 
 /// Every byte but unreserved ones as `%XX` (for a lesson id in a link).
 pub fn percent_encode(s: &str) -> String {
