@@ -55,8 +55,8 @@ struct Cli {
     /// Print a case as JSON (with --seed and --only) instead of running.
     #[arg(long)]
     print: bool,
-    /// Run the case of --seed (with --only) in this process and print its
-    /// verdict, rejections included.
+    /// Run the case of --seed (with --only), or of the first --replay file,
+    /// in this process and print its verdict, rejections included.
     #[arg(long)]
     explain: bool,
     /// Shrink the failing case of --seed (with --only), or of the first
@@ -109,7 +109,16 @@ fn main() -> ExitCode {
         return shrink(&cli);
     }
     if cli.explain {
-        let case = swarm::gen::case(cli.seed, cli.only.as_deref());
+        let case = match cli.replay.first() {
+            Some(f) => match swarm::corpus::read_case(f) {
+                Ok((c, _)) => c,
+                Err(e) => {
+                    eprintln!("swarm: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            None => swarm::gen::case(cli.seed, cli.only.as_deref()),
+        };
         println!("{}", case.describe());
         let limits = Limits {
             max_events: cli.max_events,

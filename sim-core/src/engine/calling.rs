@@ -6,7 +6,7 @@
 use super::call::{Call, CallState, Origin};
 use super::config::EdgeTask;
 use super::draw;
-use super::event::Event;
+use super::event::{Event, MAX_NESTING};
 use super::ids::{Outcome, Ref, NEVER, NONE};
 use super::job::{Attrs, Job, Task};
 use super::link::{Carried, Delivery};
@@ -261,8 +261,10 @@ impl Sim {
                 span,
             };
             self.link_send(l, wire, then);
-        } else if delay == 0 {
+        } else if delay == 0 && self.nesting < MAX_NESTING {
+            self.nesting += 1;
             self.arrive(job);
+            self.nesting -= 1;
         } else {
             self.cal.schedule_in(delay, Event::Deliver { job });
         }

@@ -3,6 +3,17 @@
 
 use super::ids::{Outcome, Ref};
 
+/// How deep same-instant work may nest on the stack. A job's next step and
+/// a zero-delay delivery run at once while fewer than this many are open
+/// beneath them; deeper, they are queued as [`Event::Continue`] or
+/// [`Event::Deliver`] at the same instant (after what is queued there
+/// already). An instant publish acknowledged in a loop, a breaker refusing
+/// a `repeat` of calls, or a consumer draining a backlog would otherwise
+/// recurse once per iteration and overflow the stack (1 MiB in a browser).
+/// The depth is a function of the run alone, so native and wasm runs agree;
+/// no shipped scenario nests this deep, so their reports do not depend on it.
+pub(crate) const MAX_NESTING: u32 = 64;
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Event {
     /// The warm-up ends: statistics start here.
@@ -26,6 +37,11 @@ pub(crate) enum Event {
     },
     /// A job's compute step ends.
     ComputeDone {
+        job: Ref,
+    },
+    /// A job continues its program at this instant: same-instant work that
+    /// would have nested deeper than [`MAX_NESTING`] on the stack.
+    Continue {
         job: Ref,
     },
     /// A leaky-bucket delay ended: admit the job.

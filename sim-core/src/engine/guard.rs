@@ -37,8 +37,8 @@ pub const DEFAULT_MAX_IN_FLIGHT: u64 = 1_000_000;
 /// few dozen bytes, an eighth of a request.
 const MESSAGES_PER_REQUEST: u64 = 8;
 
-/// Events between two checks of the budget (a check is a few loads, plus a
-/// pass over the brokers).
+/// Events between two checks of the brokers' backlogs against the budget
+/// (a pass over the nodes); requests are checked at every event.
 const BUDGET_EVERY: u64 = 4096;
 
 /// Why a run stopped before its end.
@@ -203,7 +203,10 @@ impl Sim {
                 self.tally(ev)?;
             }
         }
-        if self.events % BUDGET_EVERY == 0 {
+        // Requests every event (one load and a compare: an event can start
+        // a fan-out of 10^5, the work estimate's bound), brokers' backlogs
+        // now and then (a pass over the nodes).
+        if self.calls.held() as u64 > self.guard.max_in_flight || self.events % BUDGET_EVERY == 0 {
             self.check_budget()?;
         }
         Ok(())
@@ -273,6 +276,7 @@ impl Sim {
             Event::UserWake { src, .. } => ("user wakes", src, NONE),
             Event::Deliver { job: j } => ("delivery", job(j), NONE),
             Event::ComputeDone { job: j } => ("compute done", job(j), NONE),
+            Event::Continue { job: j } => ("continuation", job(j), NONE),
             Event::Admit { job: j } => ("rate-limit admit", job(j), NONE),
             Event::Respond { call: c, .. } => on_call("response", c),
             Event::AttemptTimeout { call: c, .. } => on_call("timeout", c),

@@ -106,6 +106,9 @@ pub struct Sim {
     cands: Vec<balancer::Candidate>,
     /// Progress and the in-flight budget (`guard.rs`).
     guard: guard::Guard,
+    /// Same-instant steps and deliveries open on the stack now (bounded by
+    /// [`event::MAX_NESTING`]).
+    nesting: u32,
 }
 
 impl Sim {
@@ -228,7 +231,7 @@ impl Sim {
                     self.arrive(job)
                 }
             }
-            Event::ComputeDone { job } => self.on_compute_done(job),
+            Event::ComputeDone { job } | Event::Continue { job } => self.on_compute_done(job),
             Event::Admit { job } => {
                 if self.jobs.get(job).is_some() {
                     self.admit(job)

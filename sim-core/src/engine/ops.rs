@@ -43,16 +43,23 @@ impl Sim {
     pub(super) fn kill_station(&mut self, ni: usize, ri: usize) {
         self.set_life(ni, ri, Lifecycle::Down);
         self.nodes[ni].stations[ri].count_restart();
+        self.fail_jobs(|j| {
+            j.node as usize == ni && j.rep as usize == ri && j.state != JobState::Transit
+        });
+    }
+
+    /// Fails every live job `which` picks. Failing one answers its caller,
+    /// and that cascade may already have ended another (or be finishing
+    /// it: a finishing job is in transit), so each is asked again first.
+    fn fail_jobs(&mut self, which: impl Fn(&super::job::Job) -> bool) {
         let victims: Vec<Ref> = self
             .jobs
             .live()
-            .filter(|(_, j)| {
-                j.node as usize == ni && j.rep as usize == ri && j.state != JobState::Transit
-            })
+            .filter(|(_, j)| which(j))
             .map(|(r, _)| r)
             .collect();
         for job in victims {
-            if self.jobs.get(job).is_some() {
+            if self.jobs.get(job).is_some_and(&which) {
                 self.finish(job, Outcome::Failed);
             }
         }
@@ -211,20 +218,12 @@ impl Sim {
                 continue;
             }
             // The vanished requests are dropped now.
-            let lost: Vec<Ref> = self
-                .jobs
-                .live()
-                .filter(|(_, j)| {
-                    j.node as usize == ni
-                        && j.rep as usize == r
-                        && j.state == JobState::Parked
-                        && !j.started
-                })
-                .map(|(r, _)| r)
-                .collect();
-            for j in lost {
-                self.finish(j, Outcome::Failed);
-            }
+            self.fail_jobs(|j| {
+                j.node as usize == ni
+                    && j.rep as usize == r
+                    && j.state == JobState::Parked
+                    && !j.started
+            });
         }
     }
 

@@ -5,7 +5,7 @@
 use super::call::Origin;
 use super::config::BodyCfg;
 use super::draw;
-use super::event::Event;
+use super::event::{Event, MAX_NESTING};
 use super::ids::{Outcome, Ref, NEVER, NONE};
 use super::job::{Attrs, JobState, Resume, Task};
 use super::node::{BodyState, Verdict};
@@ -184,6 +184,13 @@ impl Sim {
     /// Runs the next step of `job`, at node `ni`.
     #[inline]
     fn advance_at(&mut self, job: Ref, ni: usize) {
+        if self.nesting >= MAX_NESTING {
+            // Too deep for the stack: continue at this instant from the
+            // calendar (see MAX_NESTING).
+            self.cal.schedule_in(0, Event::Continue { job });
+            return;
+        }
+        self.nesting += 1;
         match &self.cfg.nodes[ni].body {
             BodyCfg::Service(_) => self.run_program(job),
             BodyCfg::Database(_) => self.db_step(job),
@@ -192,6 +199,7 @@ impl Sim {
                 unreachable!("no jobs run here")
             }
         }
+        self.nesting -= 1;
     }
 
     /// Schedules a compute of `d` ns on the job's worker (plus any CPU its
@@ -407,6 +415,13 @@ impl Sim {
         _bytes: f64,
     ) {
         let j = self.jobs.at(job);
+        if j.state == JobState::Transit {
+            // The job is finishing: its own answer set off the cascade that
+            // ended this child (a killed job's caller unblocked a publish it
+            // was waiting on). Nobody waits for the child any more; a job on
+            // the wire has no children.
+            return;
+        }
         j.pending = j.pending.saturating_sub(1);
         if outcome != Outcome::Ok {
             j.failed = true;
@@ -549,15 +564,22 @@ impl Sim {
                 Some(outcome),
             );
         }
+        // From here the job is finishing: its locks' next holders, its
+        // answer and a kill they set off in this same instant must pass
+        // over it (its worker is given back below, once), and a child call
+        // ending in that cascade must not resume it.
+        // A queued job leaves the queue first, so that cascade cannot start it.
+        self.jobs.at(job).state = JobState::Transit;
+        if state == JobState::Queued {
+            self.nodes[ni].stations[ri].unqueue(job, now);
+        }
         if self.jobs.has_regs(job) {
             self.let_go(job);
         }
         let node = &mut self.nodes[ni];
         let st = &mut node.stations[ri];
-        match state {
-            JobState::Running => st.return_worker(now),
-            JobState::Queued => st.unqueue(job, now),
-            JobState::Parked | JobState::Transit => {}
+        if state == JobState::Running {
+            st.return_worker(now);
         }
         st.leave(now, outcome == Outcome::Ok);
         if measured {
@@ -566,10 +588,6 @@ impl Sim {
         if outcome == Outcome::Ok && self.cfg.nodes[ni].side_effects {
             self.count_side_effect(ni, call);
         }
-        // Its answer can set off a cascade in this same instant (a caller's
-        // next call OOM-kills this replica): a kill must pass over this job,
-        // whose worker is already back. A kill passes over jobs in transit.
-        self.jobs.at(job).state = JobState::Transit;
         self.drain_queue(ni, ri);
         self.answer(answer, outcome, ni as u32);
         self.jobs.remove(job);

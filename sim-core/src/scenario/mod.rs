@@ -19,6 +19,7 @@
 mod bounds;
 mod doc;
 mod faults;
+mod locate;
 mod read;
 pub mod spec;
 mod steps;

@@ -112,7 +112,7 @@ impl Scenario {
             .ok_or_else(|| ScenarioError::new("", "a scenario must be a table/object"))?;
         check_version(obj.get("version"))?;
         check_tags(v)?;
-        let h: Header = serde_path_to_error::deserialize(v).map_err(|e| path_err("", e))?;
+        let h: Header = super::locate::typed("", v)?;
         let mut sc = Scenario {
             version: SCHEMA_VERSION,
             name: h.name,
@@ -166,11 +166,12 @@ impl ScenarioDoc {
 /// The keys that name a variant of an internally tagged enum
 /// (`dist = "exponential"`, `process = "poisson"`, `algorithm = ...`,
 /// a fault's `kind`).
-const TAGS: [&str; 4] = ["dist", "process", "algorithm", "kind"];
+pub(super) const TAGS: [&str; 4] = ["dist", "process", "algorithm", "kind"];
 
 /// serde reads an integer tag as the variant's index (`kind = 7` was
 /// `flush`): a number or a boolean where a tag's word belongs is refused
-/// here, by its path. Iterative: the document may be deep.
+/// here, by its path, as is an integer above what TOML can hold.
+/// Iterative: the document may be deep.
 fn check_tags(v: &Value) -> Result<(), ScenarioError> {
     let mut todo: Vec<(String, &Value)> = vec![(String::new(), v)];
     while let Some((path, v)) = todo.pop() {
@@ -190,11 +191,13 @@ fn check_tags(v: &Value) -> Result<(), ScenarioError> {
                             format!("must be a name in quotes, got {x}"),
                         ));
                     }
+                    too_big(&join(k), x)?;
                     todo.push((join(k), x));
                 }
             }
             Value::Array(a) => {
                 for (i, x) in a.iter().enumerate() {
+                    too_big(&format!("{path}[{i}]"), x)?;
                     todo.push((format!("{path}[{i}]"), x));
                 }
             }
@@ -202,6 +205,21 @@ fn check_tags(v: &Value) -> Result<(), ScenarioError> {
         }
     }
     Ok(())
+}
+
+/// An integer a TOML file could not hold (JSON can): the scenario could be
+/// run but not exported or shared.
+fn too_big(path: &str, x: &Value) -> Result<(), ScenarioError> {
+    match x.as_u64() {
+        Some(n) if n > i64::MAX as u64 => Err(ScenarioError::new(
+            path,
+            format!(
+                "must be at most {} (2^63 - 1, the largest integer a TOML file can hold), got {n}",
+                i64::MAX
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn check_version(v: Option<&Value>) -> Result<(), ScenarioError> {
@@ -236,9 +254,7 @@ fn typed_node(path: &str, nv: &Value) -> Result<NodeSpec, ScenarioError> {
     if let Some(m) = body.as_object_mut() {
         m.remove("kind");
     }
-    fn typed<T: serde::de::DeserializeOwned>(path: &str, body: &Value) -> Result<T, ScenarioError> {
-        serde_path_to_error::deserialize(body).map_err(|e| path_err(path, e))
-    }
+    use super::locate::typed;
     Ok(match NodeKind::parse(kind) {
         Some(NodeKind::Source) => NodeSpec::Source(typed(path, &body)?),
         Some(NodeKind::Service) => NodeSpec::Service(typed(path, &body)?),

@@ -54,6 +54,7 @@ impl Sim {
                 .collect(),
             cands: Vec::new(),
             guard: Default::default(),
+            nesting: 0,
             cfg: Arc::new(cfg),
         };
         sim.warm_caches();

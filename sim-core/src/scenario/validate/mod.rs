@@ -250,7 +250,20 @@ pub(super) fn validate(sc: &Scenario) -> R {
 /// thousand fit in a browser tab).
 pub const MAX_NODES: usize = 10_000;
 
+/// The largest seed a scenario file may hold: TOML integers are signed 64-bit,
+/// so a larger seed could not be written back (export, share link).
+pub const MAX_SEED: u64 = i64::MAX as u64;
+
 fn top(sc: &Scenario) -> R {
+    if sc.seed > MAX_SEED {
+        return Err(err(
+            "seed",
+            format!(
+                "must be at most {MAX_SEED} (2^63 - 1, the largest integer a TOML file can hold), got {}",
+                sc.seed
+            ),
+        ));
+    }
     num("duration_s", sc.duration_s)?;
     num("warmup_s", sc.warmup_s)?;
     if sc.warmup_s >= sc.duration_s {

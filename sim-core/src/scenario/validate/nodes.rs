@@ -129,13 +129,16 @@ impl Validator<'_> {
             return Err(err(at(p, "dlq"), "a dead-letter queue needs max_attempts"));
         }
         num(&at(p, "redelivery_s"), b.redelivery_s)?;
-        let instant = matches!(b.process, Some(DistSpec::Constant { value_s }) if value_s == 0.0);
-        if instant && b.redelivery_s == 0.0 && b.poison_rate > 0.0 && b.max_attempts.is_none() {
+        if b.redelivery_s == 0.0 && b.max_attempts.is_none() {
+            // A message that fails at once (poison processed in 0 s, a
+            // handler that is down or refuses) would be redelivered at once,
+            // forever, in one instant.
             return Err(err(
                 at(p, "redelivery_s"),
-                "a poison message retried forever (no max_attempts), processed in 0 s and \
-                 redelivered after 0 s loops without simulated time moving: give redelivery_s \
-                 a duration, or set max_attempts",
+                "a failed message redelivered after 0 s and retried forever (no max_attempts) \
+                 loops without simulated time moving when it fails at once (a poison message \
+                 processed in 0 s, a handler that is down): give redelivery_s a duration, or \
+                 set max_attempts",
             ));
         }
         Ok(())

@@ -299,6 +299,15 @@ fn a_poison_message_redelivered_at_once_forever_is_refused() {
     // A delay, or a bound on attempts, ends the loop.
     Scenario::from_toml_str(&text("0.1", "")).unwrap();
     Scenario::from_toml_str(&text("0", "max_attempts = 3")).unwrap();
+    // No poison at all: a handler that is down (a crash fault, live) fails
+    // every message at once, and the swarm found that loop too.
+    let handler = text("0", "").replace(
+        "poison_rate = 1.0\n            process = { dist = \"constant\", value_s = 0 }",
+        "handler = { to = \"api\" }",
+    );
+    assert!(handler.contains("handler"), "{handler}");
+    let e = Scenario::from_toml_str(&handler).unwrap_err();
+    assert_eq!(e.path, "nodes.q.redelivery_s", "{e}");
 }
 
 #[test]
@@ -375,6 +384,17 @@ fn a_request_whose_work_multiplies_past_the_bound_is_refused_naming_the_path() {
     );
     // An ordinary N+1: 100 queries a request.
     Scenario::from_toml_str(&with_api(r#"[{ call = { to = "dep", count = 100 } }]"#, "")).unwrap();
+    // A query's count multiplies too (the swarm found a 10^6-way parallel
+    // query that took 2.9 GB before the in-flight budget could look).
+    let db = "[nodes.db]\nkind = \"database\"\ntables.t = { rows = 10 }\n";
+    let e = refused(with_api(
+        r#"[{ query = { db = "db", table = "t", kind = "pk", count = 1000000, parallel = true } }]"#,
+        db,
+    ));
+    assert!(
+        e.message.contains("nodes.api.steps[0].query x1.00e6 -> db"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -436,4 +456,37 @@ fn a_number_where_a_variant_name_belongs_is_refused() {
             assert!(e.message.contains("must be a name in quotes, got"), "{e}");
         }
     }
+}
+
+/// A seed above 2^63 - 1 validated (JSON holds it) but could not be written
+/// as TOML, so the page could neither export nor share the scenario.
+#[test]
+fn a_seed_must_fit_in_a_toml_integer() {
+    let json = |seed: u64| {
+        format!(
+            r#"{{"version": 1, "name": "s", "seed": {seed}, "duration_s": 1,
+                "nodes": {{"src": {{"kind": "source", "target": "e",
+                                    "arrival": {{"process": "poisson", "rate": 1}}}},
+                          "e": {{"kind": "external",
+                                 "latency": {{"dist": "constant", "value_s": 0.01}}}}}}}}"#
+        )
+    };
+    let sc = Scenario::from_json_str(&json(MAX_SEED)).unwrap();
+    let back = Scenario::from_toml_str(&sc.to_toml()).unwrap();
+    assert_eq!(back.seed, MAX_SEED);
+    let e = Scenario::from_json_str(&json(MAX_SEED + 1)).unwrap_err();
+    assert_eq!(e.path, "seed");
+    assert!(e.message.contains("at most 9223372036854775807"), "{e}");
+    // Any integer field: `traces.every = u64::MAX` could not be exported.
+    let every = json(1).replacen(
+        r#""duration_s": 1,"#,
+        r#""duration_s": 1, "traces": {"every": 18446744073709551615},"#,
+        1,
+    );
+    let e = Scenario::from_json_str(&every).unwrap_err();
+    assert_eq!(e.path, "traces.every");
+    assert!(
+        e.message.contains("largest integer a TOML file can hold"),
+        "{e}"
+    );
 }

@@ -166,7 +166,11 @@ fn step_cost(path: &str, step: &StepSpec, costs: &BTreeMap<&str, Cost>) -> Cost 
             ..Cost::default()
         },
         StepSpec::Call(c) => call("call", count(c.count.as_ref()) * attempts(&c.policy), &c.to),
-        StepSpec::Query(q) => call("query", attempts(&q.policy), &q.db),
+        StepSpec::Query(q) => call(
+            "query",
+            count(q.count.as_ref()) * attempts(&q.policy),
+            &q.db,
+        ),
         StepSpec::CacheRead(c) => {
             let miss = nested(".cache_read.on_miss", &c.on_miss);
             Cost {
