@@ -140,7 +140,6 @@ pub(crate) enum ArrivalCfg {
         points: Vec<(Time, f64)>,
         shape: Shape,
         poisson: bool,
-        max_rate: f64,
     },
     Closed {
         users: u32,

@@ -397,7 +397,6 @@ impl<'a> Builder<'a> {
                     .collect(),
                 shape: *shape,
                 poisson: *poisson,
-                max_rate: points.iter().map(|p| p.rate).fold(0.0, f64::max),
             },
             ArrivalSpec::Closed { users, think } => ArrivalCfg::Closed {
                 users: *users,
