@@ -261,7 +261,16 @@ impl Sim {
                 span,
             };
             self.link_send(l, wire, then);
-        } else if delay == 0 && self.nesting < MAX_NESTING {
+        } else {
+            self.deliver_after(job, delay);
+        }
+    }
+
+    /// A job reaches its station after `delay`: at once if 0 (unless too
+    /// much same-instant work is open on the stack: `MAX_NESTING`).
+    #[inline(always)]
+    fn deliver_after(&mut self, job: Ref, delay: super::Time) {
+        if delay == 0 && self.nesting < MAX_NESTING {
             self.nesting += 1;
             self.arrive(job);
             self.nesting -= 1;
