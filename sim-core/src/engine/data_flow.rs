@@ -6,7 +6,7 @@ use super::broker::{Poll, Publish};
 use super::call::Origin;
 use super::config::{BodyCfg, EdgeTask};
 use super::database::query_cost;
-use super::event::Event;
+use super::event::{Event, MAX_NESTING};
 use super::ids::{Outcome, Ref, NEVER, NONE};
 use super::job::{Attrs, JobState, Resume, Task};
 use super::node::BodyState;
@@ -143,7 +143,13 @@ impl Sim {
             return;
         };
         for w in c.end_fill(ckey) {
-            let Some(j) = self.jobs.get_mut(w) else {
+            // A waiter gone, or finishing (its own end set this off), is
+            // passed by.
+            let Some(j) = self
+                .jobs
+                .get_mut(w)
+                .filter(|j| j.state != JobState::Transit)
+            else {
                 continue;
             };
             // Waiters sit on their CacheGet op.
@@ -225,6 +231,13 @@ impl Sim {
     /// An idle consumer looks for its next message.
     pub(super) fn consumer_poll(&mut self, node: u32, consumer: u32) {
         let now = self.now();
+        if self.nesting >= MAX_NESTING {
+            // A backlog drained by messages that end at once (a breaker
+            // refusing, a fallback of 0 s) would recurse once a message.
+            self.cal
+                .schedule(now, Event::ConsumerWake { node, consumer });
+            return;
+        }
         let BodyState::Broker(b) = &mut self.nodes[node as usize].body else {
             return;
         };
@@ -237,7 +250,9 @@ impl Sim {
                         self.broker_ack(prod);
                     }
                 }
+                self.nesting += 1;
                 self.consume(node, consumer);
+                self.nesting -= 1;
             }
             Poll::Wait(Some(at)) => {
                 self.cal

@@ -335,8 +335,11 @@ impl Sim {
     /// Event loop: the job lets go of its worker while it waits (`release`).
     #[inline]
     fn release_if(&mut self, job: Ref, release: bool) {
-        // (A job its own calls ended in this instant has no worker left.)
-        if release && self.jobs.get(job).is_some() {
+        // Only while it still waits on this step's children: calls that all
+        // ended in this instant have moved the job on already (into a
+        // compute that holds the worker, or a continuation queued at this
+        // instant, `MAX_NESTING`), or ended it (no worker left).
+        if release && self.jobs.get(job).is_some_and(|j| j.pending > 0) {
             self.release_worker(job);
         }
     }

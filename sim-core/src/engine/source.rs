@@ -118,6 +118,11 @@ fn next_thinned(
         loop {
             let next = t.saturating_add((exp.sample(rng) + 0.5) as Time);
             if next >= end {
+                if end == Time::MAX {
+                    // Beyond the end of time (a rate of 1e-300 after the
+                    // last point): no arrival, ever.
+                    return None;
+                }
                 t = end;
                 break;
             }
@@ -246,6 +251,14 @@ mod tests {
             last = next;
         }
         assert!(last < s(1.0), "{last}");
+        // A rate so small after the last point that the next arrival is
+        // past the end of time ends the source (it looped forever).
+        let tiny = vec![(0, 5.0), (s(1.0), 1e-300)];
+        let mut t = 0;
+        while let Some(next) = next_thinned(&tiny, Shape::Step, 1.0, &mut rng, t) {
+            t = next;
+        }
+        assert!(t < s(1.0), "{t}");
     }
 
     #[test]

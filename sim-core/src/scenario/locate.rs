@@ -75,6 +75,8 @@ fn walk_down<T: DeserializeOwned>(
 ) -> Vec<Seg> {
     let about_variant = message.contains("variant");
     let wanted = Wanted::from_message(message);
+    // One working copy: each trial takes a child out and puts it back.
+    let mut work = root.clone();
     let mut cur = start;
     let mut trials = 0;
     'down: loop {
@@ -99,14 +101,16 @@ fn walk_down<T: DeserializeOwned>(
             trials += 1;
             let mut path = cur.clone();
             path.push(child.clone());
-            let mut trial = root.clone();
-            remove(&mut trial, &path);
-            let outcome = serde_path_to_error::deserialize::<_, T>(&trial)
+            let Some(taken) = take(&mut work, &path) else {
+                continue;
+            };
+            let outcome = serde_path_to_error::deserialize::<_, T>(&work)
                 .err()
                 .map(|e| {
                     let m = e.inner().to_string();
                     (e.path().to_string() == where_ && m == message, m)
                 });
+            put(&mut work, &path, taken);
             let holds = match &outcome {
                 None => true,
                 Some((true, _)) => false,
@@ -236,28 +240,35 @@ fn get<'a>(v: &'a Value, path: &[Seg]) -> Option<&'a Value> {
     })
 }
 
-fn remove(v: &mut Value, path: &[Seg]) {
-    let Some((last, parent)) = path.split_last() else {
-        return;
-    };
+/// The parent of `path`'s last step, and that step.
+fn parent_mut<'a>(v: &'a mut Value, path: &'a [Seg]) -> Option<(&'a mut Value, &'a Seg)> {
+    let (last, parent) = path.split_last()?;
     let mut cur = v;
     for s in parent {
-        let next = match s {
-            Seg::Key(k) => cur.get_mut(k.as_str()),
-            Seg::Index(i) => cur.get_mut(*i),
+        cur = match s {
+            Seg::Key(k) => cur.get_mut(k.as_str())?,
+            Seg::Index(i) => cur.get_mut(*i)?,
         };
-        let Some(next) = next else {
-            return;
-        };
-        cur = next;
     }
-    match (cur, last) {
-        (Value::Object(m), Seg::Key(k)) => {
-            m.remove(k);
+    Some((cur, last))
+}
+
+/// Takes the value at `path` out (a list closes up behind it).
+fn take(v: &mut Value, path: &[Seg]) -> Option<Value> {
+    match parent_mut(v, path)? {
+        (Value::Object(m), Seg::Key(k)) => m.remove(k),
+        (Value::Array(a), Seg::Index(i)) if *i < a.len() => Some(a.remove(*i)),
+        _ => None,
+    }
+}
+
+/// Puts back what [`take`] took (maps are sorted, so the order is kept).
+fn put(v: &mut Value, path: &[Seg], x: Value) {
+    match parent_mut(v, path) {
+        Some((Value::Object(m), Seg::Key(k))) => {
+            m.insert(k.clone(), x);
         }
-        (Value::Array(a), Seg::Index(i)) if *i < a.len() => {
-            a.remove(*i);
-        }
+        Some((Value::Array(a), Seg::Index(i))) => a.insert(*i, x),
         _ => {}
     }
 }

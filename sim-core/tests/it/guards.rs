@@ -140,3 +140,84 @@ fn same_instant_work_of_any_length_runs_without_deep_recursion() {
     assert_eq!(q.rejected, 0, "{q:?}");
     assert_eq!(q.published, 50_000 * api.completed, "{q:?}");
 }
+
+/// An event-loop service publishes (stored and acknowledged in the same
+/// instant) and then computes for 1 ms. The publish's instant answer moved
+/// the job on into its compute, and then the step that made the call gave
+/// the job's worker back as if it were still waiting: the compute's end
+/// found a parked job and was dropped, and every request stayed in flight
+/// for good. Now a step lets go of the worker only while its calls are
+/// outstanding. At 10 req/s for 10 s (warm-up 1 s), about 90 requests
+/// complete, each in about 1 ms.
+const EVENT_LOOP_INSTANT_CALL: &str = r#"
+    version = 1
+    name = "event loop, instant publish, then compute"
+    duration_s = 10
+    warmup_s = 1
+    [nodes.src]
+    kind = "source"
+    target = "api"
+    arrival = { process = "poisson", rate = 10 }
+    [nodes.api]
+    kind = "service"
+    model = "event_loop"
+    steps = [
+      { publish = { broker = "q" } },
+      { compute = { dist = "constant", value_s = 0.001 } },
+    ]
+    [nodes.q]
+    kind = "broker"
+    process = { dist = "constant", value_s = 0.000001 }
+"#;
+
+#[test]
+fn an_event_loop_job_whose_call_ends_at_once_runs_on() {
+    let sc = scenario(EVENT_LOOP_INSTANT_CALL);
+    let report = Sim::new(&sc, 9).unwrap().run_for(sc.duration_s).unwrap();
+    assert!(report.conservation.ok);
+    let api = &report.nodes["api"];
+    assert!(api.completed > 50, "{api:?}");
+    assert!(api.in_flight <= 1, "{api:?}");
+    assert!((api.sojourn_s.p50 - 0.001).abs() < 1e-4, "{api:?}");
+}
+
+/// A consumer whose handler takes 1 s a message while 5,000 messages a
+/// second pile up for 5 s, then is cut off from it: each message now fails
+/// at once (no replica to route to) and its fallback of 0 s answers at
+/// once, so the consumer takes the next message in the same instant. That loop recursed once a
+/// message (about 25,000 deep) and overflowed the stack; now it is bounded
+/// like all same-instant work (`MAX_NESTING`).
+const CONSUMER_DRAINS_AT_ONCE: &str = r#"
+    version = 1
+    name = "a backlog drained in one instant"
+    duration_s = 8
+    faults = [ { at_s = 5, duration_s = 3, kind = "partition", target = "q", peer = "worker" } ]
+    [nodes.src]
+    kind = "source"
+    target = "api"
+    arrival = { process = "poisson", rate = 5000 }
+    [nodes.api]
+    kind = "service"
+    workers = 1000
+    steps = [ { publish = { broker = "q" } } ]
+    [nodes.q]
+    kind = "broker"
+    capacity = 1000000
+    consumers = 1
+    max_attempts = 1
+    handler = { to = "worker", fallback = { latency = { dist = "constant", value_s = 0 } } }
+    [nodes.worker]
+    kind = "service"
+    service = { dist = "constant", value_s = 1 }
+"#;
+
+#[test]
+fn a_backlog_drained_in_one_instant_runs_without_deep_recursion() {
+    let sc = scenario(CONSUMER_DRAINS_AT_ONCE);
+    let report = Sim::new(&sc, 4).unwrap().run_for(sc.duration_s).unwrap();
+    assert!(report.conservation.ok);
+    let q = report.nodes["q"].broker.as_ref().unwrap();
+    // The backlog of the first 5 s (about 25,000) was drained at the cut.
+    assert!(q.processed > 20_000, "{q:?}");
+    assert!(q.backlog < 100, "{q:?}");
+}

@@ -129,7 +129,8 @@ impl Validator<'_> {
             return Err(err(at(p, "dlq"), "a dead-letter queue needs max_attempts"));
         }
         num(&at(p, "redelivery_s"), b.redelivery_s)?;
-        if b.redelivery_s == 0.0 && b.max_attempts.is_none() {
+        // (Below a nanosecond is 0 in simulated time.)
+        if crate::calendar::secs_to_ns(b.redelivery_s) == 0 && b.max_attempts.is_none() {
             // A message that fails at once (poison processed in 0 s, a
             // handler that is down or refuses) would be redelivered at once,
             // forever, in one instant.

@@ -296,6 +296,9 @@ fn a_poison_message_redelivered_at_once_forever_is_refused() {
     let e = Scenario::from_toml_str(&text("0", "")).unwrap_err();
     assert_eq!(e.path, "nodes.q.redelivery_s", "{e}");
     assert!(e.message.contains("without simulated time moving"), "{e}");
+    // Under a nanosecond is 0 in simulated time.
+    let e = Scenario::from_toml_str(&text("1e-10", "")).unwrap_err();
+    assert_eq!(e.path, "nodes.q.redelivery_s", "{e}");
     // A delay, or a bound on attempts, ends the loop.
     Scenario::from_toml_str(&text("0.1", "")).unwrap();
     Scenario::from_toml_str(&text("0", "max_attempts = 3")).unwrap();
