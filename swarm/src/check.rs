@@ -429,7 +429,10 @@ fn checks_on_report(r: &Report, sc: &Scenario, a: &Ran, limits: Limits) -> Resul
     // long (legal too) can fill the budget on their own: that is load, not a
     // runaway, and the engine's in-flight budget bounds it (tested in
     // sim-core's guards). A runaway is events that arrivals do not explain.
-    let unexplained = a.events > ARRIVAL_EVENTS * a.arrived;
+    // A request may also cost up to its work estimate in steps (retries
+    // over layers: 21^3 attempts), each a few events.
+    let work = sim_core::scenario::work_per_request(sc).min(1e9) as u64;
+    let unexplained = a.events > ARRIVAL_EVENTS * a.arrived.saturating_mul(work.max(1));
     if a.arrived > 0 && a.finished == 0 && a.events >= limits.max_events && unexplained {
         return Err(Failure::new(
             Kind::Runaway,
@@ -443,8 +446,9 @@ fn checks_on_report(r: &Report, sc: &Scenario, a: &Ran, limits: Limits) -> Resul
     Ok(())
 }
 
-/// Events an arriving request may account for before it finishes (its
-/// arrival, hops, first steps) without the run counting as a runaway.
+/// Events a request may account for, per step of its work estimate, before
+/// it finishes (its arrival, hops, timers) without the run counting as a
+/// runaway.
 const ARRIVAL_EVENTS: u64 = 16;
 
 fn differ(kind: Kind, what: &str, a: &str, b: &str) -> Failure {

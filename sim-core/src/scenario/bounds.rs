@@ -337,7 +337,8 @@ const FIELDS: &[(&str, FieldBounds)] = &[
     ("**.query.page_size", int(1.0, U32, "page size", "rows")),
     ("**.key.n", int(1.0, 1e8, "keys", "")),
     ("**.key.zipf", real(0.0, 5.0, "key skew (Zipf)", "")),
-    ("**.cache_read.size_kb", real(0.0, INF, "entry size", "kB")),
+    // At most 1 GB an entry: the cache sums sizes in u64 bytes.
+    ("**.cache_read.size_kb", real(0.0, 1e6, "entry size", "kB")),
     ("**.choose.*.p", prob("branch probability")),
     // --- counts (a plain number, or a distribution's parameters)
     ("**.count|rows|items", int(0.0, MAX_COUNT, "count", "")),

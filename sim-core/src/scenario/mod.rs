@@ -35,4 +35,5 @@ pub use doc::{
 pub(crate) use read::path_err;
 pub use read::SCHEMA_VERSION;
 pub use spec::*;
+pub use validate::{work_per_request, MAX_WORK};
 pub use visit::{walk_steps, Block, CallEdge, EdgeKind, StepAt};

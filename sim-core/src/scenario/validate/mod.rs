@@ -660,6 +660,7 @@ fn cache(p: &str, c: &CacheSpec) -> R {
 
 mod nodes;
 mod work;
+pub use work::{work_per_request, MAX_WORK};
 
 #[cfg(test)]
 mod tests;

@@ -493,3 +493,13 @@ fn a_seed_must_fit_in_a_toml_integer() {
         "{e}"
     );
 }
+
+/// A cache entry of 1e20 kB validated and then overflowed the cache's byte
+/// count (found by the swarm): an entry is at most 1 GB.
+#[test]
+fn a_cache_entry_size_is_bounded() {
+    let b = bounds("nodes.api.steps[0].cache_read.size_kb").unwrap();
+    assert_eq!(b.max, 1e6);
+    // Each value of 1 GB fits u64 bytes 4e9 times over.
+    assert!(b.max * 1000.0 * f64::from(u32::MAX) < u64::MAX as f64);
+}

@@ -26,6 +26,26 @@ struct Cost {
     next: String,
 }
 
+/// The most steps one request of `sc` can cost, over its sources (the
+/// estimate [`check`] bounds). The swarm tester uses it to tell a heavy
+/// request from a runaway.
+pub fn work_per_request(sc: &Scenario) -> f64 {
+    let mut costs: BTreeMap<&str, Cost> = BTreeMap::new();
+    for n in callees_first(sc) {
+        let cost = node_cost(sc, n, &costs);
+        costs.insert(n, cost);
+    }
+    sc.nodes
+        .values()
+        .filter_map(|node| match node {
+            NodeSpec::Source(s) => {
+                Some(attempts(&s.policy) * costs.get(s.target.as_str()).map_or(1.0, |c| c.work))
+            }
+            _ => None,
+        })
+        .fold(1.0, f64::max)
+}
+
 /// Refuses a scenario whose requests can cost more than [`MAX_WORK`]. The
 /// call graph is acyclic (checked first), so nodes are costed callees
 /// first, without recursion over the chain.
