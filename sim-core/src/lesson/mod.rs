@@ -82,7 +82,7 @@ pub struct Lesson {
     #[serde(default)]
     pub focus: Focus,
     /// Fields that flip between mistake and fix; absent for lessons that
-    /// are not a toggle (theory rows compare with a formula, OPS-NO-IAC).
+    /// are not a toggle (theory rows compare with a formula).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub toggle: Option<Toggle>,
     /// The parts of a fix that combines mechanisms (the case study: one

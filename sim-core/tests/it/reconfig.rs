@@ -66,7 +66,7 @@ fn every_lesson_toggles_live() {
     let mut refused = Vec::new();
     for (l, text) in all_lessons() {
         if l.toggle.is_none() {
-            continue; // OPS-NO-IAC: not a toggle (demonstrated otherwise)
+            continue; // a theory lesson: compared with a formula, no toggle
         }
         let mistake = l.scenario(State::Mistake, text.as_deref()).unwrap();
         let mut targets = vec![(

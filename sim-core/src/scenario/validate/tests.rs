@@ -400,6 +400,39 @@ fn a_request_whose_work_multiplies_past_the_bound_is_refused_naming_the_path() {
     );
 }
 
+/// A count of `items` multiplies by the most items a request can carry
+/// (the swarm found 10^6 items x 3 + 1 queries a request estimated as 4
+/// steps): 3 x 10^6 + 1 queries are refused, 3 x 50 + 1 accepted.
+#[test]
+fn an_item_count_costs_the_most_items_a_source_sends() {
+    let with_items = |max_items: u32| {
+        format!(
+            r#"
+            version = 1
+            name = "items"
+            [nodes.src]
+            kind = "source"
+            target = "api"
+            arrival = {{ process = "poisson", rate = 1 }}
+            items = {{ dist = "uniform", min = 1, max = {max_items} }}
+            [nodes.api]
+            kind = "service"
+            steps = [{{ query = {{ db = "db", table = "t", kind = "pk", count = {{ dist = "items", times = 3, plus = 1 }} }} }}]
+            [nodes.db]
+            kind = "database"
+            tables.t = {{ rows = 10 }}
+            "#
+        )
+    };
+    Scenario::from_toml_str(&with_items(50)).unwrap();
+    let e = Scenario::from_toml_str(&with_items(1_000_000)).unwrap_err();
+    assert_eq!(e.path, "nodes.src", "{e}");
+    assert!(
+        e.message.contains("nodes.api.steps[0].query x3.00e6 -> db"),
+        "{e}"
+    );
+}
+
 #[test]
 fn a_fault_without_fields_refuses_unknown_ones() {
     let with_fault = |fault: &str| {

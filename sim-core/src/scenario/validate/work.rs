@@ -16,6 +16,15 @@ use std::collections::BTreeMap;
 /// request of 10^5 steps takes longer to simulate than a lesson's run.
 pub const MAX_WORK: f64 = 1e5;
 
+/// What every count of the estimate needs beside its own numbers: the
+/// most items a request can carry (the largest `items` of any source; a
+/// source without one sends 1), which `{ dist = "items" }` counts multiply.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    costs: &'a BTreeMap<&'a str, Cost>,
+    items: f64,
+}
+
 /// A node's cost per request it serves, and where its costliest step is:
 /// `via` (the steps inside the node, `nodes.api.steps[0].repeat x1000 >
 /// ...call x20`) and `next` (the node that step calls, if any).
@@ -30,11 +39,7 @@ struct Cost {
 /// estimate [`check`] bounds). The swarm tester uses it to tell a heavy
 /// request from a runaway.
 pub fn work_per_request(sc: &Scenario) -> f64 {
-    let mut costs: BTreeMap<&str, Cost> = BTreeMap::new();
-    for n in callees_first(sc) {
-        let cost = node_cost(sc, n, &costs);
-        costs.insert(n, cost);
-    }
+    let costs = node_costs(sc);
     sc.nodes
         .values()
         .filter_map(|node| match node {
@@ -50,11 +55,7 @@ pub fn work_per_request(sc: &Scenario) -> f64 {
 /// call graph is acyclic (checked first), so nodes are costed callees
 /// first, without recursion over the chain.
 pub(super) fn check(sc: &Scenario) -> R {
-    let mut costs: BTreeMap<&str, Cost> = BTreeMap::new();
-    for n in callees_first(sc) {
-        let cost = node_cost(sc, n, &costs);
-        costs.insert(n, cost);
-    }
+    let costs = node_costs(sc);
     for (name, node) in &sc.nodes {
         let NodeSpec::Source(s) = node else { continue };
         let attempts = attempts(&s.policy);
@@ -73,6 +74,32 @@ pub(super) fn check(sc: &Scenario) -> R {
         }
     }
     Ok(())
+}
+
+/// Every node's cost, callees first (the call graph is acyclic, checked
+/// before this runs, so no recursion over the chain).
+fn node_costs(sc: &Scenario) -> BTreeMap<&str, Cost> {
+    let items = sc
+        .nodes
+        .values()
+        .map(|node| match node {
+            NodeSpec::Source(s) => count(s.items.as_ref(), 1.0),
+            _ => 1.0,
+        })
+        .fold(1.0, f64::max);
+    let mut costs: BTreeMap<&str, Cost> = BTreeMap::new();
+    for n in callees_first(sc) {
+        let cost = node_cost(
+            sc,
+            n,
+            Ctx {
+                costs: &costs,
+                items,
+            },
+        );
+        costs.insert(n, cost);
+    }
+    costs
 }
 
 /// The costliest path from a source, step by step.
@@ -134,19 +161,19 @@ fn callees_first(sc: &Scenario) -> Vec<&str> {
     order
 }
 
-fn node_cost(sc: &Scenario, name: &str, costs: &BTreeMap<&str, Cost>) -> Cost {
+fn node_cost(sc: &Scenario, name: &str, cx: Ctx) -> Cost {
     let heavier = |a: Cost, c: Cost| if c.work > a.work { c } else { a };
     let mut cost = match &sc.nodes[name] {
         NodeSpec::Service(s) => s
             .handlers(name)
             .into_iter()
-            .map(|(path, steps)| steps_cost(&path, steps, costs))
+            .map(|(path, steps)| steps_cost(&path, steps, cx))
             .fold(Cost::default(), heavier),
         NodeSpec::LoadBalancer(lb) => lb
             .backends
             .iter()
             .map(|b| Cost {
-                work: 1.0 + costs.get(b.as_str()).map_or(1.0, |c| c.work),
+                work: 1.0 + cx.costs.get(b.as_str()).map_or(1.0, |c| c.work),
                 via: format!("nodes.{name}.backends"),
                 next: b.clone(),
             })
@@ -158,11 +185,11 @@ fn node_cost(sc: &Scenario, name: &str, costs: &BTreeMap<&str, Cost>) -> Cost {
 }
 
 /// The cost of a list of steps: their sum; `via` follows the costliest.
-fn steps_cost(path: &str, steps: &[StepSpec], costs: &BTreeMap<&str, Cost>) -> Cost {
+fn steps_cost(path: &str, steps: &[StepSpec], cx: Ctx) -> Cost {
     let mut total = Cost::default();
     let mut heaviest = 0.0;
     for (i, step) in steps.iter().enumerate() {
-        let c = step_cost(&format!("{path}[{i}]"), step, costs);
+        let c = step_cost(&format!("{path}[{i}]"), step, cx);
         total.work += c.work;
         if c.work > heaviest {
             heaviest = c.work;
@@ -172,11 +199,12 @@ fn steps_cost(path: &str, steps: &[StepSpec], costs: &BTreeMap<&str, Cost>) -> C
     total
 }
 
-fn step_cost(path: &str, step: &StepSpec, costs: &BTreeMap<&str, Cost>) -> Cost {
+fn step_cost(path: &str, step: &StepSpec, cx: Ctx) -> Cost {
     let nested =
-        |suffix: &str, steps: &[StepSpec]| steps_cost(&format!("{path}{suffix}"), steps, costs);
+        |suffix: &str, steps: &[StepSpec]| steps_cost(&format!("{path}{suffix}"), steps, cx);
+    let count = |c: Option<&Count>| count(c, cx.items);
     let call = |kind: &str, mult: f64, to: &str| Cost {
-        work: 1.0 + mult * costs.get(to).map_or(1.0, |c| c.work),
+        work: 1.0 + mult * cx.costs.get(to).map_or(1.0, |c| c.work),
         via: format!("{path}.{kind} x{}", show(mult)),
         next: to.to_string(),
     };
@@ -229,8 +257,9 @@ fn attempts(p: &CallPolicy) -> f64 {
     f64::from(1 + retries + hedge)
 }
 
-/// A count at its typical worst: a constant, a uniform's top, a mean.
-fn count(c: Option<&Count>) -> f64 {
+/// A count at its typical worst: a constant, a uniform's top, a mean; an
+/// item count at the most `items` a request can carry.
+fn count(c: Option<&Count>, items: f64) -> f64 {
     match c {
         None => 1.0,
         Some(Count::Constant(n)) => f64::from(*n),
@@ -238,7 +267,7 @@ fn count(c: Option<&Count>) -> f64 {
             CountDist::Constant { value } => f64::from(*value),
             CountDist::Uniform { max, .. } => f64::from(*max),
             CountDist::Poisson { mean } | CountDist::Geometric { mean } => *mean,
-            CountDist::Items { plus, times } => f64::from(*times) + f64::from(*plus).max(0.0),
+            CountDist::Items { plus, times } => f64::from(*times) * items + f64::from(*plus),
             CountDist::Table { .. } => 1.0,
         },
     }
