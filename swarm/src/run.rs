@@ -162,7 +162,7 @@ impl<'a> Runner<'a> {
             if now != still {
                 still = now;
                 still_events = self.sim.events();
-            } else if self.sim.events() - still_events >= self.limits.stall_events {
+            } else if self.sim.events() - still_events >= self.backstop() {
                 return Err(self.stall());
             }
             if memory::live() > self.limits.soft_bytes {
@@ -174,7 +174,7 @@ impl<'a> Runner<'a> {
             if self.sim.events() >= self.limits.max_events {
                 // Finish this instant, then stop here.
                 let stop = self.sim.now();
-                match self.sim.run_until_bounded(stop, self.limits.stall_events) {
+                match self.sim.run_until_bounded(stop, self.backstop()) {
                     Ok(true) => {}
                     Ok(false) => return Err(self.stall()),
                     Err(e) => return self.halt(e),
@@ -213,6 +213,17 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Events at one instant after which the harness calls a stall itself:
+    /// twice the engine's own threshold, so that a zero-time loop ends with
+    /// the engine's message (as in the CLI or the page) and the harness only
+    /// catches a guard that failed to fire. At the same threshold the two
+    /// raced: an instant that began as the harness started counting reached
+    /// its count one event before the engine's (found by the swarm: a
+    /// closed loop with zero think time against a restarting service).
+    fn backstop(&self) -> u64 {
+        self.limits.stall_events.saturating_mul(2)
+    }
+
     fn stall(&self) -> Failure {
         let snap = self.sim.snapshot();
         let busy: Vec<String> = snap
@@ -231,7 +242,7 @@ impl<'a> Runner<'a> {
             "simulated time stopped advancing",
             format!(
                 "{} events at t = {} s without the clock moving; busy nodes: {}",
-                self.limits.stall_events,
+                self.backstop(),
                 self.sim.now_s(),
                 if busy.is_empty() {
                     "none".into()

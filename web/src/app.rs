@@ -368,6 +368,8 @@ pub fn app(props: &AppProps) -> Html {
                 guess={l.guess}
                 answer={l.answer}
                 claims={(*l.claims).clone()}
+                check={l.check.clone()}
+                on_check={dispatch.reform(|_| Action::CheckLesson)}
                 on_guess={dispatch.reform(Action::Guess)}
                 on_reveal={dispatch.reform(|_| Action::Reveal)}
                 on_close={dispatch.reform(|_| Action::CloseLesson)}

@@ -10,6 +10,7 @@ use crate::clock;
 use crate::engine::{Applied, Engine};
 use crate::model::CHART_WINDOWS;
 use crate::protocol::{FromHost, Lane, LaneFrame, LaneInfo, ToHost};
+use crate::seed_check::SeedCheckRun;
 use crate::traces::{self, SLOW_LIST_LEN};
 
 /// Events per bounded run between two looks at the clock.
@@ -104,6 +105,8 @@ impl LaneRt {
 #[derive(Default)]
 pub struct Host {
     lanes: [Option<LaneRt>; 2],
+    /// A lesson check in progress (one run per `CheckStep`).
+    check: Option<SeedCheckRun>,
 }
 
 fn error(lane: Option<Lane>, context: impl Into<String>, message: impl Into<String>) -> FromHost {
@@ -282,6 +285,46 @@ impl Host {
                     .map(|(lane, l)| (lane, Box::new(l.engine.sim().report())))
                     .collect();
                 vec![FromHost::Reports(reports)]
+            }
+            ToHost::CheckStart { id } => match SeedCheckRun::start(&id) {
+                Ok(run) => {
+                    let (done, total) = run.progress();
+                    self.check = Some(run);
+                    vec![FromHost::CheckProgress { id, done, total }]
+                }
+                Err(message) => vec![FromHost::CheckFailed { id, message }],
+            },
+            ToHost::CheckStep { id } => self.check_step(&id),
+            ToHost::CheckCancel { id } => {
+                if self.check.as_ref().is_some_and(|c| c.id == id) {
+                    self.check = None;
+                }
+                vec![]
+            }
+        }
+    }
+
+    /// One run of the check in progress, and where it stands.
+    fn check_step(&mut self, id: &str) -> Vec<FromHost> {
+        let Some(run) = self.check.as_mut().filter(|c| c.id == id) else {
+            return vec![];
+        };
+        match run.step() {
+            Some(result) => {
+                let id = std::mem::take(&mut run.id);
+                self.check = None;
+                vec![FromHost::Checked {
+                    id,
+                    result: Box::new(result),
+                }]
+            }
+            None => {
+                let (done, total) = run.progress();
+                vec![FromHost::CheckProgress {
+                    id: run.id.clone(),
+                    done,
+                    total,
+                }]
             }
         }
     }
@@ -644,5 +687,36 @@ mod tests {
         };
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].1.end_to_end.arrived, r[1].1.end_to_end.arrived);
+    }
+
+    /// A lesson check is planned on `CheckStart`, moves one run per
+    /// `CheckStep` of its own lesson, and ignores another lesson's steps
+    /// and cancels (a late message from a check the page has left).
+    #[test]
+    fn a_lesson_check_moves_one_run_per_step_of_its_own_lesson() {
+        let mut h = Host::new();
+        let out = h.handle(ToHost::CheckStart { id: "NOPE".into() });
+        assert!(
+            matches!(&out[0], FromHost::CheckFailed { message, .. } if message.contains("NOPE"))
+        );
+        let id = "THEORY-LITTLE".to_string();
+        let out = h.handle(ToHost::CheckStart { id: id.clone() });
+        let FromHost::CheckProgress { done: 0, total, .. } = out[0] else {
+            panic!("{out:?}")
+        };
+        assert!(total >= 20, "two states on at least 10 seeds: {total}");
+        assert!(h
+            .handle(ToHost::CheckStep { id: "OTHER".into() })
+            .is_empty());
+        assert!(h
+            .handle(ToHost::CheckCancel { id: "OTHER".into() })
+            .is_empty());
+        let out = h.handle(ToHost::CheckStep { id: id.clone() });
+        assert!(
+            matches!(out[0], FromHost::CheckProgress { done: 1, .. }),
+            "{out:?}"
+        );
+        h.handle(ToHost::CheckCancel { id: id.clone() });
+        assert!(h.handle(ToHost::CheckStep { id }).is_empty());
     }
 }

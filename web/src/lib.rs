@@ -26,6 +26,7 @@ pub mod model;
 pub mod persist;
 pub mod protocol;
 pub mod scenarios;
+pub mod seed_check;
 pub mod share;
 pub mod state;
 pub mod teach;

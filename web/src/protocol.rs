@@ -87,6 +87,16 @@ pub enum ToHost {
     },
     /// Asks for each lane's full report (exports, lesson claims).
     Report,
+    /// Checks lesson `id` over its seeds at the lesson as written (every
+    /// state, each part of a fix alone and left out): the host plans it
+    /// and answers [`FromHost::CheckProgress`]; each [`ToHost::CheckStep`]
+    /// then runs one seeded run, so the host keeps answering in between.
+    CheckStart { id: String },
+    /// Runs the next run of the check of lesson `id` (ignored when another
+    /// lesson's check, or none, is in progress).
+    CheckStep { id: String },
+    /// Forgets the check of lesson `id`.
+    CheckCancel { id: String },
 }
 
 /// What a lane is running (sent when it is built).
@@ -154,4 +164,20 @@ pub enum FromHost {
         note: Option<String>,
     },
     Reports(Vec<(Lane, Box<Report>)>),
+    /// A lesson check's progress: `done` of `total` runs.
+    CheckProgress {
+        id: String,
+        done: usize,
+        total: usize,
+    },
+    /// A lesson check's result, judged as `tailsim lessons check` judges.
+    Checked {
+        id: String,
+        result: Box<sim_core::lesson::Checked>,
+    },
+    /// A lesson check could not be planned.
+    CheckFailed {
+        id: String,
+        message: String,
+    },
 }

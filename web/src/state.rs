@@ -15,6 +15,7 @@ use crate::model::{
 };
 use crate::protocol::{FromHost, Lane, LaneFrame, LaneInfo, ToHost};
 use crate::scenarios::{self, FaultButton, LiveControls};
+use crate::seed_check::SeedCheckView;
 use crate::share::{PageRoute, Route, SharePayload};
 
 /// The scenario id of a scenario opened from a share link.
@@ -97,6 +98,8 @@ pub struct LessonState {
     /// The run length the answer is read at (simulated seconds).
     pub duration_s: f64,
     pub claims: Rc<Vec<lessons::ClaimLive>>,
+    /// The check over the lesson's seeds, once asked for.
+    pub check: SeedCheckView,
 }
 
 /// Each lane's full report.
@@ -155,6 +158,9 @@ pub enum Action {
     /// The lesson panel's run/reveal button: runs a lesson that has nothing
     /// to predict; after the run, shows the answer.
     Reveal,
+    /// Check the open lesson over its seeds (in the engine host, one run
+    /// at a time).
+    CheckLesson,
     RequestReports(ReportPurpose),
     /// Select a trace in "why is it slow" (by index in the lane's list).
     ShowError(String),
@@ -862,6 +868,22 @@ impl AppState {
         });
     }
 
+    /// The check of lesson `id` has made progress: ask for the next run
+    /// while the lesson that asked is still open, else drop the check.
+    fn on_check_progress(&mut self, id: &str, done: usize, total: usize) -> bool {
+        match self.lesson.as_mut().filter(|l| l.id == id) {
+            Some(l) if matches!(l.check, SeedCheckView::Running { .. }) => {
+                l.check = SeedCheckView::Running { done, total };
+                self.send(ToHost::CheckStep { id: id.to_string() });
+                true
+            }
+            _ => {
+                self.send(ToHost::CheckCancel { id: id.to_string() });
+                false
+            }
+        }
+    }
+
     fn request_reports(&mut self, purpose: ReportPurpose) {
         self.report_purpose = Some(purpose);
         self.send(ToHost::Report);
@@ -1002,6 +1024,7 @@ impl AppState {
             answer: None,
             duration_s,
             claims: Rc::new(Vec::new()),
+            check: SeedCheckView::Idle,
         });
         self.playing = false;
         self.note = None;
@@ -1099,6 +1122,24 @@ impl AppState {
                     changed
                 }
                 FromHost::Reports(r) => self.on_reports(r),
+                FromHost::CheckProgress { id, done, total } => {
+                    self.on_check_progress(&id, done, total)
+                }
+                FromHost::Checked { id, result } => {
+                    let Some(l) = self.lesson.as_mut().filter(|l| l.id == id) else {
+                        return false;
+                    };
+                    l.check = SeedCheckView::Done(Rc::new(*result));
+                    true
+                }
+                FromHost::CheckFailed { id, message } => {
+                    let Some(l) = self.lesson.as_mut().filter(|l| l.id == id) else {
+                        return false;
+                    };
+                    l.check = SeedCheckView::Idle;
+                    self.error = Some(format!("Checking {id} over its seeds: {message}"));
+                    true
+                }
             },
             Action::WorkerFallback(why) => {
                 self.worker = Some(false);
@@ -1355,6 +1396,18 @@ impl AppState {
                     Phase::Running if l.answer.is_some() => l.phase = Phase::Revealed,
                     Phase::Running | Phase::Revealed => return false,
                 }
+                true
+            }
+            Action::CheckLesson => {
+                let Some(l) = self.lesson.as_mut() else {
+                    return false;
+                };
+                if matches!(l.check, SeedCheckView::Running { .. }) {
+                    return false;
+                }
+                l.check = SeedCheckView::Running { done: 0, total: 0 };
+                let id = l.id.clone();
+                self.send(ToHost::CheckStart { id });
                 true
             }
             Action::RequestReports(p) => {

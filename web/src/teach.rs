@@ -20,6 +20,7 @@ use web_sys::{HtmlElement, HtmlInputElement, KeyboardEvent};
 use yew::prelude::*;
 
 use crate::lessons::{self, fmt_num, ClaimLive};
+use crate::seed_check::{SeedCheckPanel, SeedCheckView};
 
 // ----- pure helpers -----------------------------------------------------------------
 
@@ -393,6 +394,12 @@ pub struct LessonPanelProps {
     /// pass an empty list and every claim shows as pending.
     #[prop_or_default]
     pub claims: Vec<ClaimLive>,
+    /// The check over the lesson's seeds (shown once the answer is).
+    #[prop_or_default]
+    pub check: SeedCheckView,
+    /// The student asks for the check over the lesson's seeds.
+    #[prop_or_default]
+    pub on_check: Callback<()>,
     /// A valid guess was submitted (in the lesson's unit).
     pub on_guess: Callback<f64>,
     /// The student asks for the answer (Running), or skips guessing
@@ -561,6 +568,9 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
                     }) }
                 </ol>
             </section>
+            if props.phase == Phase::Revealed {
+                <SeedCheckPanel lesson={lesson} view={props.check.clone()} on_check={props.on_check.clone()} />
+            }
         </aside>
     }
 }

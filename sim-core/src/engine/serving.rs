@@ -327,7 +327,15 @@ impl Sim {
                         self.nodes[ni as usize].lock_wait.record(0);
                     }
                 }
-                Step::Unlock { lock } => self.release_lock(job, lock),
+                Step::Unlock { lock } => {
+                    self.release_lock(job, lock);
+                    // The next waiter ran in this instant, and its calls
+                    // can end this job (an arrival that OOM-kills this
+                    // replica): then there is no next step.
+                    if self.jobs.get(job).is_none() {
+                        return;
+                    }
+                }
             }
         }
     }

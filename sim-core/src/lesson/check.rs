@@ -11,7 +11,7 @@ use super::judge::{judge_values, unmeasured, ClaimResult};
 use super::{Band, Claim, Compare, Lesson, LessonError, State};
 use crate::scenario::{ScenarioDoc, ScenarioError};
 use crate::Scenario;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// One state of a lesson.
@@ -159,6 +159,27 @@ impl Plan {
     /// the lesson as written (with every part alone and left out when the
     /// fix has parts), and at each band end the states its claims compare.
     pub fn new(lesson: &Lesson, file_text: Option<&str>, seeds: u64) -> Result<Plan, LessonError> {
+        Plan::build(lesson, file_text, seeds, true)
+    }
+
+    /// The runs at the lesson as written only (no band ends): every state,
+    /// and each part of a fix alone and left out. The page runs this when a
+    /// student checks a lesson over its seeds; the claims and the ablation
+    /// table are judged exactly as `lessons check` judges them.
+    pub fn as_written(
+        lesson: &Lesson,
+        file_text: Option<&str>,
+        seeds: u64,
+    ) -> Result<Plan, LessonError> {
+        Plan::build(lesson, file_text, seeds, false)
+    }
+
+    fn build(
+        lesson: &Lesson,
+        file_text: Option<&str>,
+        seeds: u64,
+        bands: bool,
+    ) -> Result<Plan, LessonError> {
         let mut metrics: Vec<String> = Vec::new();
         for m in lesson
             .claims
@@ -196,7 +217,7 @@ impl Plan {
             None,
             &all_arms,
         )?];
-        for (i, b) in lesson.bands.iter().enumerate() {
+        for (i, b) in lesson.bands.iter().enumerate().filter(|_| bands) {
             for (end, f) in b.factors().into_iter().enumerate() {
                 let p = Point::new(lesson, file_text, b.end_label(end), Some((i, f)), &judged)
                     .map_err(|e| e.under(&format!("bands[{i}]")))?;
@@ -456,7 +477,7 @@ fn resolve_claim(lesson: &Lesson, c: &Claim, docs: &[(Arm, ScenarioDoc)]) -> Res
 }
 
 /// Everything `lessons check` measured for one lesson.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Checked {
     pub id: String,
     pub seeds: u64,
@@ -492,7 +513,7 @@ impl Checked {
 }
 
 /// The claims at one point of the check.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PointResult {
     /// "as written", "load -15%".
     pub label: String,
@@ -501,7 +522,7 @@ pub struct PointResult {
 
 /// Which part of a combined fix does the work: the ablation metric's mean
 /// over seeds with no fix, the full fix, each part alone and each left out.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ablation {
     pub metric: String,
     pub mistake: f64,
@@ -509,7 +530,7 @@ pub struct Ablation {
     pub parts: Vec<AblationRow>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AblationRow {
     /// The part's name in `variants`.
     pub part: String,
@@ -680,5 +701,23 @@ service = { dist = "exponential", mean_s = 0.5 }
         let c = check(&hard, None, 10).unwrap();
         let w = c.claims()[0].worst.expect("a worst seed");
         assert!(!c.pass() && w.margin < 0.0 && (1..=10).contains(&w.seed));
+    }
+
+    #[test]
+    fn the_plan_as_written_is_the_first_point_of_the_full_check() {
+        let l = Lesson::from_toml_str(LESSON).unwrap();
+        let full = Plan::new(&l, None, 3).unwrap();
+        let plan = Plan::as_written(&l, None, 3).unwrap();
+        // mistake, fix, and two parts each alone and left out: 6 arms x 3 seeds
+        assert_eq!(plan.jobs().len(), 18);
+        assert!(plan.jobs().iter().all(|j| j.point == 0));
+        let outcomes: Vec<Outcome> = plan.jobs().into_iter().map(|j| plan.run(j)).collect();
+        let c = plan.judge(&outcomes);
+        assert_eq!(c.points.len(), 1);
+        // The same runs judged the same way as the full check's first point.
+        let all: Vec<Outcome> = full.jobs().into_iter().map(|j| full.run(j)).collect();
+        let f = full.judge(&all);
+        assert_eq!(c.points[0], f.points[0]);
+        assert_eq!(c.ablation, f.ablation);
     }
 }

@@ -10,10 +10,10 @@
 
 use super::{Claim, Compare, Op, State};
 use crate::report::Report;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The result of checking one claim.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClaimResult {
     pub text: String,
     pub pass: bool,
@@ -43,7 +43,7 @@ pub struct ClaimResult {
 }
 
 /// The seed a claim holds worst on.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Worst {
     pub seed: u64,
     pub value: f64,

@@ -221,3 +221,45 @@ fn a_backlog_drained_in_one_instant_runs_without_deep_recursion() {
     assert!(q.processed > 20_000, "{q:?}");
     assert!(q.backlog < 100, "{q:?}");
 }
+
+/// Job W holds lock `l` in service w for 10 ms; job V (in v, 5 ms later)
+/// waits for it. When W lets go, V runs on in the same instant: its lock
+/// step is empty, and its call to w arrives in W's replica, whose memory
+/// (10 MB a request, limit 15) it pushes over the limit: the replica is
+/// OOM-killed, W with it. W's program went on to its next step after the
+/// release and found itself gone ("live job" panic, found by the swarm);
+/// now it stops there.
+const LOCK_RELEASE_KILLS_THE_HOLDER: &str = r#"
+    version = 1
+    name = "the lock's next holder OOM-kills the releaser"
+    duration_s = 3
+    [nodes.src_w]
+    kind = "source"
+    target = "w"
+    arrival = { process = "constant", rate = 1 }
+    [nodes.src_v]
+    kind = "source"
+    target = "v"
+    hop = { dist = "constant", value_s = 0.005 }
+    arrival = { process = "constant", rate = 1 }
+    [nodes.w]
+    kind = "service"
+    workers = 4
+    memory = { per_request_mb = 10, limit_mb = 15, restart_s = 0.1 }
+    steps = [ { locked = { lock = "l", steps = [ { compute = { dist = "constant", value_s = 0.01 } } ] } } ]
+    [nodes.v]
+    kind = "service"
+    workers = 4
+    steps = [ { locked = { lock = "l", steps = [] } }, { call = { to = "w" } } ]
+"#;
+
+#[test]
+fn a_lock_released_to_a_waiter_that_kills_the_releaser_ends_it_cleanly() {
+    let sc = scenario(LOCK_RELEASE_KILLS_THE_HOLDER);
+    let report = Sim::new(&sc, 3).unwrap().run_for(sc.duration_s).unwrap();
+    assert!(report.conservation.ok);
+    let w = &report.nodes["w"];
+    // Every W is killed by its V's call (2 x 10 MB > 15 MB).
+    assert!(w.oom_kills >= 2, "{w:?}");
+    assert_eq!(w.completed, 0, "{w:?}");
+}
