@@ -95,6 +95,7 @@ impl LatencyHist {
         };
         let q = |q: f64| h.value_at_quantile(q) as f64 / NS_PER_S;
         Summary {
+            count: self.count(),
             mean: self.mean_s(),
             p50: q(0.50),
             p90: q(0.90),
@@ -228,9 +229,25 @@ pub fn heat_index(ns: Time) -> usize {
     }
 }
 
-/// Latency summary in seconds.
+/// The fewest values a q-quantile needs to mean something: 1/(1-q), so that
+/// at least one value lies above it (100 for p99, 1,000 for p99.9). Below
+/// that a "p99" is only the largest value.
+pub fn min_samples(q: f64) -> u64 {
+    if q <= 0.5 {
+        1
+    } else {
+        (1.0 / (1.0 - q) - 1e-9).ceil() as u64
+    }
+}
+
+/// Latency summary in seconds, with the number of values behind it: with
+/// none every figure is 0, so a reader must look at `count` before the
+/// figures (and [`Summary::enough`] before a high percentile).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Values summarised (requests answered, waits recorded...).
+    #[serde(default)]
+    pub count: u64,
     pub mean: f64,
     pub p50: f64,
     pub p90: f64,
@@ -238,6 +255,13 @@ pub struct Summary {
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
+}
+
+impl Summary {
+    /// Whether `count` values are enough for the q-quantile ([`min_samples`]).
+    pub fn enough(&self, q: f64) -> bool {
+        self.count >= min_samples(q)
+    }
 }
 
 /// Running counts and time-weighted areas of one node. Snapshots of this
@@ -449,8 +473,24 @@ mod tests {
         assert!((s.p99 - 0.990).abs() < 0.001, "{}", s.p99);
         assert!((s.max - 1.0).abs() < 0.001);
         assert!((h.fraction_above(900_000_000) - 0.1).abs() < 0.002);
+        // 1,000 values: enough for p99.9 (one value above it), not more.
+        assert_eq!(s.count, 1000);
+        assert!(s.enough(0.999) && !s.enough(0.9999));
         h.reset();
+        // No values: all zeros, and a count that says so.
         assert_eq!(h.summary(), Summary::default());
+        assert_eq!(h.summary().count, 0);
+        assert!(!h.summary().enough(0.5));
+    }
+
+    #[test]
+    fn a_quantile_needs_one_value_above_it() {
+        // 1/(1-q): the q-quantile of fewer values is only the maximum.
+        assert_eq!(min_samples(0.5), 1);
+        assert_eq!(min_samples(0.9), 10);
+        assert_eq!(min_samples(0.95), 20);
+        assert_eq!(min_samples(0.99), 100);
+        assert_eq!(min_samples(0.999), 1000);
     }
 
     #[test]

@@ -386,9 +386,9 @@ impl Report {
                 n.throughput_rps,
                 n.rejected,
                 fmt_s(n.wait_s.mean),
-                fmt_s(n.wait_s.p99),
+                fmt_q(&n.wait_s, 0.99, n.wait_s.p99),
                 fmt_s(n.sojourn_s.mean),
-                fmt_s(n.sojourn_s.p99)
+                fmt_q(&n.sojourn_s, 0.99, n.sojourn_s.p99)
             );
         }
         if !self.conservation.ok {
@@ -465,20 +465,63 @@ pub fn fmt_s(x: f64) -> String {
     }
 }
 
+/// A summary for the table: `-` for a percentile its values are too few
+/// for (see [`crate::metrics::min_samples`]), and no figures at all
+/// without values.
 fn fmt_summary(s: &Summary) -> String {
+    if s.count == 0 {
+        return "none answered".into();
+    }
     format!(
-        "mean {}  p50 {}  p90 {}  p95 {}  p99 {}  p99.9 {}  max {}",
+        "n {}  mean {}  p50 {}  p90 {}  p95 {}  p99 {}  p99.9 {}  max {}",
+        s.count,
         fmt_s(s.mean),
-        fmt_s(s.p50),
-        fmt_s(s.p90),
-        fmt_s(s.p95),
-        fmt_s(s.p99),
-        fmt_s(s.p999),
+        fmt_q(s, 0.50, s.p50),
+        fmt_q(s, 0.90, s.p90),
+        fmt_q(s, 0.95, s.p95),
+        fmt_q(s, 0.99, s.p99),
+        fmt_q(s, 0.999, s.p999),
         fmt_s(s.max)
     )
+}
+
+/// A percentile of `s`, or `-` when `s` has too few values for it.
+fn fmt_q(s: &Summary, q: f64, v: f64) -> String {
+    if s.enough(q) {
+        fmt_s(v)
+    } else {
+        "-".into()
+    }
 }
 
 /// An optional number as a CSV field (empty when absent).
 fn opt(v: Option<f64>) -> String {
     v.map_or(String::new(), |v| v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_shows_only_the_percentiles_the_values_support() {
+        assert_eq!(fmt_summary(&Summary::default()), "none answered");
+        // 50 values: a median and a p95 (20 needed), not a p99 (100).
+        let s = Summary {
+            count: 50,
+            mean: 0.5,
+            p50: 0.5,
+            p90: 0.9,
+            p95: 0.95,
+            p99: 0.99,
+            p999: 0.999,
+            max: 1.0,
+        };
+        let t = fmt_summary(&s);
+        assert!(
+            t.starts_with("n 50  mean 500.0ms  p50 500.0ms  p90 900.0ms  p95 950.0ms"),
+            "{t}"
+        );
+        assert!(t.contains("p99 -  p99.9 -  max 1.000s"), "{t}");
+    }
 }

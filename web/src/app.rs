@@ -1302,13 +1302,29 @@ fn stat_panel(p: &StatPanelProps) -> Html {
             <section class="card">
                 <h2>{ "Latency (whole run)" }</h2>
                 <dl class="kv three">
-                    <div><dt>{ "p50" }</dt><dd id="p50-run">{ format_secs(v.p50_s) }</dd></div>
-                    <div><dt>{ "p95" }</dt><dd id="p95-run">{ format_secs(v.p95_s) }</dd></div>
-                    <div><dt>{ "p99" }</dt><dd id="p99-run">{ format_secs(v.p99_s) }</dd></div>
+                    <div><dt>{ "p50" }</dt><dd id="p50-run">{ run_quantile(v, 0.50, v.p50_s) }</dd></div>
+                    <div><dt>{ "p95" }</dt><dd id="p95-run">{ run_quantile(v, 0.95, v.p95_s) }</dd></div>
+                    <div><dt>{ "p99" }</dt><dd id="p99-run">{ run_quantile(v, 0.99, v.p99_s) }</dd></div>
                 </dl>
                 <p class="note">{ "After a live change the whole run mixes regimes: compare the windowed p99 above." }</p>
             </section>
         </aside>
+    }
+}
+
+/// A whole-run percentile, or a dash when the run has answered too few
+/// requests for it to be more than its largest value (`min_answers`).
+fn run_quantile(v: &ViewData, q: f64, value: f64) -> Html {
+    if v.latency_n >= crate::model::min_answers(q) {
+        html! { format_secs(value) }
+    } else {
+        let title = format!(
+            "{} answered so far: a p{} needs at least {}",
+            v.latency_n,
+            (q * 100.0).round(),
+            crate::model::min_answers(q)
+        );
+        html! { <span {title}>{ "\u{2014}" }</span> }
     }
 }
 

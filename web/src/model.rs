@@ -267,11 +267,7 @@ pub fn recent_p99(windows: &[Window], n: usize) -> Option<f64> {
 /// 1/(1-q), so that at least one answer lies above it (100 for p99, 20 for
 /// p95). Below that a "p99" is just the window's maximum.
 pub fn min_answers(q: f64) -> u64 {
-    if q <= 0.5 {
-        1
-    } else {
-        (1.0 / (1.0 - q) - 1e-9).ceil() as u64
-    }
+    sim_core::metrics::min_samples(q)
 }
 
 /// At most this many windows are pooled for one percentile (30 s of 1 s

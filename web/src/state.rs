@@ -188,6 +188,8 @@ pub struct ViewData {
     pub p95_s: f64,
     pub p99_s: f64,
     pub mean_s: f64,
+    /// Requests answered over the whole run (what `p50_s`..`p99_s` rest on).
+    pub latency_n: u64,
     pub recent_p99_s: Option<f64>,
     pub recent_span_s: f64,
     /// Recent throughput, errors per second and the busiest node's
@@ -387,6 +389,7 @@ impl LaneView {
             p95_s: e2e.latency_s.p95,
             p99_s: e2e.latency_s.p99,
             mean_s: e2e.latency_s.mean,
+            latency_n: e2e.latency_s.count,
             recent_p99_s: recent_p99(windows, RECENT_WINDOWS),
             recent_span_s,
             recent_throughput: per_s(recent.iter().map(|w| w.completed).sum()),

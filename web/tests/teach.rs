@@ -247,6 +247,8 @@ fn panel_props(
             guess,
             answer,
             claims,
+            check: Default::default(),
+            on_check: Callback::noop(),
             on_guess: Callback::from(move |x: f64| g.borrow_mut().push(x)),
             on_reveal: Callback::from(move |_| *r.borrow_mut() += 1),
             on_close: Callback::from(move |_| *c.borrow_mut() += 1),
@@ -264,6 +266,8 @@ async fn panel_validates_the_guess_and_passes_a_good_one_up() {
 
     let lesson = web::lessons::find("DATA-N+1").unwrap();
     assert!(el.text_content().unwrap().contains(&lesson.question));
+    // no check over seeds before the answer is out
+    assert!(find(&el, "seed-check-start").is_none());
     // the unit is shown beside the labelled input
     let label = el
         .query_selector("label[for=predict-input]")
@@ -365,6 +369,11 @@ async fn panel_reveals_the_answer_and_claim_statuses() {
     let (props, _calls) = panel_props(Phase::Revealed, Some(100.0), Some(80.0), claims);
     yew::Renderer::<LessonPanel>::with_root_and_props(el.clone(), props).render();
     tick().await;
+    // Once revealed, the lesson can be checked over its seeds.
+    assert_eq!(
+        get(&el, "seed-check-start").text_content().unwrap(),
+        "Check on 10 seeds"
+    );
     assert_eq!(get(&el, "predict-guess").text_content().unwrap(), "100 ms");
     assert_eq!(get(&el, "predict-answer").text_content().unwrap(), "80 ms");
     assert_eq!(get(&el, "predict-error-rel").text_content().unwrap(), "25%");
