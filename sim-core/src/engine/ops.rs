@@ -180,6 +180,34 @@ impl Sim {
         }
     }
 
+    /// After a live reconfiguration: each of the scenario's faults takes
+    /// its new spec, and one in effect now whose level changed (`slow`,
+    /// `errors`, `noisy_neighbour`, `spike`: levels, set absolutely)
+    /// applies the new level at once, so an edit of a running fault acts
+    /// when it is made, not at the fault's next start. Timing, target and
+    /// kind cannot change live (`reconfig::check`).
+    pub(super) fn retune_faults(&mut self) {
+        let now = self.now();
+        let n = self.cfg.spec.faults.len().min(self.faults.len());
+        for i in 0..n {
+            let new = self.cfg.spec.faults[i].clone();
+            let old = std::mem::replace(&mut self.faults[i].spec, new);
+            let f = &self.faults[i].spec;
+            let started = secs_to_ns(f.at_s) <= now;
+            let ended = f.duration_s.is_some_and(|d| secs_to_ns(f.at_s + d) <= now);
+            let level = matches!(
+                f.action,
+                FaultAction::Slow { .. }
+                    | FaultAction::Errors { .. }
+                    | FaultAction::NoisyNeighbour { .. }
+                    | FaultAction::Spike { .. }
+            );
+            if started && !ended && level && old.action != f.action {
+                self.on_fault(i as u32, true);
+            }
+        }
+    }
+
     fn crash(&mut self, ni: usize, reps: &[usize], start: bool) {
         for &r in reps {
             if start {

@@ -323,3 +323,41 @@ fn the_toggled_state_behaves_like_a_fresh_run() {
         "the test cannot tell mistake from fix"
     );
 }
+
+/// Editing a fault that is in effect acts at once: an `errors` fault of
+/// p = 0.01 running from 10 s to 90 s, raised to p = 1 at 40 s, fails every
+/// request from then on (it used to keep its old level until its next
+/// start, which never came: the edit was accepted and did nothing).
+#[test]
+fn editing_a_running_fault_acts_when_it_is_made() {
+    let text = r#"
+        version = 1
+        name = "a running fault edited"
+        duration_s = 60
+        faults = [ { kind = "errors", target = "api", p = 0.01, at_s = 10, duration_s = 80 } ]
+        [nodes.src]
+        kind = "source"
+        target = "api"
+        arrival = { process = "poisson", rate = 200 }
+        [nodes.api]
+        kind = "service"
+        workers = 8
+        service = { dist = "exponential", mean_s = 0.001 }
+    "#;
+    let a = Scenario::from_toml_str(text).unwrap();
+    let b = Scenario::from_toml_str(&text.replace("p = 0.01", "p = 1.0")).unwrap();
+    let r = toggled(&a, &b, 5, 40.0, 60.0);
+    let failed = |t0: f64, t1: f64| -> (u64, u64) {
+        r.series
+            .windows
+            .iter()
+            .filter(|w| w.t_start_s >= t0 && w.t_end_s <= t1)
+            .fold((0, 0), |(f, n), w| (f + w.failed, n + w.arrived))
+    };
+    // Before the edit about 1% fail (200/s x 30 s x 0.01 = about 60).
+    let (f, n) = failed(10.0, 40.0);
+    assert!(f > 20 && f < 150 && n > 5_000, "{f} of {n}");
+    // After it, every request (a request in service at 40 s may still pass).
+    let (f, n) = failed(41.0, 60.0);
+    assert!(n > 3_000 && f + 2 >= n, "{f} of {n}");
+}

@@ -71,9 +71,7 @@ impl Sim {
             self.grant_all_pools();
         }
         let (every, keep) = (self.cfg.trace_every, self.cfg.trace_keep);
-        for (rt, f) in self.faults.iter_mut().zip(&self.cfg.spec.faults) {
-            rt.spec = f.clone();
-        }
+        self.retune_faults();
         self.tracer.set_sampling(every, keep);
         Ok(Reconfigured {
             at_s: ns_to_secs(self.now()),
