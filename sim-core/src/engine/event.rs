@@ -5,13 +5,14 @@ use super::ids::{Outcome, Ref};
 
 /// How deep same-instant work may nest on the stack. A job's next step and
 /// a zero-delay delivery run at once while fewer than this many are open
-/// beneath them; deeper, they are queued as [`Event::Continue`] or
-/// [`Event::Deliver`] at the same instant (after what is queued there
-/// already). An instant publish acknowledged in a loop, a breaker refusing
-/// a `repeat` of calls, or a consumer draining a backlog would otherwise
-/// recurse once per iteration and overflow the stack (1 MiB in a browser).
-/// The depth is a function of the run alone, so native and wasm runs agree;
-/// no shipped scenario nests this deep, so their reports do not depend on it.
+/// beneath them; deeper, they are queued as [`Event::Continue`],
+/// [`Event::Deliver`] or [`Event::Expire`] at the same instant (after what
+/// is queued there already). An instant publish acknowledged in a loop, a
+/// breaker refusing a `repeat` of calls, a consumer draining a backlog, or
+/// a queue of requests whose deadlines have passed (each dropped as it
+/// gets a worker, which starts the next) would otherwise recurse once per
+/// iteration and overflow the stack (1 MiB in a browser). The depth is a
+/// function of the run alone, so native and wasm runs agree.
 pub(crate) const MAX_NESTING: u32 = 64;
 
 #[derive(Clone, Copy, Debug)]
@@ -42,6 +43,12 @@ pub(crate) enum Event {
     /// A job continues its program at this instant: same-instant work that
     /// would have nested deeper than [`MAX_NESTING`] on the stack.
     Continue {
+        job: Ref,
+    },
+    /// A job given a worker after its deadline passed is dropped at this
+    /// instant: a run of expired jobs that would have nested deeper than
+    /// [`MAX_NESTING`] on the stack.
+    Expire {
         job: Ref,
     },
     /// A leaky-bucket delay ended: admit the job.

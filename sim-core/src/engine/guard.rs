@@ -277,6 +277,7 @@ impl Sim {
             Event::Deliver { job: j } => ("delivery", job(j), NONE),
             Event::ComputeDone { job: j } => ("compute done", job(j), NONE),
             Event::Continue { job: j } => ("continuation", job(j), NONE),
+            Event::Expire { job: j } => ("expired drop", job(j), NONE),
             Event::Admit { job: j } => ("rate-limit admit", job(j), NONE),
             Event::Respond { call: c, .. } => on_call("response", c),
             Event::AttemptTimeout { call: c, .. } => on_call("timeout", c),

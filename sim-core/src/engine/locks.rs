@@ -1,8 +1,12 @@
 //! Shared data the handlers touch: key spaces (the version of every key
-//! written, for staleness) and locks (FIFO queues of jobs per key).
+//! written, for staleness) and locks (FIFO queues of jobs per key), and a
+//! job's release of a lock (the next waiter gets it and runs on).
 
 use super::ids::Ref;
+use super::job::JobState;
+use super::Sim;
 use crate::calendar::Time;
+use crate::report::SpanKind;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 
@@ -91,5 +95,47 @@ impl Locks {
             held.remove(&key);
         }
         next
+    }
+}
+
+impl Sim {
+    /// `job` lets go of `lock`; the next live waiter gets it.
+    pub(super) fn release_lock(&mut self, job: Ref, lock: u32) {
+        let now = self.now();
+        if self.jobs.get(job).is_none() {
+            return;
+        }
+        let r = self.jobs.regs(job);
+        let n = r.nlocks as usize;
+        let Some(pos) = r.locks[..n].iter().rposition(|(l, _)| *l == lock) else {
+            return;
+        };
+        let k = r.locks[pos].1;
+        r.locks.copy_within(pos + 1..n, pos);
+        r.nlocks -= 1;
+        let jobs = &self.jobs;
+        let Some(next) = self.locks.release(lock, k, job, |r| jobs.get(r).is_some()) else {
+            return;
+        };
+        let j = self.jobs.get(next).expect("a live waiter");
+        let since = self.jobs.regs_of(j).expect("lock registers").lock_since;
+        let waited = now - since;
+        if j.measured {
+            self.nodes[j.node as usize].lock_wait.record(waited);
+        }
+        let (attrs, ni, attempt, running) =
+            (j.attrs, j.node, j.attempt, j.state == JobState::Running);
+        self.span(
+            &attrs,
+            SpanKind::LockWait,
+            ni,
+            attempt,
+            now - waited,
+            now,
+            None,
+        );
+        if running {
+            self.advance(next);
+        }
     }
 }

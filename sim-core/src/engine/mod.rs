@@ -232,6 +232,7 @@ impl Sim {
                 }
             }
             Event::ComputeDone { job } | Event::Continue { job } => self.on_compute_done(job),
+            Event::Expire { job } => self.expire(job),
             Event::Admit { job } => {
                 if self.jobs.get(job).is_some() {
                     self.admit(job)

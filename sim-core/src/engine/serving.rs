@@ -155,13 +155,34 @@ impl Sim {
                 );
             }
             if expired {
-                return self.finish(job, Outcome::Timeout);
+                return self.expire(job);
             }
         }
         match resume {
             Resume::No | Resume::Advance => self.advance_at(job, ni),
             Resume::Fail => self.finish(job, Outcome::Failed),
         }
+    }
+
+    /// Drops a job that got its worker after its deadline passed. Its
+    /// finish gives the worker to the next queued job, which may have
+    /// expired too: beyond [`MAX_NESTING`] such drops the rest go through
+    /// the calendar at this instant.
+    pub(super) fn expire(&mut self, job: Ref) {
+        if !self
+            .jobs
+            .get(job)
+            .is_some_and(|j| j.state == JobState::Running)
+        {
+            return;
+        }
+        if self.nesting >= MAX_NESTING {
+            self.cal.schedule_in(0, Event::Expire { job });
+            return;
+        }
+        self.nesting += 1;
+        self.finish(job, Outcome::Timeout);
+        self.nesting -= 1;
     }
 
     /// A compute step ended.
@@ -749,45 +770,5 @@ impl Sim {
             span,
         };
         self.link_send(l, wire, then);
-    }
-
-    /// `job` lets go of `lock`; the next live waiter gets it.
-    pub(super) fn release_lock(&mut self, job: Ref, lock: u32) {
-        let now = self.now();
-        if self.jobs.get(job).is_none() {
-            return;
-        }
-        let r = self.jobs.regs(job);
-        let n = r.nlocks as usize;
-        let Some(pos) = r.locks[..n].iter().rposition(|(l, _)| *l == lock) else {
-            return;
-        };
-        let k = r.locks[pos].1;
-        r.locks.copy_within(pos + 1..n, pos);
-        r.nlocks -= 1;
-        let jobs = &self.jobs;
-        let Some(next) = self.locks.release(lock, k, job, |r| jobs.get(r).is_some()) else {
-            return;
-        };
-        let j = self.jobs.get(next).expect("a live waiter");
-        let since = self.jobs.regs_of(j).expect("lock registers").lock_since;
-        let waited = now - since;
-        if j.measured {
-            self.nodes[j.node as usize].lock_wait.record(waited);
-        }
-        let (attrs, ni, attempt, running) =
-            (j.attrs, j.node, j.attempt, j.state == JobState::Running);
-        self.span(
-            &attrs,
-            SpanKind::LockWait,
-            ni,
-            attempt,
-            now - waited,
-            now,
-            None,
-        );
-        if running {
-            self.advance(next);
-        }
     }
 }

@@ -263,3 +263,41 @@ fn a_lock_released_to_a_waiter_that_kills_the_releaser_ends_it_cleanly() {
     assert!(w.oom_kills >= 2, "{w:?}");
     assert_eq!(w.completed, 0, "{w:?}");
 }
+
+/// 20,000 requests a second with a 50 ms deadline, passed down, into one
+/// worker of 1 s: about 20,000 requests queue behind each one served, and
+/// all of them have expired by the time the worker frees. Each is dropped
+/// as it gets the worker, and its drop gave the worker to the next: one
+/// stack frame pair per expired request, which overflowed a browser's
+/// 1 MiB stack in PLUS-DEADLINES (the page's engine stopped answering).
+/// Now a run of drops is bounded like all same-instant work
+/// (`MAX_NESTING`); the run here is on a 512 KiB stack.
+const EXPIRED_QUEUE: &str = r#"
+    version = 1
+    name = "a queue of expired requests"
+    duration_s = 5
+    [nodes.src]
+    kind = "source"
+    target = "api"
+    timeout_s = 0.05
+    deadline_propagation = true
+    arrival = { process = "poisson", rate = 20000 }
+    [nodes.api]
+    kind = "service"
+    service = { dist = "constant", value_s = 1 }
+"#;
+
+#[test]
+fn a_queue_of_expired_requests_drains_without_deep_recursion() {
+    let sc = scenario(EXPIRED_QUEUE);
+    let report = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(move || Sim::new(&sc, 2).unwrap().run_for(sc.duration_s).unwrap())
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(report.conservation.ok);
+    let api = &report.nodes["api"];
+    // Four seconds of the queue behind each served request were dropped.
+    assert!(api.expired > 50_000, "{api:?}");
+}
