@@ -86,8 +86,8 @@ pub use scenario::{
 pub mod sim {
     pub use crate::engine::{
         E2eSnapshot, EdgeSnapshot, FaultError, LoopSite, NodeSnapshot, Outcome, OverBudget,
-        Reconfigured, RunError, Sim, Snapshot, Stall, Topology, DEFAULT_MAX_IN_FLIGHT,
-        STALL_EVENTS,
+        Reconfigured, RunError, Sim, Snapshot, Stall, StatisticsOverBudget, Topology,
+        DEFAULT_MAX_IN_FLIGHT, STALL_EVENTS,
     };
     pub use crate::report::{Span, SpanKind, Trace};
 }

@@ -29,6 +29,8 @@ pub enum Verdict {
     Ran {
         events: u64,
         budget_hit: bool,
+        /// The engine stopped the run early with this message.
+        halted: Option<String>,
         /// Live actions (faults, reconfigurations) applied and refused.
         applied: usize,
         refused: usize,
@@ -382,6 +384,7 @@ fn runs(sc: &Scenario, seed: u64, plan: &Plan, limits: Limits) -> Result<Verdict
     Ok(Verdict::Ran {
         events: a.events,
         budget_hit: a.budget_hit,
+        halted: a.halted.clone(),
         applied,
         refused: a.refusals.len(),
     })

@@ -68,6 +68,8 @@ pub struct Ran {
     pub arrived: u64,
     pub finished: u64,
     pub budget_hit: bool,
+    /// The engine's message, if it stopped the run.
+    pub halted: Option<String>,
     pub report: Option<sim_core::Report>,
 }
 
@@ -374,6 +376,7 @@ impl<'a> Runner<'a> {
             arrived: e.arrived,
             finished: e.completed + e.failed + e.rejected,
             budget_hit: self.budget_hit,
+            halted: self.halted,
             report: Some(report),
         })
     }

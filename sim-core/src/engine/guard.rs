@@ -9,6 +9,9 @@
 //!   run stops with the node that holds the most, before the host's memory
 //!   runs out (a browser tab's in particular).
 //!
+//!   The latency histograms count too: they grow with the spread of the
+//!   values each node records, and thousands of nodes can hold a lot.
+//!
 //! Either guard stops the run with a [`RunError`]. The simulation stays
 //! readable (its report covers the run so far) but processes no more events:
 //! every later `step` or `run_until` returns the same error.
@@ -33,6 +36,11 @@ const TALLY_EVENTS: u64 = 4096;
 /// a browser tab. The CLI's `--max-in-flight` changes it.
 pub const DEFAULT_MAX_IN_FLIGHT: u64 = 1_000_000;
 
+/// Host bytes a request of the budget stands for: the latency histograms
+/// may take as many bytes as the budget's requests would (300 MB by
+/// default).
+const BYTES_PER_REQUEST: u64 = 300;
+
 /// Messages waiting in brokers, per request of the budget: a message is a
 /// few dozen bytes, an eighth of a request.
 const MESSAGES_PER_REQUEST: u64 = 8;
@@ -48,6 +56,23 @@ pub enum RunError {
     Stalled(Stall),
     /// The simulated system holds more requests than the budget allows.
     OverBudget(OverBudget),
+    /// The run's latency statistics outgrew the budget.
+    StatisticsOverBudget(StatisticsOverBudget),
+}
+
+/// The latency histograms take more host memory than the budget allows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatisticsOverBudget {
+    pub at: Time,
+    pub seed: u64,
+    /// Bytes the histograms hold, and the budget's.
+    pub bytes: u64,
+    pub limit: u64,
+    /// Nodes that hold a histogram.
+    pub nodes: usize,
+    /// The node whose histograms are largest, and their bytes.
+    pub node: String,
+    pub node_bytes: u64,
 }
 
 /// A zero-time loop: what repeated, where, when.
@@ -127,6 +152,22 @@ impl std::fmt::Display for RunError {
                 o.node,
                 o.node_held,
                 o.holds
+            ),
+            RunError::StatisticsOverBudget(o) => write!(
+                f,
+                "the run's latency statistics take {:.0} MB at t = {} s (seed {}), over their \
+                 budget of {:.0} MB: {} nodes record latencies (node {} holds {:.1} MB). A \
+                 histogram grows with the spread of the latencies it records (every \
+                 tenfold adds about 30 KB), so thousands of nodes whose latencies span \
+                 microseconds to minutes outgrow a browser tab. Use fewer nodes, or a larger \
+                 budget (the CLI's --max-in-flight)",
+                o.bytes as f64 / 1e6,
+                ns_to_secs(o.at),
+                o.seed,
+                o.limit as f64 / 1e6,
+                o.nodes,
+                o.node,
+                o.node_bytes as f64 / 1e6
             ),
         }
     }
@@ -294,22 +335,48 @@ impl Sim {
         }
     }
 
-    /// Stops the run if the simulated system holds more than its budget.
+    /// Stops the run if the simulated system holds more than its budget,
+    /// or its statistics take more memory.
     fn check_budget(&mut self) -> Result<(), RunError> {
         let requests = self.calls.held() as u64;
         let limit = self.guard.max_in_flight;
-        let messages: u64 = self
-            .nodes
-            .iter()
-            .map(|n| match &n.body {
-                BodyState::Broker(b) => b.backlog(),
-                _ => 0,
-            })
-            .sum();
+        let (mut messages, mut bytes) = (0u64, self.stats.stats_bytes() as u64);
+        for n in &self.nodes {
+            bytes += n.stats_bytes() as u64;
+            if let BodyState::Broker(b) = &n.body {
+                messages += b.backlog();
+            }
+        }
+        if bytes > limit.saturating_mul(BYTES_PER_REQUEST) {
+            return self.statistics_over_budget(bytes);
+        }
         if requests <= limit && messages / MESSAGES_PER_REQUEST <= limit {
             return Ok(());
         }
         self.over_budget(requests, messages)
+    }
+
+    #[cold]
+    fn statistics_over_budget(&mut self, bytes: u64) -> Result<(), RunError> {
+        let sizes = self.nodes.iter().map(|n| n.stats_bytes() as u64);
+        let (mut worst, mut nodes) = ((0, 0u64), 0);
+        for (i, b) in sizes.enumerate() {
+            nodes += usize::from(b > 0);
+            if b > worst.1 {
+                worst = (i, b);
+            }
+        }
+        let err = RunError::StatisticsOverBudget(StatisticsOverBudget {
+            at: self.cal.now(),
+            seed: self.cfg.seed,
+            bytes,
+            limit: self.guard.max_in_flight.saturating_mul(BYTES_PER_REQUEST),
+            nodes,
+            node: self.cfg.nodes[worst.0].name.clone(),
+            node_bytes: worst.1,
+        });
+        self.guard.halted = Some(err.clone());
+        Err(err)
     }
 
     #[cold]

@@ -78,7 +78,10 @@ use stats::Stats;
 use streams::Streams;
 use trace::{SpanAt, Tracer};
 
-pub use guard::{LoopSite, OverBudget, RunError, Stall, DEFAULT_MAX_IN_FLIGHT, STALL_EVENTS};
+pub use guard::{
+    LoopSite, OverBudget, RunError, Stall, StatisticsOverBudget, DEFAULT_MAX_IN_FLIGHT,
+    STALL_EVENTS,
+};
 pub use ids::Outcome;
 pub use observe::{E2eSnapshot, EdgeSnapshot, NodeSnapshot, Snapshot, Topology};
 pub use ops::FaultError;

@@ -82,6 +82,22 @@ impl NodeState {
         }
     }
 
+    /// Host memory held by its latency histograms (they grow with the
+    /// spread of the values recorded, not their count).
+    pub(crate) fn stats_bytes(&self) -> usize {
+        let pools: usize = self
+            .stations
+            .iter()
+            .flat_map(|s| s.pools())
+            .map(|p| p.stats_bytes())
+            .sum();
+        let body = match &self.body {
+            BodyState::Broker(b) => b.stats_bytes(),
+            _ => 0,
+        };
+        self.wait.bytes() + self.sojourn.bytes() + self.lock_wait.bytes() + pools + body
+    }
+
     /// Replicas that are up.
     pub(crate) fn up(&self) -> u32 {
         self.stations.iter().filter(|s| s.is_up()).count() as u32

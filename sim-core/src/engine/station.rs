@@ -403,6 +403,10 @@ impl Pool {
     pub(crate) fn in_use(&self) -> u32 {
         self.in_use
     }
+    /// Host memory held by its statistics.
+    pub(crate) fn stats_bytes(&self) -> usize {
+        self.wait.bytes()
+    }
     pub(crate) fn waiting(&self) -> usize {
         self.waiters.len()
     }

@@ -148,6 +148,11 @@ impl Stats {
     pub(crate) fn source(&self, src: u32) -> E2eCounts {
         self.per_source[src as usize].c
     }
+    /// Host memory held by its latency histograms.
+    pub(crate) fn stats_bytes(&self) -> usize {
+        let sources: usize = self.per_source.iter().map(|s| s.latency.bytes()).sum();
+        sources + self.latency.bytes()
+    }
     pub(crate) fn latency(&self) -> &LatencyHist {
         &self.latency
     }

@@ -109,6 +109,9 @@ pub struct Base {
     pub sets: Vec<String>,
     pub duration_s: Option<f64>,
     pub warmup: Warmup,
+    /// The run's budget of requests in flight (its statistics may take
+    /// 300 bytes a request): the engine's default when `None`.
+    pub max_in_flight: Option<u64>,
 }
 
 impl Base {
@@ -130,6 +133,7 @@ impl Base {
             sets: Vec::new(),
             duration_s: None,
             warmup: Warmup::Scenario,
+            max_in_flight: None,
         }
     }
 
@@ -173,7 +177,22 @@ impl Base {
                 ));
             }
         }
+        if self.max_in_flight == Some(0) {
+            return Err(StudyError::option(
+                "max-in-flight",
+                "must be at least 1 request",
+            ));
+        }
         Ok(())
+    }
+
+    /// The scenario a point runs (`params` set), ready to run.
+    pub(crate) fn prepare(&self, params: &[(String, Value)]) -> Result<Prepared, ScenarioError> {
+        let mut p = Prepared::new(self.point_doc(params)?)?;
+        p.max_in_flight = self
+            .max_in_flight
+            .unwrap_or(crate::sim::DEFAULT_MAX_IN_FLIGHT);
+        Ok(p)
     }
 
     /// The document a point runs: the base with `params` set, then the
@@ -200,6 +219,7 @@ pub(crate) struct Prepared {
     doc: ScenarioDoc,
     pub(crate) scenario: Scenario,
     window_given: bool,
+    max_in_flight: u64,
 }
 
 impl Prepared {
@@ -210,6 +230,7 @@ impl Prepared {
             doc,
             scenario,
             window_given,
+            max_in_flight: crate::sim::DEFAULT_MAX_IN_FLIGHT,
         })
     }
 
@@ -219,6 +240,7 @@ impl Prepared {
         doc.set_value("warmup_s", warmup_s.into())?;
         let mut p = Prepared::new(doc)?;
         p.window_given = self.window_given;
+        p.max_in_flight = self.max_in_flight;
         Ok(p)
     }
 
@@ -237,6 +259,7 @@ impl Prepared {
 
     fn run_windowed(&self, seed: u64, auto: bool) -> Result<(Report, LatencyHist), String> {
         let mut sim = Sim::new(&self.scenario, seed).map_err(|e| e.to_string())?;
+        sim.set_max_in_flight(self.max_in_flight);
         if auto {
             sim.auto_window(self.scenario.duration_s);
         }
@@ -275,7 +298,7 @@ pub fn run_once(base: &Base, seed: u64) -> Result<(Report, provenance::Provenanc
         ));
     }
     let sc_err = |e| StudyError::scenario("", e);
-    let p = Prepared::new(base.point_doc(&[]).map_err(sc_err)?).map_err(sc_err)?;
+    let p = base.prepare(&[]).map_err(sc_err)?;
     let (report, _) = p.run(seed).map_err(StudyError::Run)?;
     let provenance = provenance::Provenance {
         tailsim: VERSION.into(),

@@ -127,7 +127,7 @@ pub fn replicate(
         context: String::new(),
         error: e,
     };
-    let base = Prepared::new(spec.base.point_doc(&[]).map_err(sc_err)?).map_err(sc_err)?;
+    let base = spec.base.prepare(&[]).map_err(sc_err)?;
     if let Some(p) = &spec.precision {
         check_precision(p, spec.seeds.len(), &base)?;
     }

@@ -89,8 +89,7 @@ impl Plan {
         for v in &spec.grid.vary {
             check_path_exists(&spec.base.doc, &v.path)?;
         }
-        let base = Prepared::new(spec.base.point_doc(&[]).map_err(|e| sc_err("", e))?)
-            .map_err(|e| sc_err("", e))?;
+        let base = spec.base.prepare(&[]).map_err(|e| sc_err("", e))?;
         let probe = Sim::new(&base.scenario, spec.seeds[0])
             .map_err(|e| sc_err("", e))?
             .report();
@@ -113,11 +112,11 @@ impl Plan {
             }
             let over = spec.grid.overrides(k);
             let context = || point_context(&over);
-            let doc = spec
+            let point = spec
                 .base
-                .point_doc(&over)
+                .prepare(&over)
                 .map_err(|e| sc_err(&context(), e))?;
-            prepared.push(Some(Prepared::new(doc).map_err(|e| sc_err(&context(), e))?));
+            prepared.push(Some(point));
         }
         let provenance = Provenance {
             tailsim: VERSION.into(),

@@ -103,6 +103,59 @@ fn an_unbounded_backlog_stops_at_the_in_flight_budget_naming_the_node() {
     assert!(sim.report().conservation.ok);
 }
 
+/// An api that calls `n` services in turn, each with a lognormal service
+/// time of mean 10 ms and cv 5 (its values spread over about five decades),
+/// 20 requests/s.
+fn spread_calls(n: usize) -> String {
+    let calls: Vec<String> = (0..n)
+        .map(|i| format!("{{ call = {{ to = \"s{i}\" }} }}"))
+        .collect();
+    let mut toml = format!(
+        "version = 1\nname = \"spread\"\nduration_s = 20\n\
+         [nodes.src]\nkind = \"source\"\ntarget = \"api\"\n\
+         arrival = {{ process = \"poisson\", rate = 20 }}\n\
+         [nodes.api]\nkind = \"service\"\nworkers = 1000\nsteps = [ {} ]\n",
+        calls.join(", ")
+    );
+    for i in 0..n {
+        toml += &format!(
+            "[nodes.s{i}]\nkind = \"service\"\nworkers = 100\n\
+             service = {{ dist = \"lognormal\", mean_s = 0.01, cv = 5 }}\n"
+        );
+    }
+    toml
+}
+
+#[test]
+fn latency_statistics_of_many_nodes_stop_at_the_budget_naming_the_largest() {
+    // The budget's bytes are its requests times 300: 10,000 requests give
+    // 3 MB. Each service's sojourn spreads over about five decades (a
+    // lognormal of cv 5: sigma^2 = ln(1 + 25), its 0.1% and 99.9% points
+    // e^(+-3.09 * 1.8) apart, a factor of 7e4), about 17 buckets of 8 KB at
+    // 3 digits; 100 of them pass 3 MB within a few hundred requests.
+    let sc = scenario(&spread_calls(100));
+    let mut sim = Sim::new(&sc, 5).unwrap();
+    sim.set_max_in_flight(10_000);
+    let Err(err) = sim.run_for(sc.duration_s) else {
+        panic!("expected the statistics budget to stop the run");
+    };
+    let RunError::StatisticsOverBudget(o) = &err else {
+        panic!("expected the statistics budget, got {err}");
+    };
+    assert_eq!(o.limit, 3_000_000);
+    assert!(o.bytes > o.limit, "{o:?}");
+    assert!(o.nodes > 50, "{o:?}");
+    assert!(o.node_bytes > 30_000, "{o:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("latency statistics take"), "{msg}");
+    assert!(msg.contains(&format!("node {} holds", o.node)), "{msg}");
+    assert!(msg.contains("seed 5"), "{msg}");
+    assert!(sim.report().conservation.ok);
+    // The default budget (300 MB) holds the same run to its end.
+    let mut sim = Sim::new(&sc, 5).unwrap();
+    assert!(sim.run_for(sc.duration_s).is_ok());
+}
+
 /// Each request publishes 50,000 messages in a loop. A publish with no hop
 /// is stored, and so acknowledged, in the instant it is sent, so the whole
 /// loop happens in one instant. Before same-instant work was bounded

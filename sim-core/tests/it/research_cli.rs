@@ -389,3 +389,44 @@ fn sweep_plots_are_svg_or_png() {
     let out = run(tailsim().current_dir(&d).args(["plot", "p.csv", "p.gif"]));
     assert!(String::from_utf8_lossy(&out.stderr).contains(".svg or .png"));
 }
+
+#[test]
+fn the_memory_budget_is_a_flag_and_an_outgrown_budget_names_the_node() {
+    // An api of one 1 s worker offered 1,000 requests/s with an unbounded
+    // queue: its backlog grows by ~999 a second, so a budget of 500
+    // requests is passed within the first second.
+    let dir = scratch("budget");
+    let file = dir.join("overload.toml");
+    std::fs::write(
+        &file,
+        r#"
+        version = 1
+        name = "overload"
+        duration_s = 10
+        [nodes.src]
+        kind = "source"
+        target = "api"
+        arrival = { process = "poisson", rate = 1000 }
+        [nodes.api]
+        kind = "service"
+        workers = 1
+        service = { dist = "constant", value_s = 1 }
+        "#,
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let out = run(tailsim().args(["run", f, "--max-in-flight", "500"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("over its budget of 500 requests"), "{err}");
+    assert!(err.contains("node api holds"), "{err}");
+    // The default budget (a million) holds ten seconds of it.
+    ok(tailsim().args(["run", f, "--format", "json"]));
+    // Zero is refused by the flag's parser, naming the flag.
+    let out = run(tailsim().args(["run", f, "--max-in-flight", "0"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--max-in-flight"),
+        "{err}"
+    );
+}

@@ -33,6 +33,11 @@ pub struct RunArgs {
     /// (repeatable; values are JSON or bare strings).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     sets: Vec<String>,
+    /// The run's memory budget, in requests in flight (default 1,000,000,
+    /// about 300 MB); the latency statistics may take 300 bytes a request
+    /// more. A run that outgrows it stops with a message naming the node.
+    #[arg(long, value_name = "REQUESTS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_in_flight: Option<u64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutFormat::Table)]
     format: OutFormat,
@@ -109,11 +114,13 @@ pub fn base(
     duration: Option<f64>,
     warmup: Option<WarmupArg>,
     series: &str,
+    max_in_flight: Option<u64>,
 ) -> Result<(Base, String), String> {
     let (doc, name) = io::load_doc(file, sets)?;
     let mut base = Base::new(doc);
     base.sets = sets.to_vec();
     base.duration_s = duration;
+    base.max_in_flight = max_in_flight;
     base.warmup = match warmup {
         None => Warmup::Scenario,
         Some(WarmupArg::Secs(w)) => Warmup::Fixed(w),
@@ -131,6 +138,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
         args.duration,
         args.warmup,
         &args.warmup_series,
+        args.max_in_flight,
     )?;
     let with_name = |e: study::StudyError| format!("{name}: {e}");
     let first = match args.seed {

@@ -58,6 +58,11 @@ pub struct SweepArgs {
     /// The windowed series MSER-5 reads (see `tailsim run --help`).
     #[arg(long, default_value = "in_system")]
     warmup_series: String,
+    /// Each run's memory budget, in requests in flight (default 1,000,000,
+    /// about 300 MB); the latency statistics may take 300 bytes a request
+    /// more. One that outgrows it stops with a message naming the node.
+    #[arg(long, value_name = "REQUESTS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_in_flight: Option<u64>,
     /// Confidence level of the summary rows' intervals.
     #[arg(long, default_value_t = 0.95)]
     confidence: f64,
@@ -145,6 +150,7 @@ fn plan(args: &SweepArgs) -> Result<Plan, String> {
         args.duration,
         args.warmup,
         &args.warmup_series,
+        args.max_in_flight,
     )?;
     let vary = args
         .vary
