@@ -1313,16 +1313,16 @@ fn stat_panel(p: &StatPanelProps) -> Html {
 }
 
 /// A whole-run percentile, or a dash when the run has answered too few
-/// requests for it to be more than its largest value (`min_answers`).
+/// requests for it to be more than its largest value (`sim_core::metrics::min_samples`).
 fn run_quantile(v: &ViewData, q: f64, value: f64) -> Html {
-    if v.latency_n >= crate::model::min_answers(q) {
+    if v.latency_n >= sim_core::metrics::min_samples(q) {
         html! { format_secs(value) }
     } else {
         let title = format!(
             "{} answered so far: a p{} needs at least {}",
             v.latency_n,
             (q * 100.0).round(),
-            crate::model::min_answers(q)
+            sim_core::metrics::min_samples(q)
         );
         html! { <span {title}>{ "\u{2014}" }</span> }
     }

@@ -2,6 +2,7 @@
 //! windowed-quantile estimator, chart series and number formatting.
 //! Everything here is unit-tested natively.
 
+use sim_core::metrics::min_samples;
 use sim_core::{theory, NodeSnapshot, Window};
 
 // Slider ranges depend on the scenario: see `scenarios::LiveControls`.
@@ -263,20 +264,13 @@ pub fn recent_p99(windows: &[Window], n: usize) -> Option<f64> {
     pooled_quantile(&qs, 0.99)
 }
 
-/// The fewest answers a window needs for its q-quantile to mean something:
-/// 1/(1-q), so that at least one answer lies above it (100 for p99, 20 for
-/// p95). Below that a "p99" is just the window's maximum.
-pub fn min_answers(q: f64) -> u64 {
-    sim_core::metrics::min_samples(q)
-}
-
 /// At most this many windows are pooled for one percentile (30 s of 1 s
-/// windows); a window that does not reach [`min_answers`] even then is not
+/// windows); a window that does not reach [`min_samples`] even then is not
 /// drawn.
 pub const MAX_POOLED_WINDOWS: usize = 30;
 
 /// One honest percentile series: per window of `windows[from..]`, its own
-/// q-quantile when it holds [`min_answers`]`(q)` answers; else the pooled
+/// q-quantile when it holds [`min_samples`]`(q)` answers; else the pooled
 /// estimate over it and the windows before it (see [`pooled_quantile`]),
 /// at most [`MAX_POOLED_WINDOWS`] of them, once they hold enough; else
 /// `None`. A window that answered nothing is always `None` (a gap). Also
@@ -287,7 +281,7 @@ pub fn honest_quantiles(windows: &[Window], from: usize, q: f64) -> (Vec<Option<
         q if q >= 0.95 => w.p95_s,
         _ => w.p50_s,
     };
-    let need = min_answers(q);
+    let need = min_samples(q);
     let mut widest = 1;
     let out = (from..windows.len())
         .map(|i| {
@@ -551,13 +545,6 @@ mod tests {
             slo_good: None,
             nodes: Vec::new(),
         }
-    }
-
-    #[test]
-    fn a_percentile_needs_enough_answers_to_have_one_above_it() {
-        assert_eq!(min_answers(0.99), 100);
-        assert_eq!(min_answers(0.95), 20);
-        assert_eq!(min_answers(0.5), 1);
     }
 
     #[test]

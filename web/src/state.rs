@@ -887,6 +887,26 @@ impl AppState {
         }
     }
 
+    /// The check of lesson `id` is done: shown if that lesson is open.
+    fn on_checked(&mut self, id: &str, result: sim_core::lesson::Checked) -> bool {
+        let Some(l) = self.lesson.as_mut().filter(|l| l.id == id) else {
+            return false;
+        };
+        l.check = SeedCheckView::Done(Rc::new(result));
+        true
+    }
+
+    /// The check of lesson `id` could not run: the button comes back and
+    /// the error panel says why.
+    fn on_check_failed(&mut self, id: &str, message: &str) -> bool {
+        let Some(l) = self.lesson.as_mut().filter(|l| l.id == id) else {
+            return false;
+        };
+        l.check = SeedCheckView::Idle;
+        self.error = Some(format!("Checking {id} over its seeds: {message}"));
+        true
+    }
+
     fn request_reports(&mut self, purpose: ReportPurpose) {
         self.report_purpose = Some(purpose);
         self.send(ToHost::Report);
@@ -1128,21 +1148,8 @@ impl AppState {
                 FromHost::CheckProgress { id, done, total } => {
                     self.on_check_progress(&id, done, total)
                 }
-                FromHost::Checked { id, result } => {
-                    let Some(l) = self.lesson.as_mut().filter(|l| l.id == id) else {
-                        return false;
-                    };
-                    l.check = SeedCheckView::Done(Rc::new(*result));
-                    true
-                }
-                FromHost::CheckFailed { id, message } => {
-                    let Some(l) = self.lesson.as_mut().filter(|l| l.id == id) else {
-                        return false;
-                    };
-                    l.check = SeedCheckView::Idle;
-                    self.error = Some(format!("Checking {id} over its seeds: {message}"));
-                    true
-                }
+                FromHost::Checked { id, result } => self.on_checked(&id, *result),
+                FromHost::CheckFailed { id, message } => self.on_check_failed(&id, &message),
             },
             Action::WorkerFallback(why) => {
                 self.worker = Some(false);
@@ -2028,6 +2035,52 @@ mod tests {
             h.st.scenario_id, "catalogue/DATA-N+1.toml",
             "the old one keeps running"
         );
+    }
+
+    #[test]
+    fn a_seed_check_of_a_closed_lesson_is_cancelled_not_continued() {
+        let mut h = Harness::default();
+        h.act(Action::OpenLesson("DATA-N+1".into()));
+        h.queue_drain();
+        h.st.apply(Action::CheckLesson, 0.0);
+        let start = h.queue_drain();
+        assert!(
+            matches!(&start[..], [ToHost::CheckStart { id }] if id == "DATA-N+1"),
+            "{start:?}"
+        );
+        // A second press while it runs asks nothing more.
+        assert!(!h.st.apply(Action::CheckLesson, 0.0));
+        assert!(h.queue_drain().is_empty());
+        // Progress while the lesson is open: the next run is asked for.
+        let progress = |h: &mut Harness| {
+            h.st.apply(
+                Action::Host(FromHost::CheckProgress {
+                    id: "DATA-N+1".into(),
+                    done: 1,
+                    total: 20,
+                }),
+                0.0,
+            )
+        };
+        assert!(progress(&mut h));
+        let step = h.queue_drain();
+        assert!(matches!(&step[..], [ToHost::CheckStep { .. }]), "{step:?}");
+        // The student leaves the lesson: the next progress cancels the check.
+        h.st.apply(Action::CloseLesson, 0.0);
+        h.queue_drain();
+        assert!(!progress(&mut h));
+        let cancel = h.queue_drain();
+        assert!(
+            matches!(&cancel[..], [ToHost::CheckCancel { id }] if id == "DATA-N+1"),
+            "{cancel:?}"
+        );
+        // A late result or failure of that check changes nothing.
+        let failed = FromHost::CheckFailed {
+            id: "DATA-N+1".into(),
+            message: "x".into(),
+        };
+        assert!(!h.st.apply(Action::Host(failed), 0.0));
+        assert!(h.st.error.is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use super::call::{Call, CallState, Origin};
 use super::config::EdgeTask;
 use super::draw;
-use super::event::{Event, MAX_NESTING};
+use super::event::Event;
 use super::ids::{Outcome, Ref, NEVER, NONE};
 use super::job::{Attrs, Job, Task};
 use super::link::{Carried, Delivery};
@@ -270,10 +270,8 @@ impl Sim {
     /// much same-instant work is open on the stack: `MAX_NESTING`).
     #[inline(always)]
     fn deliver_after(&mut self, job: Ref, delay: super::Time) {
-        if delay == 0 && self.nesting < MAX_NESTING {
-            self.nesting += 1;
-            self.arrive(job);
-            self.nesting -= 1;
+        if delay == 0 {
+            self.nested(Event::Deliver { job }, |sim| sim.arrive(job));
         } else {
             self.cal.schedule_in(delay, Event::Deliver { job });
         }

@@ -195,14 +195,7 @@ impl Sim {
             let f = &self.faults[i].spec;
             let started = secs_to_ns(f.at_s) <= now;
             let ended = f.duration_s.is_some_and(|d| secs_to_ns(f.at_s + d) <= now);
-            let level = matches!(
-                f.action,
-                FaultAction::Slow { .. }
-                    | FaultAction::Errors { .. }
-                    | FaultAction::NoisyNeighbour { .. }
-                    | FaultAction::Spike { .. }
-            );
-            if started && !ended && level && old.action != f.action {
+            if started && !ended && f.action.holds_a_level() && old.action != f.action {
                 self.on_fault(i as u32, true);
             }
         }

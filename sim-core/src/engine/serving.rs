@@ -176,13 +176,9 @@ impl Sim {
         {
             return;
         }
-        if self.nesting >= MAX_NESTING {
-            self.cal.schedule_in(0, Event::Expire { job });
-            return;
-        }
-        self.nesting += 1;
-        self.finish(job, Outcome::Timeout);
-        self.nesting -= 1;
+        self.nested(Event::Expire { job }, |sim| {
+            sim.finish(job, Outcome::Timeout)
+        });
     }
 
     /// A compute step ended.
@@ -205,21 +201,29 @@ impl Sim {
     /// Runs the next step of `job`, at node `ni`.
     #[inline]
     fn advance_at(&mut self, job: Ref, ni: usize) {
+        self.nested(Event::Continue { job }, |sim| {
+            match &sim.cfg.nodes[ni].body {
+                BodyCfg::Service(_) => sim.run_program(job),
+                BodyCfg::Database(_) => sim.db_step(job),
+                BodyCfg::Cache(_) => sim.cache_step(job),
+                BodyCfg::Source(_) | BodyCfg::Broker(_) | BodyCfg::Balancer(_) => {
+                    unreachable!("no jobs run here")
+                }
+            }
+        });
+    }
+
+    /// Runs `work` one level deeper in same-instant work on the stack; at
+    /// [`MAX_NESTING`] levels, schedules `deferred` at this instant instead
+    /// (the event that does the same work from the calendar).
+    #[inline(always)]
+    pub(super) fn nested(&mut self, deferred: Event, work: impl FnOnce(&mut Sim)) {
         if self.nesting >= MAX_NESTING {
-            // Too deep for the stack: continue at this instant from the
-            // calendar (see MAX_NESTING).
-            self.cal.schedule_in(0, Event::Continue { job });
+            self.cal.schedule_in(0, deferred);
             return;
         }
         self.nesting += 1;
-        match &self.cfg.nodes[ni].body {
-            BodyCfg::Service(_) => self.run_program(job),
-            BodyCfg::Database(_) => self.db_step(job),
-            BodyCfg::Cache(_) => self.cache_step(job),
-            BodyCfg::Source(_) | BodyCfg::Broker(_) | BodyCfg::Balancer(_) => {
-                unreachable!("no jobs run here")
-            }
-        }
+        work(self);
         self.nesting -= 1;
     }
 

@@ -55,6 +55,22 @@ pub enum FaultAction {
     Spike { factor: f64 },
 }
 
+impl FaultAction {
+    /// The fault holds a level while in effect (a slowdown factor, an error
+    /// probability, stolen CPU, a load factor), rather than doing something
+    /// once at its start and end: editing it while in effect takes the new
+    /// level at once.
+    pub fn holds_a_level(&self) -> bool {
+        matches!(
+            self,
+            FaultAction::Slow { .. }
+                | FaultAction::Errors { .. }
+                | FaultAction::NoisyNeighbour { .. }
+                | FaultAction::Spike { .. }
+        )
+    }
+}
+
 /// A latency SLO: `target` of requests answered OK within `latency_s`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -209,17 +209,24 @@ fn check_tags(v: &Value) -> Result<(), ScenarioError> {
     Ok(())
 }
 
-/// An integer a TOML file could not hold (JSON can): the scenario could be
-/// run but not exported or shared.
+/// The largest integer a scenario may hold anywhere (the seed included):
+/// TOML integers are signed 64-bit, so a larger one (JSON can hold it)
+/// could be run but not exported or shared.
+pub(crate) const MAX_INTEGER: u64 = i64::MAX as u64;
+
+/// The error for an integer a TOML file could not hold.
+pub(crate) fn beyond_toml(path: &str, n: u64) -> ScenarioError {
+    ScenarioError::new(
+        path,
+        format!(
+            "must be at most {MAX_INTEGER} (2^63 - 1, the largest integer a TOML file can hold), got {n}"
+        ),
+    )
+}
+
 fn too_big(path: &str, x: &Value) -> Result<(), ScenarioError> {
     match x.as_u64() {
-        Some(n) if n > i64::MAX as u64 => Err(ScenarioError::new(
-            path,
-            format!(
-                "must be at most {} (2^63 - 1, the largest integer a TOML file can hold), got {n}",
-                i64::MAX
-            ),
-        )),
+        Some(n) if n > MAX_INTEGER => Err(beyond_toml(path, n)),
         _ => Ok(()),
     }
 }

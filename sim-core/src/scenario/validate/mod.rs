@@ -251,18 +251,14 @@ pub(super) fn validate(sc: &Scenario) -> R {
 pub const MAX_NODES: usize = 10_000;
 
 /// The largest seed a scenario file may hold: TOML integers are signed 64-bit,
-/// so a larger seed could not be written back (export, share link).
-pub const MAX_SEED: u64 = i64::MAX as u64;
+/// so a larger seed could not be written back (export, share link). Parsing
+/// checks every integer of a document (`read.rs`); this checks a scenario
+/// built otherwise.
+pub const MAX_SEED: u64 = super::read::MAX_INTEGER;
 
 fn top(sc: &Scenario) -> R {
     if sc.seed > MAX_SEED {
-        return Err(err(
-            "seed",
-            format!(
-                "must be at most {MAX_SEED} (2^63 - 1, the largest integer a TOML file can hold), got {}",
-                sc.seed
-            ),
-        ));
+        return Err(super::read::beyond_toml("seed", sc.seed));
     }
     num("duration_s", sc.duration_s)?;
     num("warmup_s", sc.warmup_s)?;
