@@ -10,8 +10,9 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use super::model::{Edge, EdgeKind, Selection};
 use super::scene::{
-    self, dot_counts, dot_positions, edge_segment, handle_pos, ink_on, kind_style, retry_pattern,
-    rgb_css, viridis, Overlay, Shape, Viewport, HANDLE_R, NODE_H, NODE_W,
+    self, dot_counts, dot_positions, edge_segment, handle_pos, ink_on, kind_style, label_spot,
+    node_rect, retry_pattern, rgb_css, viridis, Overlay, Rect, Shape, Viewport, HANDLE_R, NODE_H,
+    NODE_W,
 };
 
 /// Calls (blue circles) and retries (orange diamonds): colour and shape.
@@ -37,6 +38,9 @@ pub struct Frame<'a> {
     pub editable: bool,
     /// Keep this viewport (while dragging) instead of refitting.
     pub viewport: Option<Viewport>,
+    /// Keep this viewport (after the user moved a node) while it still
+    /// shows every node: refitting after a drop made the other nodes jump.
+    pub keep: Option<Viewport>,
 }
 
 /// Draws `f` on `canvas`; returns the viewport used (for pointer events).
@@ -66,8 +70,10 @@ pub fn draw(canvas: &HtmlCanvasElement, f: &Frame) -> Result<Viewport, String> {
     ctx.set_fill_style_str("#ffffff");
     ctx.fill_rect(0.0, 0.0, cw, ch);
 
+    let kept = f.keep.filter(|k| k.shows_all(f.pos.values(), cw, ch));
     let vp = f
         .viewport
+        .or(kept)
         .unwrap_or_else(|| Viewport::fit(f.pos.values(), cw, ch));
     let s = vp.scale;
     let font_px = (12.0 * s.clamp(0.75, 1.25)).round();
@@ -97,6 +103,8 @@ pub fn draw(canvas: &HtmlCanvasElement, f: &Frame) -> Result<Viewport, String> {
             .map(|l| l.map_or(0.0, |l| l.calls_per_s))
             .collect();
         let counts = dot_counts(&rates);
+        // Labels keep off the nodes and each other.
+        let mut taken: Vec<Rect> = f.pos.values().map(|&p| node_rect(&vp, p)).collect();
         for ((seg, l), n) in segs.iter().zip(&live).zip(counts) {
             let (Some((a, b)), Some(l)) = (seg, l) else {
                 continue;
@@ -111,7 +119,7 @@ pub fn draw(canvas: &HtmlCanvasElement, f: &Frame) -> Result<Viewport, String> {
                 let p = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
                 dot(&ctx, p, retry, s);
             }
-            label(&ctx, *a, *b, &l.label(), font_px);
+            taken.push(label(&ctx, *a, *b, &l.label(), font_px, &taken));
         }
     }
     if let Some((from, to)) = &f.ghost {
@@ -207,29 +215,28 @@ fn dot(ctx: &CanvasRenderingContext2d, (x, y): (f64, f64), retry: bool, s: f64) 
     ctx.stroke();
 }
 
-fn label(ctx: &CanvasRenderingContext2d, a: (f64, f64), b: (f64, f64), text: &str, font_px: f64) {
-    let (mx, my) = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
-    // Offset to the left of the direction of travel, so labels of the two
-    // directions of a pair do not overlap.
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let len = dx.hypot(dy).max(1.0);
-    let (nx, ny) = (dy / len, -dx / len);
-    let (x, y) = (mx + nx * 12.0, my + ny * 12.0);
+/// Draws an edge's label where it covers nothing in `taken`; returns its box.
+fn label(
+    ctx: &CanvasRenderingContext2d,
+    a: (f64, f64),
+    b: (f64, f64),
+    text: &str,
+    font_px: f64,
+    taken: &[Rect],
+) -> Rect {
     ctx.save();
     ctx.set_font(&format!("{}px system-ui, sans-serif", font_px - 1.0));
     ctx.set_text_align("center");
     ctx.set_text_baseline("middle");
-    let w = ctx.measure_text(text).map_or(60.0, |m| m.width());
+    let w = ctx.measure_text(text).map_or(60.0, |m| m.width()) + 6.0;
+    let h = font_px + 4.0;
+    let (x, y) = label_spot(a, b, w, h, taken);
     ctx.set_fill_style_str("rgba(255,255,255,0.88)");
-    ctx.fill_rect(
-        x - w / 2.0 - 3.0,
-        y - font_px / 2.0 - 2.0,
-        w + 6.0,
-        font_px + 4.0,
-    );
+    ctx.fill_rect(x - w / 2.0, y - h / 2.0, w, h);
     ctx.set_fill_style_str(TEXT);
     ctx.fill_text(text, x, y).ok();
     ctx.restore();
+    (x - w / 2.0, y - h / 2.0, x + w / 2.0, y + h / 2.0)
 }
 
 fn shape_path(ctx: &CanvasRenderingContext2d, shape: Shape, cx: f64, cy: f64, w: f64, h: f64) {

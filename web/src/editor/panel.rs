@@ -97,6 +97,8 @@ struct Panel {
     selection: Selection,
     drag: Option<Drag>,
     viewport: Viewport,
+    /// The viewport a drop left, kept while it shows every node.
+    keep: Option<Viewport>,
     rates: RateTracker,
     overlay: Option<Overlay>,
     phase: f64,
@@ -117,6 +119,7 @@ impl Panel {
             selection: Selection::None,
             drag: None,
             viewport: Viewport::default(),
+            keep: None,
             rates: RateTracker::default(),
             overlay: None,
             phase: 0.0,
@@ -205,11 +208,15 @@ impl Panel {
             ghost,
             editable: self.editable,
             viewport: frozen,
+            keep: self.keep,
         };
         match canvas::draw(el, &frame) {
             Ok(vp) => {
                 drop(pos);
                 self.viewport = vp;
+                if frozen.is_none() && self.keep != Some(vp) {
+                    self.keep = None; // refitted: a node left the view
+                }
             }
             Err(e) => {
                 drop(pos);
@@ -602,8 +609,10 @@ pub fn topology_panel(props: &TopologyPanelProps) -> Html {
                     name,
                     at,
                     moved: true,
+                    vp,
                     ..
                 }) => {
+                    ctx.panel.borrow_mut().keep = Some(vp);
                     ctx.edit(false, move |d, _| {
                         d.move_node(&name, at.0, at.1)?;
                         Ok(String::new())

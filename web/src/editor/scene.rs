@@ -234,6 +234,65 @@ pub fn hit_node(pos: &BTreeMap<String, (f64, f64)>, (x, y): (f64, f64)) -> Optio
         .map(|(n, _)| n.clone())
 }
 
+/// A box on the screen: (left, top, right, bottom).
+pub type Rect = (f64, f64, f64, f64);
+
+/// What a node covers on the screen: its box, and its name and metric
+/// under it.
+pub fn node_rect(vp: &Viewport, p: (f64, f64)) -> Rect {
+    let (x, y) = vp.to_screen(p);
+    let (w, h) = (NODE_W * vp.scale / 2.0, NODE_H * vp.scale / 2.0);
+    (x - w, y - h, x + w, y + h + 34.0 * vp.scale)
+}
+
+fn overlaps(a: Rect, b: Rect) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// Where the label of the edge a -> b (screen points) goes: the centre of
+/// a `w` x `h` box beside the line, left of the direction of travel (the
+/// two directions of a pair take opposite sides), at the first of a few
+/// spots from the middle outwards, then on the other side, that covers no
+/// box in `taken` (nodes, labels placed before); the middle if none is free.
+pub fn label_spot(a: (f64, f64), b: (f64, f64), w: f64, h: f64, taken: &[Rect]) -> (f64, f64) {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len = dx.hypot(dy).max(1.0);
+    let (nx, ny) = (dy / len, -dx / len);
+    // Far enough from the line for the box's half-extent across it.
+    let off = 6.0 + (nx * w / 2.0).abs() + (ny * h / 2.0).abs();
+    let spot = |t: f64, side: f64| {
+        let (mx, my) = (a.0 + dx * t, a.1 + dy * t);
+        (mx + nx * off * side, my + ny * off * side)
+    };
+    let free = |(x, y): (f64, f64)| {
+        let r = (x - w / 2.0, y - h / 2.0, x + w / 2.0, y + h / 2.0);
+        !taken.iter().any(|&t| overlaps(r, t))
+    };
+    for side in [1.0, -1.0] {
+        for t in [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8] {
+            if free(spot(t, side)) {
+                return spot(t, side);
+            }
+        }
+    }
+    spot(0.5, 1.0)
+}
+
+impl Viewport {
+    /// Every node (box, name and metric) lies within a `cw` x `ch` canvas.
+    pub fn shows_all<'a>(
+        &self,
+        pos: impl IntoIterator<Item = &'a (f64, f64)>,
+        cw: f64,
+        ch: f64,
+    ) -> bool {
+        pos.into_iter().all(|&p| {
+            let r = node_rect(self, p);
+            r.0 >= 0.0 && r.1 >= 0.0 && r.2 <= cw && r.3 <= ch
+        })
+    }
+}
+
 /// The connect handle of a node: a small circle on its right edge.
 pub fn handle_pos((x, y): (f64, f64)) -> (f64, f64) {
     (x + NODE_W / 2.0, y)
@@ -510,6 +569,54 @@ pub fn dot_positions(n: usize, phase: f64) -> Vec<f64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_viewport_shows_all_only_when_every_node_and_its_caption_fit() {
+        use super::{Viewport, NODE_H, NODE_W};
+        let vp = Viewport {
+            scale: 1.0,
+            ox: 0.0,
+            oy: 0.0,
+        };
+        // A node at (100, 100) covers 38..162 across and 68..166 down
+        // (its 64 px box and 34 px of caption).
+        let at = [(100.0, 100.0)];
+        assert!(vp.shows_all(&at, 162.0, 166.0));
+        assert!(!vp.shows_all(&at, 161.0, 166.0));
+        assert!(!vp.shows_all(&at, 162.0, 165.0));
+        assert_eq!((NODE_W, NODE_H), (124.0, 64.0));
+        assert!(!vp.shows_all(&[(20.0, 100.0)], 1000.0, 1000.0));
+    }
+
+    #[test]
+    fn an_edge_label_moves_off_a_node_that_sits_on_its_middle() {
+        use super::label_spot;
+        // A horizontal edge from (0, 0) to (200, 0): the label (60 x 16)
+        // goes above the line (left of travel, the screen's y points
+        // down), centred at x = 100, 6 + 8 = 14 px from the line.
+        let free = label_spot((0.0, 0.0), (200.0, 0.0), 60.0, 16.0, &[]);
+        assert_eq!(free, (100.0, -14.0));
+        // A node covering the middle above the line: the label slides
+        // along the line to the first free spot (t = 0.2: x = 40, its box
+        // 10..70 clear of the node's 70..130).
+        let node = (70.0, -40.0, 130.0, -2.0);
+        assert_eq!(
+            label_spot((0.0, 0.0), (200.0, 0.0), 60.0, 16.0, &[node]),
+            (40.0, -14.0)
+        );
+        // Nodes over every spot above: it goes below the line.
+        let wide = (-100.0, -40.0, 300.0, -2.0);
+        assert_eq!(
+            label_spot((0.0, 0.0), (200.0, 0.0), 60.0, 16.0, &[wide]),
+            (100.0, 14.0)
+        );
+        // Nowhere free: the middle, as before.
+        let all = (-100.0, -40.0, 300.0, 40.0);
+        assert_eq!(
+            label_spot((0.0, 0.0), (200.0, 0.0), 60.0, 16.0, &[all]),
+            free
+        );
+    }
+
     use super::*;
     use crate::editor::model::EdgeKind;
     use sim_core::{E2eSnapshot, EdgeSnapshot, Summary};
