@@ -197,6 +197,20 @@ pub struct DbReport {
     pub kb_per_query: f64,
     /// Current rows per table.
     pub table_rows: BTreeMap<String, f64>,
+    /// The connection limit and its use (databases with `max_connections`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<ConnectionsReport>,
+}
+
+/// A database's connections: its limit, those the callers' pools hold open
+/// at the end and at most at once, and the ones it refused (over the
+/// measured period).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionsReport {
+    pub max: u32,
+    pub open: u32,
+    pub peak: u32,
+    pub refused: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

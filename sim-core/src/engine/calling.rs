@@ -4,7 +4,7 @@
 //! made the call.
 
 use super::call::{Call, CallState, Origin};
-use super::config::EdgeTask;
+use super::config::{BodyCfg, EdgeTask};
 use super::draw;
 use super::event::Event;
 use super::ids::{Outcome, Ref, NEVER, NONE};
@@ -146,6 +146,12 @@ impl Sim {
         let pc = self.cfg.nodes[caller.0 as usize].pools[p as usize];
         let pool = self.nodes[caller.0 as usize].stations[caller.1 as usize].pool(p);
         if pool.in_use() < pc.size {
+            let opens = pc.limited_db.is_some() && pool.needs_connection();
+            if opens && !self.open_connection(caller, p) {
+                self.attempt_failed(call, Outcome::Failed);
+                return false;
+            }
+            let pool = self.nodes[caller.0 as usize].stations[caller.1 as usize].pool(p);
             pool.acquire(now, 0, self.cfg.warmup);
             self.calls.at(call).pooled |= 1 << attempt;
             return true;
@@ -165,6 +171,26 @@ impl Sim {
                 .schedule(now.saturating_add(t), Event::PoolTimeout { call, attempt });
         }
         false
+    }
+
+    /// Pool `p` of replica `caller` opens one more connection to the
+    /// database that limits them; false if that database refuses.
+    #[cold]
+    pub(super) fn open_connection(&mut self, caller: (u32, u32), p: u32) -> bool {
+        let pc = self.cfg.nodes[caller.0 as usize].pools[p as usize];
+        let db = pc.limited_db.expect("a pool of a limited database") as usize;
+        let (BodyCfg::Database(dc), BodyState::Database(d)) =
+            (&self.cfg.nodes[db].body, &mut self.nodes[db].body)
+        else {
+            return true;
+        };
+        if !d.open_connection(dc.max_connections.unwrap_or(u32::MAX)) {
+            return false;
+        }
+        self.nodes[caller.0 as usize].stations[caller.1 as usize]
+            .pool(p)
+            .opened();
+        true
     }
 
     /// Sends the call's next attempt to a station.
@@ -382,15 +408,22 @@ impl Sim {
         self.grant_pool(node, rep, p);
     }
 
-    /// Hands free connections of a pool to its waiters, in order.
+    /// Hands free connections of a pool to its waiters, in order. A pool
+    /// of a database that limits connections, with none idle, opens one
+    /// first; if the database refuses, the waiters keep waiting.
     pub(super) fn grant_pool(&mut self, node: u32, rep: u32, p: u32) {
         let now = self.now();
         loop {
-            let size = self.cfg.nodes[node as usize].pools[p as usize].size;
+            let pc = self.cfg.nodes[node as usize].pools[p as usize];
             let pool = self.nodes[node as usize].stations[rep as usize].pool(p);
-            if pool.in_use() >= size {
+            if pool.in_use() >= pc.size || !pool.has_waiters() {
                 return;
             }
+            let opens = pc.limited_db.is_some() && pool.needs_connection();
+            if opens && !self.open_connection((node, rep), p) {
+                return;
+            }
+            let pool = self.nodes[node as usize].stations[rep as usize].pool(p);
             let Some((call, attempt)) = pool.next_waiter() else {
                 return;
             };

@@ -102,6 +102,11 @@ pub(crate) struct PoolCfg {
     pub size: u32,
     pub acquire_timeout: Option<Time>,
     pub max_waiters: Option<u32>,
+    /// Connections opened when a replica starts (limited databases only).
+    pub min_idle: u32,
+    /// The database whose connections it holds, if that one limits them
+    /// (validation: such a pool reaches nothing else).
+    pub limited_db: Option<u32>,
 }
 
 #[derive(Clone)]
@@ -322,6 +327,7 @@ pub(crate) struct DbCfg {
     pub lag: Time,
     pub reads: ReadRouting,
     pub on_partition: PartitionMode,
+    pub max_connections: Option<u32>,
 }
 
 impl DbCfg {

@@ -2,7 +2,7 @@
 
 use super::config::DbCfg;
 use crate::calendar::{secs_to_ns, Time};
-use crate::report::DbReport;
+use crate::report::{ConnectionsReport, DbReport};
 use crate::spec::QueryKind;
 
 /// What a database counts (from the start of the run).
@@ -14,6 +14,8 @@ struct Counts {
     stale_reads: u64,
     rows_returned: u64,
     bytes_returned: f64,
+    /// Connections a pool asked for past `max_connections`.
+    refused: u64,
 }
 
 /// A database node's running counters, and a snapshot of them when the
@@ -24,6 +26,10 @@ pub(crate) struct DbState {
     rr: u32,
     c: Counts,
     at_warm: Counts,
+    /// Connections the callers' pools hold open (databases with
+    /// `max_connections`), and the most at once.
+    open: u32,
+    peak_open: u32,
 }
 
 /// The CPU cost of a query on `table` returning `rows`, at `now`.
@@ -51,6 +57,44 @@ pub(crate) fn query_cost(
 }
 
 impl DbState {
+    /// A pool asks for one more connection: granted while fewer than `max`
+    /// are open, else refused ("too many clients").
+    pub(crate) fn open_connection(&mut self, max: u32) -> bool {
+        if self.open >= max {
+            self.c.refused += 1;
+            return false;
+        }
+        self.open += 1;
+        self.peak_open = self.peak_open.max(self.open);
+        true
+    }
+
+    /// A pool asks for `want` connections at once (a replica starts):
+    /// those below `max` are granted, the rest refused; how many granted.
+    pub(crate) fn open_many(&mut self, max: u32, want: u32) -> u32 {
+        let granted = want.min(max.saturating_sub(self.open));
+        self.c.refused += (want - granted) as u64;
+        self.open += granted;
+        self.peak_open = self.peak_open.max(self.open);
+        granted
+    }
+
+    /// A replica's pool closed `n` connections (it died or retired).
+    pub(crate) fn close_connections(&mut self, n: u32) {
+        self.open -= n;
+    }
+
+    /// Connections open, for the check that they are the pools' own.
+    pub(crate) fn open_connections(&self) -> u32 {
+        self.open
+    }
+
+    /// After a live reconfiguration: the pools hold `open` connections.
+    pub(crate) fn recount_connections(&mut self, open: u32) {
+        self.open = open;
+        self.peak_open = self.peak_open.max(open);
+    }
+
     /// The read replica to try `k`-th for the next read, of `n`.
     pub(crate) fn next_replica_start(&mut self) -> u32 {
         let start = self.rr;
@@ -92,6 +136,12 @@ impl DbState {
             stale_reads: c.stale_reads - w.stale_reads,
             rows_per_query: per_query((c.rows_returned - w.rows_returned) as f64),
             kb_per_query: per_query(c.bytes_returned - w.bytes_returned) / 1000.0,
+            connections: cfg.max_connections.map(|max| ConnectionsReport {
+                max,
+                open: self.open,
+                peak: self.peak_open,
+                refused: c.refused - w.refused,
+            }),
             table_rows: cfg
                 .table_names
                 .iter()

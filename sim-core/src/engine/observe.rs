@@ -206,6 +206,9 @@ impl Sim {
                     violations.push(format!("broker {name}: {v}"));
                 }
             }
+            if let Some(v) = self.connections_held(i) {
+                violations.push(format!("database {name}: {v}"));
+            }
         }
         let mut live_roots = vec![0u64; self.nodes.len()];
         for (_, c) in self.calls.live() {
@@ -235,6 +238,28 @@ impl Sim {
             ok: violations.is_empty(),
             violations,
         }
+    }
+
+    /// A database that limits its connections counts exactly those the
+    /// pools of every replica hold open.
+    fn connections_held(&self, db: usize) -> Option<String> {
+        let BodyState::Database(d) = &self.nodes[db].body else {
+            return None;
+        };
+        let mut held = 0u32;
+        for (ni, n) in self.nodes.iter().enumerate() {
+            for (p, pc) in self.cfg.nodes[ni].pools.iter().enumerate() {
+                if pc.limited_db == Some(db as u32) {
+                    held += n.stations.iter().map(|s| s.pools()[p].open()).sum::<u32>();
+                }
+            }
+        }
+        (held != d.open_connections()).then(|| {
+            format!(
+                "{} connections open, the pools hold {held}",
+                d.open_connections()
+            )
+        })
     }
 
     /// Seconds measured (after the warm-up).

@@ -37,6 +37,71 @@ impl Sim {
         let now = self.now();
         self.nodes[ni].touch_instances(now);
         self.nodes[ni].stations[ri].set_life(now, life);
+        match life {
+            Lifecycle::Down | Lifecycle::Retired => self.close_connections(ni, ri),
+            Lifecycle::Up => self.open_idle_connections(ni, ri),
+            Lifecycle::Booting | Lifecycle::Draining => {}
+        }
+    }
+
+    /// A replica that starts opens its pools' `min_idle` connections, as
+    /// far as each database lets it (a refusal counts there).
+    pub(super) fn open_idle_connections(&mut self, ni: usize, ri: usize) {
+        for p in 0..self.cfg.nodes[ni].pools.len() as u32 {
+            let pc = self.cfg.nodes[ni].pools[p as usize];
+            if pc.limited_db.is_none() {
+                continue;
+            }
+            let db = pc.limited_db.expect("limited") as usize;
+            let pool = self.nodes[ni].stations[ri].pool(p);
+            let want = pc.min_idle.saturating_sub(pool.open());
+            let (BodyCfg::Database(dc), BodyState::Database(d)) =
+                (&self.cfg.nodes[db].body, &mut self.nodes[db].body)
+            else {
+                continue;
+            };
+            let granted = d.open_many(dc.max_connections.unwrap_or(u32::MAX), want);
+            self.nodes[ni].stations[ri].pool(p).opened_many(granted);
+        }
+    }
+
+    /// A replica that died or retired closes the connections its pools
+    /// held to databases that limit them.
+    fn close_connections(&mut self, ni: usize, ri: usize) {
+        for p in 0..self.cfg.nodes[ni].pools.len() {
+            let Some(db) = self.cfg.nodes[ni].pools[p].limited_db else {
+                continue;
+            };
+            let n = self.nodes[ni].stations[ri].pool(p as u32).close_all();
+            if let BodyState::Database(d) = &mut self.nodes[db as usize].body {
+                d.close_connections(n);
+            }
+        }
+    }
+
+    /// After a live reconfiguration: a pool that no longer reaches a
+    /// limited database holds none of its connections, and each limited
+    /// database counts what the pools now hold.
+    pub(super) fn recount_connections(&mut self) {
+        let mut open = vec![0u32; self.nodes.len()];
+        for (ni, n) in self.nodes.iter_mut().enumerate() {
+            for st in n.stations.iter_mut() {
+                for (p, pc) in self.cfg.nodes[ni].pools.iter().enumerate() {
+                    let pool = st.pool(p as u32);
+                    match pc.limited_db {
+                        Some(db) => open[db as usize] += pool.open(),
+                        None => {
+                            pool.close_all();
+                        }
+                    }
+                }
+            }
+        }
+        for (ni, n) in self.nodes.iter_mut().enumerate() {
+            if let BodyState::Database(d) = &mut n.body {
+                d.recount_connections(open[ni]);
+            }
+        }
     }
 
     /// Kills a replica: every request in it fails, its queue is lost.

@@ -362,6 +362,10 @@ pub(crate) struct Pool {
     waiters: VecDeque<(Ref, u8)>,
     /// Waits that began after the warm-up.
     wait: LatencyHist,
+    /// Connections it holds open to a database that limits them (counted
+    /// there too): it opens one when all are in use and it is below its
+    /// size, and keeps it.
+    open: u32,
     c: PoolCounts,
     /// The counters when the warm-up ended (the report counts from there).
     at_warm: PoolCounts,
@@ -384,6 +388,7 @@ impl Pool {
             in_use: 0,
             waiters: VecDeque::new(),
             wait: LatencyHist::new(2),
+            open: 0,
             c: PoolCounts::default(),
             at_warm: PoolCounts::default(),
             last: 0,
@@ -402,6 +407,24 @@ impl Pool {
 
     pub(crate) fn in_use(&self) -> u32 {
         self.in_use
+    }
+    /// Connections it holds open (to a database that limits them).
+    pub(crate) fn open(&self) -> u32 {
+        self.open
+    }
+    /// Needs a new connection for one more call (all open ones are in use).
+    pub(crate) fn needs_connection(&self) -> bool {
+        self.in_use >= self.open
+    }
+    pub(crate) fn opened(&mut self) {
+        self.open += 1;
+    }
+    pub(crate) fn opened_many(&mut self, n: u32) {
+        self.open += n;
+    }
+    /// Closes every connection (the replica died or retired); how many.
+    pub(crate) fn close_all(&mut self) -> u32 {
+        std::mem::take(&mut self.open)
     }
     /// Host memory held by its statistics.
     pub(crate) fn stats_bytes(&self) -> usize {
@@ -435,6 +458,9 @@ impl Pool {
     }
     pub(crate) fn wait_for(&mut self, call: Ref, attempt: u8) {
         self.waiters.push_back((call, attempt));
+    }
+    pub(crate) fn has_waiters(&self) -> bool {
+        !self.waiters.is_empty()
     }
     pub(crate) fn next_waiter(&mut self) -> Option<(Ref, u8)> {
         self.waiters.pop_front()

@@ -156,6 +156,14 @@ const FIELDS: &[(&str, FieldBounds)] = &[
     ("nodes.*.cores", int(1.0, 1e5, "cores", "")),
     ("nodes.*.shards", int(1.0, 1e3, "shards", "")),
     (
+        "nodes.*.pools.*.min_idle",
+        int(0.0, 1e5, "connections opened at start", ""),
+    ),
+    (
+        "nodes.*.max_connections",
+        int(1.0, 1e6, "connection limit", ""),
+    ),
+    (
         "nodes.*.max_in_flight",
         int(1.0, 1e7, "concurrency limit", ""),
     ),

@@ -366,6 +366,12 @@ pub struct PoolSpec {
     /// At most this many waiters; more fail at once (absent: unbounded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_waiters: Option<u32>,
+    /// Connections opened when the replica starts, before any request
+    /// (HikariCP's `minimumIdle`; equal to `size` for a fixed-size pool).
+    /// Only a database that limits its connections (`max_connections`)
+    /// counts them; otherwise a pool opens connections as calls need them.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub min_idle: u32,
 }
 
 /// What the autoscaler watches.
@@ -632,6 +638,15 @@ pub struct DatabaseSpec {
     pub shards: u32,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub error_rate: f64,
+    /// Connections the database accepts at once (Postgres'
+    /// `max_connections`), counted over the connections the callers' pools
+    /// hold open; a pool that needs one more past it is refused (absent: no
+    /// limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+}
+fn is_zero_u32(x: &u32) -> bool {
+    *x == 0
 }
 fn default_cores() -> u32 {
     8

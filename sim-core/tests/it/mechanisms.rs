@@ -150,3 +150,143 @@ fn scale_down_waits_longer_than_scale_up() {
     let free = run(&autoscaled(""), 4);
     assert!(r.nodes["api"].scale_actions < free.nodes["api"].scale_actions);
 }
+
+/// An api of `replicas` replicas, each with a pool of 10 connections to a
+/// database that accepts `max` at once; 400 queries/s of constant 50 ms
+/// (the database has 64 cores: no queueing there).
+fn limited(replicas: u32, max: u32) -> Scenario {
+    scn(&format!(
+        r#"duration_s = 60
+warmup_s = 5
+[nodes.clients]
+kind = "source"
+target = "api"
+arrival = {{ process = "poisson", rate = 400 }}
+[nodes.api]
+kind = "service"
+workers = 100
+replicas = {replicas}
+pools = {{ db = {{ size = 10, acquire_timeout_s = 1 }} }}
+steps = [ {{ query = {{ db = "db", table = "t", kind = "pk", pool = "db" }} }} ]
+[nodes.db]
+kind = "database"
+cores = 64
+max_connections = {max}
+cost = {{ base_s = 0.05, per_log_row_s = 0, per_row_scanned_s = 0, per_row_returned_s = 0 }}
+tables = {{ t = {{ rows = 1000 }} }}
+"#
+    ))
+}
+
+#[test]
+fn pools_open_connections_up_to_the_databases_limit_and_no_further() {
+    // Little's law: 400 queries/s x 50 ms = 20 connections in use on
+    // average, 5 a replica of 4; Poisson bursts take a replica's pool to
+    // its 10 at times, so the pools open 40 connections in all if the
+    // database lets them.
+    let free = run(&limited(4, 100), 1);
+    let c = free.nodes["db"]
+        .database
+        .as_ref()
+        .unwrap()
+        .connections
+        .clone()
+        .unwrap();
+    assert_eq!((c.max, c.refused), (100, 0), "{c:?}");
+    assert!(c.peak > 20 && c.peak <= 40, "{c:?}");
+    assert_eq!(c.open, c.peak, "a pool keeps what it opened");
+    let pool = &free.nodes["api"].pools["db"];
+    // Occupancy = mean in use / size: 5 / 10 per replica (within noise).
+    assert!((pool.occupancy - 0.5).abs() < 0.03, "{}", pool.occupancy);
+    assert!(free.conservation.ok, "{:?}", free.conservation.violations);
+    // At most 16: the pools want more (the mean alone is 20), the database
+    // refuses the rest, and those queries fail.
+    let tight = run(&limited(4, 16), 1);
+    let c = tight.nodes["db"]
+        .database
+        .as_ref()
+        .unwrap()
+        .connections
+        .clone()
+        .unwrap();
+    assert_eq!((c.open, c.peak), (16, 16), "{c:?}");
+    assert!(c.refused > 1000, "{c:?}");
+    assert!(
+        tight.end_to_end.error_rate > 0.05,
+        "{}",
+        tight.end_to_end.error_rate
+    );
+    assert!(tight.conservation.ok, "{:?}", tight.conservation.violations);
+}
+
+#[test]
+fn a_database_with_a_connection_limit_is_reached_through_pools_only() {
+    let text = r#"version = 1
+name = "x"
+[nodes.clients]
+kind = "source"
+target = "api"
+arrival = { process = "poisson", rate = 10 }
+[nodes.api]
+kind = "service"
+steps = [ { query = { db = "db", table = "t", kind = "pk" } } ]
+[nodes.db]
+kind = "database"
+max_connections = 10
+tables = { t = { rows = 10 } }
+"#;
+    let e = Scenario::from_toml_str(text).unwrap_err();
+    assert_eq!(e.path, "nodes.api.steps[0].query.pool", "{e}");
+    assert!(e.to_string().contains("max_connections"), "{e}");
+    // A pool shared with another callee: its connections would not all be
+    // the database's.
+    let shared = text
+        .replace(
+            r#"steps = [ { query = { db = "db", table = "t", kind = "pk" } } ]"#,
+            r#"pools = { p = { size = 4 } }
+steps = [ { query = { db = "db", table = "t", kind = "pk", pool = "p" } }, { call = { to = "other", pool = "p" } } ]"#,
+        )
+        + "[nodes.other]\nkind = \"service\"\nservice = { dist = \"constant\", value_s = 0.001 }\n";
+    let e = Scenario::from_toml_str(&shared).unwrap_err();
+    assert_eq!(e.path, "nodes.api.steps[1].call.pool", "{e}");
+    assert!(e.to_string().contains("reaches nothing else"), "{e}");
+}
+
+#[test]
+fn fixed_size_pools_take_their_connections_at_start_and_the_last_replica_gets_none() {
+    // Pools of 10 opened in full at start (min_idle = size) on 4 replicas:
+    // 40 wanted, the database accepts 30. Replicas 0 to 2 take 10 each;
+    // replica 3 gets none, and each of its queries needs a new connection
+    // and is refused: a quarter of the requests (round robin) fail,
+    // although Little's law asks for only 20 connections in all.
+    let sc = limited(4, 30);
+    let text = serde_json::to_string(&sc).unwrap().replace(
+        r#""size":10,"acquire_timeout_s":1.0"#,
+        r#""size":10,"acquire_timeout_s":1.0,"min_idle":10"#,
+    );
+    let sc = Scenario::from_json_str(&text).unwrap();
+    assert_eq!(sc.validate(), Ok(()));
+    let r = run(&sc, 1);
+    let c = r.nodes["db"]
+        .database
+        .as_ref()
+        .unwrap()
+        .connections
+        .clone()
+        .unwrap();
+    assert_eq!((c.open, c.peak), (30, 30), "{c:?}");
+    let e = &r.end_to_end;
+    assert!((e.error_rate - 0.25).abs() < 0.01, "{}", e.error_rate);
+    // Every failure is a refused connection: the end-to-end count covers
+    // the whole 60 s, the database's refusals the 55 s after the warm-up.
+    let expected = e.failed as f64 * 55.0 / 60.0;
+    assert!(
+        (c.refused as f64 / expected - 1.0).abs() < 0.02,
+        "{c:?} {e:?}"
+    );
+    assert!(r.conservation.ok, "{:?}", r.conservation.violations);
+    // A pool cannot open more than its size at start.
+    let bad = text.replace(r#""min_idle":10"#, r#""min_idle":11"#);
+    let err = Scenario::from_json_str(&bad).unwrap_err();
+    assert_eq!(err.path, "nodes.api.pools.db.min_idle", "{err}");
+}

@@ -125,7 +125,58 @@ pub fn scenario(v: &mut Values, s: &Shape) -> Value {
     for i in 0..s.sources {
         nodes.insert(format!("src{i}"), source(v, &all));
     }
+    limit_connections(v, &mut nodes);
     top_level(v, nodes)
+}
+
+/// Some databases limit their connections (`max_connections`); every query
+/// to one then takes its connection from a pool of its own in the caller
+/// (`conn_DB`), as validation requires.
+fn limit_connections(v: &mut Values, nodes: &mut Map<String, Value>) {
+    let mut limited = Vec::new();
+    for (name, node) in nodes.iter_mut() {
+        if node["kind"] == "database" && v.g.chance(0.3) {
+            node["max_connections"] = json!(v.int(1, 20, 1_000_000));
+            limited.push(name.clone());
+        }
+    }
+    for node in nodes.values_mut() {
+        if node["kind"] != "service" {
+            continue;
+        }
+        let mut used = Vec::new();
+        pool_queries(node, &limited, &mut used);
+        for db in used {
+            if !node["pools"].is_object() {
+                node["pools"] = json!({});
+            }
+            node["pools"][format!("conn_{db}")] = pool(v);
+        }
+    }
+}
+
+/// Points every query to a database in `limited` at pool `conn_DB`
+/// (nested steps included); collects the databases it did.
+fn pool_queries(x: &mut Value, limited: &[String], used: &mut Vec<String>) {
+    match x {
+        Value::Object(m) => {
+            if let Some(Value::Object(q)) = m.get_mut("query") {
+                if let Some(db) = q.get("db").and_then(|d| d.as_str()).map(String::from) {
+                    if limited.contains(&db) {
+                        q.insert("pool".into(), json!(format!("conn_{db}")));
+                        if !used.contains(&db) {
+                            used.push(db);
+                        }
+                    }
+                }
+            }
+            for (_, y) in m.iter_mut() {
+                pool_queries(y, limited, used);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|y| pool_queries(y, limited, used)),
+        _ => {}
+    }
 }
 
 fn top_level(v: &mut Values, nodes: Map<String, Value>) -> Value {
@@ -233,7 +284,11 @@ fn service(v: &mut Values, st: &Steps, s: &Shape, pools: &[String], eps: &[Strin
 
 fn pool(v: &mut Values) -> Value {
     let mut p = Map::new();
-    p.insert("size".into(), json!(v.int(1, 16, 100_000)));
+    let size = v.int(1, 16, 100_000);
+    p.insert("size".into(), json!(size));
+    if v.g.chance(0.3) {
+        p.insert("min_idle".into(), json!(v.g.int(0, size.min(100_000))));
+    }
     if v.g.chance(0.5) {
         p.insert("acquire_timeout_s".into(), json!(v.secs(1e-3, 2.0)));
     }

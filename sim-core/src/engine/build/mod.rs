@@ -41,6 +41,7 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Config, ScenarioError> {
         .map(|(name, spec)| b.node(name, spec))
         .collect();
     mark_side_effects(&mut nodes, &b.edges);
+    mark_limited_pools(&mut nodes, &b.edges);
     let servers = (0..nodes.len() as u32)
         .filter(|&i| nodes[i as usize].kind != crate::scenario::NodeKind::Source)
         .collect();
@@ -356,6 +357,8 @@ impl<'a> Builder<'a> {
                     size: p.size,
                     acquire_timeout: p.acquire_timeout_s.map(secs_to_ns),
                     max_waiters: p.max_waiters,
+                    min_idle: p.min_idle,
+                    limited_db: None,
                 })
                 .collect(),
             pool_names: c.pools.keys().cloned().collect(),
@@ -485,6 +488,20 @@ fn limited(max: Option<u32>) -> (u32, bool) {
     }
 }
 
+/// Each pool whose calls reach a database with `max_connections` holds that
+/// database's connections.
+fn mark_limited_pools(nodes: &mut [NodeCfg], edges: &[EdgeCfg]) {
+    for e in edges {
+        let limited = matches!(
+            &nodes[e.to as usize].body,
+            BodyCfg::Database(d) if d.max_connections.is_some()
+        );
+        if let (Some(p), true) = (e.pool, limited) {
+            nodes[e.from as usize].pools[p as usize].limited_db = Some(e.to);
+        }
+    }
+}
+
 fn database(d: &DatabaseSpec) -> DbCfg {
     DbCfg {
         tables: d
@@ -506,5 +523,6 @@ fn database(d: &DatabaseSpec) -> DbCfg {
             .read_replicas
             .as_ref()
             .map_or(PartitionMode::Available, |r| r.on_partition),
+        max_connections: d.max_connections,
     }
 }

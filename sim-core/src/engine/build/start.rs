@@ -58,6 +58,13 @@ impl Sim {
             cfg: Arc::new(cfg),
         };
         sim.warm_caches();
+        for ni in 0..sim.nodes.len() {
+            for ri in 0..sim.nodes[ni].stations.len() {
+                if sim.nodes[ni].stations[ri].is_up() {
+                    sim.open_idle_connections(ni, ri);
+                }
+            }
+        }
         sim.schedule_start();
         sim
     }

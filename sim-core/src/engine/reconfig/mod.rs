@@ -67,6 +67,7 @@ impl Sim {
             self.move_pool(i, from, to);
         }
         self.migrate_links(&old);
+        self.recount_connections();
         if pools_changed {
             self.grant_all_pools();
         }

@@ -243,6 +243,7 @@ pub(super) fn validate(sc: &Scenario) -> R {
         v.fault(&format!("faults[{i}]"), f)?;
     }
     v.acyclic()?;
+    connections::check(sc)?;
     work::check(sc)
 }
 
@@ -654,6 +655,7 @@ fn cache(p: &str, c: &CacheSpec) -> R {
     opt(&at(p, "warm"), c.warm.map(|n| n as f64))
 }
 
+mod connections;
 mod nodes;
 mod work;
 pub use work::{work_per_request, MAX_WORK};

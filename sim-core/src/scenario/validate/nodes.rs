@@ -66,6 +66,9 @@ impl Validator<'_> {
     pub(super) fn database(&self, p: &str, d: &DatabaseSpec) -> R {
         num(&at(p, "cores"), d.cores as f64)?;
         num(&at(p, "shards"), d.shards as f64)?;
+        if let Some(m) = d.max_connections {
+            num(&at(p, "max_connections"), m as f64)?;
+        }
         self.queue(p, &d.queue)?;
         let c = &d.cost;
         for (f, v) in [
@@ -390,6 +393,16 @@ fn service_limits(p: &str, s: &ServiceSpec) -> R {
         let pp = format!("{p}.pools.{pn}");
         name(&pp, pn)?;
         num(&at(&pp, "size"), pool.size as f64)?;
+        num(&at(&pp, "min_idle"), pool.min_idle as f64)?;
+        if pool.min_idle > pool.size {
+            return Err(err(
+                at(&pp, "min_idle"),
+                format!(
+                    "a pool opens at most its size ({}) at start, got {}",
+                    pool.size, pool.min_idle
+                ),
+            ));
+        }
         opt(&at(&pp, "acquire_timeout_s"), pool.acquire_timeout_s)?;
         opt(&at(&pp, "max_waiters"), pool.max_waiters.map(f64::from))?;
     }
