@@ -85,6 +85,7 @@ fn base(
     duration: Option<f64>,
     warmup: Option<&Bound<'_, PyAny>>,
     warmup_series: &str,
+    max_in_flight: Option<u64>,
 ) -> PyResult<Base> {
     let mut base = if let Ok(text) = scenario.extract::<String>() {
         Base::parse(&text, &[]).map_err(|e| study_err(py, e))?
@@ -110,6 +111,7 @@ fn base(
         }
     }
     base.duration_s = duration;
+    base.max_in_flight = max_in_flight;
     base.warmup = match warmup {
         None => Warmup::Scenario,
         Some(w) if w.extract::<String>().is_ok_and(|s| s == "auto") => Warmup::Auto {
@@ -147,7 +149,7 @@ fn seeds_of(
 
 /// One run: (report JSON, provenance JSON).
 #[pyfunction]
-#[pyo3(signature = (scenario, seed=None, set=None, duration=None, warmup=None))]
+#[pyo3(signature = (scenario, seed=None, set=None, duration=None, warmup=None, max_in_flight=None))]
 fn run(
     py: Python<'_>,
     scenario: &Bound<'_, PyAny>,
@@ -155,8 +157,17 @@ fn run(
     set: Option<&Bound<'_, PyDict>>,
     duration: Option<f64>,
     warmup: Option<&Bound<'_, PyAny>>,
+    max_in_flight: Option<u64>,
 ) -> PyResult<(String, String)> {
-    let base = base(py, scenario, set, duration, warmup, "in_system")?;
+    let base = base(
+        py,
+        scenario,
+        set,
+        duration,
+        warmup,
+        "in_system",
+        max_in_flight,
+    )?;
     let seed = seeds_of(py, &base, None, seed, 1)?[0];
     let res = py.detach(|| study::run_once(&base, seed));
     let (report, provenance) = res.map_err(|e| study_err(py, e))?;
@@ -168,7 +179,7 @@ fn run(
 #[pyfunction]
 #[pyo3(signature = (scenario, replications=10, seeds=None, seed=None, set=None, duration=None,
     warmup=None, warmup_series="in_system", confidence=0.95, precision=None, target=None,
-    max_replications=1000, jobs=None))]
+    max_replications=1000, jobs=None, max_in_flight=None))]
 #[allow(clippy::too_many_arguments)]
 fn replicate(
     py: Python<'_>,
@@ -185,8 +196,17 @@ fn replicate(
     target: Option<String>,
     max_replications: usize,
     jobs: Option<usize>,
+    max_in_flight: Option<u64>,
 ) -> PyResult<String> {
-    let base = base(py, scenario, set, duration, warmup, warmup_series)?;
+    let base = base(
+        py,
+        scenario,
+        set,
+        duration,
+        warmup,
+        warmup_series,
+        max_in_flight,
+    )?;
     if replications == 0 {
         return Err(study_err(
             py,
@@ -223,7 +243,7 @@ fn replicate(
 #[pyfunction]
 #[pyo3(signature = (scenario, vary, zip=false, replications=10, seeds=None, seed=None,
     metrics=None, set=None, duration=None, warmup=None, warmup_series="in_system",
-    confidence=0.95, shard=None, jobs=None))]
+    confidence=0.95, shard=None, jobs=None, max_in_flight=None))]
 #[allow(clippy::too_many_arguments)]
 fn sweep(
     py: Python<'_>,
@@ -241,8 +261,17 @@ fn sweep(
     confidence: f64,
     shard: Option<(usize, usize)>,
     jobs: Option<usize>,
+    max_in_flight: Option<u64>,
 ) -> PyResult<String> {
-    let base = base(py, scenario, set, duration, warmup, warmup_series)?;
+    let base = base(
+        py,
+        scenario,
+        set,
+        duration,
+        warmup,
+        warmup_series,
+        max_in_flight,
+    )?;
     if replications == 0 {
         return Err(study_err(
             py,

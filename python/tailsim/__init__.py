@@ -78,15 +78,25 @@ def run(
     set: Optional[Mapping[str, Any]] = None,
     duration: Optional[float] = None,
     warmup: Optional[float] = None,
+    max_in_flight: Optional[int] = None,
 ) -> dict:
     """One run; returns the report as a dict (as ``tailsim run --format json``).
 
     ``seed``: the root seed (default: the scenario's own, 1 unless it says
     otherwise). ``set``: overrides by dotted path, e.g.
     ``{"nodes.api.workers": 12}``. ``duration``/``warmup``: simulated seconds.
+    ``max_in_flight``: the run's memory budget in requests in flight
+    (default 1,000,000, about 300 MB; statistics may take 300 bytes a
+    request more); a run that outgrows it raises ``RuntimeError`` naming the
+    node that holds the most (``--max-in-flight`` of the CLI).
     """
     report, provenance = _native.run(
-        _scenario(scenario), seed=seed, set=set, duration=duration, warmup=warmup
+        _scenario(scenario),
+        seed=seed,
+        set=set,
+        duration=duration,
+        warmup=warmup,
+        max_in_flight=max_in_flight,
     )
     out = json.loads(report)
     out["provenance"] = json.loads(provenance)
@@ -108,6 +118,7 @@ def replicate(
     target: Optional[str] = None,
     max_replications: int = 1000,
     jobs: Optional[int] = None,
+    max_in_flight: Optional[int] = None,
 ) -> dict:
     """Independent replications (seeds ``seed..seed+replications-1`` or
     ``seeds``), as ``tailsim run --replications N --format json``.
@@ -133,6 +144,7 @@ def replicate(
         target=target,
         max_replications=max_replications,
         jobs=jobs,
+        max_in_flight=max_in_flight,
     )
     return json.loads(text)
 
@@ -153,6 +165,7 @@ def sweep(
     confidence: float = 0.95,
     shard: Optional[Tuple[int, int]] = None,
     jobs: Optional[int] = None,
+    max_in_flight: Optional[int] = None,
 ):
     """A what-if sweep; returns the tidy rows of ``tailsim sweep`` as a
     pandas DataFrame (its ``attrs["provenance"]`` says what produced it).
@@ -184,6 +197,7 @@ def sweep(
         confidence=confidence,
         shard=None if shard is None else (int(shard[0]), int(shard[1])),
         jobs=jobs,
+        max_in_flight=max_in_flight,
     )
     return read_sweep(io.StringIO(csv))
 

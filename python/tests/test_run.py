@@ -114,6 +114,21 @@ def test_replications_with_auto_warmup_and_a_precision_target():
     assert e.value.path == "confidence"
 
 
+def test_the_memory_budget_stops_an_overloaded_run_and_names_the_node():
+    # 10 requests/s into one worker of 1 s (unbounded queue): the backlog
+    # grows by 9 a second, past a budget of 50 requests within 6 s.
+    overload = mm1_dict()
+    overload["nodes"]["clients"]["arrival"]["rate"] = 10.0
+    overload["nodes"]["server"]["service"] = {"dist": "constant", "value_s": 1.0}
+    with pytest.raises(RuntimeError, match="over its budget of 50 requests") as e:
+        tailsim.run(overload, duration=60, max_in_flight=50)
+    assert "node server holds" in str(e.value)
+    assert tailsim.run(overload, duration=60)["end_to_end"]["arrived"] > 500
+    with pytest.raises(tailsim.OptionError) as e:
+        tailsim.run(overload, max_in_flight=0)
+    assert e.value.path == "max-in-flight"
+
+
 def test_lessons_are_built_in():
     ls = tailsim.lessons()
     ids = {l["id"] for l in ls}
