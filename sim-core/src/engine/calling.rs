@@ -174,9 +174,14 @@ impl Sim {
     }
 
     /// Pool `p` of replica `caller` opens one more connection to the
-    /// database that limits them; false if that database refuses.
+    /// database that limits them; false if that database refuses, or if
+    /// the replica no longer serves (a call it made before it died or
+    /// retired opens nothing: its connections were closed with it).
     #[cold]
     pub(super) fn open_connection(&mut self, caller: (u32, u32), p: u32) -> bool {
+        if !self.nodes[caller.0 as usize].stations[caller.1 as usize].serving() {
+            return false;
+        }
         let pc = self.cfg.nodes[caller.0 as usize].pools[p as usize];
         let db = pc.limited_db.expect("a pool of a limited database") as usize;
         let (BodyCfg::Database(dc), BodyState::Database(d)) =

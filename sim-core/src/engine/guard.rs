@@ -372,7 +372,11 @@ impl Sim {
             bytes,
             limit: self.guard.max_in_flight.saturating_mul(BYTES_PER_REQUEST),
             nodes,
-            node: self.cfg.nodes[worst.0].name.clone(),
+            node: if worst.1 > 0 {
+                self.cfg.nodes[worst.0].name.clone()
+            } else {
+                "(end to end)".to_string()
+            },
             node_bytes: worst.1,
         });
         self.guard.halted = Some(err.clone());

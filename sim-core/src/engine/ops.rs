@@ -79,28 +79,48 @@ impl Sim {
         }
     }
 
-    /// After a live reconfiguration: a pool that no longer reaches a
-    /// limited database holds none of its connections, and each limited
-    /// database counts what the pools now hold.
-    pub(super) fn recount_connections(&mut self) {
-        let mut open = vec![0u32; self.nodes.len()];
-        for (ni, n) in self.nodes.iter_mut().enumerate() {
+    /// After a live reconfiguration that changed a pool, a pool's use or
+    /// a connection limit: every pool reconnects. All connections close,
+    /// then each serving replica's pools of limited databases open what
+    /// their calls hold now (and `min_idle`), within their size, as far as
+    /// each database lets them. (Counting the old connections against the
+    /// new configuration could charge one database for another's.)
+    pub(super) fn reconnect_pools(&mut self) {
+        for n in self.nodes.iter_mut() {
             for st in n.stations.iter_mut() {
-                for (p, pc) in self.cfg.nodes[ni].pools.iter().enumerate() {
-                    let pool = st.pool(p as u32);
-                    match pc.limited_db {
-                        Some(db) => open[db as usize] += pool.open(),
-                        None => {
-                            pool.close_all();
-                        }
-                    }
+                for p in 0..st.pools().len() {
+                    st.pool(p as u32).close_all();
+                }
+            }
+            if let BodyState::Database(d) = &mut n.body {
+                d.recount_connections(0);
+            }
+        }
+        for ni in 0..self.nodes.len() {
+            for ri in 0..self.nodes[ni].stations.len() {
+                if self.nodes[ni].stations[ri].serving() {
+                    self.reopen_connections(ni, ri);
                 }
             }
         }
-        for (ni, n) in self.nodes.iter_mut().enumerate() {
-            if let BodyState::Database(d) = &mut n.body {
-                d.recount_connections(open[ni]);
-            }
+    }
+
+    /// Replica `ri` of node `ni` opens what its pools' calls hold, and at
+    /// least `min_idle`, within each pool's size.
+    fn reopen_connections(&mut self, ni: usize, ri: usize) {
+        for p in 0..self.cfg.nodes[ni].pools.len() as u32 {
+            let pc = self.cfg.nodes[ni].pools[p as usize];
+            let Some(db) = pc.limited_db else { continue };
+            let pool = self.nodes[ni].stations[ri].pool(p);
+            let want = pool.in_use().max(pc.min_idle).min(pc.size);
+            let (BodyCfg::Database(dc), BodyState::Database(d)) = (
+                &self.cfg.nodes[db as usize].body,
+                &mut self.nodes[db as usize].body,
+            ) else {
+                continue;
+            };
+            let granted = d.open_many(dc.max_connections.unwrap_or(u32::MAX), want);
+            self.nodes[ni].stations[ri].pool(p).opened_many(granted);
         }
     }
 

@@ -290,3 +290,43 @@ fn fixed_size_pools_take_their_connections_at_start_and_the_last_replica_gets_no
     let err = Scenario::from_json_str(&bad).unwrap_err();
     assert_eq!(err.path, "nodes.api.pools.db.min_idle", "{err}");
 }
+
+#[test]
+fn a_live_edit_of_the_pools_reconnects_them() {
+    // 20 s with fixed pools of 10 on 4 replicas against a limit of 30
+    // (replica 3 refused: a quarter fails), then a live edit to pools of
+    // 5: every pool reconnects, 4 x 5 = 20 fit, and nothing more fails.
+    let with = |size: u32| {
+        let sc = limited(4, 30);
+        let text = serde_json::to_string(&sc).unwrap().replace(
+            r#""size":10,"acquire_timeout_s":1.0"#,
+            &format!(r#""size":{size},"acquire_timeout_s":1.0,"min_idle":{size}"#),
+        );
+        Scenario::from_json_str(&text).unwrap()
+    };
+    let mut sim = sim_core::Sim::new(&with(10), 1).unwrap();
+    sim.run_until(20_000_000_000).unwrap();
+    let failed = sim.report().end_to_end.failed;
+    assert!(failed > 1000, "{failed}");
+    sim.reconfigure(&with(5)).unwrap();
+    let c = |sim: &sim_core::Sim| {
+        let r = sim.report();
+        r.nodes["db"]
+            .database
+            .as_ref()
+            .unwrap()
+            .connections
+            .clone()
+            .unwrap()
+    };
+    assert_eq!(c(&sim).open, 20, "{:?}", c(&sim));
+    sim.run_until(40_000_000_000).unwrap();
+    let r = sim.report();
+    assert_eq!(r.end_to_end.failed, failed, "no failure after the edit");
+    assert!(r.conservation.ok, "{:?}", r.conservation.violations);
+    // And back: the fixed pools of 10 reconnect, the fourth is refused again.
+    sim.reconfigure(&with(10)).unwrap();
+    assert_eq!(c(&sim).open, 30);
+    sim.run_until(45_000_000_000).unwrap();
+    assert!(sim.report().end_to_end.failed > failed + 100);
+}

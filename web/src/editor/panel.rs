@@ -156,7 +156,7 @@ impl Panel {
 
     /// Recomputes the geometry and drops a selection that no longer exists.
     fn refresh(&mut self) {
-        self.geom = match &self.doc {
+        let geom = match &self.doc {
             Some(d) => Geom {
                 nodes: d.nodes(),
                 edges: d.edges(),
@@ -164,6 +164,11 @@ impl Panel {
             },
             None => Geom::default(),
         };
+        if geom.nodes != self.geom.nodes {
+            // Another scenario, or nodes added or removed: fit it afresh.
+            self.keep = None;
+        }
+        self.geom = geom;
         let keep = match &self.selection {
             Selection::None => true,
             Selection::Node(n) => self.geom.pos.contains_key(n),

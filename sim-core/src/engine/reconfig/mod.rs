@@ -67,7 +67,9 @@ impl Sim {
             self.move_pool(i, from, to);
         }
         self.migrate_links(&old);
-        self.recount_connections();
+        if pools_changed || limits_changed(&old, &self.cfg) {
+            self.reconnect_pools();
+        }
         if pools_changed {
             self.grant_all_pools();
         }
@@ -454,6 +456,15 @@ fn index_or_push(names: &mut Vec<String>, name: &str, grow: impl FnOnce()) -> u3
             (names.len() - 1) as u32
         }
     }
+}
+
+/// A database's connection limit changed.
+fn limits_changed(old: &Config, new: &Config) -> bool {
+    let limit = |c: &Config, i: usize| match &c.nodes[i].body {
+        BodyCfg::Database(d) => d.max_connections,
+        _ => None,
+    };
+    (0..new.nodes.len()).any(|i| limit(old, i) != limit(new, i))
 }
 
 /// A service's replica count in a scenario.
