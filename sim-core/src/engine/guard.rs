@@ -41,6 +41,26 @@ pub const DEFAULT_MAX_IN_FLIGHT: u64 = 1_000_000;
 /// default).
 const BYTES_PER_REQUEST: u64 = 300;
 
+/// The least the statistics may take, however small the in-flight budget
+/// (a budget of 50 requests bounds a queue, not the histograms).
+const MIN_STATISTICS_BYTES: u64 = 1 << 20;
+
+/// Bytes the latency histograms may take under a budget of `requests`.
+fn statistics_budget(requests: u64) -> u64 {
+    requests
+        .saturating_mul(BYTES_PER_REQUEST)
+        .max(MIN_STATISTICS_BYTES)
+}
+
+/// A size in words: "850 KB", "323 MB".
+fn size(bytes: u64) -> String {
+    if bytes < 1_000_000 {
+        format!("{:.0} KB", bytes as f64 / 1e3)
+    } else {
+        format!("{:.0} MB", bytes as f64 / 1e6)
+    }
+}
+
 /// Messages waiting in brokers, per request of the budget: a message is a
 /// few dozen bytes, an eighth of a request.
 const MESSAGES_PER_REQUEST: u64 = 8;
@@ -155,19 +175,19 @@ impl std::fmt::Display for RunError {
             ),
             RunError::StatisticsOverBudget(o) => write!(
                 f,
-                "the run's latency statistics take {:.0} MB at t = {} s (seed {}), over their \
-                 budget of {:.0} MB: {} nodes record latencies (node {} holds {:.1} MB). A \
+                "the run's latency statistics take {} at t = {} s (seed {}), over their \
+                 budget of {}: {} nodes record latencies (node {} holds {}). A \
                  histogram grows with the spread of the latencies it records (every \
                  tenfold adds about 30 KB), so thousands of nodes whose latencies span \
                  microseconds to minutes outgrow a browser tab. Use fewer nodes, or a larger \
                  budget (the CLI's --max-in-flight)",
-                o.bytes as f64 / 1e6,
+                size(o.bytes),
                 ns_to_secs(o.at),
                 o.seed,
-                o.limit as f64 / 1e6,
+                size(o.limit),
                 o.nodes,
                 o.node,
-                o.node_bytes as f64 / 1e6
+                size(o.node_bytes)
             ),
         }
     }
@@ -347,13 +367,15 @@ impl Sim {
                 messages += b.backlog();
             }
         }
-        if bytes > limit.saturating_mul(BYTES_PER_REQUEST) {
+        // What the simulated system holds is named first: it is the cause
+        // a scenario can act on.
+        if requests > limit || messages / MESSAGES_PER_REQUEST > limit {
+            return self.over_budget(requests, messages);
+        }
+        if bytes > statistics_budget(limit) {
             return self.statistics_over_budget(bytes);
         }
-        if requests <= limit && messages / MESSAGES_PER_REQUEST <= limit {
-            return Ok(());
-        }
-        self.over_budget(requests, messages)
+        Ok(())
     }
 
     #[cold]
@@ -370,7 +392,7 @@ impl Sim {
             at: self.cal.now(),
             seed: self.cfg.seed,
             bytes,
-            limit: self.guard.max_in_flight.saturating_mul(BYTES_PER_REQUEST),
+            limit: statistics_budget(self.guard.max_in_flight),
             nodes,
             node: if worst.1 > 0 {
                 self.cfg.nodes[worst.0].name.clone()
