@@ -128,6 +128,7 @@ impl Sim {
     pub(super) fn kill_station(&mut self, ni: usize, ri: usize) {
         self.set_life(ni, ri, Lifecycle::Down);
         self.nodes[ni].stations[ri].count_restart();
+        self.nodes[ni].stations[ri].forget_queue();
         self.fail_jobs(|j| {
             j.node as usize == ni && j.rep as usize == ri && j.state != JobState::Transit
         });

@@ -297,6 +297,14 @@ impl Station {
         self.lv.queue_down(now);
         Some(next)
     }
+    /// The replica died: its queued jobs are about to fail one by one.
+    /// The queue is emptied at once (their levels go down as each fails,
+    /// through `unqueue`), so failing n of them costs O(n), not the O(n^2)
+    /// of taking each out of a queue of n (a crash of a replica holding a
+    /// long queue took minutes of CPU).
+    pub(crate) fn forget_queue(&mut self) {
+        self.queue.clear();
+    }
     /// Takes a queued job out of the queue (it ended while waiting).
     pub(crate) fn unqueue(&mut self, job: Ref, now: Time) {
         self.queue.retain(|r| *r != job);
