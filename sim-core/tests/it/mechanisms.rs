@@ -178,6 +178,12 @@ tables = {{ t = {{ rows = 1000 }} }}
     ))
 }
 
+/// The database `db`'s connections in a report.
+fn connections(r: &Report) -> sim_core::report::ConnectionsReport {
+    let db = r.nodes["db"].database.as_ref().expect("a database");
+    db.connections.clone().expect("a connection limit")
+}
+
 #[test]
 fn pools_open_connections_up_to_the_databases_limit_and_no_further() {
     // Little's law: 400 queries/s x 50 ms = 20 connections in use on
@@ -185,13 +191,7 @@ fn pools_open_connections_up_to_the_databases_limit_and_no_further() {
     // its 10 at times, so the pools open 40 connections in all if the
     // database lets them.
     let free = run(&limited(4, 100), 1);
-    let c = free.nodes["db"]
-        .database
-        .as_ref()
-        .unwrap()
-        .connections
-        .clone()
-        .unwrap();
+    let c = connections(&free);
     assert_eq!((c.max, c.refused), (100, 0), "{c:?}");
     assert!(c.peak > 20 && c.peak <= 40, "{c:?}");
     assert_eq!(c.open, c.peak, "a pool keeps what it opened");
@@ -202,13 +202,7 @@ fn pools_open_connections_up_to_the_databases_limit_and_no_further() {
     // At most 16: the pools want more (the mean alone is 20), the database
     // refuses the rest, and those queries fail.
     let tight = run(&limited(4, 16), 1);
-    let c = tight.nodes["db"]
-        .database
-        .as_ref()
-        .unwrap()
-        .connections
-        .clone()
-        .unwrap();
+    let c = connections(&tight);
     assert_eq!((c.open, c.peak), (16, 16), "{c:?}");
     assert!(c.refused > 1000, "{c:?}");
     assert!(
@@ -267,13 +261,7 @@ fn fixed_size_pools_take_their_connections_at_start_and_the_last_replica_gets_no
     let sc = Scenario::from_json_str(&text).unwrap();
     assert_eq!(sc.validate(), Ok(()));
     let r = run(&sc, 1);
-    let c = r.nodes["db"]
-        .database
-        .as_ref()
-        .unwrap()
-        .connections
-        .clone()
-        .unwrap();
+    let c = connections(&r);
     assert_eq!((c.open, c.peak), (30, 30), "{c:?}");
     let e = &r.end_to_end;
     assert!((e.error_rate - 0.25).abs() < 0.01, "{}", e.error_rate);
@@ -309,16 +297,7 @@ fn a_live_edit_of_the_pools_reconnects_them() {
     let failed = sim.report().end_to_end.failed;
     assert!(failed > 1000, "{failed}");
     sim.reconfigure(&with(5)).unwrap();
-    let c = |sim: &sim_core::Sim| {
-        let r = sim.report();
-        r.nodes["db"]
-            .database
-            .as_ref()
-            .unwrap()
-            .connections
-            .clone()
-            .unwrap()
-    };
+    let c = |sim: &sim_core::Sim| connections(&sim.report());
     assert_eq!(c(&sim).open, 20, "{:?}", c(&sim));
     sim.run_until(40_000_000_000).unwrap();
     let r = sim.report();
