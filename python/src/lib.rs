@@ -147,6 +147,17 @@ fn seeds_of(
     study::consecutive_seeds(first, n).map_err(|e| study_err(py, e))
 }
 
+/// Replications and sweeps run at least one replication.
+fn at_least_one_replication(py: Python<'_>, replications: usize) -> PyResult<()> {
+    if replications == 0 {
+        return Err(study_err(
+            py,
+            StudyError::option("replications", "must be at least 1"),
+        ));
+    }
+    Ok(())
+}
+
 /// One run: (report JSON, provenance JSON).
 #[pyfunction]
 #[pyo3(signature = (scenario, seed=None, set=None, duration=None, warmup=None, max_in_flight=None))]
@@ -207,12 +218,7 @@ fn replicate(
         warmup_series,
         max_in_flight,
     )?;
-    if replications == 0 {
-        return Err(study_err(
-            py,
-            StudyError::option("replications", "must be at least 1"),
-        ));
-    }
+    at_least_one_replication(py, replications)?;
     let seeds = seeds_of(py, &base, seeds, seed, replications)?;
     let precision = match (precision, target) {
         (Some(relative), Some(target)) => Some(Precision {
@@ -272,12 +278,7 @@ fn sweep(
         warmup_series,
         max_in_flight,
     )?;
-    if replications == 0 {
-        return Err(study_err(
-            py,
-            StudyError::option("replications", "must be at least 1"),
-        ));
-    }
+    at_least_one_replication(py, replications)?;
     let seeds = seeds_of(py, &base, seeds, seed, replications)?;
     let vary = vary
         .iter()
