@@ -29,10 +29,11 @@ pub struct Limits {
     pub strikes: u32,
     /// Seconds a new connection has to say who it is.
     pub hello_timeout: Duration,
-    /// Events the server may simulate for one answer, all seeds together
-    /// (60 M: a few seconds; every catalogue lesson fits, see
-    /// sim-core/tests/it/workshops.rs, which keeps the same number).
-    pub max_events: u64,
+    /// Work (events handled and calls made) the server may simulate for
+    /// one answer, all seeds together (100 M: a few seconds; every
+    /// catalogue lesson fits, see sim-core/tests/it/workshops.rs, which
+    /// keeps the same number).
+    pub max_work: u64,
     /// Addresses the rate limiters remember at once.
     pub max_addresses: usize,
 }
@@ -52,7 +53,7 @@ impl Default for Limits {
             message_burst: 30,
             strikes: 20,
             hello_timeout: Duration::from_secs(15),
-            max_events: 60_000_000,
+            max_work: 100_000_000,
             max_addresses: 100_000,
         }
     }

@@ -270,13 +270,14 @@ pub struct ClassAnswer {
 }
 
 /// Measures the lesson's `predict` metric in its state over its seeds.
-/// All the runs together may process at most `max_events` events: a lesson
+/// All the runs together may do at most `max_work` units of work (events
+/// handled and calls made, [`Sim::work`]): a lesson
 /// too heavy for that is an error, never a stall (the classroom server
 /// runs lessons that any room's teacher sends).
 pub fn class_answer(
     lesson: &Lesson,
     file_text: Option<&str>,
-    max_events: u64,
+    max_work: u64,
 ) -> Result<ClassAnswer, ScenarioError> {
     let p = lesson
         .predict
@@ -284,7 +285,7 @@ pub fn class_answer(
         .ok_or_else(|| err("predict", "this lesson asks for no prediction"))?;
     let sc = lesson.scenario(p.state, file_text)?;
     let mut values = Vec::with_capacity(lesson.seeds as usize);
-    let mut budget = max_events;
+    let mut budget = max_work;
     for seed in 1..=lesson.seeds {
         let mut sim = Sim::new(&sc, seed)?;
         let reached = sim
@@ -294,13 +295,14 @@ pub fn class_answer(
             return Err(err(
                 "duration_s",
                 format!(
-                    "its {} runs need more than {max_events} events: too heavy to answer here \
+                    "its {} runs need more than {max_work} units of work (events and calls): \
+                     too heavy to answer here \
                      (shorten the run or lower the load)",
                     lesson.seeds
                 ),
             ));
         }
-        budget = budget.saturating_sub(sim.events());
+        budget = budget.saturating_sub(sim.work());
         let x = eval_metric(&p.metric, &sim.report())
             .map_err(|m| err("predict.metric", format!("seed {seed}: {m}")))?;
         if !x.is_finite() {
@@ -456,12 +458,13 @@ service = { dist = "exponential", mean_s = 1.0 }
     #[test]
     fn a_lesson_too_heavy_for_the_bound_is_an_error() {
         let l = Lesson::from_toml_str(LESSON).unwrap();
-        // ~100 arrivals and ~100 departures per run: 50 events cannot finish.
+        // ~100 arrivals, ~100 departures and ~100 calls per run: 50 units
+        // of work cannot finish.
         let e = class_answer(&l, None, 50).unwrap_err();
         assert_eq!(e.path, "duration_s");
-        assert!(e.message.contains("more than 50 events"), "{e}");
+        assert!(e.message.contains("more than 50 units of work"), "{e}");
         // the bound is for all the seeds together: one run fits in 1000
-        // events (~200 per run), five do not.
+        // units (~300 per run), five do not.
         assert!(class_answer(&l, None, 1_000).is_err());
         let mut no_predict = l.clone();
         no_predict.predict = None;

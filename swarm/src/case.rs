@@ -72,10 +72,11 @@ pub struct Plan {
     pub observe_b: Vec<f64>,
     /// When the third run reconfigures to the running scenario itself.
     pub same_at_s: f64,
-    /// Events one run may process (default: the runner's budget). Larger
-    /// for cases about growth over time, such as an overloaded queue.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_events: Option<u64>,
+    /// Work (events handled and calls made) one run may do (default: the
+    /// runner's budget). Larger for cases about growth over time, such as
+    /// an overloaded queue. (Older corpus files call it `max_events`.)
+    #[serde(default, alias = "max_events", skip_serializing_if = "Option::is_none")]
+    pub max_work: Option<u64>,
 }
 
 /// A live operation at a simulated instant.

@@ -66,7 +66,7 @@ fn spawn(i: usize, o: &Options, tx: &Sender<Msg>) -> std::io::Result<Worker> {
     let exe = std::env::current_exe()?;
     let mut child = Command::new(exe)
         .arg("worker")
-        .args(["--max-events", &o.limits.max_events.to_string()])
+        .args(["--max-work", &o.limits.max_work.to_string()])
         .args(["--stall-events", &o.limits.stall_events.to_string()])
         .args(["--soft-mb", &(o.limits.soft_bytes >> 20).to_string()])
         .args(["--hard-mb", &(o.hard_bytes >> 20).to_string()])

@@ -37,9 +37,10 @@ struct Cli {
     /// (wall time backs it up at 10x).
     #[arg(long, default_value_t = 30.0)]
     case_timeout: f64,
-    /// Events one run may process (it stops there; not a failure).
-    #[arg(long, default_value_t = Limits::default().max_events)]
-    max_events: u64,
+    /// Work (events handled and calls made) one run may do (it stops
+    /// there; not a failure).
+    #[arg(long, default_value_t = Limits::default().max_work)]
+    max_work: u64,
     /// Live heap (MiB) that fails a run as `memory`.
     #[arg(long, default_value_t = 1024)]
     soft_mb: usize,
@@ -78,7 +79,7 @@ enum WorkerCmd {
     #[command(hide = true)]
     Worker {
         #[arg(long)]
-        max_events: u64,
+        max_work: u64,
         #[arg(long)]
         stall_events: u64,
         #[arg(long)]
@@ -91,14 +92,14 @@ enum WorkerCmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(WorkerCmd::Worker {
-        max_events,
+        max_work,
         stall_events,
         soft_mb,
         hard_mb,
     }) = cli.worker
     {
         let limits = Limits {
-            max_events,
+            max_work,
             stall_events,
             soft_bytes: soft_mb << 20,
         };
@@ -121,7 +122,7 @@ fn main() -> ExitCode {
         };
         println!("{}", case.describe());
         let limits = Limits {
-            max_events: cli.max_events,
+            max_work: cli.max_work,
             ..Limits::default()
         };
         let t = Instant::now();
@@ -133,7 +134,7 @@ fn main() -> ExitCode {
         return print_or_save(&cli);
     }
     let limits = Limits {
-        max_events: cli.max_events,
+        max_work: cli.max_work,
         soft_bytes: cli.soft_mb << 20,
         ..Limits::default()
     };
@@ -192,7 +193,7 @@ fn shrink(cli: &Cli) -> ExitCode {
         None => swarm::gen::case(cli.seed, cli.only.as_deref()),
     };
     let limits = Limits {
-        max_events: cli.max_events,
+        max_work: cli.max_work,
         ..Limits::default()
     };
     let (small, n) = swarm::shrink::shrink(&case, limits);

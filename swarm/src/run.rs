@@ -15,8 +15,11 @@ use sim_core::{Scenario, Sim, Snapshot, Time};
 /// Budgets of one run.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Events one run may process before it stops (not a failure).
-    pub max_events: u64,
+    /// Work (events handled and calls made, `Sim::work`) one run may do
+    /// before it stops (not a failure). Work, not events: one event may
+    /// make thousands of calls (a fan-out refused at once), and the budget
+    /// must bound the CPU a case takes.
+    pub max_work: u64,
     /// Events at one simulated instant that make a stall.
     pub stall_events: u64,
     /// Live heap bytes that make a `memory` failure.
@@ -26,7 +29,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_events: 120_000,
+            max_work: 120_000,
             stall_events: 100_000,
             soft_bytes: 1 << 30,
         }
@@ -61,6 +64,8 @@ pub struct Ran {
     pub json: String,
     pub stop: Time,
     pub events: u64,
+    /// Events handled and calls made (`Sim::work`).
+    pub work: u64,
     /// Per action of the plan: applied (true) or refused.
     pub applied: Vec<bool>,
     /// Messages of refused actions (checked for naming a field).
@@ -131,9 +136,9 @@ impl<'a> Runner<'a> {
                 let target = t.min(stop);
                 let room = self
                     .limits
-                    .max_events
+                    .max_work
                     .saturating_mul(2)
-                    .saturating_sub(self.sim.events());
+                    .saturating_sub(self.sim.work());
                 let reached = match self.sim.run_until_bounded(target, room) {
                     Ok(reached) => reached,
                     Err(e) => return self.halt(e),
@@ -142,7 +147,7 @@ impl<'a> Runner<'a> {
                     return Err(Failure::new(
                         Kind::Nondeterminism,
                         "a repeated run needs more events",
-                        format!("a repeated run passed {} events before t = {target} ns, where the first stopped", self.sim.events()),
+                        format!("a repeated run did {} units of work before t = {target} ns, where the first stopped", self.sim.work()),
                     ));
                 }
                 Ok(t <= stop)
@@ -173,13 +178,19 @@ impl<'a> Runner<'a> {
             if reached {
                 return Ok(true);
             }
-            if self.sim.events() >= self.limits.max_events {
+            if self.sim.work() >= self.limits.max_work {
                 // Finish this instant, then stop here.
                 let stop = self.sim.now();
-                match self.sim.run_until_bounded(stop, self.backstop()) {
-                    Ok(true) => {}
-                    Ok(false) => return Err(self.stall()),
-                    Err(e) => return self.halt(e),
+                let from = self.sim.events();
+                loop {
+                    match self.sim.run_until_bounded(stop, CHUNK) {
+                        Ok(true) => break,
+                        Ok(false) if self.sim.events() - from >= self.backstop() => {
+                            return Err(self.stall())
+                        }
+                        Ok(false) => {}
+                        Err(e) => return self.halt(e),
+                    }
                 }
                 self.stop = Some(stop);
                 self.budget_hit = true;
@@ -371,6 +382,7 @@ impl<'a> Runner<'a> {
             json: report.to_json(),
             stop,
             events: self.sim.events(),
+            work: self.sim.work(),
             applied: self.applied,
             refusals: self.refusals,
             arrived: e.arrived,

@@ -13,8 +13,9 @@ use crate::protocol::{FromHost, Lane, LaneFrame, LaneInfo, ToHost};
 use crate::seed_check::SeedCheckRun;
 use crate::traces::{self, SLOW_LIST_LEN};
 
-/// Events per bounded run between two looks at the clock.
-const CHUNK_EVENTS: u64 = 2_048;
+/// Work (events and calls, `Sim::work`) per bounded run between two looks
+/// at the clock.
+const CHUNK_WORK: u64 = 4_096;
 /// At `max` speed, the furthest one frame may move the clock (simulated ns).
 const MAX_HORIZON_NS: u64 = 3_600 * 1_000_000_000;
 /// Windows sent per lane and frame, at most (what the charts keep).
@@ -367,7 +368,7 @@ impl Host {
             let window = sim_core::secs_to_ns(l.engine.scenario().metrics.window_s).max(1);
             let lead = times.get(1).map_or(t, |&(u, _)| u);
             let goal = target.min(lead.max(t).saturating_add(window));
-            if let Err(e) = l.engine.sim_mut().run_until_bounded(goal, CHUNK_EVENTS) {
+            if let Err(e) = l.engine.sim_mut().run_until_bounded(goal, CHUNK_WORK) {
                 errors.push(error(Some(Lane::ALL[i]), "run", e.to_string()));
             }
             if clock::now_ms() - start_ms >= budget_ms {

@@ -422,7 +422,7 @@ fn measure(
                 message: "not measured: another question was opened".into(),
             }
         } else {
-            let max = shared.limits.max_events;
+            let max = shared.limits.max_work;
             let job = move || answer(&lesson, scenario.as_deref(), max);
             tokio::task::spawn_blocking(job)
                 .await
@@ -435,9 +435,9 @@ fn measure(
     });
 }
 
-fn answer(lesson: &str, scenario: Option<&str>, max_events: u64) -> AnswerStatus {
+fn answer(lesson: &str, scenario: Option<&str>, max_work: u64) -> AnswerStatus {
     let measured = sim_core::lesson::Lesson::from_toml_str(lesson)
-        .and_then(|l| sim_core::workshop::class_answer(&l, scenario, max_events));
+        .and_then(|l| sim_core::workshop::class_answer(&l, scenario, max_work));
     match measured {
         Ok(a) => AnswerStatus::Ready {
             answer: answer_view(&a),

@@ -162,16 +162,28 @@ impl Call {
 /// Every live call.
 pub(crate) struct Calls {
     slab: Slab<Call>,
+    /// Calls made since the run began (a measure of its work).
+    made: u64,
 }
 
 impl Calls {
     pub(crate) fn new() -> Calls {
-        Calls { slab: Slab::new() }
+        Calls {
+            slab: Slab::new(),
+            made: 0,
+        }
     }
 
     #[inline(always)]
     pub(crate) fn insert(&mut self, make: impl FnOnce(u32) -> Call) -> Ref {
+        self.made += 1;
         self.slab.insert(make)
+    }
+
+    /// Calls made since the run began.
+    #[inline(always)]
+    pub(crate) fn made(&self) -> u64 {
+        self.made
     }
     #[inline(always)]
     pub(crate) fn get(&self, r: Ref) -> Option<&Call> {

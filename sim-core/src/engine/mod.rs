@@ -168,20 +168,28 @@ impl Sim {
         Ok(())
     }
 
-    /// Like [`Sim::run_until`] but stops after `max_events` events. Returns
-    /// true if the clock reached `t`.
-    pub fn run_until_bounded(&mut self, t: Time, max_events: u64) -> Result<bool, RunError> {
+    /// The work done so far: events handled plus calls made. An event can
+    /// make many calls at once (a fan-out of 10,000 queries is one event),
+    /// so a bound on work, not on events, bounds the CPU time a slice of a
+    /// run takes.
+    pub fn work(&self) -> u64 {
+        self.events + self.calls.made()
+    }
+
+    /// Like [`Sim::run_until`] but stops once `max_work` units of work
+    /// ([`Sim::work`]) are done (the event that passes the bound finishes).
+    /// Returns true if the clock reached `t`.
+    pub fn run_until_bounded(&mut self, t: Time, max_work: u64) -> Result<bool, RunError> {
         self.check_halted()?;
-        let mut n = 0;
+        let until = self.work().saturating_add(max_work);
         while let Some(next) = self.cal.peek_time() {
             if next > t {
                 break;
             }
-            if n >= max_events {
+            if self.work() >= until {
                 return Ok(false);
             }
             self.step()?;
-            n += 1;
         }
         self.cal.advance_to(t);
         Ok(true)

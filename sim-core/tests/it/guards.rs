@@ -354,3 +354,44 @@ fn a_queue_of_expired_requests_drains_without_deep_recursion() {
     // Four seconds of the queue behind each served request were dropped.
     assert!(api.expired > 50_000, "{api:?}");
 }
+
+/// A bounded run counts work (events and calls), not events: one request
+/// whose service fans out 2,000 parallel calls at one instant is a few
+/// events but 2,000 calls, and a slice of a run (the page's, the swarm's,
+/// the classroom server's) must stop after it, not after 2,000 such events.
+#[test]
+fn a_bounded_run_counts_the_calls_an_event_makes() {
+    let sc = scenario(
+        r#"
+        version = 1
+        name = "wide fan-out"
+        duration_s = 10
+        [nodes.src]
+        kind = "source"
+        target = "api"
+        arrival = { process = "poisson", rate = 10 }
+        [nodes.api]
+        kind = "service"
+        workers = 1
+        steps = [ { call = { to = "dep", count = 2000, parallel = true } } ]
+        [nodes.dep]
+        kind = "external"
+        latency = { dist = "constant", value_s = 0.001 }
+        "#,
+    );
+    let mut sim = Sim::new(&sc, 5).unwrap();
+    let reached = sim
+        .run_until_bounded(sim_core::secs_to_ns(10.0), 100)
+        .unwrap();
+    assert!(!reached, "2,000 calls are past a bound of 100");
+    // The slice stopped at the first event past the bound: the one that
+    // made the fan-out (the source's arrival is one call, the delivery a
+    // few events, then 2,000 calls at once).
+    assert!(sim.work() >= 2_000 && sim.work() < 2_100, "{}", sim.work());
+    assert!(sim.events() < 10, "{}", sim.events());
+    // Work is events plus calls, and only grows.
+    let before = sim.work();
+    sim.run_until_bounded(sim_core::secs_to_ns(10.0), 1)
+        .unwrap();
+    assert!(sim.work() > before);
+}

@@ -317,13 +317,13 @@ fn time_overflow(g: &mut Gen) -> (Value, String, Option<u64>) {
 }
 
 /// A plan for a hostile case: short, no live edits (the shape is the test).
-pub fn plan(horizon_s: f64, max_events: Option<u64>) -> Plan {
+pub fn plan(horizon_s: f64, max_work: Option<u64>) -> Plan {
     Plan {
         horizon_s,
         actions: Vec::new(),
         observe_a: vec![horizon_s / 2.0],
         observe_b: vec![horizon_s / 3.0],
         same_at_s: horizon_s / 4.0,
-        max_events,
+        max_work,
     }
 }

@@ -180,6 +180,6 @@ pub fn plan(g: &mut Gen, doc: &Value, edge: f64) -> Plan {
         observe_a,
         observe_b,
         same_at_s,
-        max_events: None,
+        max_work: None,
     }
 }

@@ -82,12 +82,12 @@ pub fn case(seed: u64, only: Option<&str>) -> Case {
             bare(&mut g, "lesson-file", note, input, None)
         }
         _ => {
-            let (doc, note, max_events) = match family {
+            let (doc, note, max_work) = match family {
                 Some(f) => hostile::family_case(&mut g, f),
                 None => hostile::case(&mut g),
             };
             let h = horizon(&doc);
-            let plan = hostile::plan(h, max_events);
+            let plan = hostile::plan(h, max_work);
             Case {
                 seed,
                 origin: "hostile".into(),
