@@ -189,14 +189,16 @@ fn n_plus_1_fix_takes_effect_at_the_toggle() {
 }
 
 /// The case study's circuit breaker (with timeout and fallback), switched
-/// on mid-run, changes the tail in the later windows.
+/// on mid-run, changes the tail in the later windows. It is switched on in
+/// the full fix less the breaker: in the mistake the promotion has already
+/// saturated the database, and a breaker on the inventory call cannot help.
 #[test]
 fn case_study_breaker_changes_p99_after_the_toggle() {
     let (l, text) = lesson("case-study-checkout");
-    let m = l.scenario(State::Mistake, text.as_deref()).unwrap();
-    let v = l
-        .scenario_variant("circuit_breaker_with_fallback", text.as_deref())
+    let m = l
+        .scenario_without("circuit_breaker_with_fallback", text.as_deref())
         .unwrap();
+    let v = l.scenario(State::Fix, text.as_deref()).unwrap();
     let end = m.duration_s;
     let t = end / 3.0;
     let plain = {
