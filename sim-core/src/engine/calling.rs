@@ -233,10 +233,19 @@ impl Sim {
             Some(_) => e.link_parts(e.req_bytes, self.streams.get(e.stream)),
             None => (e.delay(e.req_bytes, self.streams.get(e.stream)), 0.0),
         };
-        let extra_cpu = match e.compress {
+        let mut extra_cpu = match e.compress {
             Some((_, cpu)) => (e.req_bytes * cpu) as super::Time,
             None => 0,
         };
+        if let Some(h) = e.handshake {
+            // No keep-alive: a new connection first, each of its round
+            // trips the hop there and back, and the callee's key exchange.
+            let rng = self.streams.get(e.stream);
+            for _ in 0..2 * h.round_trips {
+                delay = delay.saturating_add(e.hop.sample(rng));
+            }
+            extra_cpu = extra_cpu.saturating_add(h.cpu);
+        }
         let routed = if self.edges[edge as usize].partitioned {
             None
         } else {

@@ -407,6 +407,8 @@ pub(crate) struct EdgeCfg {
     pub resp_bytes: f64,
     /// Compression ratio, and CPU ns per byte.
     pub compress: Option<(f64, f64)>,
+    /// No keep-alive: each attempt opens a connection first.
+    pub handshake: Option<Handshake>,
     pub timeout: Option<Time>,
     pub deadline_prop: bool,
     pub retries: Option<RetryCfg>,
@@ -421,6 +423,15 @@ pub(crate) struct EdgeCfg {
     pub policy: CallPolicy,
     pub site: String,
     pub plan: CallPlan,
+}
+
+/// The set-up of a new connection (an edge without keep-alive).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Handshake {
+    /// Round trips of the hop before the request leaves.
+    pub round_trips: u32,
+    /// The callee's worker time.
+    pub cpu: Time,
 }
 
 #[derive(Clone)]

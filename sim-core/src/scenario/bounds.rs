@@ -310,6 +310,14 @@ const FIELDS: &[(&str, FieldBounds)] = &[
         "**.compression.cpu_s_per_mb",
         real(0.0, INF, "compression CPU", "s/MB"),
     ),
+    (
+        "**.connection.handshake_round_trips",
+        int(0.0, 10.0, "handshake round trips", ""),
+    ),
+    (
+        "**.connection.handshake_cpu_s",
+        real(0.0, 10.0, "handshake CPU", "s"),
+    ),
     ("**.timeout_s", secs("timeout")),
     ("**.retries.max", int(0.0, 20.0, "retries", "")),
     ("**.backoff.base_s", secs("backoff base")),

@@ -231,6 +231,29 @@ pub struct CompressionSpec {
     pub cpu_s_per_mb: f64,
 }
 
+/// How a call gets its connection. With keep-alive (the default, and what
+/// an absent `connection` means) the caller reuses open connections, and
+/// setting one up is paid once, not per call. Without it every attempt
+/// opens a new connection first: `handshake_round_trips` round trips of
+/// the hop before the request leaves (TCP's, then TLS's: 2 for TLS 1.3, 3
+/// for TLS 1.2), and `handshake_cpu_s` of the callee's worker time (the TLS
+/// key exchange; services and databases spend it, other kinds have no
+/// workers).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionSpec {
+    #[serde(default = "yes")]
+    pub keep_alive: bool,
+    #[serde(default = "two")]
+    pub handshake_round_trips: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub handshake_cpu_s: f64,
+}
+
+fn two() -> u32 {
+    2
+}
+
 /// How a call travels and what the caller does when it goes wrong. The
 /// same fields appear on sources (the client's call) and on every call-like
 /// step.
@@ -253,6 +276,9 @@ pub struct CallPolicy {
     pub response_kb: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<CompressionSpec>,
+    /// Keep-alive, or a new connection (and its handshake) per attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<ConnectionSpec>,
     /// The caller gives up on an attempt after this long.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<f64>,

@@ -309,3 +309,64 @@ fn a_live_edit_of_the_pools_reconnects_them() {
     sim.run_until(45_000_000_000).unwrap();
     assert!(sim.report().end_to_end.failed > failed + 100);
 }
+
+/// Clients calling a service 5 ms away that computes 1 ms, with no
+/// queueing (1,000 workers at 20 req/s). `connection` as given.
+fn handshakes(connection: &str) -> Scenario {
+    scn(&format!(
+        r#"duration_s = 200
+warmup_s = 10
+[nodes.clients]
+kind = "source"
+target = "api"
+arrival = {{ process = "poisson", rate = 20 }}
+hop = {{ dist = "constant", value_s = 0.005 }}
+{connection}
+[nodes.api]
+kind = "service"
+workers = 1000
+service = {{ dist = "constant", value_s = 0.001 }}
+"#
+    ))
+}
+
+#[test]
+fn without_keep_alive_each_call_pays_the_handshake_round_trips_and_cpu() {
+    let close = |what: &str, x: f64, want: f64, rel: f64| {
+        assert!((x - want).abs() <= rel * want, "{what}: {x} against {want}");
+    };
+    // Keep-alive: hop there 5 ms + compute 1 ms + hop back 5 ms = 11 ms,
+    // every request (all constants, no queueing).
+    let kept = run(&handshakes(""), 1);
+    close(
+        "keep-alive latency",
+        kept.end_to_end.latency_s.mean,
+        0.011,
+        1e-6,
+    );
+    // Keep-alive written out is the same run.
+    let explicit = run(&handshakes("connection = { keep_alive = true }"), 1);
+    assert_eq!(explicit.end_to_end.latency_s, kept.end_to_end.latency_s);
+    // No keep-alive, TLS 1.3 (2 round trips), 2 ms of key exchange: the
+    // handshake adds 2 x (5 + 5) = 20 ms before the request leaves and
+    // 2 ms to the api's compute: 11 + 20 + 2 = 33 ms.
+    let fresh = run(
+        &handshakes(
+            "connection = { keep_alive = false, handshake_round_trips = 2, handshake_cpu_s = 0.002 }",
+        ),
+        1,
+    );
+    close(
+        "new connection latency",
+        fresh.end_to_end.latency_s.mean,
+        0.033,
+        1e-6,
+    );
+    // The api's work per request triples (3 ms instead of 1 ms): busy
+    // workers = lambda x S = 20 x 0.003 = 0.06 of 1,000 against 0.02. The
+    // same seed gives both runs the same arrivals, so the ratio is 3 up to
+    // the requests in flight at the window's edges.
+    let busy = |r: &Report| r.nodes["api"].utilisation * 1000.0;
+    close("api busy with handshakes", busy(&fresh), 0.06, 0.05);
+    close("busy ratio", busy(&fresh) / busy(&kept), 3.0, 0.01);
+}

@@ -182,6 +182,17 @@ pub fn policy(v: &mut Values, m: &mut Map<String, Value>, pools: &[String], rich
             json!({ "ratio": ratio, "cpu_s_per_mb": v.secs0(1e-4, 1e-2, 0.3) }),
         );
     }
+    if maybe(v, 0.1) {
+        let trips = v.int(0, 2, 10);
+        m.insert(
+            "connection".into(),
+            json!({
+                "keep_alive": v.g.chance(0.3),
+                "handshake_round_trips": trips,
+                "handshake_cpu_s": v.secs0(1e-4, 1e-2, 0.3),
+            }),
+        );
+    }
     if maybe(v, 0.35) {
         m.insert("timeout_s".into(), json!(v.secs(1e-3, 3.0)));
         if v.g.chance(0.4) {

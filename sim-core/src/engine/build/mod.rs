@@ -226,6 +226,14 @@ impl<'a> Builder<'a> {
                 .compression
                 .as_ref()
                 .map(|c| (c.ratio, c.cpu_s_per_mb * 1e9 / 1e6)),
+            handshake: p
+                .connection
+                .as_ref()
+                .filter(|c| !c.keep_alive)
+                .map(|c| Handshake {
+                    round_trips: c.handshake_round_trips,
+                    cpu: secs_to_ns(c.handshake_cpu_s),
+                }),
             timeout: p.timeout_s.map(secs_to_ns),
             deadline_prop: p.deadline_propagation,
             retries: p.retries.as_ref().map(|r| RetryCfg {

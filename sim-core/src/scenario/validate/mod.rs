@@ -405,6 +405,11 @@ impl Validator<'_> {
             num(&at(p, "compression.ratio"), cm.ratio)?;
             num(&at(p, "compression.cpu_s_per_mb"), cm.cpu_s_per_mb)?;
         }
+        if let Some(cn) = &c.connection {
+            let trips = cn.handshake_round_trips as f64;
+            num(&at(p, "connection.handshake_round_trips"), trips)?;
+            num(&at(p, "connection.handshake_cpu_s"), cn.handshake_cpu_s)?;
+        }
         if let Some(r) = &c.retries {
             num(&at(p, "retries.max"), r.max as f64)?;
             if let Some(b) = &r.backoff {

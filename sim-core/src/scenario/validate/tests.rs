@@ -253,12 +253,23 @@ fn times_fit_integer_nanoseconds() {
         ("nodes.src.timeout_s", 1.85e10, 1e9),
         ("metrics.window_s", 1e-12, 1e-3),
         ("nodes.api.service.mean_s", 1e10, 1e3),
+        ("nodes.src.connection.handshake_cpu_s", 11.0, 0.0),
     ] {
         assert!(with(path, good).is_ok(), "{path} = {good}");
         let e = with(path, bad).unwrap_err();
         assert_eq!(e.path, path, "{e}");
         assert!(e.message.contains("between"), "{e}");
     }
+    // A count of round trips: at most 10 (TLS 1.2 over TCP is 3).
+    let trips = |n: u32| {
+        let mut doc = ScenarioDoc::parse(base, crate::Format::Toml).unwrap();
+        let path = "nodes.src.connection.handshake_round_trips";
+        doc.set_value(path, n.into()).unwrap();
+        doc.build().map(|_| ())
+    };
+    assert!(trips(10).is_ok());
+    let e = trips(11).unwrap_err();
+    assert_eq!(e.path, "nodes.src.connection.handshake_round_trips", "{e}");
     let mut doc = ScenarioDoc::parse(base, crate::Format::Toml).unwrap();
     doc.set(
         "nodes.api.service",
