@@ -146,7 +146,7 @@ impl<'a> Runner<'a> {
                 if !reached {
                     return Err(Failure::new(
                         Kind::Nondeterminism,
-                        "a repeated run needs more events",
+                        "a repeated run needs more work",
                         format!("a repeated run did {} units of work before t = {target} ns, where the first stopped", self.sim.work()),
                     ));
                 }
