@@ -71,6 +71,29 @@ fn every_catalogue_row_has_a_lesson() {
     }
 }
 
+/// Every lesson declares the band a student is likely to move it over, or
+/// says in its file why it has none (a `# No load band: ...` line): a
+/// lesson tuned to one point must not pass for a robust one by omission.
+#[test]
+fn every_lesson_declares_its_band_or_says_why_not() {
+    let dir = repo_root().join("assets/lessons");
+    let mut silent = Vec::new();
+    for l in load_all() {
+        let path = dir.join(format!("{}.toml", l.lesson.id));
+        let file = std::fs::read_to_string(&path).unwrap();
+        let reason = file.lines().any(|line| {
+            line.starts_with("# No load band: ") && line.len() > "# No load band: ".len() + 20
+        });
+        if l.lesson.bands.is_empty() && !reason {
+            silent.push(l.lesson.id.clone());
+        }
+    }
+    assert!(
+        silent.is_empty(),
+        "lessons with no band and no written reason: {silent:?}"
+    );
+}
+
 /// Every claim of every lesson, on every seed it must hold on, at the
 /// lesson as written and at both ends of every declared band: the same
 /// plans `tailsim lessons check` runs, all jobs in one pool.
