@@ -28,6 +28,9 @@ pub struct Report {
     /// Judged against the scenario's SLO (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<SloReport>,
+    /// Per alert rule (absent without `alerts`): when it fired.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub alerts: BTreeMap<String, AlertReport>,
     pub conservation: Conservation,
     pub series: Series,
     /// The slowest traced requests (see `traces` in the scenario).
@@ -121,6 +124,24 @@ pub struct SloReport {
     /// (1 - compliance) / (1 - target): 1 spends the error budget exactly
     /// as fast as allowed; above 1 the SLO will be missed.
     pub burn_rate: f64,
+}
+
+/// What an alert rule did over the whole run (warm-up included: a
+/// monitoring system does not know about warm-up).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertReport {
+    /// Times it started firing (pages).
+    pub fired: u64,
+    /// When it first fired (absent if it never did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_s: Option<f64>,
+    /// Seconds spent firing.
+    pub firing_s: f64,
+    /// Still firing when the run ended.
+    pub firing_at_end: bool,
+    /// The first 50 episodes, [start, end] (end: the run's end if still
+    /// firing).
+    pub episodes: Vec<[f64; 2]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -403,6 +424,22 @@ impl Report {
                 fmt_q(&n.wait_s, 0.99, n.wait_s.p99),
                 fmt_s(n.sojourn_s.mean),
                 fmt_q(&n.sojourn_s, 0.99, n.sojourn_s.p99)
+            );
+        }
+        for (name, a) in &self.alerts {
+            let first = a
+                .first_s
+                .map_or("never".to_string(), |t| format!("first at {t:.0} s"));
+            let _ = writeln!(
+                s,
+                "alert {name}: fired {} times ({first}), firing {:.0} s{}",
+                a.fired,
+                a.firing_s,
+                if a.firing_at_end {
+                    ", firing at the end"
+                } else {
+                    ""
+                }
             );
         }
         if !self.conservation.ok {

@@ -49,6 +49,8 @@ pub(crate) struct Config {
     pub links: Vec<LinkCfg>,
     /// SLO threshold (ns) and target.
     pub slo: Option<(Time, f64)>,
+    /// Alert rules on the SLO, in name order.
+    pub alerts: Vec<super::alerts::AlertCfg>,
     pub trace_every: u64,
     pub trace_keep: usize,
 }

@@ -21,7 +21,7 @@
 //!   each other: `station` (a replica's workers, queue, levels, pools),
 //!   `node` (per-node counters, rate limiter, autoscaler), `call` and `job`
 //!   (request records), `source`, `database`, `cache_node`, `broker`,
-//!   `balancer`, `locks`, `edge`, `streams`, `stats`, `trace`.
+//!   `balancer`, `locks`, `edge`, `streams`, `stats`, `trace`, `alerts`.
 //! - Control flow lives in the files that `impl Sim`: `calling` (a call's
 //!   life), `serving` (a job's life at a station), `data_flow` (database,
 //!   cache and broker jobs), `ops` (faults, lifecycle, autoscaling: the
@@ -29,6 +29,7 @@
 //!   ask leaves what to do and route the answers; a leaf's answer is a value
 //!   (a verdict, the next job to start), never a call into another leaf.
 
+mod alerts;
 mod balancer;
 mod broker;
 mod build;
@@ -102,6 +103,8 @@ pub struct Sim {
     /// Scheduled faults, then injected ones.
     faults: Vec<FaultRt>,
     stats: Stats,
+    /// Alert rules' state (`alerts.rs`).
+    alerts: alerts::Alerts,
     tracer: Tracer,
     /// Shared links, by index.
     links: Vec<link::LinkState>,

@@ -133,6 +133,12 @@ impl Sim {
         let keep = self.cfg.max_windows;
         let slo = self.cfg.slo.is_some();
         self.stats.close_window(now, nodes, slo, keep);
+        if !self.cfg.alerts.is_empty() {
+            let w = self.stats.windows().back().expect("the window just closed");
+            let ended = w.completed + w.failed;
+            let bad = ended.saturating_sub(w.slo_good.unwrap_or(ended));
+            self.alerts.close_window(&self.cfg.alerts, now, bad, ended);
+        }
         self.cal
             .schedule(now.saturating_add(self.cfg.window), Event::Window);
         #[cfg(debug_assertions)]
@@ -437,6 +443,7 @@ impl Sim {
                 })
                 .collect(),
             slo: self.stats.slo_report(cfg.slo),
+            alerts: self.alerts.report(&cfg.alerts, self.now()),
             conservation: self.conservation(),
             series: Series {
                 window_s: ns_to_secs(cfg.window),

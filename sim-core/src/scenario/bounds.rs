@@ -118,6 +118,10 @@ const FIELDS: &[(&str, FieldBounds)] = &[
             ..pos(1.0, "SLO target", "")
         },
     ),
+    ("alerts.*.window_s", secs("alert window")),
+    ("alerts.*.long_s", secs("long window")),
+    ("alerts.*.short_s", secs("short window")),
+    ("alerts.*.above", real(0.0, 1e6, "alert threshold", "")),
     ("layout.*.x|y", real(-INF, INF, "canvas position", "")),
     (
         "links.*.bandwidth_mbps",

@@ -83,6 +83,27 @@ fn default_slo_target() -> f64 {
     0.99
 }
 
+/// An alert rule on the SLO, evaluated as each metrics window closes (as a
+/// monitoring system evaluates one over scraped counters). A request is
+/// bad if it failed or took longer than the SLO's `latency_s`; a rule's
+/// windows are whole metrics windows (`metrics.window_s`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AlertSpec {
+    /// Fires while the bad fraction of the requests that ended in the last
+    /// `window_s` is above `above` (0..1).
+    Threshold { window_s: f64, above: f64 },
+    /// Fires while the error budget burns more than `above` times as fast
+    /// as the SLO allows, over both the last `long_s` and the last
+    /// `short_s` (the SRE workbook's multiwindow burn-rate alert; burn
+    /// rate = bad fraction / (1 - SLO target)).
+    BurnRate {
+        long_s: f64,
+        short_s: f64,
+        above: f64,
+    },
+}
+
 /// Per-request tracing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -49,6 +49,8 @@ struct Header {
     #[serde(default)]
     slo: Option<SloSpec>,
     #[serde(default)]
+    alerts: BTreeMap<String, AlertSpec>,
+    #[serde(default)]
     layout: BTreeMap<String, LayoutPos>,
     #[serde(default)]
     links: BTreeMap<String, LinkSpec>,
@@ -127,6 +129,7 @@ impl Scenario {
             faults: h.faults,
             traces: h.traces,
             slo: h.slo,
+            alerts: h.alerts,
             layout: h.layout,
             links: h.links,
         };

@@ -8,7 +8,7 @@ use super::steps::{is_false, is_one, is_zero, one, yes};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use super::faults::{FaultAction, FaultSpec, SloSpec, TraceSpec};
+pub use super::faults::{AlertSpec, FaultAction, FaultSpec, SloSpec, TraceSpec};
 
 /// A validated scenario. Build one with [`Scenario::from_toml_str`],
 /// [`Scenario::from_json_str`] or [`ScenarioDoc::build`]; deserialising it
@@ -38,6 +38,9 @@ pub struct Scenario {
     /// The service-level objective the report judges the run against.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slo: Option<SloSpec>,
+    /// Alert rules on the SLO, by name (they watch; they change nothing).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub alerts: BTreeMap<String, AlertSpec>,
     /// Where the page draws each node (optional; the engine ignores it).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub layout: BTreeMap<String, LayoutPos>,

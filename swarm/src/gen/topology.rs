@@ -191,10 +191,12 @@ fn top_level(v: &mut Values, nodes: Map<String, Value>) -> Value {
             json!(Gen::round3(duration * v.g.uniform(0.0, 0.5))),
         );
     }
+    let mut window_s = 1.0;
     if v.g.chance(0.5) {
+        window_s = v.secs(0.05, 5.0);
         doc.insert(
             "metrics".into(),
-            json!({ "window_s": v.secs(0.05, 5.0), "max_windows": v.int(1, 300, 100_000) }),
+            json!({ "window_s": window_s, "max_windows": v.int(1, 300, 100_000) }),
         );
     }
     if v.g.chance(0.5) {
@@ -208,6 +210,9 @@ fn top_level(v: &mut Values, nodes: Map<String, Value>) -> Value {
             "slo".into(),
             json!({ "latency_s": v.secs(1e-3, 2.0), "target": Gen::round3(v.g.uniform(0.5, 0.999)) }),
         );
+        if v.g.chance(0.5) {
+            doc.insert("alerts".into(), alerts(v, window_s));
+        }
     }
     if v.g.chance(0.2) {
         let mut layout = Map::new();
@@ -223,6 +228,27 @@ fn top_level(v: &mut Values, nodes: Map<String, Value>) -> Value {
     }
     doc.insert("nodes".into(), Value::Object(nodes));
     Value::Object(doc)
+}
+
+/// Alert rules whose windows are whole metrics windows of `window_s`.
+fn alerts(v: &mut Values, window_s: f64) -> Value {
+    let mut a = Map::new();
+    for i in 0..v.g.int(1, 3) {
+        let long = v.int(1, 60, 100_000);
+        let short = v.g.int(1, long);
+        let rule = if v.g.chance(0.5) {
+            json!({ "kind": "threshold", "window_s": long as f64 * window_s, "above": v.prob(0.05) })
+        } else {
+            json!({
+                "kind": "burn_rate",
+                "long_s": long as f64 * window_s,
+                "short_s": short as f64 * window_s,
+                "above": Gen::round3(v.g.uniform(0.5, 20.0)),
+            })
+        };
+        a.insert(format!("alert{i}"), rule);
+    }
+    Value::Object(a)
 }
 
 fn queue(v: &mut Values, m: &mut Map<String, Value>) {

@@ -7,6 +7,7 @@
 mod program;
 mod start;
 
+use super::alerts::{AlertCfg, AlertRule};
 use super::config::*;
 use super::streams::{StreamId, StreamNames};
 use crate::cache::{KeySampler, Policy as CachePolicyRt};
@@ -77,9 +78,40 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Config, ScenarioError> {
             })
             .collect(),
         slo: sc.slo.as_ref().map(|s| (secs_to_ns(s.latency_s), s.target)),
+        alerts: alerts(sc),
         trace_every: sc.traces.every,
         trace_keep: sc.traces.keep,
     })
+}
+
+/// The alert rules, their spans in whole metrics windows (validation: at
+/// least one each, and only with an SLO).
+fn alerts(sc: &Scenario) -> Vec<AlertCfg> {
+    let w = sc.metrics.window_s;
+    let windows = |s: f64| ((s / w).round() as usize).max(1);
+    let budget = sc.slo.as_ref().map_or(1.0, |s| 1.0 - s.target);
+    sc.alerts
+        .iter()
+        .map(|(name, a)| AlertCfg {
+            name: name.clone(),
+            rule: match *a {
+                AlertSpec::Threshold { window_s, above } => AlertRule::Threshold {
+                    windows: windows(window_s),
+                    above,
+                },
+                AlertSpec::BurnRate {
+                    long_s,
+                    short_s,
+                    above,
+                } => AlertRule::BurnRate {
+                    long: windows(long_s),
+                    short: windows(short_s),
+                    above,
+                    budget,
+                },
+            },
+        })
+        .collect()
 }
 
 struct Builder<'a> {

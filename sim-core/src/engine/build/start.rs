@@ -46,6 +46,7 @@ impl Sim {
             locks: Locks::with_len(cfg.locks.len()),
             faults,
             stats: Stats::new(cfg.nodes.len(), cfg.sources.len()),
+            alerts: super::super::alerts::Alerts::new(&cfg.alerts),
             tracer: Tracer::new(cfg.trace_every, cfg.trace_keep),
             links: cfg
                 .links

@@ -67,6 +67,7 @@ impl Sim {
             self.move_pool(i, from, to);
         }
         self.migrate_links(&old);
+        self.alerts.migrate(&old.alerts, &self.cfg.alerts);
         if pools_changed || limits_changed(&old, &self.cfg) {
             self.reconnect_pools();
         }

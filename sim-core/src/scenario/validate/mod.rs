@@ -279,6 +279,7 @@ fn top(sc: &Scenario) -> R {
         num("slo.latency_s", slo.latency_s)?;
         num("slo.target", slo.target)?;
     }
+    alerts(sc)?;
     if sc.nodes.is_empty() {
         return Err(err("nodes", "a scenario needs at least one node"));
     }
@@ -308,6 +309,66 @@ fn top(sc: &Scenario) -> R {
             "nodes",
             "a scenario needs at least one source node (kind = \"source\")",
         ));
+    }
+    Ok(())
+}
+
+/// Metrics windows an alert may look back over: its memory is one pair
+/// of counts a window.
+pub const MAX_ALERT_WINDOWS: f64 = 100_000.0;
+
+/// Alert rules: on an SLO, over whole metrics windows, a short window no
+/// longer than the long one.
+fn alerts(sc: &Scenario) -> R {
+    let w = sc.metrics.window_s;
+    for (n, a) in &sc.alerts {
+        let p = format!("alerts.{n}");
+        name(&p, n)?;
+        if sc.slo.is_none() {
+            return Err(err(
+                &p,
+                "an alert watches the SLO: add slo = { latency_s = ..., target = ... }",
+            ));
+        }
+        let windows: Vec<(&str, f64)> = match a {
+            AlertSpec::Threshold { window_s, above } => {
+                num(&format!("{p}.above"), *above)?;
+                if *above >= 1.0 {
+                    return Err(err(
+                        format!("{p}.above"),
+                        format!("a fraction of requests, below 1, got {above}"),
+                    ));
+                }
+                vec![("window_s", *window_s)]
+            }
+            AlertSpec::BurnRate {
+                long_s,
+                short_s,
+                above,
+            } => {
+                num(&format!("{p}.above"), *above)?;
+                if short_s > long_s {
+                    return Err(err(
+                        format!("{p}.short_s"),
+                        format!("at most long_s ({long_s} s), got {short_s}"),
+                    ));
+                }
+                vec![("long_s", *long_s), ("short_s", *short_s)]
+            }
+        };
+        for (f, s) in windows {
+            let at = format!("{p}.{f}");
+            num(&at, s)?;
+            if s < w || s / w > MAX_ALERT_WINDOWS {
+                return Err(err(
+                    at,
+                    format!(
+                        "between one and {MAX_ALERT_WINDOWS} metrics windows \
+                         (metrics.window_s = {w} s), got {s} s"
+                    ),
+                ));
+            }
+        }
     }
     Ok(())
 }

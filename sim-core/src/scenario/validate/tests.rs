@@ -547,3 +547,45 @@ fn a_cache_entry_size_is_bounded() {
     // Each value of 1 GB fits u64 bytes 4e9 times over.
     assert!(b.max * 1000.0 * f64::from(u32::MAX) < u64::MAX as f64);
 }
+
+#[test]
+fn alert_rules_are_refused_without_an_slo_or_with_windows_out_of_step() {
+    let text = |slo: &str, alert: &str| {
+        format!(
+            r#"version = 1
+            name = "a"
+            metrics = {{ window_s = 5 }}
+            {slo}
+            [alerts.page]
+            {alert}
+            [nodes.src]
+            kind = "source"
+            target = "api"
+            arrival = {{ process = "poisson", rate = 10 }}
+            [nodes.api]
+            kind = "service"
+            service = {{ dist = "exponential", mean_s = 0.01 }}
+            "#
+        )
+    };
+    let slo = "slo = { latency_s = 0.5 }";
+    let ok = r#"kind = "burn_rate"
+            long_s = 3600
+            short_s = 300
+            above = 14.4"#;
+    assert!(Scenario::from_toml_str(&text(slo, ok)).is_ok());
+    let refused = |slo: &str, alert: &str| Scenario::from_toml_str(&text(slo, alert)).unwrap_err();
+    let e = refused("", ok);
+    assert_eq!(e.path, "alerts.page", "{e}");
+    assert!(e.message.contains("SLO"), "{e}");
+    let e = refused(slo, &ok.replace("short_s = 300", "short_s = 7200"));
+    assert_eq!(e.path, "alerts.page.short_s", "{e}");
+    // A window shorter than one metrics window (5 s) cannot be evaluated.
+    let e = refused(slo, &ok.replace("short_s = 300", "short_s = 1"));
+    assert_eq!(e.path, "alerts.page.short_s", "{e}");
+    assert!(e.message.contains("metrics windows"), "{e}");
+    let e = refused(slo, "kind = \"threshold\"\nwindow_s = 60\nabove = 1.5");
+    assert_eq!(e.path, "alerts.page.above", "{e}");
+    let e = refused(slo, "kind = \"page_me\"\nwindow_s = 60\nabove = 0.1");
+    assert!(e.path.starts_with("alerts.page"), "{e}");
+}
