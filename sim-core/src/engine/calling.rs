@@ -329,20 +329,32 @@ impl Sim {
             self.resolve(call, Outcome::Ok);
         } else {
             self.edges[edge].stats.errors += 1;
-            self.attempt_failed(call, outcome);
+            if self.still_open(call) {
+                self.attempt_failed(call, outcome);
+            }
         }
     }
 
     pub(super) fn on_attempt_timeout(&mut self, call: Ref, attempt: u8) {
         if let Some(edge) = self.close_attempt(call, attempt, false) {
             self.edges[edge].stats.timeouts += 1;
-            self.attempt_failed(call, Outcome::Timeout);
+            if self.still_open(call) {
+                self.attempt_failed(call, Outcome::Timeout);
+            }
         }
     }
 
     /// Ends attempt `attempt` of a call (answer or timeout): stops awaiting
-    /// it, gives back its pool connection and tells the breaker. Returns the
-    /// call's edge, or `None` if the attempt was no longer awaited.
+    /// it, tells the breaker and, if the attempt failed, gives back its pool
+    /// connection. Returns the call's edge, or `None` if the attempt was no
+    /// longer awaited.
+    ///
+    /// A good answer resolves the call, and `resolve` gives the connection
+    /// back once the call is marked resolved: handed to a waiter here, it
+    /// could set off same-instant work (a zero-delay delivery to a replica
+    /// that is then killed, failing a hedge of this very call) that
+    /// resolved the call as failed before its good answer (found by the
+    /// swarm, corpus `pool-grant-kills-own-hedge`).
     #[inline]
     fn close_attempt(&mut self, call: Ref, attempt: u8, ok: bool) -> Option<usize> {
         let now = self.now();
@@ -352,13 +364,19 @@ impl Sim {
         }
         let pooled = c.close(attempt);
         let edge = c.edge as usize;
-        if pooled {
-            self.release_pool(call, attempt);
-        }
         if let Some(b) = &mut self.edges[edge].breaker {
             b.record(now, ok);
         }
+        if pooled && !ok {
+            self.release_pool(call, attempt);
+        }
         Some(edge)
+    }
+
+    /// The call is live and unresolved: giving back a connection (which
+    /// may hand it to a waiter, and so on) did not end it.
+    fn still_open(&self, call: Ref) -> bool {
+        self.calls.get(call).is_some_and(|c| !c.resolved)
     }
 
     pub(super) fn on_hedge(&mut self, call: Ref) {
