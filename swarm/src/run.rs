@@ -159,7 +159,7 @@ impl<'a> Runner<'a> {
     /// The first run: in chunks, watching for stalls, memory and budget.
     fn advance_first(&mut self, t: Time) -> Result<bool, Failure> {
         let mut still = self.sim.now();
-        let mut still_events = self.sim.events();
+        let mut from = (self.sim.events(), self.sim.work());
         loop {
             let reached = match self.sim.run_until_bounded(t, CHUNK) {
                 Ok(reached) => reached,
@@ -168,8 +168,8 @@ impl<'a> Runner<'a> {
             let now = self.sim.now();
             if now != still {
                 still = now;
-                still_events = self.sim.events();
-            } else if self.sim.events() - still_events >= self.backstop() {
+                from = (self.sim.events(), self.sim.work());
+            } else if self.past_backstop(from) {
                 return Err(self.stall());
             }
             if memory::live() > self.limits.soft_bytes {
@@ -181,13 +181,11 @@ impl<'a> Runner<'a> {
             if self.sim.work() >= self.limits.max_work {
                 // Finish this instant, then stop here.
                 let stop = self.sim.now();
-                let from = self.sim.events();
+                let from = (self.sim.events(), self.sim.work());
                 loop {
                     match self.sim.run_until_bounded(stop, CHUNK) {
                         Ok(true) => break,
-                        Ok(false) if self.sim.events() - from >= self.backstop() => {
-                            return Err(self.stall())
-                        }
+                        Ok(false) if self.past_backstop(from) => return Err(self.stall()),
                         Ok(false) => {}
                         Err(e) => return self.halt(e),
                     }
@@ -235,6 +233,13 @@ impl<'a> Runner<'a> {
     /// closed loop with zero think time against a restarting service).
     fn backstop(&self) -> u64 {
         self.limits.stall_events.saturating_mul(2)
+    }
+
+    /// Since `from` (events, work) at this instant, past the backstop: in
+    /// events, or in work at ten times it (as the engine's guard counts).
+    fn past_backstop(&self, from: (u64, u64)) -> bool {
+        self.sim.events() - from.0 >= self.backstop()
+            || self.sim.work() - from.1 >= self.backstop().saturating_mul(10)
     }
 
     fn stall(&self) -> Failure {

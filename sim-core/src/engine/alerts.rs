@@ -15,33 +15,32 @@ use crate::calendar::ns_to_secs;
 use crate::report::AlertReport;
 use std::collections::{BTreeMap, VecDeque};
 
-/// A rule, in metrics windows.
+/// A rule. Its spans are durations, turned into whole metrics windows
+/// when evaluated: the CLI may widen the window before a run starts
+/// (`Sim::auto_window`), and a span must keep its length in time.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum AlertRule {
-    /// Bad fraction over the last `windows` above `above`.
-    Threshold { windows: usize, above: f64 },
+    /// Bad fraction over the last `span` above `above`.
+    Threshold { span: Time, above: f64 },
     /// Bad fraction / `budget` above `above` over both the last `long` and
-    /// the last `short` windows.
+    /// the last `short`.
     BurnRate {
-        long: usize,
-        short: usize,
+        long: Time,
+        short: Time,
         above: f64,
         budget: f64,
     },
 }
 
 impl AlertRule {
-    /// Windows the rule looks back over.
-    fn span(&self) -> usize {
+    /// The long and the short span in windows of `window` (at least one
+    /// each). A threshold has one span: its short span is the same, so the
+    /// running sums of a rule need not know its kind.
+    fn windows(&self, window: Time) -> (usize, usize) {
+        let n = |span: Time| ((span as f64 / window as f64).round() as usize).max(1);
         match *self {
-            AlertRule::Threshold { windows, .. } => windows,
-            AlertRule::BurnRate { long, .. } => long,
-        }
-    }
-    fn short_span(&self) -> usize {
-        match *self {
-            AlertRule::Threshold { windows, .. } => windows,
-            AlertRule::BurnRate { short, .. } => short,
+            AlertRule::Threshold { span, .. } => (n(span), n(span)),
+            AlertRule::BurnRate { long, short, .. } => (n(long), n(short)),
         }
     }
     /// Whether the rule fires on these (bad, ended) sums.
@@ -69,7 +68,7 @@ const LISTED_EPISODES: usize = 50;
 /// One rule's state.
 #[derive(Default)]
 struct Watch {
-    /// (bad, ended) per window, newest last; at most the rule's span.
+    /// (bad, ended) per window, newest last; at most the rule's long span.
     recent: VecDeque<(u64, u64)>,
     long: (u64, u64),
     short: (u64, u64),
@@ -84,21 +83,27 @@ struct Watch {
 }
 
 impl Watch {
-    /// The window ending at `now` closed with `bad` of `ended` requests bad.
-    fn close_window(&mut self, rule: &AlertRule, now: Time, bad: u64, ended: u64) {
+    /// Adds a window's counts to the running sums, dropping what falls
+    /// out of the spans `(long, short)`.
+    fn push(&mut self, (long, short): (usize, usize), counts: (u64, u64)) {
         let add = |s: &mut (u64, u64), (b, e): (u64, u64)| *s = (s.0 + b, s.1 + e);
         let sub = |s: &mut (u64, u64), (b, e): (u64, u64)| *s = (s.0 - b, s.1 - e);
-        self.recent.push_back((bad, ended));
-        add(&mut self.long, (bad, ended));
-        add(&mut self.short, (bad, ended));
+        self.recent.push_back(counts);
+        add(&mut self.long, counts);
+        add(&mut self.short, counts);
         let n = self.recent.len();
-        if n > rule.short_span() {
-            sub(&mut self.short, self.recent[n - 1 - rule.short_span()]);
+        if n > short {
+            sub(&mut self.short, self.recent[n - 1 - short]);
         }
-        if n > rule.span() {
+        if n > long {
             let old = self.recent.pop_front().expect("a window");
             sub(&mut self.long, old);
         }
+    }
+
+    /// The window ending at `now` closed with `bad` of `ended` requests bad.
+    fn close_window(&mut self, rule: &AlertRule, window: Time, now: Time, bad: u64, ended: u64) {
+        self.push(rule.windows(window), (bad, ended));
         match (self.since, rule.fires(self.long, self.short)) {
             (None, true) => {
                 self.since = Some(now);
@@ -108,15 +113,45 @@ impl Watch {
                     self.episodes.push((now, None));
                 }
             }
-            (Some(since), false) => {
-                self.since = None;
-                self.fired_for += now - since;
-                if let Some(last @ (_, None)) = self.episodes.last_mut() {
-                    last.1 = Some(now);
-                }
-            }
+            (Some(_), false) => self.stop(now),
             _ => {}
         }
+    }
+
+    /// An episode ends at `now`.
+    fn stop(&mut self, now: Time) {
+        if let Some(since) = self.since.take() {
+            self.fired_for += now - since;
+            if let Some(last @ (_, None)) = self.episodes.last_mut() {
+                last.1 = Some(now);
+            }
+        }
+    }
+
+    /// A rule changed at `now`: the new one keeps the old one's record
+    /// (an episode in progress ends here) and looks back over `history`,
+    /// the windows the run still holds, oldest first; it fires again only
+    /// when the new rule's own sums say so.
+    fn restart(
+        mut self,
+        rule: &AlertRule,
+        window: Time,
+        now: Time,
+        history: &[(u64, u64)],
+    ) -> Watch {
+        self.stop(now);
+        let mut w = Watch {
+            fired: self.fired,
+            first: self.first,
+            fired_for: self.fired_for,
+            episodes: self.episodes,
+            ..Watch::default()
+        };
+        let spans = rule.windows(window);
+        for &c in &history[history.len().saturating_sub(spans.0)..] {
+            w.push(spans, c);
+        }
+        w
     }
 
     fn report(&self, now: Time) -> AlertReport {
@@ -148,27 +183,47 @@ impl Alerts {
         }
     }
 
-    /// A window closed at `now`: every rule sees its counts.
-    pub(crate) fn close_window(&mut self, cfg: &[AlertCfg], now: Time, bad: u64, ended: u64) {
+    /// A window of width `window` closed at `now`: every rule sees its
+    /// counts.
+    pub(crate) fn close_window(
+        &mut self,
+        cfg: &[AlertCfg],
+        window: Time,
+        now: Time,
+        (bad, ended): (u64, u64),
+    ) {
         for (w, c) in self.watches.iter_mut().zip(cfg) {
-            w.close_window(&c.rule, now, bad, ended);
+            w.close_window(&c.rule, window, now, bad, ended);
         }
     }
 
-    /// A live reconfiguration: a rule whose name and definition are
-    /// unchanged keeps its state; a new or changed one starts watching now.
-    pub(crate) fn migrate(&mut self, old: &[AlertCfg], new: &[AlertCfg]) {
+    /// A live reconfiguration at `now`: a rule whose name and definition
+    /// are unchanged keeps its state; a changed one (same name) keeps its
+    /// record and looks back over `history` (the kept windows' counts,
+    /// oldest first) under its new definition; a new one starts with that
+    /// history and no record.
+    pub(crate) fn migrate(
+        &mut self,
+        old: &[AlertCfg],
+        new: &[AlertCfg],
+        window: Time,
+        now: Time,
+        history: &[(u64, u64)],
+    ) {
         let mut kept: Vec<Option<Watch>> = std::mem::take(&mut self.watches)
             .into_iter()
             .map(Some)
             .collect();
+        let mut take = |pick: &dyn Fn(&AlertCfg) -> bool| {
+            old.iter().position(pick).and_then(|i| kept[i].take())
+        };
         self.watches = new
             .iter()
-            .map(|c| {
-                old.iter()
-                    .position(|o| o == c)
-                    .and_then(|i| kept[i].take())
+            .map(|c| match take(&|o| o == c) {
+                Some(same) => same,
+                None => take(&|o| o.name == c.name)
                     .unwrap_or_default()
+                    .restart(&c.rule, window, now, history),
             })
             .collect();
     }
@@ -187,13 +242,14 @@ mod tests {
 
     const S: Time = 1_000_000_000;
 
+    /// Whether the rule is firing after each window (1 s wide).
     fn fired_at(rule: AlertRule, windows: &[(u64, u64)]) -> Vec<bool> {
         let mut w = Watch::default();
         windows
             .iter()
             .enumerate()
             .map(|(i, &(b, e))| {
-                w.close_window(&rule, (i as Time + 1) * S, b, e);
+                w.close_window(&rule, S, (i as Time + 1) * S, b, e);
                 w.since.is_some()
             })
             .collect()
@@ -204,17 +260,17 @@ mod tests {
         // Over 2 windows, above 10% bad: 0/10, then 5/10 (5/20 = 25%),
         // 0/10 (5/20), 0/10 (0/20), 3/10 (3/20 = 15%).
         let rule = AlertRule::Threshold {
-            windows: 2,
+            span: 2 * S,
             above: 0.1,
         };
-        let seen = fired_at(rule.clone(), &[(0, 10), (5, 10), (0, 10), (0, 10), (3, 10)]);
-        assert_eq!(seen, [false, true, true, false, true]);
+        let counts = [(0, 10), (5, 10), (0, 10), (0, 10), (3, 10)];
+        assert_eq!(
+            fired_at(rule.clone(), &counts),
+            [false, true, true, false, true]
+        );
         let mut w = Watch::default();
-        for (i, &(b, e)) in [(0, 10), (5, 10), (0, 10), (0, 10), (3, 10)]
-            .iter()
-            .enumerate()
-        {
-            w.close_window(&rule, (i as Time + 1) * S, b, e);
+        for (i, &(b, e)) in counts.iter().enumerate() {
+            w.close_window(&rule, S, (i as Time + 1) * S, b, e);
         }
         let r = w.report(6 * S);
         assert_eq!(r.fired, 2);
@@ -226,12 +282,24 @@ mod tests {
     }
 
     #[test]
+    fn a_span_keeps_its_length_when_the_window_widens() {
+        // 10 s over 1 s windows is 10 windows, over 5 s windows 2.
+        let rule = AlertRule::Threshold {
+            span: 10 * S,
+            above: 0.0,
+        };
+        assert_eq!(rule.windows(S), (10, 10));
+        assert_eq!(rule.windows(5 * S), (2, 2));
+        assert_eq!(rule.windows(60 * S), (1, 1), "at least one window");
+    }
+
+    #[test]
     fn a_burn_rate_needs_both_windows_to_burn() {
         // Budget 1% (a 99% SLO), page at 10x: more than 10% bad over both
         // the last 4 windows and the last 1.
         let rule = AlertRule::BurnRate {
-            long: 4,
-            short: 1,
+            long: 4 * S,
+            short: S,
             above: 10.0,
             budget: 0.01,
         };
@@ -252,7 +320,7 @@ mod tests {
     #[test]
     fn no_requests_is_no_evidence() {
         let rule = AlertRule::Threshold {
-            windows: 1,
+            span: S,
             above: 0.0,
         };
         assert_eq!(
@@ -262,18 +330,28 @@ mod tests {
     }
 
     #[test]
-    fn a_reconfiguration_keeps_unchanged_rules_and_restarts_changed_ones() {
+    fn a_reconfiguration_keeps_unchanged_rules_and_the_record_of_changed_ones() {
         let rule = |above| AlertCfg {
             name: "page".into(),
-            rule: AlertRule::Threshold { windows: 1, above },
+            rule: AlertRule::Threshold { span: 2 * S, above },
         };
         let old = vec![rule(0.1)];
         let mut a = Alerts::new(&old);
-        a.close_window(&old, S, 5, 10);
-        a.migrate(&old, &old);
-        assert_eq!(a.report(&old, 2 * S)["page"].fired, 1);
+        a.close_window(&old, S, S, (5, 10));
+        a.migrate(&old, &old, S, S, &[]);
+        let r = &a.report(&old, 2 * S)["page"];
+        assert_eq!((r.fired, r.firing_at_end), (1, true));
+        // Changed at 2 s: the episode in progress ends there, the record
+        // stays, and the new rule (above 60%) looks back over the kept
+        // windows: 5/10 is below its line, so it does not fire.
         let new = vec![rule(0.6)];
-        a.migrate(&old, &new);
-        assert_eq!(a.report(&new, 2 * S)["page"].fired, 0);
+        a.migrate(&old, &new, S, 2 * S, &[(5, 10)]);
+        let r = &a.report(&new, 3 * S)["page"];
+        assert_eq!((r.fired, r.firing_at_end), (1, false));
+        assert_eq!(r.episodes, vec![[1.0, 2.0]]);
+        // Its sums hold the history: one more window at 9/10 makes
+        // 14/20 = 70% over its 2 windows: it fires.
+        a.close_window(&new, S, 3 * S, (9, 10));
+        assert_eq!(a.report(&new, 3 * S)["page"].fired, 2);
     }
 }

@@ -240,7 +240,7 @@ impl Sim {
         if let Some(h) = e.handshake {
             // No keep-alive: a new connection first, each of its round
             // trips the hop there and back, and the callee's key exchange.
-            let rng = self.streams.get(e.stream);
+            let rng = self.streams.get(h.stream);
             for _ in 0..2 * h.round_trips {
                 delay = delay.saturating_add(e.hop.sample(rng));
             }

@@ -434,6 +434,8 @@ pub(crate) struct Handshake {
     pub round_trips: u32,
     /// The callee's worker time.
     pub cpu: Time,
+    /// The handshake's hop draws.
+    pub stream: StreamId,
 }
 
 #[derive(Clone)]

@@ -1,9 +1,11 @@
 //! The run's two guards, so that no scenario can hang the host or fill its
 //! memory, whatever numbers it holds:
 //! - simulated time must advance: a million events in a row at one instant
-//!   means something repeats in zero simulated time (a zero delay, think
-//!   time, backoff or service time in a loop). The run stops, naming the
-//!   events and nodes that repeat, and the seed.
+//!   (or ten million units of work: events and the calls they make, for a
+//!   loop whose every turn fans out thousands of calls) means something
+//!   repeats in zero simulated time (a zero delay, think time, backoff or
+//!   service time in a loop). The run stops, naming the events and nodes
+//!   that repeat, and the seed.
 //! - the requests the simulated system holds at once stay within a budget:
 //!   an overloaded unbounded queue is the simulated system's problem, so the
 //!   run stops with the node that holds the most, before the host's memory
@@ -26,6 +28,13 @@ use crate::calendar::{ns_to_secs, Time};
 /// fan-out of thousands) puts a few events per request at one instant;
 /// a million with the clock standing still is a loop.
 pub const STALL_EVENTS: u64 = 1_000_000;
+
+/// Work (events and calls made) at one instant, per event of the stall
+/// threshold, after which the run stops as a zero-time loop: a loop whose
+/// turns each fan out 10,000 calls stops after 1,000 turns, not 10^6. A
+/// real burst stays far below: 1,000 users waking together, each request
+/// fanning out 1,000 calls, is 10^6 calls.
+const STALL_WORK_PER_EVENT: u64 = 10;
 
 /// The last events of a stall are tallied by (event, node) to name the loop.
 const TALLY_EVENTS: u64 = 4096;
@@ -100,8 +109,9 @@ pub struct StatisticsOverBudget {
 pub struct Stall {
     /// The instant the clock stood still at.
     pub at: Time,
-    /// Events in a row at that instant.
+    /// Events in a row at that instant, and the calls they made.
     pub events: u64,
+    pub calls: u64,
     pub seed: u64,
     /// What the last events were, most frequent first.
     pub looping: Vec<LoopSite>,
@@ -142,9 +152,10 @@ impl std::fmt::Display for RunError {
                 write!(
                     f,
                     "simulated time stopped advancing at t = {} s: {} events in a row at that \
-                     instant (seed {}). What repeats: ",
+                     instant, making {} calls (seed {}). What repeats: ",
                     ns_to_secs(s.at),
                     s.events,
+                    s.calls,
                     s.seed
                 )?;
                 for (i, l) in s.looping.iter().enumerate() {
@@ -200,6 +211,8 @@ pub(crate) struct Guard {
     /// The instant of the last event, and how many events in a row came at it.
     still_at: Time,
     still: u64,
+    /// Work done when the clock reached `still_at`.
+    still_from: u64,
     /// (event, node, callee or NONE, count) of the last events of a stall.
     tally: Vec<(&'static str, u32, u32, u64)>,
     stall_events: u64,
@@ -207,11 +220,19 @@ pub(crate) struct Guard {
     halted: Option<RunError>,
 }
 
+impl Guard {
+    /// Work at one instant that makes a stall.
+    fn stall_work(&self) -> u64 {
+        self.stall_events.saturating_mul(STALL_WORK_PER_EVENT)
+    }
+}
+
 impl Default for Guard {
     fn default() -> Self {
         Guard {
             still_at: 0,
             still: 0,
+            still_from: 0,
             tally: Vec::new(),
             stall_events: STALL_EVENTS,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
@@ -229,7 +250,8 @@ impl Sim {
     }
 
     /// Sets how many events in a row at one instant make a stall (at least
-    /// 2; the default is [`STALL_EVENTS`]).
+    /// 2; the default is [`STALL_EVENTS`]); ten times as much work (events
+    /// and calls) at one instant does too.
     pub fn set_stall_events(&mut self, events: u64) {
         self.guard.stall_events = events.max(2);
     }
@@ -251,17 +273,21 @@ impl Sim {
     /// Checks an event popped at `t`, before it is handled.
     #[inline(always)]
     pub(super) fn guard_event(&mut self, t: Time, ev: &Event) -> Result<(), RunError> {
+        let work = self.work();
         let g = &mut self.guard;
         if t != g.still_at {
             g.still_at = t;
             g.still = 0;
+            g.still_from = work;
             if !g.tally.is_empty() {
                 g.tally.clear();
             }
         } else {
             g.still += 1;
-            if g.still >= g.stall_events.saturating_sub(TALLY_EVENTS) {
-                self.tally(ev)?;
+            if g.still >= g.stall_events.saturating_sub(TALLY_EVENTS)
+                || work - g.still_from >= g.stall_work().saturating_sub(g.stall_work() / 10)
+            {
+                self.tally(ev, work)?;
             }
         }
         // Requests every event (one load and a compare: an event can start
@@ -274,7 +300,7 @@ impl Sim {
     }
 
     #[cold]
-    fn tally(&mut self, ev: &Event) -> Result<(), RunError> {
+    fn tally(&mut self, ev: &Event, work: u64) -> Result<(), RunError> {
         let (event, node, peer) = self.event_site(ev);
         let tally = &mut self.guard.tally;
         match tally
@@ -284,7 +310,8 @@ impl Sim {
             Some(s) => s.3 += 1,
             None => tally.push((event, node, peer, 1)),
         }
-        if self.guard.still < self.guard.stall_events {
+        let g = &self.guard;
+        if g.still < g.stall_events && work - g.still_from < g.stall_work() {
             return Ok(());
         }
         let mut sites = std::mem::take(&mut self.guard.tally);
@@ -309,6 +336,7 @@ impl Sim {
         let err = RunError::Stalled(Stall {
             at: self.guard.still_at,
             events: self.guard.still,
+            calls: work - self.guard.still_from - self.guard.still,
             seed: self.cfg.seed,
             looping,
         });

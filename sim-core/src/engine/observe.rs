@@ -133,12 +133,7 @@ impl Sim {
         let keep = self.cfg.max_windows;
         let slo = self.cfg.slo.is_some();
         self.stats.close_window(now, nodes, slo, keep);
-        if !self.cfg.alerts.is_empty() {
-            let w = self.stats.windows().back().expect("the window just closed");
-            let ended = w.completed + w.failed;
-            let bad = ended.saturating_sub(w.slo_good.unwrap_or(ended));
-            self.alerts.close_window(&self.cfg.alerts, now, bad, ended);
-        }
+        self.feed_alerts(now);
         self.cal
             .schedule(now.saturating_add(self.cfg.window), Event::Window);
         #[cfg(debug_assertions)]
@@ -150,6 +145,22 @@ impl Sim {
                 self.cfg.seed, v.violations
             );
         }
+    }
+
+    /// The alert rules see the window that just closed.
+    fn feed_alerts(&mut self, now: super::Time) {
+        if self.cfg.alerts.is_empty() {
+            return;
+        }
+        let w = self.stats.windows().back().expect("the window just closed");
+        let counts = alert_counts(w);
+        (self.alerts).close_window(&self.cfg.alerts, self.cfg.window, now, counts);
+    }
+
+    /// The kept windows' (bad, ended) counts, oldest first: what a changed
+    /// alert rule looks back over.
+    pub(super) fn alert_history(&self) -> Vec<(u64, u64)> {
+        self.stats.windows().iter().map(alert_counts).collect()
     }
 
     /// Completed windows of the time series, oldest first.
@@ -563,4 +574,11 @@ impl Sim {
         self.tracer
             .slowest(&|n| self.cfg.nodes[n as usize].name.clone())
     }
+}
+
+/// A window's root requests that ended, and how many of them were bad for
+/// the SLO (failed, or slower than its latency).
+fn alert_counts(w: &Window) -> (u64, u64) {
+    let ended = w.completed + w.failed;
+    (ended.saturating_sub(w.slo_good.unwrap_or(ended)), ended)
 }

@@ -395,3 +395,43 @@ fn a_bounded_run_counts_the_calls_an_event_makes() {
         .unwrap();
     assert!(sim.work() > before);
 }
+
+/// A zero-time loop whose every turn fans out 1,000 calls, 999 of them
+/// refused at once by a pool of one connection that lets nobody wait (no
+/// event each): the stall guard counts work too, so it stops after about
+/// 10 x the threshold in work (50,000 units: some 50 turns), not after
+/// the threshold's 5,000 events (about 1,700 turns, 1.7 million calls; at
+/// the default threshold, 300 million).
+#[test]
+fn a_zero_time_loop_that_fans_out_stops_on_its_work() {
+    let sc = scenario(
+        r#"
+        version = 1
+        name = "zero-time fan-out loop"
+        duration_s = 30
+        [nodes.src]
+        kind = "source"
+        target = "api"
+        arrival = { process = "closed", users = 10, think = { dist = "constant", value_s = 0 } }
+        [nodes.api]
+        kind = "service"
+        workers = 100
+        pools = { p = { size = 1, max_waiters = 0 } }
+        steps = [ { call = { to = "dep", count = 1000, parallel = true, pool = "p" } } ]
+        [nodes.dep]
+        kind = "external"
+        latency = { dist = "constant", value_s = 0 }
+        "#,
+    );
+    let mut sim = Sim::new(&sc, 3).unwrap();
+    sim.set_stall_events(5_000);
+    let err = sim.run_for(sc.duration_s).unwrap_err();
+    let RunError::Stalled(s) = &err else {
+        panic!("expected a stall, got {err}");
+    };
+    assert_eq!(s.at, 0);
+    assert!(s.events < 5_000, "{s:?}");
+    assert!(s.events + s.calls >= 50_000 && s.calls > 40_000, "{s:?}");
+    assert!(err.to_string().contains("calls"), "{err}");
+    assert!(!s.looping.is_empty(), "the loop is named: {err}");
+}

@@ -374,7 +374,11 @@ fn without_keep_alive_each_call_pays_the_handshake_round_trips_and_cpu() {
 /// 100 requests/s to an api that answers in 1 ms; from 50 s to 70 s half
 /// of them fail. The SLO: 99% within 100 ms. Two alert rules watch it.
 fn alerted(seed: u64) -> Report {
-    let sc = scn(r#"duration_s = 100
+    run(&alerted_scenario(), seed)
+}
+
+fn alerted_scenario() -> Scenario {
+    scn(r#"duration_s = 100
 metrics = { window_s = 1 }
 slo = { latency_s = 0.1, target = 0.99 }
 [alerts.threshold]
@@ -400,8 +404,7 @@ duration_s = 20
 target = "api"
 kind = "errors"
 p = 0.5
-"#);
-    run(&sc, seed)
+"#)
 }
 
 #[test]
@@ -429,4 +432,17 @@ fn alert_rules_fire_when_their_windows_say_so() {
         assert!((73.0..=74.0).contains(&end), "seed {seed}: {b:?}");
         assert!(!b.firing_at_end && (b.firing_s - (end - start)).abs() < 1e-9);
     }
+}
+
+#[test]
+fn an_alert_span_keeps_its_length_when_the_cli_widens_the_window() {
+    // The CLI widens a long run's window (`auto_window`); here to 5 s.
+    // The threshold's 10 s are then 2 windows, not 10: the window ending
+    // at 55 s is all fault (50% bad over 5 of the 10 s: 25%, above 10%),
+    // so it fires at 55 s. Spans kept as counts of 1 s windows would
+    // stretch to 50 s and fire only at 65 s.
+    let mut sim = sim_core::Sim::new(&alerted_scenario(), 1).unwrap();
+    sim.set_window(5.0, 100);
+    let r = sim.run_for(100.0).unwrap();
+    assert_eq!(r.alerts["threshold"].episodes[0][0], 55.0, "{:?}", r.alerts);
 }

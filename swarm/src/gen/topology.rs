@@ -206,12 +206,13 @@ fn top_level(v: &mut Values, nodes: Map<String, Value>) -> Value {
         );
     }
     if v.g.chance(0.4) {
+        let target = Gen::round3(v.g.uniform(0.5, 0.999));
         doc.insert(
             "slo".into(),
-            json!({ "latency_s": v.secs(1e-3, 2.0), "target": Gen::round3(v.g.uniform(0.5, 0.999)) }),
+            json!({ "latency_s": v.secs(1e-3, 2.0), "target": target }),
         );
         if v.g.chance(0.5) {
-            doc.insert("alerts".into(), alerts(v, window_s));
+            doc.insert("alerts".into(), alerts(v, window_s, target));
         }
     }
     if v.g.chance(0.2) {
@@ -230,8 +231,9 @@ fn top_level(v: &mut Values, nodes: Map<String, Value>) -> Value {
     Value::Object(doc)
 }
 
-/// Alert rules whose windows are whole metrics windows of `window_s`.
-fn alerts(v: &mut Values, window_s: f64) -> Value {
+/// Alert rules whose windows are whole metrics windows of `window_s`, on
+/// an SLO of `target` (a burn rate can reach 1 / (1 - target)).
+fn alerts(v: &mut Values, window_s: f64, target: f64) -> Value {
     let mut a = Map::new();
     for i in 0..v.g.int(1, 3) {
         let long = v.int(1, 60, 100_000);
@@ -243,7 +245,7 @@ fn alerts(v: &mut Values, window_s: f64) -> Value {
                 "kind": "burn_rate",
                 "long_s": long as f64 * window_s,
                 "short_s": short as f64 * window_s,
-                "above": Gen::round3(v.g.uniform(0.5, 20.0)),
+                "above": Gen::round3(v.g.uniform(0.1, 0.95) / (1.0 - target)),
             })
         };
         a.insert(format!("alert{i}"), rule);

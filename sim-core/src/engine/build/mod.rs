@@ -84,11 +84,8 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Config, ScenarioError> {
     })
 }
 
-/// The alert rules, their spans in whole metrics windows (validation: at
-/// least one each, and only with an SLO).
+/// The alert rules (validation: only with an SLO).
 fn alerts(sc: &Scenario) -> Vec<AlertCfg> {
-    let w = sc.metrics.window_s;
-    let windows = |s: f64| ((s / w).round() as usize).max(1);
     let budget = sc.slo.as_ref().map_or(1.0, |s| 1.0 - s.target);
     sc.alerts
         .iter()
@@ -96,7 +93,7 @@ fn alerts(sc: &Scenario) -> Vec<AlertCfg> {
             name: name.clone(),
             rule: match *a {
                 AlertSpec::Threshold { window_s, above } => AlertRule::Threshold {
-                    windows: windows(window_s),
+                    span: secs_to_ns(window_s),
                     above,
                 },
                 AlertSpec::BurnRate {
@@ -104,8 +101,8 @@ fn alerts(sc: &Scenario) -> Vec<AlertCfg> {
                     short_s,
                     above,
                 } => AlertRule::BurnRate {
-                    long: windows(long_s),
-                    short: windows(short_s),
+                    long: secs_to_ns(long_s),
+                    short: secs_to_ns(short_s),
                     above,
                     budget,
                 },
@@ -238,6 +235,16 @@ impl<'a> Builder<'a> {
         });
         let build_dist =
             |d: &Option<DistSpec>| d.as_ref().map(|d| d.build()).unwrap_or(Dist::Constant(0));
+        // A stream of its own: turning keep-alive off or on leaves every
+        // other draw of the edge where it was (common random numbers).
+        let handshake = match &p.connection {
+            Some(c) if !c.keep_alive => Some(Handshake {
+                round_trips: c.handshake_round_trips,
+                cpu: secs_to_ns(c.handshake_cpu_s),
+                stream: self.stream(from, &format!("{purpose}->{to}:handshake")),
+            }),
+            _ => None,
+        };
         let mut e = EdgeCfg {
             from: self.index[from],
             to: self.index[to],
@@ -258,14 +265,7 @@ impl<'a> Builder<'a> {
                 .compression
                 .as_ref()
                 .map(|c| (c.ratio, c.cpu_s_per_mb * 1e9 / 1e6)),
-            handshake: p
-                .connection
-                .as_ref()
-                .filter(|c| !c.keep_alive)
-                .map(|c| Handshake {
-                    round_trips: c.handshake_round_trips,
-                    cpu: secs_to_ns(c.handshake_cpu_s),
-                }),
+            handshake,
             timeout: p.timeout_s.map(secs_to_ns),
             deadline_prop: p.deadline_propagation,
             retries: p.retries.as_ref().map(|r| RetryCfg {

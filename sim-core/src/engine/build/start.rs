@@ -2,6 +2,7 @@
 //! events (warm-up, windows, sources, autoscalers, scheduled faults) on the
 //! calendar, in that order.
 
+use super::super::alerts::Alerts;
 use super::super::config::{BodyCfg, Config, Op};
 use super::super::draw::cache_key;
 use super::super::edge::EdgeState;
@@ -46,7 +47,7 @@ impl Sim {
             locks: Locks::with_len(cfg.locks.len()),
             faults,
             stats: Stats::new(cfg.nodes.len(), cfg.sources.len()),
-            alerts: super::super::alerts::Alerts::new(&cfg.alerts),
+            alerts: Alerts::new(&cfg.alerts),
             tracer: Tracer::new(cfg.trace_every, cfg.trace_keep),
             links: cfg
                 .links

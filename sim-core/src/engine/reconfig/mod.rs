@@ -67,7 +67,9 @@ impl Sim {
             self.move_pool(i, from, to);
         }
         self.migrate_links(&old);
-        self.alerts.migrate(&old.alerts, &self.cfg.alerts);
+        let history = self.alert_history();
+        let (window, now) = (self.cfg.window, self.now());
+        (self.alerts).migrate(&old.alerts, &self.cfg.alerts, window, now, &history);
         if pools_changed || limits_changed(&old, &self.cfg) {
             self.reconnect_pools();
         }

@@ -317,58 +317,95 @@ fn top(sc: &Scenario) -> R {
 /// of counts a window.
 pub const MAX_ALERT_WINDOWS: f64 = 100_000.0;
 
-/// Alert rules: on an SLO, over whole metrics windows, a short window no
-/// longer than the long one.
+/// Alert rules a scenario may hold (each window updates every one).
+pub const MAX_ALERTS: usize = 32;
+
+/// Alert rules: on an SLO, able to fire, over whole metrics windows, a
+/// short span no longer than the long one.
 fn alerts(sc: &Scenario) -> R {
-    let w = sc.metrics.window_s;
+    if sc.alerts.len() > MAX_ALERTS {
+        return Err(err(
+            "alerts",
+            format!("at most {MAX_ALERTS} alert rules, got {}", sc.alerts.len()),
+        ));
+    }
     for (n, a) in &sc.alerts {
         let p = format!("alerts.{n}");
         name(&p, n)?;
-        if sc.slo.is_none() {
+        let Some(slo) = &sc.slo else {
             return Err(err(
                 &p,
                 "an alert watches the SLO: add slo = { latency_s = ..., target = ... }",
             ));
-        }
-        let windows: Vec<(&str, f64)> = match a {
-            AlertSpec::Threshold { window_s, above } => {
-                num(&format!("{p}.above"), *above)?;
-                if *above >= 1.0 {
-                    return Err(err(
-                        format!("{p}.above"),
-                        format!("a fraction of requests, below 1, got {above}"),
-                    ));
-                }
-                vec![("window_s", *window_s)]
-            }
-            AlertSpec::BurnRate {
-                long_s,
-                short_s,
-                above,
-            } => {
-                num(&format!("{p}.above"), *above)?;
-                if short_s > long_s {
-                    return Err(err(
-                        format!("{p}.short_s"),
-                        format!("at most long_s ({long_s} s), got {short_s}"),
-                    ));
-                }
-                vec![("long_s", *long_s), ("short_s", *short_s)]
-            }
         };
-        for (f, s) in windows {
-            let at = format!("{p}.{f}");
-            num(&at, s)?;
-            if s < w || s / w > MAX_ALERT_WINDOWS {
+        for (f, s) in alert_rule(&p, a, slo.target)? {
+            alert_span(&format!("{p}.{f}"), s, sc.metrics.window_s)?;
+        }
+    }
+    Ok(())
+}
+
+/// A rule's threshold; its spans by field name.
+fn alert_rule(
+    p: &str,
+    a: &AlertSpec,
+    target: f64,
+) -> Result<Vec<(&'static str, f64)>, ScenarioError> {
+    let above = |above: f64, most: f64, what: &str| {
+        num(&format!("{p}.above"), above)?;
+        if above >= most {
+            return Err(err(
+                format!("{p}.above"),
+                format!("{what}: below {most}, got {above}: the rule could never fire"),
+            ));
+        }
+        Ok(())
+    };
+    match *a {
+        AlertSpec::Threshold { window_s, above: x } => {
+            above(x, 1.0, "a fraction of requests")?;
+            Ok(vec![("window_s", window_s)])
+        }
+        AlertSpec::BurnRate {
+            long_s,
+            short_s,
+            above: x,
+        } => {
+            // All requests bad burns at 1 / (1 - target): the most there is.
+            above(x, 1.0 / (1.0 - target), "a burn rate this SLO can reach")?;
+            if short_s > long_s {
                 return Err(err(
-                    at,
-                    format!(
-                        "between one and {MAX_ALERT_WINDOWS} metrics windows \
-                         (metrics.window_s = {w} s), got {s} s"
-                    ),
+                    format!("{p}.short_s"),
+                    format!("at most long_s ({long_s} s), got {short_s}"),
                 ));
             }
+            Ok(vec![("long_s", long_s), ("short_s", short_s)])
         }
+    }
+}
+
+/// A span of whole metrics windows of `w` seconds, at most
+/// [`MAX_ALERT_WINDOWS`] of them.
+fn alert_span(at: &str, s: f64, w: f64) -> R {
+    num(at, s)?;
+    let n = s / w;
+    if n < 1.0 - 1e-9 || n > MAX_ALERT_WINDOWS {
+        return Err(err(
+            at,
+            format!(
+                "between one and {MAX_ALERT_WINDOWS} metrics windows \
+                 (metrics.window_s = {w} s), got {s} s"
+            ),
+        ));
+    }
+    if (n - n.round()).abs() > 1e-6 * n {
+        return Err(err(
+            at,
+            format!(
+                "a whole number of metrics windows (metrics.window_s = {w} s), got {s} s \
+                 ({n:.3} windows)"
+            ),
+        ));
     }
     Ok(())
 }

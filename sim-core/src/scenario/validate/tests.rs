@@ -586,6 +586,14 @@ fn alert_rules_are_refused_without_an_slo_or_with_windows_out_of_step() {
     assert!(e.message.contains("metrics windows"), "{e}");
     let e = refused(slo, "kind = \"threshold\"\nwindow_s = 60\nabove = 1.5");
     assert_eq!(e.path, "alerts.page.above", "{e}");
+    // Not a whole number of 5 s windows.
+    let e = refused(slo, &ok.replace("short_s = 300", "short_s = 12"));
+    assert_eq!(e.path, "alerts.page.short_s", "{e}");
+    assert!(e.message.contains("whole number"), "{e}");
+    // A 99% SLO burns at most at 100x (every request bad): 150x never fires.
+    let e = refused(slo, &ok.replace("above = 14.4", "above = 150"));
+    assert_eq!(e.path, "alerts.page.above", "{e}");
+    assert!(e.message.contains("never fire"), "{e}");
     let e = refused(slo, "kind = \"page_me\"\nwindow_s = 60\nabove = 0.1");
     assert!(e.path.starts_with("alerts.page"), "{e}");
 }
