@@ -229,23 +229,7 @@ impl Sim {
         let job_deadline = if e.deadline_prop { timeout_at } else { NEVER };
         let to = e.to;
         let link = e.link;
-        let (mut delay, wire) = match link {
-            Some(_) => e.link_parts(e.req_bytes, self.streams.get(e.stream)),
-            None => (e.delay(e.req_bytes, self.streams.get(e.stream)), 0.0),
-        };
-        let mut extra_cpu = match e.compress {
-            Some((_, cpu)) => (e.req_bytes * cpu) as super::Time,
-            None => 0,
-        };
-        if let Some(h) = e.handshake {
-            // No keep-alive: a new connection first, each of its round
-            // trips the hop there and back, and the callee's key exchange.
-            let rng = self.streams.get(h.stream);
-            for _ in 0..2 * h.round_trips {
-                delay = delay.saturating_add(e.hop.sample(rng));
-            }
-            extra_cpu = extra_cpu.saturating_add(h.cpu);
-        }
+        let (mut delay, wire, extra_cpu) = self.request_costs(edge);
         let routed = if self.edges[edge as usize].partitioned {
             None
         } else {
@@ -304,6 +288,32 @@ impl Sim {
         } else {
             self.deliver_after(job, delay);
         }
+    }
+
+    /// What sending a request along `edge` costs: its delay besides a
+    /// shared link, the bytes that cross the link, and the CPU the callee
+    /// adds (decompression, a new connection's key exchange).
+    #[inline(always)]
+    fn request_costs(&mut self, edge: u32) -> (super::Time, f64, super::Time) {
+        let e = &self.cfg.edges[edge as usize];
+        let (mut delay, wire) = match e.link {
+            Some(_) => e.link_parts(e.req_bytes, self.streams.get(e.stream)),
+            None => (e.delay(e.req_bytes, self.streams.get(e.stream)), 0.0),
+        };
+        let mut extra_cpu = match e.compress {
+            Some((_, cpu)) => (e.req_bytes * cpu) as super::Time,
+            None => 0,
+        };
+        if let Some(h) = e.handshake {
+            // No keep-alive: a new connection first, each of its round
+            // trips the hop there and back, and the callee's key exchange.
+            let rng = self.streams.get(h.stream);
+            for _ in 0..2 * h.round_trips {
+                delay = delay.saturating_add(e.hop.sample(rng));
+            }
+            extra_cpu = extra_cpu.saturating_add(h.cpu);
+        }
+        (delay, wire, extra_cpu)
     }
 
     /// A job reaches its station after `delay`: at once if 0 (unless too
