@@ -338,14 +338,24 @@ fn alerts(sc: &Scenario) -> R {
                 "an alert watches the SLO: add slo = { latency_s = ..., target = ... }",
             ));
         };
-        for (f, s) in alert_rule(&p, a, slo.target)? {
+        let spans = alert_rule(&p, a, slo.target)?;
+        for &(f, s) in &spans {
             alert_span(&format!("{p}.{f}"), s, sc.metrics.window_s)?;
+        }
+        if let [(_, long), (_, short)] = spans[..] {
+            if short > long {
+                return Err(err(
+                    format!("{p}.short_s"),
+                    format!("at most long_s ({long} s), got {short}"),
+                ));
+            }
         }
     }
     Ok(())
 }
 
-/// A rule's threshold; its spans by field name.
+/// A rule's threshold; its spans by field name (a burn rate's long one
+/// first).
 fn alert_rule(
     p: &str,
     a: &AlertSpec,
@@ -373,12 +383,6 @@ fn alert_rule(
         } => {
             // All requests bad burns at 1 / (1 - target): the most there is.
             above(x, 1.0 / (1.0 - target), "a burn rate this SLO can reach")?;
-            if short_s > long_s {
-                return Err(err(
-                    format!("{p}.short_s"),
-                    format!("at most long_s ({long_s} s), got {short_s}"),
-                ));
-            }
             Ok(vec![("long_s", long_s), ("short_s", short_s)])
         }
     }
