@@ -331,6 +331,10 @@ pub struct NodeReport {
     pub instance_seconds: f64,
     #[serde(default)]
     pub scale_actions: u64,
+    /// Serverless functions only: instances started because a request
+    /// found no warm instance free (each such request waited a cold start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_starts: Option<u64>,
     /// Time waiting for locks taken in this node's handlers (zeros if none).
     #[serde(default)]
     pub lock_wait_s: Summary,

@@ -92,11 +92,24 @@ pub(crate) struct NodeCfg {
     /// request in the replica.
     pub load_per_request: Option<super::Time>,
     pub autoscale: Option<AutoscaleSpec>,
+    /// On-demand instances (`serverless.rs`).
+    pub serverless: Option<ServerlessCfg>,
     pub pools: Vec<PoolCfg>,
     pub pool_names: Vec<String>,
     /// Some edge that calls this node has side effects (its successful
     /// jobs are counted as executions).
     pub side_effects: bool,
+}
+
+/// A serverless function's instance rules, in simulated time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct ServerlessCfg {
+    pub cold_start: Time,
+    pub idle_timeout: Time,
+    /// Instances kept warm whatever the load.
+    pub min: u32,
+    /// Most instances at once.
+    pub max: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

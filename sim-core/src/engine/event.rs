@@ -93,6 +93,11 @@ pub(crate) enum Event {
     Autoscale {
         node: u32,
     },
+    /// A serverless instance may have been idle for the idle timeout.
+    InstanceIdle {
+        node: u32,
+        rep: u32,
+    },
     ConsumerWake {
         node: u32,
         consumer: u32,

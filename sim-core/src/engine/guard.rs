@@ -377,6 +377,7 @@ impl Sim {
             Event::Fault { .. } => ("fault", NONE, NONE),
             Event::ReplicaUp { node, .. } => ("replica up", node, NONE),
             Event::Autoscale { node } => ("autoscaler tick", node, NONE),
+            Event::InstanceIdle { node, .. } => ("serverless idle check", node, NONE),
             Event::ConsumerWake { node, .. } => ("consumer wakes", node, NONE),
             Event::ConsumerDone { node, .. } => ("message done", node, NONE),
             Event::LinkDone { .. } => ("link transfer done", NONE, NONE),

@@ -25,7 +25,8 @@
 //! - Control flow lives in the files that `impl Sim`: `calling` (a call's
 //!   life), `serving` (a job's life at a station), `data_flow` (database,
 //!   cache and broker jobs), `ops` (faults, lifecycle, autoscaling: the
-//!   control plane), `observe` (warm-up, windows, report, snapshot). They
+//!   control plane), `serverless` (instances started on demand, cold
+//!   starts, idle reclaim), `observe` (warm-up, windows, report, snapshot). They
 //!   ask leaves what to do and route the answers; a leaf's answer is a value
 //!   (a verdict, the next job to start), never a call into another leaf.
 
@@ -55,6 +56,7 @@ mod ops;
 mod program;
 mod reconfig;
 mod routing;
+mod serverless;
 mod serving;
 mod source;
 mod station;
@@ -266,6 +268,7 @@ impl Sim {
             Event::Fault { idx, start } => self.on_fault(idx, start),
             Event::ReplicaUp { node, rep, gen } => self.on_replica_up(node, rep, gen),
             Event::Autoscale { node } => self.on_autoscale(node),
+            Event::InstanceIdle { node, rep } => self.on_instance_idle(node, rep),
             Event::ConsumerWake { node, consumer } => self.consumer_poll(node, consumer),
             Event::ConsumerDone { node, consumer } => self.consumer_done(node, consumer, true),
             Event::LinkDone { link, gen } => self.on_link_done(link, gen),

@@ -41,6 +41,9 @@ pub(crate) struct NodeState {
     pub autoscale: Option<Autoscaler>,
     /// An `Autoscale` event is pending (the autoscaler's tick is running).
     pub autoscale_armed: bool,
+    /// Serverless: instances started for a request that found none free
+    /// (measured period only).
+    pub cold_starts: u64,
     instance_area: f64,
     inst_last: Time,
 }
@@ -63,6 +66,10 @@ impl NodeState {
                 st.make_read_replica();
             }
         }
+        if cfg.serverless.is_some_and(|f| f.min == 0) {
+            // Scaled to zero: the slot waits for the first request.
+            stations[0] = Station::unborn(cfg.workers, &cfg.pools);
+        }
         NodeState {
             stations,
             balancer: Balancer::default(),
@@ -77,6 +84,7 @@ impl NodeState {
             rate: RateState::default(),
             autoscale: cfg.autoscale.as_ref().map(|_| Autoscaler::default()),
             autoscale_armed: false,
+            cold_starts: 0,
             instance_area: 0.0,
             inst_last: 0,
         }

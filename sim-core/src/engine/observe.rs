@@ -383,6 +383,7 @@ impl Sim {
             },
             instance_seconds: n.instance_area(now) / 1e9,
             scale_actions: n.autoscale.as_ref().map_or(0, |a| a.actions),
+            cold_starts: ncfg.serverless.map(|_| n.cold_starts),
             lock_wait_s: n.lock_wait.summary(),
             pools: self.pools_report(ni),
             cache: match &n.body {

@@ -174,7 +174,7 @@ impl Sim {
     }
 
     /// A `ReplicaUp` for the replica's current epoch at `at`.
-    fn schedule_up(&mut self, ni: usize, ri: usize, at: super::Time) {
+    pub(super) fn schedule_up(&mut self, ni: usize, ri: usize, at: super::Time) {
         let gen = self.nodes[ni].stations[ri].epoch();
         let (node, rep) = (ni as u32, ri as u32);
         self.cal.schedule(at, Event::ReplicaUp { node, rep, gen });
@@ -205,6 +205,7 @@ impl Sim {
         }
         self.set_life(ni, ri, Lifecycle::Up);
         self.drain_queue(ni, ri);
+        self.instance_idle(ni, ri);
     }
 
     /// The replicas a fault applies to.

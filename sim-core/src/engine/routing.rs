@@ -112,6 +112,9 @@ impl Sim {
     /// balancing policy (a dead one when none is up).
     fn route_replicas(&mut self, to: u32, attrs: &Attrs) -> Option<(u32, u32, Time)> {
         let ti = to as usize;
+        if self.cfg.nodes[ti].serverless.is_some() {
+            return self.route_serverless(to);
+        }
         let n = self.nodes[ti].stations.len();
         if n == 1 {
             return Some((to, 0, 0));

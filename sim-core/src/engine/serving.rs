@@ -631,6 +631,9 @@ impl Sim {
         if self.nodes[ni].stations[ri].life() == super::station::Lifecycle::Draining {
             self.maybe_finish_drain(ni, ri);
         }
+        if self.cfg.nodes[ni].serverless.is_some() {
+            self.instance_idle(ni, ri);
+        }
     }
 
     /// A finishing job lets go of its locks (innermost first) and of a

@@ -70,6 +70,10 @@ pub(crate) struct Station {
     partitioned: bool,
     restarts: u64,
     oom_kills: u64,
+    /// When it last went idle (serverless instances: `serverless.rs`).
+    idle_since: Time,
+    /// An idle check is pending for it (at most one at a time).
+    idle_check: bool,
 }
 
 impl Station {
@@ -93,6 +97,8 @@ impl Station {
             partitioned: false,
             restarts: 0,
             oom_kills: 0,
+            idle_since: 0,
+            idle_check: false,
         }
     }
 
@@ -137,6 +143,24 @@ impl Station {
     }
     pub(crate) fn epoch(&self) -> u32 {
         self.epoch
+    }
+
+    // ----- idleness (serverless instances) -----------------------------------------
+
+    /// It went idle (or came up idle) at `now`.
+    pub(crate) fn mark_idle(&mut self, now: Time) {
+        self.idle_since = now;
+    }
+    pub(crate) fn idle_since(&self) -> Time {
+        self.idle_since
+    }
+    /// Arms its idle check; false if one is already pending.
+    pub(crate) fn arm_idle_check(&mut self) -> bool {
+        !std::mem::replace(&mut self.idle_check, true)
+    }
+    /// Its idle check fired.
+    pub(crate) fn idle_check_fired(&mut self) {
+        self.idle_check = false;
     }
     pub(crate) fn down_since(&self) -> Time {
         self.down_since

@@ -218,6 +218,16 @@ const FIELDS: &[(&str, FieldBounds)] = &[
         nonneg_secs("autoscaling cooldown"),
     ),
     ("nodes.*.autoscale.boot_s", nonneg_secs("boot time")),
+    ("nodes.*.serverless.cold_start_s", nonneg_secs("cold start")),
+    ("nodes.*.serverless.idle_timeout_s", period("idle timeout")),
+    (
+        "nodes.*.serverless.min_instances",
+        int(0.0, 1e3, "warm instances", ""),
+    ),
+    (
+        "nodes.*.serverless.max_instances",
+        int(1.0, 1e3, "instances", ""),
+    ),
     (
         "nodes.*.autoscale.scale_up_cooldown_s|scale_down_cooldown_s",
         nonneg_secs("autoscaling cooldown"),

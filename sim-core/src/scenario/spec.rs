@@ -433,6 +433,35 @@ fn default_interval() -> f64 {
     15.0
 }
 
+/// A serverless function's instances: started on demand, one at a time
+/// per request that finds no warm instance free, each after a cold start;
+/// an instance idle for `idle_timeout_s` is reclaimed. `workers` is each
+/// instance's concurrency (1 for AWS Lambda).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerlessSpec {
+    /// Time from "no warm instance is free" to a new instance taking the
+    /// request (runtime start, code load, initialisation).
+    pub cold_start_s: f64,
+    /// An instance that has served nothing for this long is reclaimed.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_s: f64,
+    /// Instances kept warm whatever the load (provisioned concurrency);
+    /// they are warm at the start.
+    #[serde(default)]
+    pub min_instances: u32,
+    /// Most instances at once (the concurrency limit); at the limit a
+    /// request waits in the least busy warm instance's queue.
+    #[serde(default = "default_max_instances")]
+    pub max_instances: u32,
+}
+fn default_idle_timeout() -> f64 {
+    600.0
+}
+fn default_max_instances() -> u32 {
+    1000
+}
+
 /// A named entry point of a service.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -497,6 +526,9 @@ pub struct ServiceSpec {
     pub pools: BTreeMap<String, PoolSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscale: Option<AutoscaleSpec>,
+    /// On-demand instances (a serverless function): see [`ServerlessSpec`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serverless: Option<ServerlessSpec>,
     /// Load-dependent service time: every compute step takes longer the
     /// more requests share the replica (context switches, lock and cache
     /// contention, GC): the standard model of congestion collapse.

@@ -15,6 +15,7 @@ mod research;
 #[cfg(feature = "cli")]
 mod research_cli;
 mod scenarios;
+mod serverless;
 mod statistics;
 mod support;
 mod workshops;

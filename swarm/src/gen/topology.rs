@@ -126,6 +126,7 @@ pub fn scenario(v: &mut Values, s: &Shape) -> Value {
         nodes.insert(format!("src{i}"), source(v, &all));
     }
     limit_connections(v, &mut nodes);
+    unserverless_backends(&mut nodes);
     top_level(v, nodes)
 }
 
@@ -378,6 +379,35 @@ fn service_limits(v: &mut Values, m: &mut Map<String, Value>) {
     }
     if v.g.chance(0.2) {
         m.insert("error_rate".into(), json!(v.prob(0.1)));
+    }
+    if !m.contains_key("autoscale") && v.g.chance(0.1) {
+        // A serverless function: no fixed replicas.
+        m.remove("replicas");
+        let min = v.int(0, 2, 1000);
+        let max = v.int(min.max(1), min + 20, 1000).max(min.max(1));
+        m.insert(
+            "serverless".into(),
+            json!({
+                "cold_start_s": v.secs0(0.01, 5.0, 0.2), "idle_timeout_s": v.secs(0.5, 60.0),
+                "min_instances": min, "max_instances": max,
+            }),
+        );
+    }
+}
+
+/// A load balancer cannot front a serverless function: its backends stay
+/// plain services.
+fn unserverless_backends(nodes: &mut Map<String, Value>) {
+    let backends: Vec<String> = nodes
+        .values()
+        .filter_map(|n| n.get("backends").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|b| b.as_str().map(str::to_string))
+        .collect();
+    for b in backends {
+        if let Some(Value::Object(n)) = nodes.get_mut(&b) {
+            n.remove("serverless");
+        }
     }
 }
 

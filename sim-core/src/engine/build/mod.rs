@@ -294,7 +294,12 @@ impl<'a> Builder<'a> {
             NodeSpec::Source(s) => BodyCfg::Source(self.source(name, s)),
             NodeSpec::Service(s) => {
                 c.workers = s.workers;
-                c.stations = s.replicas;
+                // A serverless function's slots: its warm instances (at
+                // least one slot, retired until a request starts it).
+                c.stations = s
+                    .serverless
+                    .as_ref()
+                    .map_or(s.replicas, |f| f.min_instances.max(1));
                 c.pools = s.pools.clone();
                 c.queue = s.queue.clone();
                 c.balance = s.balance;
@@ -390,6 +395,14 @@ impl<'a> Builder<'a> {
             load_per_request: service
                 .and_then(|s| s.load.as_ref().map(|l| secs_to_ns(l.per_request_s))),
             autoscale: service.and_then(|s| s.autoscale.clone()),
+            serverless: service
+                .and_then(|s| s.serverless.as_ref())
+                .map(|f| ServerlessCfg {
+                    cold_start: secs_to_ns(f.cold_start_s),
+                    idle_timeout: secs_to_ns(f.idle_timeout_s),
+                    min: f.min_instances,
+                    max: f.max_instances,
+                }),
             pools: c
                 .pools
                 .values()

@@ -54,6 +54,12 @@ fn nodes(old: &Config, fresh: &Config) -> Result<(), ScenarioError> {
         if o.kind != n.kind {
             return Err(live_err(format!("{p}.kind"), "the node's kind changed"));
         }
+        if o.serverless.is_some() != n.serverless.is_some() {
+            return Err(live_err(
+                format!("{p}.serverless"),
+                "a service became a serverless function or stopped being one",
+            ));
+        }
         if o.pool_names != n.pool_names {
             return Err(live_err(
                 format!("{p}.pools"),

@@ -255,6 +255,9 @@ impl Sim {
         if (o.workers, o.unlimited) != (f.workers, f.unlimited) {
             self.set_workers(ni, f.workers);
         }
+        if o.serverless != f.serverless {
+            self.migrate_instances(ni);
+        }
         if let (Some(a), Some(b)) = (
             service_replicas(&old.spec, &o.name),
             service_replicas(&cfg.spec, &f.name),

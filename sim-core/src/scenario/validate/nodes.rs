@@ -158,6 +158,14 @@ impl Validator<'_> {
                 b,
                 &[NodeKind::Service, NodeKind::External],
             )?;
+            if let Some(NodeSpec::Service(s)) = self.sc.nodes.get(b) {
+                if s.serverless.is_some() {
+                    return Err(err(
+                        format!("{p}.backends[{i}]"),
+                        format!("{b:?} is a serverless function, which places its own requests on instances: call it directly"),
+                    ));
+                }
+            }
         }
         if let Some(h) = &lb.health_check {
             num(&at(p, "health_check.interval_s"), h.interval_s)?;
@@ -174,10 +182,11 @@ impl Validator<'_> {
     /// How many replicas a fault may name on its target.
     fn replicas_of(&self, target: &str) -> u32 {
         match self.sc.nodes.get(target) {
-            Some(NodeSpec::Service(s)) => s
-                .autoscale
-                .as_ref()
-                .map_or(s.replicas, |a| a.max.max(s.replicas)),
+            Some(NodeSpec::Service(s)) => match (&s.autoscale, &s.serverless) {
+                (_, Some(f)) => f.max_instances,
+                (Some(a), None) => a.max.max(s.replicas),
+                (None, None) => s.replicas,
+            },
             Some(NodeSpec::Database(d)) => {
                 d.shards + d.read_replicas.as_ref().map_or(0, |r| r.count)
             }
@@ -409,10 +418,49 @@ fn service_limits(p: &str, s: &ServiceSpec) -> R {
     if let Some(a) = &s.autoscale {
         autoscale(&at(p, "autoscale"), a)?;
     }
+    if let Some(f) = &s.serverless {
+        serverless(p, s, f)?;
+    }
     if let Some(l) = &s.load {
         num(&at(p, "load.per_request_s"), l.per_request_s)?;
     }
     num(&at(p, "error_rate"), s.error_rate)
+}
+
+/// A serverless function: its numbers, and what it cannot be combined
+/// with (its instances come and go on demand, so neither a fixed replica
+/// count nor an autoscaler applies).
+fn serverless(p: &str, s: &ServiceSpec, f: &ServerlessSpec) -> R {
+    let fp = at(p, "serverless");
+    num(&at(&fp, "cold_start_s"), f.cold_start_s)?;
+    num(&at(&fp, "idle_timeout_s"), f.idle_timeout_s)?;
+    num(&at(&fp, "min_instances"), f.min_instances as f64)?;
+    num(&at(&fp, "max_instances"), f.max_instances as f64)?;
+    if f.min_instances > f.max_instances {
+        return Err(err(
+            at(&fp, "min_instances"),
+            format!(
+                "at most max_instances ({}), got {}",
+                f.max_instances, f.min_instances
+            ),
+        ));
+    }
+    if s.autoscale.is_some() {
+        return Err(err(
+            at(p, "autoscale"),
+            "a serverless function scales by itself (one instance per concurrent request): remove autoscale or serverless",
+        ));
+    }
+    if s.replicas != 1 {
+        return Err(err(
+            at(p, "replicas"),
+            format!(
+                "a serverless function has no fixed replica count (its instances start on demand; serverless.min_instances keeps some warm), got {}",
+                s.replicas
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn autoscale(ap: &str, a: &AutoscaleSpec) -> R {

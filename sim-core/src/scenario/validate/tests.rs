@@ -597,3 +597,41 @@ fn alert_rules_are_refused_without_an_slo_or_with_windows_out_of_step() {
     let e = refused(slo, "kind = \"page_me\"\nwindow_s = 60\nabove = 0.1");
     assert!(e.path.starts_with("alerts.page"), "{e}");
 }
+
+#[test]
+fn a_serverless_function_is_refused_with_what_contradicts_it() {
+    let sl = r#"{"cold_start_s": 1.0, "min_instances": 3, "max_instances": 2}"#;
+    let e = refused(&[("nodes.s.serverless", sl)]);
+    assert_eq!(e.path, "nodes.s.serverless.min_instances", "{e}");
+    assert!(e.message.contains("at most max_instances (2)"), "{e}");
+    let sl = r#"{"cold_start_s": 1.0}"#;
+    let e = refused(&[("nodes.s.serverless", sl), ("nodes.s.replicas", "3")]);
+    assert_eq!(e.path, "nodes.s.replicas", "{e}");
+    assert!(e.message.contains("min_instances"), "{e}");
+    let scale = r#"{"metric": "utilisation", "target": 0.6, "min": 1, "max": 4}"#;
+    let e = refused(&[("nodes.s.serverless", sl), ("nodes.s.autoscale", scale)]);
+    assert_eq!(e.path, "nodes.s.autoscale", "{e}");
+    let e = refused(&[("nodes.s.serverless", r#"{"cold_start_s": -1}"#)]);
+    assert_eq!(e.path, "nodes.s.serverless.cold_start_s", "{e}");
+    let e = refused(&[(
+        "nodes.s.serverless",
+        r#"{"cold_start_s": 1, "max_instances": 100000}"#,
+    )]);
+    assert_eq!(e.path, "nodes.s.serverless.max_instances", "{e}");
+    let e = refused(&[(
+        "nodes.s.serverless",
+        r#"{"cold_start_s": 1, "idle_timeout_s": 0}"#,
+    )]);
+    assert_eq!(e.path, "nodes.s.serverless.idle_timeout_s", "{e}");
+    // A load balancer cannot place requests on a function's instances.
+    let e = refused(&[
+        ("nodes.s.serverless", sl),
+        (
+            "nodes.lb",
+            r#"{"kind": "load_balancer", "backends": ["s"]}"#,
+        ),
+        ("nodes.c.target", "\"lb\""),
+    ]);
+    assert_eq!(e.path, "nodes.lb.backends[0]", "{e}");
+    assert!(e.message.contains("serverless"), "{e}");
+}
