@@ -214,14 +214,27 @@ impl Sim {
             .nodes
             .get(f.node as usize)
             .map_or(0, |n| n.stations.len());
-        match f.spec.replica {
+        let reps: Vec<usize> = match f.spec.replica {
             Some(r) => vec![r as usize],
             None if default_first => vec![0],
             None => (0..n).collect(),
-        }
-        .into_iter()
-        .filter(|&r| r < n)
-        .collect()
+        };
+        let serverless = self
+            .cfg
+            .nodes
+            .get(f.node as usize)
+            .is_some_and(|c| c.serverless.is_some());
+        reps.into_iter()
+            .filter(|&r| r < n)
+            .filter(|&r| {
+                // A function's empty or starting slots are not instances.
+                !serverless
+                    || !matches!(
+                        self.nodes[f.node as usize].stations[r].life(),
+                        Lifecycle::Retired | Lifecycle::Booting
+                    )
+            })
+            .collect()
     }
 
     pub(super) fn on_fault(&mut self, idx: u32, start: bool) {
@@ -499,7 +512,9 @@ impl Sim {
                 | FaultAction::Errors { .. } => stationed,
                 FaultAction::Flush {} => matches!(n.body, BodyCfg::Cache(_)),
                 FaultAction::Scale { replicas } => {
-                    matches!(n.body, BodyCfg::Service(_)) && (1..=1000).contains(replicas)
+                    matches!(n.body, BodyCfg::Service(_))
+                        && n.serverless.is_none()
+                        && (1..=1000).contains(replicas)
                 }
                 FaultAction::Partition { .. } => true,
                 FaultAction::Spike { factor } => factor.is_finite() && *factor > 0.0,

@@ -5,12 +5,14 @@
 //! Instances are the node's stations, each with `workers` concurrency (1
 //! for AWS Lambda). Routing packs requests onto the first free warm
 //! instance in slot order, as the platforms reuse warm instances, so the
-//! instances the load no longer needs go idle and are reclaimed. A
-//! request that starts an instance is delivered when the cold start ends
-//! (plus its hop; a request routed in between to the then idle instance
-//! may take it first, within that hop). At `max` instances a request waits
-//! in the least busy warm instance's queue (the node's queue capacity
-//! applies); with none warm yet it fails (throttled).
+//! instances the load no longer needs go idle and are reclaimed. A request
+//! claims its instance when it is routed: until it arrives (its hop, and
+//! the cold start for a new instance) no other request is routed to that
+//! worker and the instance is not idle. At `max` live instances (crashed
+//! ones do not count) a request waits in the least busy warm instance's
+//! queue (the node's queue capacity applies); with none warm yet it fails
+//! (throttled). Faults act on instances that exist (up, draining or down),
+//! never on empty or starting slots; a `scale` fault does not apply.
 //!
 //! Invariant: at most one idle check is pending per instance (the
 //! station's `idle_check` flag), so pending events stay bounded by
@@ -30,31 +32,32 @@ impl Sim {
         let f = ncfg.serverless.expect("a serverless node");
         let concurrency = ncfg.workers as u64;
         let stations = &self.nodes[ti].stations;
-        if let Some(r) = stations
+        let free = stations
             .iter()
-            .position(|s| s.is_up() && s.in_system() < concurrency)
-        {
-            return Some((to, r as u32, 0));
-        }
+            .position(|s| s.is_up() && s.claimed() < concurrency);
+        // Crashed instances do not count: the platform replaces them.
         let live = stations
             .iter()
-            .filter(|s| s.life() != Lifecycle::Retired)
+            .filter(|s| !matches!(s.life(), Lifecycle::Retired | Lifecycle::Down))
             .count() as u32;
-        if live < f.max {
-            let ri = self.start_instance(ti, f.cold_start);
+        let (ri, wait) = if let Some(r) = free {
+            (r, 0)
+        } else if live < f.max {
             if self.now() >= self.cfg.warmup {
                 self.nodes[ti].cold_starts += 1;
             }
-            return Some((to, ri as u32, f.cold_start));
-        }
-        // At the limit: the least busy warm instance's queue.
-        self.nodes[ti]
-            .stations
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.is_up())
-            .min_by_key(|(_, s)| s.in_system())
-            .map(|(r, _)| (to, r as u32, 0))
+            (self.start_instance(ti, f.cold_start), f.cold_start)
+        } else {
+            // At the limit: the least busy warm instance's queue.
+            let (r, _) = stations
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.is_up())
+                .min_by_key(|(_, s)| s.claimed())?;
+            (r, 0)
+        };
+        self.nodes[ti].stations[ri].expect_arrival();
+        Some((to, ri as u32, wait))
     }
 
     /// Starts an instance in a free slot (a reclaimed one first): up after
@@ -87,7 +90,7 @@ impl Sim {
             return;
         };
         let st = &mut self.nodes[ni].stations[ri];
-        if !st.is_up() || st.in_system() > 0 {
+        if !st.is_up() || st.claimed() > 0 {
             return;
         }
         st.mark_idle(now);
@@ -113,7 +116,7 @@ impl Sim {
             return;
         };
         let st = &self.nodes[ni].stations[ri];
-        if !st.is_up() || st.in_system() > 0 {
+        if !st.is_up() || st.claimed() > 0 {
             return; // busy: its next idle moment arms a new check
         }
         let due = st.idle_since().saturating_add(f.idle_timeout);
@@ -148,10 +151,14 @@ impl Sim {
             self.start_instance(ni, f.cold_start);
         }
         for ri in 0..self.nodes[ni].stations.len() {
-            let st = &self.nodes[ni].stations[ri];
-            if st.is_up() && st.in_system() == 0 {
-                let due = st.idle_since().saturating_add(f.idle_timeout);
-                self.arm_idle_check(ni, ri, due.max(now));
+            let st = &mut self.nodes[ni].stations[ri];
+            if st.is_up() && st.claimed() == 0 {
+                // Checked under the new timeout even if a check under the
+                // old one is pending (a stale check finds nothing to do).
+                st.arm_idle_check();
+                let due = st.idle_since().saturating_add(f.idle_timeout).max(now);
+                let (node, rep) = (ni as u32, ri as u32);
+                self.cal.schedule(due, Event::InstanceIdle { node, rep });
             }
         }
     }

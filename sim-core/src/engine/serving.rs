@@ -53,6 +53,9 @@ impl Sim {
         let node = &mut self.nodes[ni];
         let st = &mut node.stations[ri];
         st.count_arrival();
+        if ncfg.serverless.is_some() {
+            st.expected_arrived();
+        }
         if st.refuses() {
             // Connection refused.
             st.count_rejection();

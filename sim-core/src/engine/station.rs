@@ -74,6 +74,8 @@ pub(crate) struct Station {
     idle_since: Time,
     /// An idle check is pending for it (at most one at a time).
     idle_check: bool,
+    /// Requests routed to it and still on the wire (serverless instances).
+    incoming: u32,
 }
 
 impl Station {
@@ -99,6 +101,7 @@ impl Station {
             oom_kills: 0,
             idle_since: 0,
             idle_check: false,
+            incoming: 0,
         }
     }
 
@@ -161,6 +164,18 @@ impl Station {
     /// Its idle check fired.
     pub(crate) fn idle_check_fired(&mut self) {
         self.idle_check = false;
+    }
+    /// A request was routed to it and is on its way.
+    pub(crate) fn expect_arrival(&mut self) {
+        self.incoming += 1;
+    }
+    /// A request routed to it reached it.
+    pub(crate) fn expected_arrived(&mut self) {
+        self.incoming = self.incoming.saturating_sub(1);
+    }
+    /// Requests in it or on their way to it.
+    pub(crate) fn claimed(&self) -> u64 {
+        self.in_system() + self.incoming as u64
     }
     pub(crate) fn down_since(&self) -> Time {
         self.down_since

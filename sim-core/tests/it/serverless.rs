@@ -125,3 +125,76 @@ fn a_live_warm_minimum_starts_instances_and_lowering_it_lets_them_go() {
     let r = sim.run_for(100.0).unwrap();
     assert_eq!(r.nodes["fn"].cold_starts, Some(3));
 }
+
+/// An api calls the function four times in parallel, 10 ms away, once
+/// every 15 s; `serverless` is the function's instance rules.
+fn fan_out(serverless: &str) -> Scenario {
+    Scenario::from_toml_str(&format!(
+        r#"
+version = 1
+name = "serverless fan-out"
+duration_s = 100
+[nodes.clients]
+kind = "source"
+target = "api"
+arrival = {{ process = "constant", rate = {rate} }}
+[nodes.api]
+kind = "service"
+workers = 1
+steps = [ {{ call = {{ to = "fn", count = 4, parallel = true, hop = {{ dist = "constant", value_s = 0.01 }} }} }} ]
+[nodes.fn]
+kind = "service"
+workers = 1
+service = {{ dist = "constant", value_s = 0.1 }}
+serverless = {{ cold_start_s = 2.0, {serverless} }}
+"#,
+        rate = 1.0 / 15.0
+    ))
+    .unwrap()
+}
+
+#[test]
+fn requests_on_the_wire_claim_their_instances() {
+    // The four calls leave together; each claims an instance when it is
+    // routed, 10 ms before it arrives. With one instance warm the first
+    // call takes it and the other three each start one: 3 cold starts, the
+    // request waits 2 s + 0.1 s + 2 x 10 ms. The four then stay warm (idle
+    // 14.9 s < 100 s): later requests find all four free.
+    let r = run(&fan_out("idle_timeout_s = 100, min_instances = 1"), 1);
+    assert_eq!(cold_starts(&r), 3);
+    assert!((r.end_to_end.latency_s.max - 2.12).abs() < 1e-3);
+    assert!((r.end_to_end.latency_s.p50 - 0.12).abs() < 1e-3);
+    // An idle timeout (5 ms) shorter than the hop: an instance is never
+    // reclaimed while its request is on the way, so nothing fails; every
+    // call starts an instance.
+    let r = run(&fan_out("idle_timeout_s = 0.005"), 1);
+    assert_eq!(r.end_to_end.failed, 0, "{:?}", r.end_to_end);
+    assert_eq!(cold_starts(&r), 4 * r.nodes["api"].completed);
+}
+
+#[test]
+fn faults_act_on_instances_not_on_empty_slots() {
+    use sim_core::spec::{FaultAction, FaultSpec};
+    // Scaled to zero, a crash at 5 s (replica 0 by default) finds no
+    // instance: nothing changes, no instance appears when it ends.
+    let mut sc = function(1.0 / 15.0, "idle_timeout_s = 10");
+    let plain = run(&sc, 1);
+    sc.faults.push(FaultSpec {
+        at_s: 5.0,
+        duration_s: Some(1.0),
+        target: "fn".into(),
+        replica: None,
+        action: FaultAction::Crash {},
+    });
+    let crashed = run(&sc, 1);
+    assert_eq!(crashed.nodes["fn"].restarts, 0);
+    assert_eq!(
+        crashed.nodes["fn"].instance_seconds,
+        plain.nodes["fn"].instance_seconds
+    );
+    // A scale fault has no replica count to act on: refused, naming it.
+    sc.faults[0].action = FaultAction::Scale { replicas: 5 };
+    let e = sc.validate().unwrap_err();
+    assert!(e.path.starts_with("faults"), "{e}");
+    assert!(e.message.contains("serverless"), "{e}");
+}

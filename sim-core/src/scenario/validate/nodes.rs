@@ -201,6 +201,16 @@ impl Validator<'_> {
         if kind.is_none() && !matches!(f.action, FaultAction::Spike { .. }) {
             return Err(err(at(p, "target"), format!("unknown node {:?}", f.target)));
         }
+        let serverless = matches!(
+            self.sc.nodes.get(&f.target),
+            Some(NodeSpec::Service(s)) if s.serverless.is_some()
+        );
+        if serverless && matches!(f.action, FaultAction::Scale { .. }) {
+            return Err(err(
+                at(p, "target"),
+                "a serverless function has no replica count to scale (set serverless.min_instances)",
+            ));
+        }
         if let Some(r) = f.replica {
             let n = self.replicas_of(&f.target);
             if r >= n {
