@@ -433,25 +433,20 @@ fn default_interval() -> f64 {
     15.0
 }
 
-/// A serverless function's instances: started on demand, one at a time
-/// per request that finds no warm instance free, each after a cold start;
-/// an instance idle for `idle_timeout_s` is reclaimed. `workers` is each
-/// instance's concurrency (1 for AWS Lambda).
+/// A serverless function's instances (docs/SCENARIOS.md): one started,
+/// after a cold start, for each request that finds no warm one free; one
+/// idle for `idle_timeout_s` reclaimed. `workers`: each one's concurrency.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerlessSpec {
-    /// Time from "no warm instance is free" to a new instance taking the
-    /// request (runtime start, code load, initialisation).
+    /// From "no warm instance free" to a new one taking the request.
     pub cold_start_s: f64,
-    /// An instance that has served nothing for this long is reclaimed.
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_s: f64,
-    /// Instances kept warm whatever the load (provisioned concurrency);
-    /// they are warm at the start.
+    /// Kept warm whatever the load (provisioned concurrency).
     #[serde(default)]
     pub min_instances: u32,
-    /// Most instances at once (the concurrency limit); at the limit a
-    /// request waits in the least busy warm instance's queue.
+    /// The concurrency limit.
     #[serde(default = "default_max_instances")]
     pub max_instances: u32,
 }
