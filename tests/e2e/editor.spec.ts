@@ -138,3 +138,68 @@ test('a cache connected between a service and its database is cache-aside', asyn
   await expect(page.getByTestId('topology-canvas')).toHaveAttribute('aria-label', /^Topology: 4 nodes, 3 arrows\./);
   expect(errors).toEqual([]);
 });
+
+/** Each node's centre on the topology canvas, in CSS pixels from the
+ * canvas's top left (its `data-nodes`: `name x y` per node). */
+async function centres(page: Page): Promise<Record<string, { x: number; y: number }>> {
+  const attr = (await page.getByTestId('topology-canvas').getAttribute('data-nodes')) ?? '';
+  const out: Record<string, { x: number; y: number }> = {};
+  for (const part of attr.split(';').filter(Boolean)) {
+    const [name, x, y] = part.split(' ');
+    out[name] = { x: Number(x), y: Number(y) };
+  }
+  return out;
+}
+
+test('dragging a node moves it alone, live, and undo puts it back', async ({ page }) => {
+  test.setTimeout(60_000);
+  const errors = await openApp(page);
+  const canvas = page.getByTestId('topology-canvas');
+  await expect(canvas).toHaveAttribute('data-nodes', /(^|;)server /);
+  const before = await centres(page);
+  const others = Object.keys(before).filter((n) => n !== 'server');
+  expect(others.length).toBe(1);
+  const from = before.server;
+  const box = (await canvas.boundingBox())!;
+
+  // Grab the server's box and drag it down and to the right, in steps, as
+  // a hand would.
+  await page.mouse.move(box.x + from.x, box.y + from.y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + from.x + 30, box.y + from.y + 20, { steps: 4 });
+  await page.mouse.move(box.x + from.x + 60, box.y + from.y + 40, { steps: 4 });
+  await page.mouse.up();
+
+  // It lands where it was dropped, it is selected, the run goes on (a move
+  // does not restart it), and the other node stays put (moving one node
+  // used to re-lay out the rest).
+  await expect(page.locator('#note')).toContainText('moved nodes: applied live');
+  await expect(page.getByTestId('inspector-node')).toHaveText('server');
+  const landed = await centres(page);
+  expect(Math.abs(landed.server.x - from.x - 60)).toBeLessThanOrEqual(1.5);
+  expect(Math.abs(landed.server.y - from.y - 40)).toBeLessThanOrEqual(1.5);
+  for (const n of others) {
+    expect(Math.abs(landed[n].x - before[n].x), `${n} moved`).toBeLessThanOrEqual(1);
+    expect(Math.abs(landed[n].y - before[n].y), `${n} moved`).toBeLessThanOrEqual(1);
+  }
+  await canvas.screenshot({ path: artifact('editor-drag.png') });
+
+  // The engine's copy of the scenario comes back (its 460.0 now 460): the
+  // panel keeps its undo history and its view. Before the fix it reloaded
+  // here: Undo went grey and the view refitted.
+  await page.waitForTimeout(1_000);
+  await expect(page.getByTestId('editor-undo')).toBeEnabled();
+  const settled = await centres(page);
+  expect(settled.server).toEqual(landed.server);
+
+  // Undo: back where it started.
+  await page.getByTestId('editor-undo').click();
+  await expect
+    .poll(async () => {
+      const c = (await centres(page)).server;
+      return Math.max(Math.abs(c.x - from.x), Math.abs(c.y - from.y));
+    })
+    .toBeLessThanOrEqual(1.5);
+  await expect(page.getByTestId('editor-error')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});

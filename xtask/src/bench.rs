@@ -263,6 +263,20 @@ fn print_page(v: &Value) {
         f(x, &["frames", "fps"]),
         f(x, &["sim_s_per_wall_s"])
     );
+    let e = &v["embed"];
+    if e.is_object() {
+        println!(
+            "    embed (?embed, 600x400, {} Mbit/s, {} ms RTT, nothing cached): first chart in {} s (target <= 1.5 s);\n               \
+             {} KB transferred (gzip; target <= 700 KB): wasm {} KB, js {} KB, other {} KB",
+            f(e, &["net_mbit"]),
+            f(e, &["rtt_ms"]),
+            f(e, &["first_chart_s"]),
+            f(e, &["kb", "total"]),
+            f(e, &["kb", "wasm"]),
+            f(e, &["kb", "js"]),
+            f(e, &["kb", "other"])
+        );
+    }
 }
 
 fn print_table(native: Stats, pgo: Option<Stats>, simpy: Option<Stats>, wasm: Option<Figure>) {
@@ -836,13 +850,26 @@ fn wasm(
         .env("BASE_URL", server.url())
         .env("CHROMIUM_PATH", CHROMIUM)
         .stderr(Stdio::inherit());
-    let page = match json_output(&mut p) {
+    let mut page = match json_output(&mut p) {
         Ok(v) => Some(v),
         Err(e) => {
             println!("bench: page benchmark failed: {e}");
             None
         }
     };
+    let mut e = util::cmd("node");
+    e.current_dir(util::e2e_dir())
+        .arg("bench_embed.mjs")
+        .env("BASE_URL", server.url())
+        .env("CHROMIUM_PATH", CHROMIUM)
+        .stderr(Stdio::inherit());
+    match (json_output(&mut e), page.as_mut()) {
+        (Ok(v), Some(Value::Object(m))) => {
+            m.insert("embed".into(), v);
+        }
+        (Ok(v), _) => page = Some(serde_json::json!({ "embed": v })),
+        (Err(e), _) => println!("bench: embed benchmark failed: {e}"),
+    }
     server.stop();
     let (best, turns) = res?;
     Ok((best, turns, page))

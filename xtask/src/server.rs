@@ -4,13 +4,18 @@
 //! GET and HEAD only, one thread per connection, `Connection: close`.
 //! `/` and unknown paths whose last segment has no dot get `index.html`
 //! (the single-page app routes on the client); other unknown paths get 404.
+//! Text and wasm go out gzip-compressed when the client accepts it, as a
+//! static host serves them (so the page's load and the embed's weight in
+//! the benchmark are what a reader downloads); each file is compressed
+//! once, and again only when it changes.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -192,14 +197,19 @@ fn handle(stream: TcpStream, root: &Path) -> io::Result<()> {
     if reader.read_line(&mut request_line)? == 0 {
         return Ok(()); // the wake-up connection of Drop, or a closed socket
     }
-    // Skip the headers (bounded).
+    // Read the headers (bounded): only Accept-Encoding matters.
     let mut header_bytes = 0usize;
+    let mut gzip_ok = false;
     loop {
         let mut line = String::new();
         let n = reader.read_line(&mut line)?;
         header_bytes += n;
         if n == 0 || line == "\r\n" || line == "\n" || header_bytes > 64 * 1024 {
             break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("accept-encoding:") {
+            gzip_ok |= v.split(',').any(|e| e.trim().starts_with("gzip"));
         }
     }
     let mut parts = request_line.split_whitespace();
@@ -219,6 +229,11 @@ fn handle(stream: TcpStream, root: &Path) -> io::Result<()> {
     }
     match resolve(root, target) {
         Resolved::File(path) => match fs::read(&path) {
+            Ok(body) if gzip_ok && compressible(&path) => {
+                let gz = gzipped(&path, &body);
+                let mime = mime_type(&path);
+                respond_gzip(&mut out, mime, &gz, head_only)
+            }
             Ok(body) => respond(&mut out, 200, "OK", mime_type(&path), &body, head_only),
             Err(_) => respond(
                 &mut out,
@@ -246,6 +261,56 @@ fn handle(stream: TcpStream, root: &Path) -> io::Result<()> {
             head_only,
         ),
     }
+}
+
+/// Text and wasm: what static hosts compress.
+fn compressible(path: &Path) -> bool {
+    let m = mime_type(path);
+    m.starts_with("text/") || m == "application/wasm" || m.contains("json") || m.contains("svg")
+}
+
+/// `body` (the file at `path`) gzip-compressed at the best level, cached
+/// by path and content length (a rebuilt file gets a new hash in its name,
+/// or a new length).
+fn gzipped(path: &Path, body: &[u8]) -> Arc<Vec<u8>> {
+    type Cache = Mutex<HashMap<(PathBuf, usize), Arc<Vec<u8>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (path.to_path_buf(), body.len());
+    if let Some(gz) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return gz;
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let gz = Arc::new(
+        enc.write_all(body)
+            .and_then(|()| enc.finish())
+            .unwrap_or_default(),
+    );
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, gz.clone());
+    }
+    gz
+}
+
+fn respond_gzip(out: &mut TcpStream, mime: &str, gz: &[u8], head_only: bool) -> io::Result<()> {
+    let header = format!(
+        "HTTP/1.1 200 OK\r\n\
+         Content-Type: {mime}\r\n\
+         Content-Encoding: gzip\r\n\
+         Vary: Accept-Encoding\r\n\
+         Content-Length: {}\r\n\
+         Cache-Control: no-cache\r\n\
+         X-Content-Type-Options: nosniff\r\n\
+         Connection: close\r\n\r\n",
+        gz.len()
+    );
+    out.write_all(header.as_bytes())?;
+    if !head_only {
+        out.write_all(gz)?;
+    }
+    out.flush()?;
+    let _ = out.shutdown(Shutdown::Write);
+    Ok(())
 }
 
 fn respond(
@@ -295,8 +360,12 @@ mod tests {
     }
 
     fn get(addr: SocketAddr, method: &str, path: &str) -> (String, Vec<u8>) {
+        get_with(addr, method, path, "")
+    }
+
+    fn get_with(addr: SocketAddr, method: &str, path: &str, headers: &str) -> (String, Vec<u8>) {
         let mut s = TcpStream::connect(addr).unwrap();
-        write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n").unwrap();
         let mut raw = Vec::new();
         s.read_to_end(&mut raw).unwrap();
         let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
@@ -366,6 +435,44 @@ mod tests {
 
         server.stop();
         assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_err());
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn compresses_text_and_wasm_for_clients_that_accept_gzip() {
+        let root = temp_site();
+        let big = "export const x = 'tailsim';\n".repeat(200);
+        fs::write(root.join("big.js"), &big).unwrap();
+        fs::write(root.join("pic.png"), b"\x89PNG....").unwrap();
+        let server = Server::start(&root, "127.0.0.1:0").unwrap();
+        let addr = server.addr();
+        let accept = "Accept-Encoding: br, GZIP;q=0.9\r\n";
+        let (head, body) = get_with(addr, "GET", "/big.js", accept);
+        assert!(head.contains("Content-Encoding: gzip"), "{head}");
+        assert!(
+            head.contains(&format!("Content-Length: {}", body.len())),
+            "{head}"
+        );
+        assert!(
+            body.len() < big.len() / 10,
+            "{} of {}",
+            body.len(),
+            big.len()
+        );
+        let mut plain = String::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_string(&mut plain)
+            .unwrap();
+        assert_eq!(plain, big);
+        // Twice: the cached copy is the same.
+        assert_eq!(get_with(addr, "GET", "/big.js", accept).1, body);
+        // Without Accept-Encoding, or for an image: as stored.
+        let (head, plain) = get(addr, "GET", "/big.js");
+        assert!(!head.contains("Content-Encoding"), "{head}");
+        assert_eq!(plain, big.as_bytes());
+        let (head, _) = get_with(addr, "GET", "/pic.png", accept);
+        assert!(!head.contains("Content-Encoding"), "{head}");
+        server.stop();
         fs::remove_dir_all(root).unwrap();
     }
 }

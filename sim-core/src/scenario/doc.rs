@@ -406,6 +406,7 @@ fn too_deep(v: &Value, path: &str, depth: usize) -> Option<String> {
 fn diff_values(at: &mut Vec<String>, a: &Value, b: &Value, out: &mut Vec<Edit>) {
     match (a, b) {
         _ if a == b => {}
+        (Value::Number(x), Value::Number(y)) if same_number(x, y) => {}
         (Value::Object(ma), Value::Object(mb)) => {
             for (k, va) in ma {
                 at.push(k.clone());
@@ -429,6 +430,17 @@ fn diff_values(at: &mut Vec<String>, a: &Value, b: &Value, out: &mut Vec<Edit>) 
             }
         }
         _ => out.push(Edit::set(join_path(at), b.clone())),
+    }
+}
+
+/// 460 and 460.0 are one number: a document that crossed a boundary which
+/// keeps no int/float distinction (JavaScript's numbers, between the page
+/// and its worker) still means what it meant. Integers compare exactly.
+fn same_number(x: &serde_json::Number, y: &serde_json::Number) -> bool {
+    if x.is_f64() || y.is_f64() {
+        x.as_f64() == y.as_f64()
+    } else {
+        x == y
     }
 }
 
@@ -621,6 +633,25 @@ steps = [ { compute = { dist = "constant", value_s = 1.0 } }, { call = { to = "d
         .unwrap();
         assert_eq!(a.diff(&g).len(), 1);
         assert_eq!(a.diff(&g)[0].path(), "nodes.api.steps");
+    }
+
+    #[test]
+    fn a_number_that_lost_its_decimal_point_is_the_same_number() {
+        // The page's worker hands 1.0 back as 1 (JavaScript has one number
+        // type): no edit, so the editor keeps its state.
+        let a = doc();
+        let mut b = a.clone();
+        b.set("nodes.api.steps[0].compute.value_s", "1").unwrap();
+        assert_ne!(a, b);
+        assert!(a.diff(&b).is_empty(), "{:?}", a.diff(&b));
+        b.set("nodes.api.steps[0].compute.value_s", "1.5").unwrap();
+        assert_eq!(a.diff(&b).len(), 1);
+        // Integers compare exactly, past what an f64 tells apart.
+        let mut x = a.clone();
+        let mut y = a.clone();
+        x.set("seed", "9007199254740993").unwrap();
+        y.set("seed", "9007199254740992").unwrap();
+        assert_eq!(x.diff(&y).len(), 1);
     }
 
     #[test]

@@ -897,6 +897,14 @@ impl EditorDoc {
     pub fn to_toml(&self) -> String {
         self.doc.to_toml()
     }
+
+    /// Whether `text` is this document, whatever its formatting (also when
+    /// a number came back without its decimal point: the worker's replies
+    /// cross JavaScript, which has one number type).
+    pub fn means(&self, text: &str) -> bool {
+        ScenarioDoc::parse(text, sim_core::Format::sniff(text))
+            .is_ok_and(|other| self.doc.diff(&other).is_empty())
+    }
 }
 
 /// TOML text of a JSON value (nulls dropped: TOML has none, and an absent

@@ -217,7 +217,11 @@ impl Panel {
         };
         match canvas::draw(el, &frame) {
             Ok(vp) => {
+                let centres = node_centres(&pos, vp);
                 drop(pos);
+                if el.get_attribute("data-nodes").as_deref() != Some(centres.as_str()) {
+                    el.set_attribute("data-nodes", &centres).ok();
+                }
                 self.viewport = vp;
                 if frozen.is_none() && self.keep != Some(vp) {
                     self.keep = None; // refitted: a node left the view
@@ -234,6 +238,19 @@ impl Panel {
         self.dirty = false;
         self.size = (el.client_width(), el.client_height());
     }
+}
+
+/// Each node's centre on the canvas, in CSS pixels from its top left
+/// (`name x y`, one node per `;`): where a pointer aims, for tools and for
+/// the end-to-end tests that drag nodes.
+fn node_centres(pos: &BTreeMap<String, (f64, f64)>, vp: Viewport) -> String {
+    pos.iter()
+        .map(|(n, &p)| {
+            let (x, y) = vp.to_screen(p);
+            format!("{n} {x:.0} {y:.0}")
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// What an edit hands back to the component after the borrow is released.
@@ -429,7 +446,12 @@ pub fn topology_panel(props: &TopologyPanelProps) -> Html {
         use_effect_with(props.scenario.clone(), move |text| {
             let changed = {
                 let mut p = panel.borrow_mut();
-                if p.loaded != **text {
+                if p.loaded != **text && p.doc.as_ref().is_some_and(|d| d.means(text)) {
+                    // Our own edit, as the engine wrote it back: keep the
+                    // history and the view.
+                    p.loaded = text.to_string();
+                    false
+                } else if p.loaded != **text {
                     p.load(text);
                     p.rates.clear();
                     p.overlay = None;
