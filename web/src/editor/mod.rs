@@ -67,6 +67,8 @@
 //! `edge-remove-<to>`, `edge-info` (a selected arrow).
 
 pub mod model;
+#[cfg(test)]
+mod round_trip;
 pub mod scene;
 
 #[cfg(target_arch = "wasm32")]
