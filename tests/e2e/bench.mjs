@@ -79,6 +79,7 @@ try {
     // One `bench_run` of `d` simulated seconds: its parsed JSON; an error
     // reply is printed as it came and thrown.
     const benchRun = async (d, what) => {
+      // The engine's web worker runs it: a promise, which evaluate awaits.
       const raw = await page.evaluate(
         ([toml, d]) => window.wasmBindings.bench_run(toml, d),
         [scenario, d],

@@ -77,7 +77,8 @@ test('the share dialog exports CSV, JSON, PNG and TOML of the run', async ({ pag
   expect(text).toMatch(new RegExp(`^seed = ${SEED}$`, 'm'));
   expect(text).toContain('[nodes.server]');
   const parsed = await page.evaluate(
-    (t) => JSON.parse((window as any).wasmBindings.bench_run(t, 10.0)),
+    // The engine runs in the page's web worker: bench_run is a promise.
+    async (t) => JSON.parse(await (window as any).wasmBindings.bench_run(t, 10.0)),
     text,
   );
   expect(parsed.error, JSON.stringify(parsed)).toBeUndefined();

@@ -90,13 +90,23 @@ pub fn app(props: &AppProps) -> Html {
         use_effect_with((), move |_| {
             let on_reply: Rc<dyn Fn(FromHost)> = {
                 let d = dispatcher.clone();
-                Rc::new(move |m| d.dispatch(Action::Host(m)))
+                Rc::new(move |m| {
+                    if !crate::bench_bridge::take(&m) {
+                        d.dispatch(Action::Host(m))
+                    }
+                })
             };
-            let transport = if use_worker {
-                Transport::worker(on_reply.clone())
-            } else {
-                Transport::local(on_reply.clone())
-            };
+            crate::bench_bridge::connect({
+                let link = link.clone();
+                Rc::new(move |m: ToHost| {
+                    let mut l = link.borrow_mut();
+                    match &l.transport {
+                        Some(t) => t.send(m),
+                        None => l.queue.push(m),
+                    }
+                })
+            });
+            let transport = Transport::start(use_worker, on_reply.clone());
             transport.send(ToHost::Hello);
             {
                 let mut l = link.borrow_mut();
@@ -111,12 +121,18 @@ pub fn app(props: &AppProps) -> Html {
                 let d = dispatcher.clone();
                 gloo::timers::callback::Timeout::new(WORKER_HELLO_MS, move || {
                     let ready = link.borrow().ready;
-                    if !ready {
-                        let local = Transport::local(on_reply);
-                        link.borrow_mut().transport = Some(local);
-                        d.dispatch(Action::WorkerFallback(
-                            "the web worker did not start".into(),
-                        ));
+                    if ready {
+                        return;
+                    }
+                    match Transport::fallback(on_reply) {
+                        Some(local) => {
+                            link.borrow_mut().transport = Some(local);
+                            d.dispatch(Action::WorkerFallback(
+                                "the web worker did not start".into(),
+                            ));
+                        }
+                        // No engine on the page: keep waiting, and say so.
+                        None => d.dispatch(Action::WorkerSlow),
                     }
                 })
             });

@@ -171,6 +171,12 @@ impl Host {
             ToHost::Hello => vec![FromHost::Ready {
                 version: env!("CARGO_PKG_VERSION").to_string(),
             }],
+            ToHost::Bench {
+                scenario,
+                duration_s,
+            } => vec![FromHost::Bench {
+                json: crate::bench_run(&scenario, duration_s),
+            }],
             ToHost::Load {
                 lane,
                 id,
@@ -412,6 +418,27 @@ mod tests {
             traces: false,
             until_s: None,
         })
+    }
+
+    #[test]
+    fn the_benchmark_runs_in_the_host_and_answers_with_its_json() {
+        // The page's `bench_run` is a message to the worker: the same JSON
+        // as `crate::bench_run`, errors included.
+        let mut h = Host::new();
+        let out = h.handle(ToHost::Bench {
+            scenario: crate::engine::MMC_TOML.into(),
+            duration_s: 50.0,
+        });
+        let [FromHost::Bench { json }] = &out[..] else {
+            panic!("{out:?}")
+        };
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert!(v["arrivals_departures"].as_u64().unwrap() > 0, "{v}");
+        let out = h.handle(ToHost::Bench {
+            scenario: "garbage [".into(),
+            duration_s: 1.0,
+        });
+        assert!(matches!(&out[..], [FromHost::Bench { json }] if json.contains("error")));
     }
 
     #[test]

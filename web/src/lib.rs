@@ -5,8 +5,12 @@
 //! compiles and is tested natively; the DOM parts are `wasm32`-only.
 //!
 //! Exports reachable from JavaScript as `window.wasmBindings.<name>` in the
-//! trunk-built page: [`bench_run`], [`tailsim_version`], and
-//! `tailsim_test_panic` (used by the end-to-end test of the error panel).
+//! trunk-built page: `bench_run` (a promise: the engine's worker runs
+//! [`bench_run`]), [`tailsim_version`], and `tailsim_test_panic` (used by
+//! the end-to-end test of the error panel). The page's own wasm has no
+//! engine: the simulation runs in the worker (`tailsim-worker`), and on the
+//! page's thread only in builds with the `main-thread-engine` feature (the
+//! in-browser tests).
 
 // `!(x > 0.0)` is deliberate throughout: it is also true for NaN.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
@@ -34,6 +38,8 @@ pub mod traces;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
+#[cfg(target_arch = "wasm32")]
+pub mod bench_bridge;
 #[cfg(target_arch = "wasm32")]
 pub mod panic;
 #[cfg(target_arch = "wasm32")]
@@ -99,8 +105,9 @@ pub fn arrivals_departures(report: &Report) -> u64 {
 /// Builds `scenario_toml`, runs it for `duration_s` simulated seconds and
 /// times it with `performance.now()` (a monotonic clock natively). Returns
 /// JSON: `{"events", "arrivals_departures", "wall_s", "events_per_s"}`, or
-/// `{"error": "..."}` if the scenario is invalid.
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen)]
+/// `{"error": "..."}` if the scenario is invalid. The page's JavaScript
+/// export of the same name asks the engine's worker to run it
+/// ([`bench_bridge`]).
 pub fn bench_run(scenario_toml: &str, duration_s: f64) -> String {
     match bench(scenario_toml, duration_s) {
         Ok(v) => v.to_string(),

@@ -43,6 +43,9 @@ impl Lane {
 pub enum ToHost {
     /// Asks for [`FromHost::Ready`] (the page's check that the worker runs).
     Hello,
+    /// Runs the engine benchmark (`bench_run`) on `scenario` for
+    /// `duration_s` simulated seconds: [`FromHost::Bench`].
+    Bench { scenario: String, duration_s: f64 },
     /// Builds `lane` from a scenario (TOML or JSON) and starts it at t = 0.
     /// `seed` overrides the file's seed.
     Load {
@@ -136,6 +139,10 @@ pub struct LaneFrame {
 pub enum FromHost {
     Ready {
         version: String,
+    },
+    /// A benchmark's JSON (`bench_run`'s answer).
+    Bench {
+        json: String,
     },
     Loaded(Box<LaneInfo>),
     /// A lane could not be built or a command failed; `lane` None: general.

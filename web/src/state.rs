@@ -123,6 +123,9 @@ pub enum Action {
     Host(FromHost),
     /// The worker did not answer: run the engine on the main thread.
     WorkerFallback(String),
+    /// The worker has not answered its hello in time (it may still be
+    /// loading on a slow network).
+    WorkerSlow,
     TogglePlay,
     Play,
     Pause,
@@ -1079,6 +1082,8 @@ impl AppState {
                 false
             }
             Action::Host(msg) => match msg {
+                // The page's bench bridge takes these before the reducer.
+                FromHost::Bench { .. } => false,
                 FromHost::Ready { .. } => {
                     let changed = self.worker.is_none();
                     if self.worker.is_none() {
@@ -1151,6 +1156,17 @@ impl AppState {
                 FromHost::Checked { id, result } => self.on_checked(&id, *result),
                 FromHost::CheckFailed { id, message } => self.on_check_failed(&id, &message),
             },
+            Action::WorkerSlow => {
+                if self.worker.is_some() {
+                    return false;
+                }
+                self.note = Some(
+                    "The simulator is still starting (its web worker has not answered yet). \
+                     If nothing moves, reload the page."
+                        .into(),
+                );
+                true
+            }
             Action::WorkerFallback(why) => {
                 self.worker = Some(false);
                 self.note = Some(format!("The engine runs on the page's thread: {why}"));

@@ -1,7 +1,10 @@
-//! How the page talks to the engine host: a web worker (the normal case) or,
-//! when a worker cannot start, the same thread (replies still arrive
-//! asynchronously, so the reducer never re-enters itself).
+//! How the page talks to the engine host: a web worker. Builds with the
+//! `main-thread-engine` feature (the in-browser tests, whose harness serves
+//! no worker script) can also run the host on the page's thread (replies
+//! still arrive asynchronously, so the reducer never re-enters itself);
+//! without it the page's wasm links no engine at all.
 
+#[cfg(feature = "main-thread-engine")]
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -66,6 +69,7 @@ pub fn register_worker() {
 /// The page's end of the connection.
 pub enum Transport {
     Worker(WorkerBridge<EngineWorker>),
+    #[cfg(feature = "main-thread-engine")]
     Local {
         host: Rc<RefCell<Host>>,
         on_reply: Rc<dyn Fn(FromHost)>,
@@ -82,7 +86,31 @@ impl Transport {
         Transport::Worker(bridge)
     }
 
+    /// The host in a worker, or on this thread when `worker` is false and
+    /// the build has the engine on the page (`main-thread-engine`).
+    pub fn start(worker: bool, on_reply: Rc<dyn Fn(FromHost)>) -> Transport {
+        #[cfg(feature = "main-thread-engine")]
+        if !worker {
+            return Transport::local(on_reply);
+        }
+        let _ = worker;
+        Transport::worker(on_reply)
+    }
+
+    /// The host on this thread, when the worker does not answer: only in
+    /// builds with the engine on the page.
+    pub fn fallback(on_reply: Rc<dyn Fn(FromHost)>) -> Option<Transport> {
+        #[cfg(feature = "main-thread-engine")]
+        return Some(Transport::local(on_reply));
+        #[cfg(not(feature = "main-thread-engine"))]
+        {
+            let _ = on_reply;
+            None
+        }
+    }
+
     /// Runs the host on this thread (tests, or no worker support).
+    #[cfg(feature = "main-thread-engine")]
     pub fn local(on_reply: Rc<dyn Fn(FromHost)>) -> Transport {
         Transport::Local {
             host: Rc::new(RefCell::new(Host::new())),
@@ -97,6 +125,7 @@ impl Transport {
     pub fn send(&self, msg: ToHost) {
         match self {
             Transport::Worker(bridge) => bridge.send(msg),
+            #[cfg(feature = "main-thread-engine")]
             Transport::Local { host, on_reply } => {
                 let (host, on_reply) = (host.clone(), on_reply.clone());
                 gloo::timers::callback::Timeout::new(0, move || {

@@ -229,6 +229,8 @@ fn swarm() -> Result<Counts> {
 fn wasm_tests() -> Result<Counts> {
     let mut c = cargo();
     c.args(["test", "-p", "web", "--target", "wasm32-unknown-unknown"])
+        // The tests run the engine on the page's thread (no worker script).
+        .args(["--features", "main-thread-engine"])
         .env("CHROMEDRIVER", CHROMEDRIVER)
         // Root needs Chromium without its sandbox; the capabilities (binary,
         // flags) are in web/webdriver.json, which the runner reads from the
