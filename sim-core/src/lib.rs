@@ -56,6 +56,7 @@ mod engine;
 mod hdr;
 pub mod lesson;
 pub mod metrics;
+pub mod pooled;
 pub mod reference;
 pub mod report;
 pub mod resilience;

@@ -2,7 +2,11 @@
 // form control has a label; Tab reaches the anti-pattern toggles and Space
 // flips one (without also toggling play); Space elsewhere plays and pauses;
 // the lesson dialog opens from the keyboard, its filter and arrow keys work
-// and Escape closes it, even when pressed before the dialog has rendered.
+// and Escape closes it, even when pressed before the dialog has rendered;
+// axe-core finds no serious or critical violation on the sandbox, a
+// lesson, the Share dialog, the iframe embed and the presenter view (WCAG
+// 2 A and AA rules; the light embed's own check is in blog.spec.ts).
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { artifact } from './artifacts';
 import { openApp, pick } from './helpers';
@@ -118,5 +122,36 @@ test('Escape pressed before the dialog has rendered still closes it', async ({ p
   await expect(dialog).toBeVisible();
   await page.keyboard.press('Escape');
   await expect(dialog).toHaveCount(0);
+  expect(errors, errors.join('\n')).toEqual([]);
+});
+
+/** axe-core's serious and critical violations (WCAG 2.0/2.1 A and AA) on the page now. */
+async function serious(page: Page): Promise<string[]> {
+  const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return r.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+}
+
+test('axe-core: no serious violations on the sandbox, a lesson, the Share dialog, the embed and the presenter view', async ({ page }) => {
+  test.setTimeout(90_000);
+  const errors = await openApp(page);
+  await page.waitForTimeout(1_000); // charts and live numbers in place
+  expect(await serious(page), 'sandbox').toEqual([]);
+  await page.locator('#share-open').click();
+  await expect(page.locator('#embed-snippet')).toBeVisible();
+  expect(await serious(page), 'share dialog').toEqual([]);
+  await page.locator('#dialog-close').click();
+  await page.goto('/?lesson=DATA-N%2B1');
+  await expect(page.getByTestId('lesson-panel')).toBeVisible({ timeout: 30_000 });
+  expect(await serious(page), 'lesson').toEqual([]);
+  await page.setViewportSize({ width: 600, height: 480 });
+  await page.goto('/?embed');
+  await expect(page.locator('#sim-time')).toBeVisible({ timeout: 30_000 });
+  expect(await serious(page), 'embed').toEqual([]);
+  await page.setViewportSize({ width: 1024, height: 768 });
+  await page.goto('/?lesson=DATA-N%2B1&present');
+  await expect(page.getByTestId('lesson-panel')).toBeVisible({ timeout: 30_000 });
+  expect(await serious(page), 'presenter view').toEqual([]);
   expect(errors, errors.join('\n')).toEqual([]);
 });

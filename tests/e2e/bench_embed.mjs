@@ -1,5 +1,7 @@
 // Embed benchmark (not a test): what a blog reader downloads and waits for.
-// Opens the scenario embed (`/?embed`, the sandbox's default scenario,
+// Opens a blog post holding the light embed as the Share dialog writes it
+// (`<script type="module" src=".../embed/tailsim-embed.js">` and a
+// `<tailsim-embed link="#s=1....">` of the sandbox's default scenario,
 // which plays as soon as it is on screen) in a 600x400 viewport over a
 // throttled network (NET_MBIT, default 10 Mbit/s, and RTT_MS, default 40 ms,
 // through the DevTools protocol), from a fresh browser context each time
@@ -13,6 +15,10 @@
 //
 //   BASE_URL=http://127.0.0.1:PORT node bench_embed.mjs
 
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import { chromium } from '@playwright/test';
 
 const baseUrl = process.env.BASE_URL;
@@ -39,12 +45,27 @@ const browser = await chromium.launch({
   ],
 });
 
-/** Series pixels on the embed's first chart (the first `chart-*` canvas
- * in the page): saturated colours, which the axes, grid and text (greys)
- * never use. 0 until it exists and has data drawn. */
+/** The share link of `assets/scenarios/mmc.toml`, as the sandbox encodes
+ * it: `#s=1.<base64url(deflate(json))>`. */
+function shareLink() {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const scenario = fs.readFileSync(path.join(here, '../../assets/scenarios/mmc.toml'), 'utf8');
+  const packed = zlib.deflateRawSync(Buffer.from(JSON.stringify({ v: 1, scenario, seed: 1 })), { level: 9 });
+  return `#s=1.${packed.toString('base64url')}`;
+}
+
+const POST = `<!doctype html><html><head><meta charset="utf-8"><title>A post</title></head>
+<body style="margin:0;font:18px serif"><article style="padding:8px">
+<script type="module" src="${baseUrl}/embed/tailsim-embed.js"></script>
+<tailsim-embed link="${shareLink()}"></tailsim-embed>
+</article></body></html>`;
+
+/** Series pixels on the embed's chart (its canvas, in its shadow root):
+ * saturated colours, which the axes, grid and text (greys) never use. 0
+ * until it exists and has data drawn. */
 async function firstChartInk(page) {
   return page.evaluate(() => {
-    const c = document.querySelector('canvas[data-testid^="chart-"]');
+    const c = document.querySelector('tailsim-embed')?.shadowRoot?.querySelector('canvas');
     if (!c || c.width === 0 || c.height === 0) return 0;
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let hits = 0;
@@ -69,12 +90,14 @@ async function once() {
     downloadThroughput: (mbit * 1e6) / 8,
     uploadThroughput: (mbit * 1e6) / 8,
   });
-  // Every response of the page and of its web worker (the worker's own
-  // script and wasm too), at its encoded size.
+  // The post itself is the blog's, not the embed's: served by the test.
+  await page.route('**/a-blog-post.html', (r) => r.fulfill({ contentType: 'text/html', body: POST }));
+  // Every response the embed makes, at its encoded size.
   const bytes = { wasm: 0, js: 0, other: 0 };
   const files = [];
   context.on('requestfinished', async (r) => {
     const url = r.url();
+    if (url.endsWith('/a-blog-post.html')) return;
     const kind = url.endsWith('.wasm') ? 'wasm' : url.endsWith('.js') ? 'js' : 'other';
     const s = await r.sizes().catch(() => null);
     const n = s ? s.responseBodySize : 0;
@@ -82,7 +105,7 @@ async function once() {
     files.push({ file: url.replace(baseUrl, ''), kb: Math.round(n / 1024), ms: Math.round(r.timing().responseEnd) });
   });
   const t0 = Date.now();
-  await page.goto(`${baseUrl}/?embed`);
+  await page.goto(`${baseUrl}/a-blog-post.html`);
   let firstChartS = null;
   while (Date.now() - t0 < 60_000) {
     if ((await firstChartInk(page)) > 50) {

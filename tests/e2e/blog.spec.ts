@@ -1,101 +1,106 @@
-// A blog post with two embeds made by the share dialog's snippet, end to
-// end on the release build (BASE_URL): the embed on screen plays, the one
-// further down waits until it is scrolled into view (and the first then
-// pauses); each iframe takes its content's height (the snippet's script
-// listens to the embeds' postMessage); the scenario embed shows its title.
-import { expect, test, type Frame, type Page } from '@playwright/test';
+// Blog posts with the light embed (`<tailsim-embed>`, embed/), made by the
+// Share dialog's snippet, end to end on the release build (BASE_URL): the
+// embed on screen plays, one further down waits until it is scrolled into
+// view (and the first then pauses), one plays at a time, each takes its
+// content's height (an element, no iframe), shows its title and links back
+// to the same state; a lesson asks its question first and answers it with
+// the simulation's number; reduced motion never autoplays; a dark page
+// gets a dark embed; a broken link says what is wrong.
+import { expect, test, type Locator, type Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 import { artifact } from './artifacts';
-import { openApp, pick } from './helpers';
+import { canvasInk, LATENCY_SERIES, openApp, pick, watchErrors } from './helpers';
 
 test.use({ viewport: { width: 900, height: 800 } });
 
-async function snippet(page: Page, scenario: string): Promise<string> {
-  await pick(page, scenario);
+/** The Share dialog's light snippet for a shipped scenario, or for a lesson. */
+async function snippet(page: Page, what: { scenario?: string; lesson?: string }): Promise<string> {
+  if (what.scenario) await pick(page, what.scenario);
+  if (what.lesson) {
+    await page.goto(`/?lesson=${encodeURIComponent(what.lesson)}`);
+    await expect(page.getByTestId('lesson-panel')).toBeVisible({ timeout: 30_000 });
+  }
   await page.locator('#share-open').click();
   const s = await page.locator('#embed-snippet').inputValue();
   await page.locator('#dialog-close').click();
   return s;
 }
 
-async function frameOf(page: Page, i: number): Promise<Frame> {
-  const handle = await page.locator('iframe').nth(i).elementHandle();
-  const f = await handle!.contentFrame();
-  await expect(f!.locator('#sim-time')).toBeVisible({ timeout: 30_000 });
-  return f!;
+/** A post with `body` between paragraphs, served from the blog's address. */
+async function post(page: Page, name: string, body: string) {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A post</title></head>
+    <body style="margin:0;font:18px serif"><main><article style="max-width:720px;margin:0 auto;padding:16px">
+      <h1>Why my API fell over</h1>${body}<p>The end.</p></article></main></body></html>`;
+  await page.route(`**/${name}`, (r) => r.fulfill({ contentType: 'text/html', body: html }));
+  await page.goto(`/${name}`);
 }
 
-test('two embeds in a post: one plays at a time, on screen; each sized to its content', async ({ page, context }) => {
+const pressed = async (e: Locator) => (await e.locator('#play').getAttribute('aria-pressed')) === 'true';
+
+async function loaded(e: Locator) {
+  await expect(e.locator('#embed-title')).not.toHaveText('tailsim', { timeout: 30_000 });
+}
+
+test('two embeds in a post: the one on screen plays, the next when scrolled to; each its own height', async ({ page, context }) => {
   test.setTimeout(120_000);
   const maker = await context.newPage();
   await openApp(maker);
-  const first = await snippet(maker, 'catalogue/DATA-N+1.toml');
-  const second = await snippet(maker, 'chain.toml');
+  const first = await snippet(maker, { scenario: 'catalogue/DATA-N+1.toml' });
+  const second = await snippet(maker, { scenario: 'chain.toml' });
   await maker.close();
-  expect(first).toContain('<script>');
+  expect(first).toMatch(/^<script type="module" src="[^"]+\/embed\/tailsim-embed\.js"><\/script>\n<tailsim-embed link="#s=1\.[A-Za-z0-9_-]+"><\/tailsim-embed>$/);
 
-  const post = `<!doctype html><html><head><meta charset="utf-8"><title>A post</title></head>
-    <body style="margin:0;font:18px serif">
-    <article style="max-width:720px;margin:0 auto;padding:16px">
-      <h1>Why my API fell over</h1><p>An N+1 query, live:</p>
-      ${first}
-      <div style="height:2500px"><p>Much later in the post…</p></div>
-      ${second}
-      <p>The end.</p>
-    </article></body></html>`;
-  // The post is served from the blog's own address (the test's origin).
-  await page.route('**/a-blog-post.html', (r) => r.fulfill({ contentType: 'text/html', body: post }));
-  await page.goto('/a-blog-post.html');
-  const a = await frameOf(page, 0);
-
-  // The first embed is on screen: it plays. The second (lazy, far below)
-  // has not started: not loaded yet, or loaded and waiting.
+  const errors = watchErrors(page);
+  await post(page, 'a-blog-post.html', `<p>An N+1 query, live:</p>${first}
+    <div style="height:2500px"><p>Much later in the post…</p></div>${second}`);
+  const [a, b] = [page.locator('tailsim-embed').nth(0), page.locator('tailsim-embed').nth(1)];
+  await loaded(a);
   await expect(a.locator('#play')).toHaveAttribute('aria-pressed', 'true', { timeout: 15_000 });
-  const early = await (await page.locator('iframe').nth(1).elementHandle())!.contentFrame();
-  if (early && (await early.locator('#play').count()) > 0) {
-    await expect(early.locator('#play')).toHaveAttribute('aria-pressed', 'false');
-    await expect(early.locator('#sim-time')).toHaveText('0.0 s');
-  }
-  await expect(a.locator('#embed-title')).not.toHaveText('');
-
-  // Each iframe took its content's height (not the snippet's 480 px).
+  // The second (far below) has not started.
+  expect(await pressed(b)).toBe(false);
+  await expect(b.locator('#sim-time')).toHaveText('0.0 s');
+  await expect(a.locator('#embed-title')).toHaveText(/N\+1/);
+  // It draws its percentiles.
   await expect
-    .poll(async () => page.locator('iframe').first().evaluate((f) => (f as HTMLIFrameElement).style.height))
-    .toMatch(/^\d+px$/);
-  await expect
-    .poll(async () => {
-      const h = await page.locator('iframe').first().evaluate((f) => f.getBoundingClientRect().height);
-      const content = await a.locator('div.app.embed').evaluate((el) => (el as HTMLElement).offsetHeight);
-      return Math.abs(h - content);
-    })
-    .toBeLessThanOrEqual(2);
+    .poll(async () => (await canvasInk(page, a.locator('canvas'), LATENCY_SERIES)).series, { timeout: 20_000 })
+    .toBeGreaterThan(100);
+  // Its height is its content's: nothing inside is cut off or scrolls.
+  const fit = await a.evaluate((el) => {
+    const frame = el.shadowRoot!.querySelector('.frame') as HTMLElement;
+    return { host: el.getBoundingClientRect().height, frame: frame.getBoundingClientRect().height };
+  });
+  expect(Math.abs(fit.host - fit.frame), JSON.stringify(fit)).toBeLessThanOrEqual(1);
+  expect(fit.frame).toBeGreaterThan(250);
   await page.screenshot({ path: artifact('blog-two-embeds.png') });
 
   // Scroll to the second: it plays, and the first (now off screen) pauses.
-  await page.locator('iframe').nth(1).scrollIntoViewIfNeeded();
-  const b = await frameOf(page, 1);
+  await b.scrollIntoViewIfNeeded();
+  await loaded(b);
   await expect(b.locator('#play')).toHaveAttribute('aria-pressed', 'true', { timeout: 15_000 });
   await expect(a.locator('#play')).toHaveAttribute('aria-pressed', 'false', { timeout: 15_000 });
+  await expect(b.locator('#embed-title')).not.toHaveText('');
+  // The way back opens the same state in the sandbox.
+  const href = await b.locator('#open-full').getAttribute('href');
+  expect(href).toBe(`${new URL(page.url()).origin}/${/link="([^"]+)"/.exec(second)![1]}`);
+  const results = await new AxeBuilder({ page }).include('tailsim-embed').analyze();
+  const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(serious.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+  expect(errors, errors.join('\n')).toEqual([]);
 });
 
 test('two embeds on screen at once: one plays at a time', async ({ page, context }) => {
   test.setTimeout(120_000);
   const maker = await context.newPage();
   await openApp(maker);
-  const first = await snippet(maker, 'catalogue/DATA-N+1.toml');
-  const second = await snippet(maker, 'chain.toml');
+  const first = await snippet(maker, { scenario: 'catalogue/DATA-N+1.toml' });
+  const second = await snippet(maker, { scenario: 'chain.toml' });
   await maker.close();
-  const post = `<!doctype html><html><head><meta charset="utf-8"><title>A post</title></head>
-    <body style="margin:0"><div style="display:flex;gap:8px">
-      <div style="flex:1">${first.replace('loading="lazy"', '')}</div>
-      <div style="flex:1">${second.replace('loading="lazy"', '')}</div>
-    </div></body></html>`;
   await page.setViewportSize({ width: 1300, height: 900 });
-  await page.route('**/side-by-side.html', (r) => r.fulfill({ contentType: 'text/html', body: post }));
-  await page.goto('/side-by-side.html');
-  const a = await frameOf(page, 0);
-  const b = await frameOf(page, 1);
-  const pressed = async (f: Frame) => (await f.locator('#play').getAttribute('aria-pressed')) === 'true';
-  // Both start (each is on screen), and the later one pauses the other.
+  await post(page, 'side-by-side.html', `<div style="display:flex;gap:8px"><div style="flex:1">${first}</div>
+    <div style="flex:1">${second}</div></div>`);
+  const [a, b] = [page.locator('tailsim-embed').nth(0), page.locator('tailsim-embed').nth(1)];
+  await loaded(a);
+  await loaded(b);
   await expect.poll(async () => Number(await pressed(a)) + Number(await pressed(b)), { timeout: 15_000 }).toBe(1);
   await page.waitForTimeout(1_000);
   expect(Number(await pressed(a)) + Number(await pressed(b))).toBe(1);
@@ -104,4 +109,67 @@ test('two embeds on screen at once: one plays at a time', async ({ page, context
   await off.locator('#play').click();
   await expect(off.locator('#play')).toHaveAttribute('aria-pressed', 'true');
   await expect(on.locator('#play')).toHaveAttribute('aria-pressed', 'false');
+});
+
+test('a lesson embed asks first, then answers with the simulation and runs the fix', async ({ page, context }) => {
+  test.setTimeout(150_000);
+  const maker = await context.newPage();
+  await openApp(maker);
+  const s = await snippet(maker, { lesson: 'DATA-N+1' });
+  await maker.close();
+  expect(s).toContain('<tailsim-embed lesson="DATA-N+1"></tailsim-embed>');
+  const errors = watchErrors(page);
+  await page.setViewportSize({ width: 600, height: 700 });
+  await post(page, 'lesson-post.html', `<p>Guess first:</p>${s}`);
+  const e = page.locator('tailsim-embed');
+  await expect(e.locator('#embed-title')).toHaveText('N+1 queries', { timeout: 30_000 });
+  await expect(e.locator('#question')).toContainText('p99');
+  await expect(e.locator('#unit')).toHaveText('ms');
+  // It waits for the guess.
+  await page.waitForTimeout(1_000);
+  await expect(e.locator('#sim-time')).toHaveText('0.0 s');
+  await e.locator('#play').click();
+  await expect(e.locator('#result')).toContainText('Make your prediction first');
+  expect(await pressed(e)).toBe(false);
+  await e.locator('#predict-input').fill('60');
+  await e.locator('#predict-submit').click();
+  await expect(e.locator('#play')).toHaveAttribute('aria-pressed', 'true');
+  // At the end, the simulated answer beside the guess.
+  await expect(e.locator('#result')).toContainText('Simulated (the mistake):', { timeout: 90_000 });
+  await expect(e.locator('#result')).toContainText('Your guess, 60 ms');
+  const answer = Number(/the mistake\): ([\d,.]+) ms/.exec((await e.locator('#result').textContent())!)![1].replace(/,/g, ''));
+  expect(answer).toBeGreaterThan(60);
+  expect(await e.locator('#open-full').getAttribute('href')).toMatch(/\/\?lesson=DATA-N%2B1$/);
+  await page.screenshot({ path: artifact('blog-lesson-embed.png'), fullPage: true });
+  // The fix, run next: its answer joins the mistake's, and is lower.
+  await e.locator('#flip').click();
+  await expect(e.locator('#ghost-key')).toHaveText('· · p99 with the mistake');
+  await expect(e.locator('#result')).toContainText('With the fix:', { timeout: 90_000 });
+  const fix = Number(/With the fix: ([\d,.]+) ms/.exec((await e.locator('#result').textContent())!)![1].replace(/,/g, ''));
+  expect(fix).toBeLessThan(answer / 2);
+  expect(errors, errors.join('\n')).toEqual([]);
+});
+
+test('reduced motion never autoplays; a dark page gets a dark embed; a broken link says why', async ({ page, context }) => {
+  test.setTimeout(90_000);
+  const maker = await context.newPage();
+  await openApp(maker);
+  const s = await snippet(maker, { scenario: 'chain.toml' });
+  await maker.close();
+  await page.emulateMedia({ reducedMotion: 'reduce', colorScheme: 'dark' });
+  const script = s.split('\n')[0];
+  await post(page, 'calm.html', `${s}${script.replace(/<script[^>]*><\/script>/, '')}<tailsim-embed link="#s=1.not-a-deflate-stream"></tailsim-embed>`);
+  const [a, bad] = [page.locator('tailsim-embed').nth(0), page.locator('tailsim-embed').nth(1)];
+  await loaded(a);
+  await page.waitForTimeout(1_500);
+  expect(await pressed(a)).toBe(false);
+  await expect(a.locator('#sim-time')).toHaveText('0.0 s');
+  await a.locator('#play').click();
+  await expect(a.locator('#play')).toHaveAttribute('aria-pressed', 'true');
+  const bg = await a.evaluate((el) => getComputedStyle(el.shadowRoot!.querySelector('.frame')!).backgroundColor);
+  const [r, g, b] = bg.match(/\d+/g)!.map(Number);
+  expect(r + g + b, bg).toBeLessThan(120);
+  await expect(bad.locator('#error')).toContainText('link: ', { timeout: 30_000 });
+  await expect(bad.locator('#error')).toContainText('deflate');
+  await page.screenshot({ path: artifact('blog-dark-reduced.png'), fullPage: true });
 });

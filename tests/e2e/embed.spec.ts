@@ -109,7 +109,7 @@ test('?embed#s=… (the share dialog snippet) in 600×480: runs the shared scena
   await pick(full, 'chain.toml');
   await pause(full);
   await full.locator('#share-open').click();
-  const snippet = await full.locator('#embed-snippet').inputValue();
+  const snippet = await full.locator('#iframe-snippet').inputValue();
   const src = /<iframe src="([^"]+)"/.exec(snippet)?.[1]?.replace(/&amp;/g, '&');
   expect(src, snippet).toMatch(/\?embed#s=1\.[A-Za-z0-9_-]+$/);
   expect(snippet).toContain('height="480"');

@@ -58,9 +58,11 @@ test.describe('share links', () => {
     const base = new URL(page.url());
     expect(link.startsWith(`${base.origin}${base.pathname}#s=1.`), link).toBe(true);
     expect(link).toMatch(/#s=1\.[A-Za-z0-9_-]+$/);
-    const snippet = await page.locator('#embed-snippet').inputValue();
+    const snippet = await page.locator('#iframe-snippet').inputValue();
     expect(snippet).toContain('<iframe');
     expect(snippet).toContain(`?embed${new URL(link).hash}`);
+    const light = await page.locator('#embed-snippet').inputValue();
+    expect(light).toContain(`<tailsim-embed link="${new URL(link).hash}"></tailsim-embed>`);
     await page.screenshot({ path: artifact('share-dialog.png') });
     await page.locator('#dialog-close').click();
     await expect(dialog).toHaveCount(0);

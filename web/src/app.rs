@@ -586,13 +586,20 @@ fn full_link(st: &AppState) -> AttrValue {
     crate::share::share_link(&href, &st.share_payload()).into()
 }
 
-/// The page's share link, embed snippet and lesson link.
-fn share_links(st: &AppState) -> (String, String) {
+/// The page's share link and embed snippets: the light element (an open
+/// lesson embeds as the lesson; anything else as the running state) and
+/// the iframe of the compact sandbox (the running state).
+fn share_links(st: &AppState) -> (String, String, String) {
     let href = gloo::utils::window().location().href().unwrap_or_default();
     let payload = st.share_payload();
     let link = crate::share::share_link(&href, &payload);
-    let snippet = crate::share::embed_snippet(&href, &crate::share::encode(&payload));
-    (link, snippet)
+    let frag = crate::share::encode(&payload);
+    let element = match &st.lesson {
+        Some(l) => crate::share::element_snippet(&href, &format!("?lesson={}", l.id)),
+        None => crate::share::element_snippet(&href, &frag),
+    };
+    let iframe = crate::share::embed_snippet(&href, &frag);
+    (link, element, iframe)
 }
 
 /// Which dashboard charts the page shows: a lesson's focus, else all (the
@@ -1553,7 +1560,7 @@ struct DialogsProps {
     dialog: Dialog,
     open: Callback<Dialog>,
     /// (share link, iframe snippet).
-    links: (String, String),
+    links: (String, String, String),
     lesson: Option<String>,
     scenario: Rc<String>,
     seed: u64,
@@ -1714,10 +1721,15 @@ fn dialogs(p: &DialogsProps) -> Html {
                                 <button class="btn small" onclick={copy("lesson-link")}>{ "Copy" }</button>
                             </div>
                         }
-                        <label for="embed-snippet">{ "Embed in a blog post or slides (compact view, 600 px and up)" }</label>
+                        <label for="embed-snippet">{ "Embed in a blog post: one script and one element (light: the engine and a chart, about 450 KB; sizes itself, plays when scrolled into view)" }</label>
                         <div class="copy-row">
                             <textarea id="embed-snippet" readonly=true rows="3" value={p.links.1.clone()} />
                             <button class="btn small" id="embed-copy" onclick={copy("embed-snippet")}>{ "Copy" }</button>
+                        </div>
+                        <label for="iframe-snippet">{ "Or the compact sandbox in an iframe (every chart and toggle; 600 px and up, heavier)" }</label>
+                        <div class="copy-row">
+                            <textarea id="iframe-snippet" readonly=true rows="3" value={p.links.2.clone()} />
+                            <button class="btn small" id="iframe-copy" onclick={copy("iframe-snippet")}>{ "Copy" }</button>
                         </div>
                         <h3>{ "Export" }</h3>
                         <div class="export-row">

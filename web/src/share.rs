@@ -339,6 +339,34 @@ fn html_attr(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The light embed (`embed/`, what a blog post should use): a module
+/// script and a `<tailsim-embed>` element, opening `link`: a lesson query
+/// (`?lesson=ID`) becomes `lesson="ID"`, a fragment (`#s=1....`, from
+/// [`encode`]) becomes `link="#s=1...."`; anything else embeds nothing
+/// (the element then says so).
+pub fn element_snippet(page_url: &str, link: &str) -> String {
+    let base = page_base(page_url);
+    // The site's folder: the page's address up to its last `/`.
+    let path_from = base.find("://").map_or(0, |i| i + 3);
+    let dir = match base[path_from..].rfind('/') {
+        Some(i) => base[..path_from + i + 1].to_string(),
+        None => format!("{base}/"),
+    };
+    let q = link.trim_start_matches('?');
+    let attr = if let Some(id) = q.strip_prefix("lesson=") {
+        format!("lesson=\"{}\"", html_attr(&percent_decode(id)))
+    } else if link.starts_with('#') {
+        format!("link=\"{}\"", html_attr(link))
+    } else {
+        String::new()
+    };
+    format!(
+        "<script type=\"module\" src=\"{}embed/tailsim-embed.js\"></script>\n\
+         <tailsim-embed {attr}></tailsim-embed>",
+        html_attr(&dir)
+    )
+}
+
 /// The `<iframe>` that embeds the page in `?embed` mode, opening `link`:
 /// a fragment (`#s=1....`, from [`encode`]) or a query (`?lesson=ID` or
 /// `lesson=ID`); anything else embeds the plain sandbox.
@@ -599,6 +627,35 @@ mod tests {
         );
         // quotes cannot break out of the attribute
         let s = embed_snippet("https://x.io/\"><script>", "");
+        assert!(!s.contains("\"><script>"), "{s}");
+    }
+
+    #[test]
+    fn element_snippets_load_the_light_embed_from_the_site_folder() {
+        let page = "https://x.io/tailsim/index.html?lesson=OLD#s=1.old";
+        let s = element_snippet(page, "?lesson=DATA-N%2B1");
+        assert_eq!(
+            s,
+            "<script type=\"module\" src=\"https://x.io/tailsim/embed/tailsim-embed.js\"></script>\n\
+             <tailsim-embed lesson=\"DATA-N+1\"></tailsim-embed>"
+        );
+        let frag = encode(&full());
+        let s = element_snippet("http://127.0.0.1:8080/", &frag);
+        assert!(
+            s.starts_with("<script type=\"module\" src=\"http://127.0.0.1:8080/embed/"),
+            "{s}"
+        );
+        assert!(
+            s.ends_with(&format!("<tailsim-embed link=\"{frag}\"></tailsim-embed>")),
+            "{s}"
+        );
+        // a site at the host's root, written without its slash
+        let s = element_snippet("https://x.io", "?lesson=A");
+        assert!(
+            s.contains("src=\"https://x.io/embed/tailsim-embed.js\""),
+            "{s}"
+        );
+        let s = element_snippet("https://x.io/", "?lesson=\"><script>");
         assert!(!s.contains("\"><script>"), "{s}");
     }
 }

@@ -22,8 +22,10 @@
 //! - `assets/scenarios/mmc.toml`: M/M/10, Poisson arrivals at 9/s, exponential
 //!   service with mean 1 s.
 //!
-//! It ends with the sweep speed-up, `--jobs 2` over `--jobs 1`
-//! (`bench_sweep`).
+//! Then today's engine against the one before its rebuild, by turns on
+//! M/M/10 and the multi-tier case study, with instructions per customer
+//! (`bench_before`). It ends with the sweep speed-up, `--jobs 2` over
+//! `--jobs 1` (`bench_sweep`).
 //!
 //! No timed assertions: the figures are printed, never checked.
 
@@ -51,6 +53,10 @@ pub struct Options {
     pub sweep_turns: u32,
     /// Only the sweep speed-up.
     pub sweep_only: bool,
+    /// Skip the comparison with the engine before its rebuild.
+    pub skip_before: bool,
+    /// Only that comparison.
+    pub before_only: bool,
 }
 
 /// Arrival rate of `mmc.toml`, per second.
@@ -74,7 +80,7 @@ pub fn scenario() -> PathBuf {
 
 pub fn bench(opts: Options) -> Result {
     setup::setup(setup::Options {
-        bench: !opts.skip_simpy,
+        bench: !opts.skip_simpy && !opts.before_only,
         ..setup::Options::default()
     })?;
     let scenario = scenario();
@@ -94,6 +100,10 @@ pub fn bench(opts: Options) -> Result {
     let exe = build_native()?;
     if opts.sweep_only {
         return crate::bench_sweep::speedup(&exe, &scenario, opts.sweep_turns);
+    }
+    let before_turns = opts.repeats.max(1) * opts.rounds.max(1);
+    if opts.before_only {
+        return crate::bench_before::compare(&exe, opts.customers, before_turns);
     }
     let pgo_exe = match pgo::build() {
         Ok(p) => {
@@ -221,6 +231,9 @@ pub fn bench(opts: Options) -> Result {
     if let Some(p) = page {
         print_page(&p);
     }
+    if !opts.skip_before {
+        crate::bench_before::compare(&exe, opts.customers, before_turns)?;
+    }
     if opts.sweep_turns > 0 {
         crate::bench_sweep::speedup(&exe, &scenario, opts.sweep_turns)?;
     }
@@ -266,7 +279,7 @@ fn print_page(v: &Value) {
     let e = &v["embed"];
     if e.is_object() {
         println!(
-            "    embed (?embed, 600x400, {} Mbit/s, {} ms RTT, nothing cached): first chart in {} s (target <= 1.5 s);\n               \
+            "    light embed (<tailsim-embed> in a post, 600x400, {} Mbit/s, {} ms RTT, nothing cached): first chart in {} s (target <= 1.5 s);\n               \
              {} KB transferred (gzip; target <= 700 KB): wasm {} KB, js {} KB, other {} KB",
             f(e, &["net_mbit"]),
             f(e, &["rtt_ms"]),

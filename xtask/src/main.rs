@@ -11,6 +11,7 @@
 //! - `fuzz`: the swarm tester (random scenarios, faults, reconfigurations).
 
 mod bench;
+mod bench_before;
 mod bench_sweep;
 mod classroom;
 mod fuzz;
@@ -60,6 +61,9 @@ enum Cmd {
         #[arg(long)]
         classroom: bool,
     },
+    /// Build the static site into `dist/` for any static host (the sandbox,
+    /// its worker, the light embed in `dist/embed/`) and print its sizes.
+    Dist,
     /// Run every test: fmt check, native, a short swarm, Python, wasm in headless Chromium, end-to-end.
     Test {
         /// Leave out a step (fmt, native, swarm, python, wasm, e2e); repeatable. CI skips none.
@@ -94,8 +98,10 @@ enum Cmd {
         /// Skip the in-browser wasm run (and the site build).
         #[arg(long)]
         skip_wasm: bool,
-        /// Run only this part: `classroom` (the classroom server's load test).
-        #[arg(long, value_name = "PART", value_parser = ["classroom"])]
+        /// Run only this part: `classroom` (the classroom server's load
+        /// test) or `before` (today's engine against the one before its
+        /// rebuild, by turns, with instructions per customer).
+        #[arg(long, value_name = "PART", value_parser = ["classroom", "before"])]
         only: Option<String>,
         /// Students of the classroom load test (all in one room).
         #[arg(long, default_value_t = 1000)]
@@ -110,6 +116,9 @@ enum Cmd {
         /// Only the sweep speed-up.
         #[arg(long)]
         sweep_only: bool,
+        /// Skip the comparison with the engine before its rebuild.
+        #[arg(long)]
+        skip_before: bool,
     },
 }
 
@@ -128,6 +137,7 @@ fn main() -> ExitCode {
             dir,
             classroom,
         } => serve(&host, port, no_build, dir, classroom),
+        Cmd::Dist => setup::setup(setup::Options::default()).and_then(|()| site::dist()),
         Cmd::Test { skip } => test::test(&skip),
         Cmd::Fuzz { args } => fuzz::fuzz(&args),
         Cmd::Cli => pgo::build().map(|exe| {
@@ -148,6 +158,7 @@ fn main() -> ExitCode {
             load_rounds,
             sweep_turns,
             sweep_only,
+            skip_before,
         } => {
             let load = classroom::LoadOptions {
                 students,
@@ -164,9 +175,11 @@ fn main() -> ExitCode {
                     skip_wasm,
                     sweep_turns,
                     sweep_only,
+                    skip_before,
+                    before_only: only.as_deref() == Some("before"),
                 })
                 .and_then(|()| {
-                    if sweep_only {
+                    if sweep_only || only.is_some() {
                         Ok(())
                     } else {
                         classroom::bench(&load)

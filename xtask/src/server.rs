@@ -301,6 +301,7 @@ fn respond_gzip(out: &mut TcpStream, mime: &str, gz: &[u8], head_only: bool) -> 
          Content-Length: {}\r\n\
          Cache-Control: no-cache\r\n\
          X-Content-Type-Options: nosniff\r\n\
+         Access-Control-Allow-Origin: *\r\n\
          Connection: close\r\n\r\n",
         gz.len()
     );
@@ -327,6 +328,7 @@ fn respond(
          Content-Length: {}\r\n\
          Cache-Control: no-cache\r\n\
          X-Content-Type-Options: nosniff\r\n\
+         Access-Control-Allow-Origin: *\r\n\
          Connection: close\r\n\r\n",
         body.len()
     );
@@ -419,6 +421,8 @@ mod tests {
 
         let (head, body) = get(addr, "GET", "/app-123.wasm");
         assert!(head.contains("Content-Type: application/wasm"), "{head}");
+        // (a blog on another origin embeds the light embed from here)
+        assert!(head.contains("Access-Control-Allow-Origin: *"), "{head}");
         assert_eq!(body, b"\0asm\x01\0\0\0");
 
         let (head, _) = get(addr, "GET", "/app-123.js");

@@ -736,8 +736,7 @@ pub fn topology_panel(props: &TopologyPanelProps) -> Html {
         });
         html! {
             <button type="button" class="editor-palette-btn" data-testid={format!("palette-{}", k.as_str())}
-                aria-label={format!("Add a {}", kind_label(k))} title={format!("Add a {}", kind_label(k))}
-                disabled={no_doc} {onclick}>
+                title={format!("Add a {}", kind_label(k))} disabled={no_doc} {onclick}>
                 <span class="editor-swatch" style={format!("border-color:{}", st.colour)} aria-hidden="true">{ st.glyph }</span>
                 { kind_label(k) }
             </button>

@@ -1,0 +1,253 @@
+//! The engine before its rebuild, timed beside today's: the yardstick of
+//! the engine core's second edition. The research CLI is built from
+//! [`BEFORE_REBUILD`] (the last commit before the rebuild; its source comes
+//! out of this clone's history with `git archive`, into
+//! `target/before-rebuild/`) and run by turns with today's plain release
+//! build (one run of each, which goes first alternating: a shared machine's
+//! speed drifts over seconds, and a turn's two runs see the same spell), on
+//! - M/M/10 (`assets/scenarios/mmc.toml`, unchanged since), the bench's
+//!   customers;
+//! - the multi-tier case study as that commit shipped it (its
+//!   `case-study-checkout.toml`: the same model and simulated time for both
+//!   builds; today's file has writes the old one lacks).
+//!
+//! It prints the median and quartiles of the per-turn wall-time ratios
+//! (before / today: above 1, today is faster) and, when valgrind is
+//! installed, instructions per customer under callgrind, which a busy
+//! machine cannot disturb (a short run less a near-empty one, so start-up
+//! and the report are left out).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::bench::{quantile, times};
+use crate::util::{self, bail, cargo, root, run, Error, Result};
+
+/// The last commit before the engine's rebuild.
+pub const BEFORE_REBUILD: &str = "4b7a044aa4363f505dbd6d9293a645846e245157";
+
+/// Arrival rate of `mmc.toml`, per second.
+const MMC_RATE: f64 = 9.0;
+
+/// One scenario both builds run.
+struct Case {
+    name: &'static str,
+    scenario: PathBuf,
+    duration_s: f64,
+    /// Simulated seconds of the callgrind run.
+    counted_s: f64,
+    target: &'static str,
+}
+
+/// Builds the old CLI and compares it with `today` (the plain release
+/// build) over `turns` turns per scenario.
+pub fn compare(today: &Path, customers: u64, turns: u32) -> Result {
+    let Some(before) = build_before()? else {
+        return Ok(());
+    };
+    let cases = [
+        Case {
+            name: "M/M/10",
+            scenario: root().join("assets/scenarios/mmc.toml"),
+            duration_s: customers as f64 / MMC_RATE,
+            counted_s: 20_000.0 / MMC_RATE,
+            target: "target >= 1.00x: at least as fast",
+        },
+        Case {
+            name: "case study (multi-tier, as it shipped then)",
+            scenario: before.1.join("assets/scenarios/case-study-checkout.toml"),
+            duration_s: 240.0,
+            counted_s: 60.0,
+            target: "target >= 1.50x",
+        },
+    ];
+    let mut lines = Vec::new();
+    for case in &cases {
+        let ratios = wall_turns(case, &before.0, today, turns)?;
+        let ir = callgrind(case, &before.0, today);
+        lines.push(summary(case, &ratios, ir));
+    }
+    println!();
+    println!(
+        "  today's engine against the one before the rebuild ({}, by turns, plain release builds):",
+        &BEFORE_REBUILD[..7]
+    );
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(())
+}
+
+fn summary(case: &Case, ratios: &[f64], ir: Option<(f64, f64)>) -> String {
+    let mut s = format!(
+        "    {}: wall time before / today, median {}  [q25 {}, q75 {}] over {} turns ({})",
+        case.name,
+        times(quantile(ratios, 0.5)),
+        times(quantile(ratios, 0.25)),
+        times(quantile(ratios, 0.75)),
+        ratios.len(),
+        case.target
+    );
+    if let Some((b, t)) = ir {
+        s.push_str(&format!(
+            "\n      instructions per customer (callgrind): {b:.0} before, {t:.0} today = {} fewer",
+            times(b / t)
+        ));
+    }
+    s
+}
+
+/// The old CLI and its source tree, built once; `None` (said why) when
+/// this clone lacks the commit (a shallow clone).
+fn build_before() -> Result<Option<(PathBuf, PathBuf)>> {
+    let dir = root().join("target").join("before-rebuild");
+    let src = dir.join("src");
+    let has = Command::new("git")
+        .args(["cat-file", "-e", &format!("{BEFORE_REBUILD}^{{commit}}")])
+        .current_dir(root())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has {
+        println!(
+            "bench: the comparison with the engine before its rebuild is skipped: commit {} is \
+             not in this clone (a shallow clone? `git fetch --unshallow`)",
+            &BEFORE_REBUILD[..7]
+        );
+        return Ok(None);
+    }
+    if !src.join("Cargo.toml").is_file() {
+        std::fs::create_dir_all(&src)?;
+        extract(&src)?;
+    }
+    run(cargo()
+        .args(["build", "--release", "--locked", "-p", "sim-core"])
+        .args(["--features", "cli", "--bin", "tailsim", "--manifest-path"])
+        .arg(src.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(dir.join("target")))?;
+    let exe = dir.join("target/release/tailsim");
+    Ok(Some((
+        exe.with_extension(std::env::consts::EXE_EXTENSION),
+        src,
+    )))
+}
+
+/// `git archive BEFORE_REBUILD | tar -x -C src`.
+fn extract(src: &Path) -> Result {
+    let mut git = Command::new("git")
+        .args(["archive", "--format=tar", BEFORE_REBUILD])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error(format!("could not start git archive: {e}")))?;
+    let out = git.stdout.take().expect("piped");
+    let tar = Command::new("tar")
+        .arg("-x")
+        .arg("-C")
+        .arg(src)
+        .stdin(out)
+        .status()?;
+    let git = git.wait()?;
+    if !git.success() || !tar.success() {
+        bail!("could not unpack {BEFORE_REBUILD} into {}", src.display());
+    }
+    Ok(())
+}
+
+fn cli(exe: &Path, scenario: &Path, duration_s: f64) -> Command {
+    let mut c = util::cmd(exe);
+    c.arg("run").arg(scenario).args([
+        "--duration",
+        &format!("{duration_s:.3}"),
+        "--format",
+        "json",
+    ]);
+    c.stdin(Stdio::null()).stderr(Stdio::inherit());
+    c
+}
+
+/// One run's wall time (the engine's own `wall_s`).
+fn wall(exe: &Path, case: &Case) -> Result<f64> {
+    let mut c = cli(exe, &case.scenario, case.duration_s);
+    let out = c.output()?;
+    if !out.status.success() {
+        bail!("`{}` failed ({})", util::display(&c), out.status);
+    }
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    v.get("wall_s")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| Error("the CLI's JSON has no numeric `wall_s`".into()))
+}
+
+/// Per-turn ratios of the old build's wall time to today's, sorted.
+fn wall_turns(case: &Case, before: &Path, today: &Path, turns: u32) -> Result<Vec<f64>> {
+    let mut ratios = Vec::new();
+    for i in 0..turns.max(1) {
+        let (b, t) = if i % 2 == 0 {
+            let b = wall(before, case)?;
+            (b, wall(today, case)?)
+        } else {
+            let t = wall(today, case)?;
+            (wall(before, case)?, t)
+        };
+        println!(
+            "bench: {} turn {}/{}: before {b:.3} s, today {t:.3} s = {}",
+            case.name,
+            i + 1,
+            turns.max(1),
+            times(b / t)
+        );
+        ratios.push(b / t);
+    }
+    ratios.sort_by(f64::total_cmp);
+    Ok(ratios)
+}
+
+/// Instructions per customer of both builds, or `None` without valgrind.
+fn callgrind(case: &Case, before: &Path, today: &Path) -> Option<(f64, f64)> {
+    let per = |exe: &Path| -> Option<f64> {
+        let (ir, arrived) = counted(exe, &case.scenario, case.counted_s)?;
+        let (ir0, arrived0) = counted(exe, &case.scenario, 0.001)?;
+        Some((ir - ir0) / (arrived - arrived0).max(1.0))
+    };
+    match (per(before), per(today)) {
+        (Some(b), Some(t)) => Some((b, t)),
+        _ => {
+            println!("bench: no instruction counts (valgrind missing or failed)");
+            None
+        }
+    }
+}
+
+/// Instructions (callgrind's total) and customers of one run.
+fn counted(exe: &Path, scenario: &Path, duration_s: f64) -> Option<(f64, f64)> {
+    let mut c = Command::new("valgrind");
+    c.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(exe)
+        .arg("run")
+        .arg(scenario)
+        .args([
+            "--duration",
+            &format!("{duration_s:.3}"),
+            "--format",
+            "json",
+        ])
+        .stdin(Stdio::null());
+    let out = c.output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let ir: f64 = err
+        .lines()
+        .find_map(|l| l.split("Collected :").nth(1))?
+        .trim()
+        .parse()
+        .ok()?;
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let arrived = v.pointer("/end_to_end/arrived")?.as_f64()?;
+    Some((ir, arrived))
+}
