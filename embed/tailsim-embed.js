@@ -57,25 +57,27 @@ canvas { display: block; width: 100%; height: 100%; }
 .legend b { display: inline-block; width: 14px; height: 3px; vertical-align: middle; margin-right: 4px; }
 .bar { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; margin-top: 6px; }
 .error { color: var(--bad); }
+.failed .chart, .failed .legend, .failed .bar, .failed form, .failed #pooled { display: none; }
 [hidden] { display: none !important; }
 `;
 
 const HTML = `
-<figure class="frame" part="frame">
+<figure class="frame" part="frame" aria-labelledby="embed-title">
   <header><h3 id="embed-title">tailsim</h3>
     <a id="open-full" target="_blank" rel="noopener">Open in tailsim ↗</a></header>
   <form id="predict" hidden>
     <label for="predict-input" id="question"></label>
-    <input id="predict-input" type="number" inputmode="decimal" step="any" min="0">
+    <input id="predict-input" type="number" inputmode="decimal" step="any" min="0" aria-describedby="unit">
     <span id="unit"></span>
     <button id="predict-submit" type="submit">Run it</button>
   </form>
   <div class="chart"><canvas id="chart" role="img" aria-label="Latency percentiles over simulated time"></canvas></div>
   <div class="legend" aria-hidden="true"><span><b style="background:${INK.p99}"></b>p99</span>
     <span><b style="background:${INK.p95}"></b>p95</span><span><b style="background:${INK.p50}"></b>p50</span>
-    <span id="slo-key" hidden>- - SLO</span><span id="ghost-key" hidden></span><span id="pooled"></span></div>
+    <span id="slo-key" hidden>- - SLO</span><span id="ghost-key" hidden></span></div>
+  <p id="pooled" class="muted" hidden></p>
   <div class="bar">
-    <button id="play" type="button" aria-pressed="false">▶ Play</button>
+    <button id="play" type="button" aria-pressed="false"><span id="play-glyph" aria-hidden="true">▶</span> <span id="play-label">Play</span></button>
     <button id="flip" class="quiet" type="button" hidden></button>
     <span>t = <span id="sim-time">0.0 s</span></span>
     <span>p99 now: <b id="p99-sim">–</b></span>
@@ -101,34 +103,75 @@ class TailsimEmbed extends HTMLElement {
     this.frame = 0;
   }
 
+  static get observedAttributes() {
+    return ['lesson', 'link', 'seed'];
+  }
+
   connectedCallback() {
-    if (this.started) return;
-    this.started = true;
-    this.$('play').addEventListener('click', () => this.togglePlay());
-    this.$('flip').addEventListener('click', () => this.flip());
-    this.$('predict').addEventListener('submit', (e) => {
-      e.preventDefault();
-      this.submitGuess();
-    });
-    this.near = new IntersectionObserver((es) => this.seen(es), { rootMargin: '300px 0px' });
+    if (!this.wired) {
+      this.wired = true;
+      this.$('play').addEventListener('click', () => this.togglePlay());
+      this.$('flip').addEventListener('click', () => this.flip());
+      this.$('predict').addEventListener('submit', (e) => {
+        e.preventDefault();
+        this.submitGuess();
+      });
+      this.scheme = matchMedia('(prefers-color-scheme: dark)');
+      this.onScheme = () => this.draw();
+    }
+    // Loads when it nears the screen; plays while any of it is on screen.
+    this.near = new IntersectionObserver((es) => this.near_(es), { rootMargin: '300px 0px' });
     this.near.observe(this);
+    this.view = new IntersectionObserver((es) => this.seen(es), { threshold: 0 });
+    this.view.observe(this);
     this.size = new ResizeObserver(() => this.draw());
     this.size.observe(this.$('chart'));
+    this.scheme.addEventListener('change', this.onScheme);
   }
 
+  /** Taken out of the page (or moved: it comes back through connectedCallback). */
   disconnectedCallback() {
     this.pause();
+    this.pausedByScroll = true;
     this.near?.disconnect();
+    this.view?.disconnect();
     this.size?.disconnect();
+    this.scheme?.removeEventListener('change', this.onScheme);
   }
 
-  /** Near the screen: load once; on screen: play (if allowed); off: pause. */
+  /** A changed lesson, link or seed: load afresh (once loaded at all). */
+  attributeChangedCallback(_name, old, now) {
+    if (old === now || !this.loading) return;
+    this.pause();
+    this.reset();
+    this.loading = this.load();
+  }
+
+  reset() {
+    this.run?.free();
+    this.run = null;
+    this.lesson = null;
+    this.payload = null;
+    this.answers = {};
+    this.guess = null;
+    this.guessed = false;
+    this.ghost = null;
+    this.pausedByScroll = true;
+    for (const id of ['predict', 'flip', 'error', 'ghost-key']) this.$(id).hidden = true;
+    this.root.querySelector('.frame').classList.remove('failed');
+    this.$('predict-input').disabled = false;
+    this.$('predict-submit').disabled = false;
+    this.say('');
+  }
+
+  /** Near the screen: load, once. */
+  near_(entries) {
+    if (entries[entries.length - 1].isIntersecting && !this.loading) this.loading = this.load();
+  }
+
+  /** On screen: play (if allowed); off: pause (and resume on return). */
   seen(entries) {
-    const e = entries[entries.length - 1];
-    if (e.isIntersecting && !this.loading) this.loading = this.load();
-    const r = e.boundingClientRect;
-    const vh = innerHeight || document.documentElement.clientHeight;
-    this.onScreen = e.isIntersecting && r.bottom > 0 && r.top < vh;
+    this.onScreen = entries[entries.length - 1].isIntersecting;
     if (!this.onScreen && this.isPlaying()) {
       this.pause();
       this.pausedByScroll = true;
@@ -184,25 +227,33 @@ class TailsimEmbed extends HTMLElement {
 
   async loadLink(link) {
     const hash = link.slice(link.indexOf('#') >= 0 ? link.indexOf('#') : 0);
-    const payload = await decodeLink(hash);
-    const seed = this.hasAttribute('seed') ? Number(this.getAttribute('seed')) : payload.seed;
-    this.run = Run.scenario(payload.scenario, Number.isFinite(seed) ? seed : -1);
+    this.payload = await decodeLink(hash);
+    this.fresh(Run.scenario(this.payload.scenario, this.seed(this.payload.seed)));
     this.$('embed-title').textContent = this.run.title();
     this.$('open-full').href = `${SITE}${hash.startsWith('#') ? hash : `#${hash}`}`;
-    this.speed = Math.max(1, this.run.durationS() / PLAY_SECONDS);
     this.guessed = true;
+  }
+
+  /** The `seed` attribute, else `fallback` (-1: the scenario's own). */
+  seed(fallback = -1) {
+    const s = this.hasAttribute('seed') ? Number(this.getAttribute('seed')) : fallback;
+    return Number.isSafeInteger(s) && s >= 0 ? s : -1;
+  }
+
+  /** `run` replaces the current one (built first: a failure keeps the old). */
+  fresh(run) {
+    this.run?.free();
+    this.run = run;
+    this.speed = Math.max(1, run.durationS() / PLAY_SECONDS);
+    this.showTime();
+    this.draw();
   }
 
   /** A fresh run of the lesson in `state`. */
   start(state) {
-    const seed = this.hasAttribute('seed') ? Number(this.getAttribute('seed')) : -1;
-    this.run?.free();
     const l = this.lesson;
-    this.run = Run.lesson(l.toml, l.file, state, Number.isFinite(seed) ? seed : -1);
+    this.fresh(Run.lesson(l.toml, l.file, state, this.seed()));
     this.state = state;
-    this.speed = Math.max(1, this.run.durationS() / PLAY_SECONDS);
-    this.showTime();
-    this.draw();
   }
 
   submitGuess() {
@@ -214,6 +265,7 @@ class TailsimEmbed extends HTMLElement {
     }
     this.guess = v === '' ? null : x;
     this.guessed = true;
+    this.$('play').focus(); // (the focused Run button is about to be disabled)
     this.$('predict-input').disabled = true;
     this.$('predict-submit').disabled = true;
     this.say('');
@@ -235,15 +287,16 @@ class TailsimEmbed extends HTMLElement {
       this.$('predict-input').focus();
       return;
     }
-    if (this.run?.nowS() >= this.run?.durationS()) {
-      if (this.lesson) this.start(this.state);
-      else this.restartLink();
+    if (this.run && this.run.nowS() >= this.run.durationS()) {
+      try {
+        if (this.lesson) this.start(this.state);
+        else this.fresh(Run.scenario(this.payload.scenario, this.seed(this.payload.seed)));
+      } catch (err) {
+        this.fail(String(err?.message ?? err));
+        return;
+      }
     }
     this.play();
-  }
-
-  restartLink() {
-    this.loading = this.load();
   }
 
   play() {
@@ -251,7 +304,8 @@ class TailsimEmbed extends HTMLElement {
     if (playing && playing !== this) playing.pause();
     playing = this;
     this.$('play').setAttribute('aria-pressed', 'true');
-    this.$('play').textContent = '❚❚ Pause';
+    this.$('play-glyph').textContent = '❚❚';
+    this.$('play-label').textContent = 'Play';
     let last = performance.now();
     const tick = (now) => {
       const dt = Math.min(now - last, 100) / 1000;
@@ -281,7 +335,8 @@ class TailsimEmbed extends HTMLElement {
     if (playing === this) playing = null;
     this.$('play').setAttribute('aria-pressed', 'false');
     const ended = this.run && this.run.nowS() >= this.run.durationS();
-    this.$('play').textContent = ended ? '↻ Again' : '▶ Play';
+    this.$('play-glyph').textContent = ended ? '↻' : '▶';
+    this.$('play-label').textContent = ended ? 'Play again' : 'Play';
   }
 
   /** The run reached its end: the lesson's answer, beside the guess. */
@@ -310,6 +365,7 @@ class TailsimEmbed extends HTMLElement {
     const other = p && this.answers[p.state === 'fix' ? 'mistake' : 'fix'];
     if (other != null) parts.push(`${p.state === 'fix' ? 'The mistake' : 'With the fix'}: ${fmt(other)}.`);
     this.say(parts.join(' '));
+    if (!f.toggle) return; // nothing to flip
     const flip = this.$('flip');
     flip.hidden = false;
     flip.textContent = this.state === 'mistake' ? 'Now run the fix' : 'Run the mistake again';
@@ -320,11 +376,17 @@ class TailsimEmbed extends HTMLElement {
     this.pause();
     // The run just seen stays on the chart, faint, beside the next one.
     const seen = JSON.parse(this.run.chartJson());
+    const was = this.state;
+    try {
+      this.start(was === 'mistake' ? 'fix' : 'mistake');
+    } catch (err) {
+      this.fail(String(err?.message ?? err));
+      return;
+    }
     this.ghost = { t: seen.t, p99: seen.p99 };
     const key = this.$('ghost-key');
     key.hidden = false;
-    key.textContent = `· · p99 ${this.state === 'mistake' ? 'with the mistake' : 'with the fix'}`;
-    this.start(this.state === 'mistake' ? 'fix' : 'mistake');
+    key.textContent = `· · p99 ${was === 'mistake' ? 'with the mistake' : 'with the fix'}`;
     this.$('flip').hidden = true;
     this.play();
   }
@@ -337,7 +399,9 @@ class TailsimEmbed extends HTMLElement {
     this.$('result').textContent = msg;
   }
 
+  /** Says why nothing runs, instead of the chart and controls. */
   fail(msg) {
+    this.root.querySelector('.frame').classList.add('failed');
     const e = this.$('error');
     e.hidden = false;
     e.textContent = msg;
@@ -363,7 +427,9 @@ class TailsimEmbed extends HTMLElement {
     const last = [...d.p99].reverse().find((v) => v != null);
     this.$('p99-sim').textContent = last != null ? fmtS(last) : 'not enough answers yet';
     this.$('slo-key').hidden = d.slo_s == null;
-    this.$('pooled').textContent = d.pooled > 1 ? `windows with under 100 answers pooled (up to ${d.pooled} s)` : '';
+    const pooled = this.$('pooled');
+    pooled.hidden = d.pooled <= 1;
+    pooled.textContent = `A window with under 100 answers has no p99 of its own: it is pooled with the ones before it (over up to ${fmtS(d.pooled * d.window_s)}), or not drawn.`;
     c.setAttribute('aria-label', `Latency over simulated time; latest p99 ${this.$('p99-sim').textContent}`);
   }
 }
@@ -486,7 +552,7 @@ async function decodeLink(hash) {
       const { done, value } = await r.read();
       if (done) break;
       n += value.length;
-      if (n > 1 << 20) throw new Error('link: the scenario is over 1 MiB unpacked');
+      if (n > 256 * 1024) throw new Error('link: the data is over 256 KiB unpacked (the sandbox opens no larger link)');
       parts.push(value);
     }
     json = new TextDecoder().decode(await new Blob(parts).arrayBuffer());

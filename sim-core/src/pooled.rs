@@ -192,6 +192,13 @@ pub fn honest_quantiles(windows: &[Window], from: usize, q: f64) -> (Vec<Option<
     (out, widest)
 }
 
+/// Seconds spanned by `n` pooled windows (the windows' width times `n`):
+/// what "pooled over" means to a reader, whatever the window width.
+pub fn pooled_span_s(windows: &[Window], n: usize) -> f64 {
+    let width = windows.last().map_or(1.0, |w| w.t_end_s - w.t_start_s);
+    width * n as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +221,23 @@ mod tests {
             slo_good: None,
             nodes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_pooled_span_is_in_seconds_not_windows() {
+        // 40 answers per 5 s window: a p99 needs 100, so three windows
+        // are pooled, which span 15 s (not "3 s").
+        let ws: Vec<Window> = (0..10)
+            .map(|i| {
+                let mut w = win(i, 40, 0.1, 0.5, 0.9);
+                (w.t_start_s, w.t_end_s) = (5.0 * i as f64, 5.0 * (i + 1) as f64);
+                w
+            })
+            .collect();
+        let (_, n) = honest_quantiles(&ws, 0, 0.99);
+        assert_eq!(n, 3);
+        assert_eq!(pooled_span_s(&ws, n), 15.0);
+        assert_eq!(pooled_span_s(&[], 4), 4.0, "no window: 1 s each");
     }
 
     fn single(v: f64) -> WindowQuantiles {

@@ -192,6 +192,17 @@ pub fn app(props: &AppProps) -> Html {
         });
     }
 
+    // A scenario or lesson file dropped anywhere on the page opens.
+    {
+        let d = state.dispatcher();
+        let dispatch = Callback::from(move |a: Action| d.dispatch(a));
+        let embed = state.embed;
+        use_effect_with((), move |_| {
+            let listeners = (!embed).then(|| crate::files::watch_drops(dispatch));
+            move || drop(listeners)
+        });
+    }
+
     // A link pasted into the address bar of the open page (or back and
     // forward): open it, or say why it cannot be opened.
     {
@@ -416,7 +427,7 @@ pub fn app(props: &AppProps) -> Html {
             if let Some(err) = &state.scenario_error {
                 <div class="inline-error scenario-error" role="alert" id="scenario-error">
                     <div>
-                        <strong>{ "This scenario could not be loaded; the previous one keeps running." }</strong>
+                        <strong>{ "This could not be opened; what was running keeps running." }</strong>
                         <pre>{ err }</pre>
                     </div>
                     <button class="btn small" onclick={dispatch.reform(|_| Action::DismissScenarioError)}>{ "Dismiss" }</button>
@@ -594,9 +605,13 @@ fn share_links(st: &AppState) -> (String, String, String) {
     let payload = st.share_payload();
     let link = crate::share::share_link(&href, &payload);
     let frag = crate::share::encode(&payload);
+    // (A lesson the user wrote is not among the embed's files: its link
+    // carries the scenario.)
     let element = match &st.lesson {
-        Some(l) => crate::share::element_snippet(&href, &format!("?lesson={}", l.id)),
-        None => crate::share::element_snippet(&href, &frag),
+        Some(l) if crate::lessons::user_text(&l.id).is_none() => {
+            crate::share::element_snippet(&href, &format!("?lesson={}", l.id))
+        }
+        _ => crate::share::element_snippet(&href, &frag),
     };
     let iframe = crate::share::embed_snippet(&href, &frag);
     (link, element, iframe)
@@ -766,6 +781,7 @@ fn header(p: &HeaderProps) -> Html {
                         </optgroup>
                     }) }
                 </select>
+                <crate::files::OpenFileButton dispatch={p.dispatch.clone()} />
             </div>
             <div class="tabs" role="tablist" aria-label="Mode">
                 { tab(Mode::Sandbox, "Sandbox", "mode-sandbox", true, "One simulation: build, toggle, break things") }
@@ -1198,7 +1214,7 @@ fn pooling_note(d: &ChartData) -> Option<String> {
     if d.pooled > 1 {
         parts.push(format!(
             "a window with under 100 answers (20 for p95) is pooled with the ones before it, up to {} s",
-            d.pooled
+            crate::model::format_count(d.pooled_s.round() as u64)
         ));
     }
     if d.withheld {

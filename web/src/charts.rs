@@ -1159,7 +1159,8 @@ pub fn draw_latency_over_time<DB: DrawingBackend>(
         for (name, q, colour, marker, width) in spec {
             let (vals, pooled) = crate::model::honest_quantiles(ws, 0, q);
             let label = if pooled > 1 {
-                format!("{name} (≤{pooled} s pooled)")
+                let span = sim_core::pooled::pooled_span_s(ws, pooled).round();
+                format!("{name} (≤{span} s pooled)")
             } else {
                 name.to_string()
             };

@@ -50,9 +50,98 @@ pub fn all() -> &'static [Lesson] {
     &catalogue().lessons
 }
 
-/// The lesson with this id (`"DATA-N+1"`, `"case-study-checkout"`).
+/// The lesson with this id (`"DATA-N+1"`, `"case-study-checkout"`): a
+/// shipped one, else one the user loaded ([`add_user`]).
 pub fn find(id: &str) -> Option<&'static Lesson> {
-    all().iter().find(|l| l.id == id)
+    all()
+        .iter()
+        .find(|l| l.id == id)
+        .or_else(|| user_lesson(id).map(|(l, _)| l))
+}
+
+// ----- lessons the user wrote -----------------------------------------------------------
+
+/// The section user-written lessons are listed under.
+pub const USER_SECTION: &str = "Your lessons";
+
+/// At most this many user-written lessons per page (each is kept for the
+/// page's life; a lesson opened again under the same id replaces nothing,
+/// a new text under it is a new entry).
+pub const MAX_USER_LESSONS: usize = 64;
+
+thread_local! {
+    /// (lesson, its TOML) of every lesson the user loaded, newest last.
+    /// Leaked: the page hands out `&'static Lesson` as for shipped ones,
+    /// and the list is capped.
+    static USER: std::cell::RefCell<Vec<(&'static Lesson, &'static str)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn user_lesson(id: &str) -> Option<(&'static Lesson, &'static str)> {
+    USER.with(|u| u.borrow().iter().rev().find(|(l, _)| l.id == id).copied())
+}
+
+/// The TOML of user-written lesson `id` (`None` for a shipped lesson):
+/// what a link to it carries.
+pub fn user_text(id: &str) -> Option<&'static str> {
+    if all().iter().any(|l| l.id == id) {
+        return None;
+    }
+    user_lesson(id).map(|(_, t)| t)
+}
+
+/// Forgets every user-written lesson (tests: the registry is per thread).
+#[cfg(test)]
+pub fn forget_user_lessons() {
+    USER.with(|u| u.borrow_mut().clear());
+}
+
+/// Every user-written lesson, oldest first (one per id: the latest).
+pub fn user_lessons() -> Vec<&'static Lesson> {
+    USER.with(|u| {
+        let u = u.borrow();
+        let mut out: Vec<&'static Lesson> = Vec::new();
+        for (l, _) in u.iter() {
+            match out.iter_mut().find(|o| o.id == l.id) {
+                Some(o) => *o = l,
+                None => out.push(l),
+            }
+        }
+        out
+    })
+}
+
+/// Adds a lesson the user wrote (a file or a link), checked as the CLI's
+/// `lessons check` reads it: it parses, names no shipped lesson's id, and
+/// both its states build (its `scenario_file` must be a shipped scenario,
+/// or the scenario inline). Errors name the field.
+pub fn add_user(text: &str) -> Result<&'static Lesson, String> {
+    let mut l = Lesson::from_toml_str(text).map_err(|e| e.to_string())?;
+    if all().iter().any(|s| s.id == l.id) {
+        return Err(format!(
+            "id: {:?} is a shipped lesson; give yours an id of its own",
+            l.id
+        ));
+    }
+    if let Some((old, old_text)) = user_lesson(&l.id) {
+        if old_text == text {
+            return Ok(old);
+        }
+    }
+    scenario(&l, State::Mistake).map_err(|e| format!("scenario: {e}"))?;
+    if l.toggle.is_some() {
+        scenario(&l, State::Fix).map_err(|e| format!("scenario (fix): {e}"))?;
+    }
+    if USER.with(|u| u.borrow().len()) >= MAX_USER_LESSONS {
+        return Err(format!(
+            "this page already holds {MAX_USER_LESSONS} lessons of yours; reload it to start afresh"
+        ));
+    }
+    l.section = USER_SECTION.to_string();
+    let l: &'static Lesson = Box::leak(Box::new(l));
+    let t: &'static str = Box::leak(text.to_string().into_boxed_str());
+    USER.with(|u| u.borrow_mut().push((l, t)));
+    Ok(l)
 }
 
 // ----- sections ---------------------------------------------------------------------
@@ -133,7 +222,8 @@ pub fn matches(l: &Lesson, query: &str) -> bool {
 /// sections dropped).
 pub fn filter_sections(query: &str) -> Vec<Section> {
     let mut out: Vec<Section> = Vec::new();
-    for l in all().iter().filter(|l| matches(l, query)) {
+    let user = user_lessons();
+    for l in all().iter().chain(user).filter(|l| matches(l, query)) {
         match out.last_mut() {
             Some(s) if s.key == l.section => s.lessons.push(l),
             _ => out.push(Section {

@@ -24,6 +24,7 @@ pub mod editor;
 pub mod embed;
 pub mod engine;
 pub mod export;
+pub mod files;
 pub mod host;
 pub mod lessons;
 pub mod model;

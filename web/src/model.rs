@@ -147,6 +147,8 @@ pub struct ChartData {
     pub points: Vec<ChartPoint>,
     /// The most windows pooled for one p95 or p99 point (1: none).
     pub pooled: usize,
+    /// The seconds those windows span.
+    pub pooled_s: f64,
     /// Some window's p99 (or p95) was not drawn: too few answers even pooled.
     pub withheld: bool,
 }
@@ -178,6 +180,7 @@ impl ChartData {
         ChartData {
             points,
             pooled: w95.max(w99),
+            pooled_s: sim_core::pooled::pooled_span_s(windows, w95.max(w99)),
             withheld,
         }
     }

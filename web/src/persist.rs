@@ -21,7 +21,9 @@ pub fn address_for(page_url: &str, p: &SharePayload) -> String {
             .and_then(scenarios::find)
             .is_some_and(|e| e.text == p.scenario);
     if p.seed == DEFAULT_SEED {
-        if let Some(lesson) = &p.lesson {
+        // (A lesson the user wrote has no link of its own: its text
+        // travels in the share link.)
+        if let (Some(lesson), None) = (&p.lesson, &p.lesson_text) {
             return share::lesson_link(page_url, lesson);
         }
         if untouched && p.id.as_deref() == Some(scenarios::DEFAULT_ID) {

@@ -43,6 +43,10 @@ pub struct SharePayload {
     /// The open lesson's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lesson: Option<String>,
+    /// The open lesson's TOML, when the user wrote it (a shipped lesson
+    /// goes by its id alone): a link opens it without a rebuild.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesson_text: Option<String>,
     /// The shipped scenario the text started from (`catalogue/DATA-N+1.toml`):
     /// it brings the scenario's anti-pattern toggles along.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +70,7 @@ impl SharePayload {
             scenario: scenario.into(),
             seed,
             lesson: None,
+            lesson_text: None,
             id: None,
             state: None,
             toggles: BTreeMap::new(),

@@ -170,6 +170,12 @@ pub enum Action {
     /// The address changed under the open page (a pasted link, back or
     /// forward): open what it names, or say why it cannot be opened.
     OpenAddress(String),
+    /// A file opened or dropped onto the page: a scenario or a lesson (see
+    /// `files::kind_of`), or why it could not be read.
+    OpenFile {
+        name: String,
+        text: Result<String, String>,
+    },
 }
 
 /// Numbers the read-outs show for one lane.
@@ -562,7 +568,8 @@ impl AppState {
                         .unwrap_or(SHARED_ID);
                 let mut st = AppState::new_seeded(sender, id, &p.scenario, Some(p.seed));
                 st.seed = p.seed;
-                if let Some(lesson) = p.lesson {
+                let added = st.add_linked_lesson(&p);
+                if let Some(lesson) = p.lesson.filter(|_| added) {
                     st.apply(Action::OpenLesson(lesson), 0.0);
                 }
                 st
@@ -581,6 +588,11 @@ impl AppState {
     pub fn share_payload(&self) -> SharePayload {
         let mut p = SharePayload::new(self.scenario_text.to_string(), self.seed);
         p.lesson = self.lesson.as_ref().map(|l| l.id.clone());
+        p.lesson_text = p
+            .lesson
+            .as_deref()
+            .and_then(lessons::user_text)
+            .map(str::to_string);
         p.id = scenarios::find(&self.scenario_id).map(|e| e.id.to_string());
         p
     }
@@ -1441,6 +1453,54 @@ impl AppState {
                 false
             }
             Action::OpenAddress(href) => self.open_address(&href),
+            Action::OpenFile { name, text } => self.open_file(&name, text),
+        }
+    }
+
+    /// Opens a file: a lesson the user wrote (checked as `lessons check`
+    /// reads one) or a scenario (validated as the CLI validates it). What
+    /// runs keeps running when it cannot be opened; the error names the
+    /// file and the field.
+    fn open_file(&mut self, name: &str, text: Result<String, String>) -> bool {
+        let text = match text {
+            Ok(t) => t,
+            Err(e) => {
+                self.scenario_error = Some(format!("{name}: {e}"));
+                return true;
+            }
+        };
+        match crate::files::kind_of(&text) {
+            crate::files::FileKind::Lesson => match lessons::add_user(&text) {
+                Ok(l) => {
+                    self.scenario_error = None;
+                    let id = l.id.clone();
+                    self.open_lesson(&id);
+                }
+                Err(e) => self.scenario_error = Some(format!("{name}: lesson: {e}")),
+            },
+            crate::files::FileKind::Scenario => {
+                if let Err(e) = crate::engine::Engine::parse(&text) {
+                    self.scenario_error = Some(format!("{name}: {e}"));
+                    return true;
+                }
+                self.scenario_error = None;
+                // (Never a shipped scenario's id: it would bring that
+                // scenario's toggles along.)
+                self.switch_scenario(&format!("file/{name}"), &text);
+            }
+        }
+        true
+    }
+
+    /// Registers the user-written lesson a link carries; false (and the
+    /// error says why) when it does not open.
+    fn add_linked_lesson(&mut self, p: &SharePayload) -> bool {
+        match p.lesson_text.as_deref().map(lessons::add_user) {
+            Some(Err(e)) => {
+                self.error = Some(format!("the link's lesson: {e}"));
+                false
+            }
+            _ => true,
         }
     }
 
@@ -1473,7 +1533,8 @@ impl AppState {
                     self.seed = seed;
                     return true;
                 }
-                if let Some(lesson) = p.lesson {
+                let added = self.add_linked_lesson(&p);
+                if let Some(lesson) = p.lesson.filter(|_| added) {
                     self.open_lesson(&lesson);
                 }
                 true

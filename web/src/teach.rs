@@ -324,9 +324,10 @@ pub fn lesson_browser(props: &LessonBrowserProps) -> Html {
                 { if filter.trim().is_empty() {
                     format!("{count} lessons")
                 } else {
-                    format!("{count} of {} lessons match", lessons::all().len())
+                    format!("{count} of {} lessons match", lessons::all().len() + lessons::user_lessons().len())
                 } }
             </p>
+            <p class="teach-count">{ "Wrote a lesson of your own (a TOML file like those in assets/lessons)? Open it with “Open file…” or drop it onto the page: it joins “Your lessons”, and its share link carries it." }</p>
             // One wrapper for the changing part: Yew pairs unkeyed children
             // from the end, so a varying number of siblings would replace
             // the filter box (and lose its focus) on every keystroke.

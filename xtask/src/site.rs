@@ -116,7 +116,14 @@ fn build_embed(dist: &Path) -> Result {
     }
     std::fs::create_dir_all(&out)?;
     run(util::cmd("wasm-bindgen")
-        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        // (weak refs: a run the page drops is freed by the browser's GC)
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--weak-refs",
+            "--out-dir",
+        ])
         .arg(&out)
         .arg(&wasm))?;
     let bound = out.join("tailsim_embed_bg.wasm");
