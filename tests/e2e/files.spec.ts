@@ -3,6 +3,9 @@
 // opens as a lesson, is listed under "Your lessons", and survives a reload
 // (its text travels in the address); a broken file says which file and
 // which field, and what was running keeps running.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';
 import { openApp, seconds } from './helpers';
 
@@ -15,28 +18,11 @@ const SCENARIO = JSON.stringify({
   },
 });
 
-const LESSON = `id = "MY-N+1"
-title = "My own N+1 lesson"
-section = "anything"
-narrative = "One query per item, again."
-question = "What is p99 with one query per item?"
-predict = { metric = "end_to_end.latency_s.p99 * 1000", state = "mistake", unit = "ms" }
-scenario_file = "catalogue/DATA-N+1.toml"
-seeds = 10
-bands = [ { name = "load", paths = ["nodes.clients.arrival.rate"], rel = 0.1 } ]
-
-[toggle]
-label = "One query per item"
-mistake = { "nodes.api.steps[1].query.count" = { dist = "items" }, "nodes.api.steps[1].query.rows" = 1 }
-fix = { "nodes.api.steps[1].query.count" = 1, "nodes.api.steps[1].query.rows" = { dist = "items" } }
-
-[[claims]]
-text = "p99 is higher with N+1"
-metric = "end_to_end.latency_s.p99"
-compare = "ratio"
-op = ">="
-value = 2.0
-`;
+/** A lesson of the user's own: the README's example (the native tests open it too). */
+const LESSON = fs.readFileSync(
+  path.join(path.dirname(fileURLToPath(import.meta.url)), '../../docs/examples/MY-N+1.toml'),
+  'utf8',
+);
 
 /** Drops a file named `name` holding `text` onto the page. */
 async function drop(page: Page, name: string, text: string) {
@@ -91,7 +77,7 @@ test('open a scenario file; drop a lesson of your own; a broken file says where'
   await expect(page.locator('#lesson-title')).toHaveText('My own N+1 lesson', { timeout: 30_000 });
 
   // A lesson that takes a shipped lesson's id is refused, and says so.
-  await drop(page, 'copy.toml', LESSON.replace('MY-N+1', 'DATA-N+1'));
+  await drop(page, 'copy.toml', LESSON.replace(/^id = "MY-N\+1"/m, 'id = "DATA-N+1"'));
   await expect(page.locator('#scenario-error')).toContainText('copy.toml: lesson: id: "DATA-N+1" is a shipped lesson');
   await expect(page.locator('#lesson-title')).toHaveText('My own N+1 lesson');
   expect(errors, errors.join('\n')).toEqual([]);

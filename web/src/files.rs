@@ -167,31 +167,10 @@ mod opening {
     use crate::state::harness::Harness;
     use crate::state::Action;
 
-    /// A lesson written by a user: the N+1 toggle on a shipped scenario,
+    /// A lesson written by a user (the README's example, which the
+    /// end-to-end test opens too): the N+1 toggle on a shipped scenario,
     /// with a question and a claim of its own.
-    const MINE: &str = r#"
-id = "MY-N+1"
-title = "My own N+1 lesson"
-section = "anything"
-narrative = "One query per item, again."
-question = "What is p99 with one query per item?"
-predict = { metric = "end_to_end.latency_s.p99 * 1000", state = "mistake", unit = "ms" }
-scenario_file = "catalogue/DATA-N+1.toml"
-seeds = 10
-bands = [ { name = "load", paths = ["nodes.clients.arrival.rate"], rel = 0.1 } ]
-
-[toggle]
-label = "One query per item"
-mistake = { "nodes.api.steps[1].query.count" = { dist = "items" }, "nodes.api.steps[1].query.rows" = 1 }
-fix = { "nodes.api.steps[1].query.count" = 1, "nodes.api.steps[1].query.rows" = { dist = "items" } }
-
-[[claims]]
-text = "p99 is higher with N+1"
-metric = "end_to_end.latency_s.p99"
-compare = "ratio"
-op = ">="
-value = 2.0
-"#;
+    const MINE: &str = include_str!("../../docs/examples/MY-N+1.toml");
 
     /// Leaves the page's registry of user lessons as it found it (the
     /// registry is per thread; tests may share one).
