@@ -237,7 +237,9 @@ impl Sim {
     pub(super) fn compute(&mut self, job: Ref, d: super::Time) {
         let now = self.now();
         let j = self.jobs.at(job);
-        let d = d + std::mem::take(&mut j.extra_cpu);
+        // (Saturating: a query on a table grown without bound can cost
+        // Time::MAX already; the swarm's table-growth-1e20 case.)
+        let d = d.saturating_add(std::mem::take(&mut j.extra_cpu));
         let (ni, ri) = (j.node as usize, j.rep as usize);
         let (ncfg, st) = (&self.cfg.nodes[ni], &self.nodes[ni].stations[ri]);
         // Load-dependent service: each other request in the replica adds
