@@ -445,7 +445,7 @@ pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 /// A timed run: the CLI on a scenario, or the hand-written loop.
 #[derive(Clone, Copy)]
-enum Job<'a> {
+pub(crate) enum Job<'a> {
     Cli(&'a Path, &'a Path, f64),
     Loop(&'a Path, f64),
 }
@@ -453,7 +453,7 @@ enum Job<'a> {
 impl Job<'_> {
     /// The command line of the run (the CLI as `native` runs it, the loop
     /// as `floor` runs it).
-    fn command(self) -> Command {
+    pub(crate) fn command(self) -> Command {
         match self {
             Job::Cli(exe, scenario, duration_s) => {
                 let mut c = util::cmd(exe);

@@ -22,7 +22,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::bench::{quantile, times};
+use crate::bench::{quantile, times, Job};
 use crate::util::{self, bail, cargo, root, run, Error, Result};
 
 /// The last commit before the engine's rebuild.
@@ -159,14 +159,9 @@ fn extract(src: &Path) -> Result {
     Ok(())
 }
 
+/// The CLI as the rest of the bench runs it (`bench::Job::Cli`).
 fn cli(exe: &Path, scenario: &Path, duration_s: f64) -> Command {
-    let mut c = util::cmd(exe);
-    c.arg("run").arg(scenario).args([
-        "--duration",
-        &format!("{duration_s:.3}"),
-        "--format",
-        "json",
-    ]);
+    let mut c = Job::Cli(exe, scenario, duration_s).command();
     c.stdin(Stdio::null()).stderr(Stdio::inherit());
     c
 }
