@@ -359,6 +359,10 @@ pub(crate) struct TableCfg {
     pub rows0: f64,
     pub growth: f64,
     pub row_bytes: f64,
+    /// `log2(max(rows0, 1))`, an indexed lookup's depth while the table
+    /// does not grow (computed once at build: the same number every query
+    /// would compute).
+    pub log2_rows0: f64,
 }
 
 #[derive(Clone)]

@@ -41,12 +41,19 @@ pub(crate) fn query_cost(
     write: bool,
     now: Time,
 ) -> Time {
-    let table_rows = db.rows_at(table, now).max(1.0);
     let c = &db.cost;
     let lookup = match kind {
         QueryKind::Pk => 0.0,
-        QueryKind::Indexed => c.per_log_row_s * libm::log2(table_rows),
-        QueryKind::Scan => c.per_row_scanned_s * table_rows,
+        QueryKind::Indexed => {
+            let t = &db.tables[table];
+            let depth = if t.growth == 0.0 {
+                t.log2_rows0
+            } else {
+                libm::log2(db.rows_at(table, now).max(1.0))
+            };
+            c.per_log_row_s * depth
+        }
+        QueryKind::Scan => c.per_row_scanned_s * db.rows_at(table, now).max(1.0),
     };
     secs_to_ns(
         c.base_s

@@ -248,12 +248,7 @@ impl Sim {
             Some(per) => d + per.saturating_mul(st.in_system().saturating_sub(1)),
             None => d,
         };
-        let f = st.compute_factor(ncfg.contention);
-        let d = if f == 1.0 {
-            d
-        } else {
-            (d as f64 * f) as super::Time
-        };
+        let d = st.scale(d, ncfg.contention);
         if !j.attrs.trace.is_none() {
             let (attrs, attempt) = (j.attrs, j.attempt);
             self.span(

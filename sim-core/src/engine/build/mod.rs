@@ -564,6 +564,7 @@ fn database(d: &DatabaseSpec) -> DbCfg {
                 rows0: t.rows,
                 growth: t.growth_per_s,
                 row_bytes: t.row_bytes,
+                log2_rows0: libm::log2(t.rows.max(1.0)),
             })
             .collect(),
         table_names: d.tables.keys().cloned().collect(),
