@@ -86,6 +86,7 @@ impl Sim {
     }
 
     /// Creates a call along `edge` (not started).
+    #[inline(always)]
     pub(super) fn new_call(
         &mut self,
         edge: u32,
@@ -328,7 +329,7 @@ impl Sim {
     }
 
     /// An attempt's answer reached the caller.
-    #[inline]
+    #[inline(always)]
     pub(super) fn on_response(&mut self, call: Ref, attempt: u8, outcome: Outcome, from: u32) {
         let Some(edge) = self.close_attempt(call, attempt, outcome == Outcome::Ok) else {
             // A hedge that lost, or an attempt that had timed out.
@@ -577,6 +578,7 @@ impl Sim {
     }
 
     /// The call is over: hand the result to whoever made it.
+    #[inline(always)]
     pub(super) fn resolve(&mut self, call: Ref, outcome: Outcome) {
         let now = self.now();
         let c = self.calls.at(call);

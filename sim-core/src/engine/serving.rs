@@ -127,6 +127,7 @@ impl Sim {
     }
 
     /// Gives the job a worker.
+    #[inline(always)]
     pub(super) fn start(&mut self, job: Ref) {
         let now = self.now();
         let j = self.jobs.at(job);
@@ -185,6 +186,7 @@ impl Sim {
     }
 
     /// A compute step ended.
+    #[inline(always)]
     pub(super) fn on_compute_done(&mut self, job: Ref) {
         match self.jobs.get(job) {
             Some(j) if j.state == JobState::Running => {
@@ -568,6 +570,7 @@ impl Sim {
     }
 
     /// [`Sim::finish_with_errors`] of a job at replica `ri` of node `ni`.
+    #[inline(always)]
     fn finish_with_errors_at(&mut self, job: Ref, ni: usize, ri: usize) {
         let ncfg = &self.cfg.nodes[ni];
         let p = ncfg.error_rate + self.nodes[ni].stations[ri].faults().err_p;
@@ -703,6 +706,7 @@ impl Sim {
     }
 
     /// Sends an attempt's answer back over the edge, if it is still awaited.
+    #[inline(always)]
     fn answer(&mut self, a: Answer, outcome: Outcome, from: u32) {
         let now = self.now();
         let Some(c) = self.calls.get(a.call) else {

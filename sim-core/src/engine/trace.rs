@@ -152,11 +152,18 @@ impl Tracer {
         }
     }
 
-    /// The root request finished: keep its trace.
+    /// The root request finished: keep its trace (if it is traced: one
+    /// test here, the rest out of line).
+    #[inline(always)]
     pub(crate) fn end(&mut self, trace: Ref, outcome: Outcome, now: Time) {
-        if trace.is_none() {
-            return;
+        if !trace.is_none() {
+            self.keep_trace(trace, outcome, now);
         }
+    }
+
+    /// [`Tracer::end`] of a traced request.
+    #[inline(never)]
+    fn keep_trace(&mut self, trace: Ref, outcome: Outcome, now: Time) {
         let Some(b) = self.bufs.get_mut(trace) else {
             return;
         };
