@@ -27,7 +27,7 @@
 
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { chromium } from '@playwright/test';
+import { launchBrowser } from './bench_browser.mjs';
 
 const baseUrl = process.env.BASE_URL;
 const scenarioPath = process.env.SCENARIO;
@@ -41,20 +41,7 @@ if (!baseUrl || !scenarioPath) {
 }
 const scenario = readFileSync(scenarioPath, 'utf8');
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-dev-shm-usage',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launchBrowser();
 let code = 0;
 try {
   const page = await browser.newPage();

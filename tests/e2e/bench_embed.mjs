@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import { chromium } from '@playwright/test';
+import { launchBrowser } from './bench_browser.mjs';
 
 const baseUrl = process.env.BASE_URL;
 const mbit = Number(process.env.NET_MBIT ?? '10');
@@ -30,20 +30,7 @@ if (!baseUrl) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-dev-shm-usage',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launchBrowser();
 
 /** The share link of `assets/scenarios/mmc.toml`, as the sandbox encodes
  * it: `#s=1.<base64url(deflate(json))>`. */

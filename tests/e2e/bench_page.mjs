@@ -19,7 +19,7 @@
 //   BASE_URL=http://127.0.0.1:PORT node bench_page.mjs
 //   (optional: SCENARIO_ID=chain.toml RUN_S=10 SLOW_S=5 CHROMIUM_PATH=...)
 
-import { chromium } from '@playwright/test';
+import { launchBrowser } from './bench_browser.mjs';
 
 const baseUrl = process.env.BASE_URL;
 const scenarioId = process.env.SCENARIO_ID ?? 'case-study-checkout.toml';
@@ -30,20 +30,7 @@ if (!baseUrl) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-dev-shm-usage',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launchBrowser();
 
 /** Percentile (nearest rank) of a sorted array. */
 function pct(sorted, p) {
