@@ -154,6 +154,12 @@ impl Job {
             regs: NONE,
         }
     }
+
+    /// Whether the job has registers (its program needs them).
+    #[inline(always)]
+    pub(crate) fn has_regs(&self) -> bool {
+        self.regs != NONE
+    }
 }
 
 /// The registers of a program that loops, locks or reads a cache.
@@ -277,12 +283,6 @@ impl Jobs {
             Some(&mut self.regs[j.regs as usize])
         };
         (j, regs)
-    }
-
-    /// Whether the job has registers.
-    #[inline(always)]
-    pub(crate) fn has_regs(&self, r: Ref) -> bool {
-        self.slab.get(r).is_some_and(|j| j.regs != NONE)
     }
 
     /// The job and its registers (if its program needs any).

@@ -584,13 +584,18 @@ impl Sim {
         let now = self.now();
         let j = self.jobs.at(job);
         let (ni, ri, call, state) = (j.node as usize, j.rep as usize, j.call, j.state);
-        let (measured, t_arrive) = (j.measured, j.t_arrive);
+        let (measured, t_arrive, has_regs) = (j.measured, j.t_arrive, j.has_regs());
         let answer = Answer {
             call,
             attempt: j.attempt,
             trace: j.attrs.trace,
             depth: j.attrs.depth,
         };
+        // From here the job is finishing: its locks' next holders, its
+        // answer and a kill they set off in this same instant must pass
+        // over it (its worker is given back below, once), and a child call
+        // ending in that cascade must not resume it.
+        j.state = JobState::Transit;
         if !answer.trace.is_none() {
             let attrs = answer.attrs();
             self.span(
@@ -603,18 +608,15 @@ impl Sim {
                 Some(outcome),
             );
         }
-        // From here the job is finishing: its locks' next holders, its
-        // answer and a kill they set off in this same instant must pass
-        // over it (its worker is given back below, once), and a child call
-        // ending in that cascade must not resume it.
         // A queued job leaves the queue first, so that cascade cannot start it.
-        self.jobs.at(job).state = JobState::Transit;
         if state == JobState::Queued {
             self.nodes[ni].stations[ri].unqueue(job, now);
         }
-        if self.jobs.has_regs(job) {
+        if has_regs {
             self.let_go(job);
         }
+        let ncfg = &self.cfg.nodes[ni];
+        let (side_effects, serverless) = (ncfg.side_effects, ncfg.serverless.is_some());
         let node = &mut self.nodes[ni];
         let st = &mut node.stations[ri];
         if state == JobState::Running {
@@ -624,7 +626,7 @@ impl Sim {
         if measured {
             node.sojourn.record(now - t_arrive);
         }
-        if outcome == Outcome::Ok && self.cfg.nodes[ni].side_effects {
+        if outcome == Outcome::Ok && side_effects {
             self.count_side_effect(ni, call);
         }
         self.drain_queue(ni, ri);
@@ -634,7 +636,7 @@ impl Sim {
         if self.nodes[ni].stations[ri].life() == super::station::Lifecycle::Draining {
             self.maybe_finish_drain(ni, ri);
         }
-        if self.cfg.nodes[ni].serverless.is_some() {
+        if serverless {
             self.instance_idle(ni, ri);
         }
     }
