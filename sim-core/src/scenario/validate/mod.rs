@@ -382,7 +382,11 @@ fn alert_rule(
             above: x,
         } => {
             // All requests bad burns at 1 / (1 - target): the most there is.
-            above(x, 1.0 / (1.0 - target), "a burn rate this SLO can reach")?;
+            let what = format!(
+                "a burn rate this SLO can reach (all requests failing burn \
+                 1 / (1 - slo.target), with slo.target = {target:?})"
+            );
+            above(x, 1.0 / (1.0 - target), &what)?;
             Ok(vec![("long_s", long_s), ("short_s", short_s)])
         }
     }

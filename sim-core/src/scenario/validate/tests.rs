@@ -594,6 +594,12 @@ fn alert_rules_are_refused_without_an_slo_or_with_windows_out_of_step() {
     let e = refused(slo, &ok.replace("above = 14.4", "above = 150"));
     assert_eq!(e.path, "alerts.page.above", "{e}");
     assert!(e.message.contains("never fire"), "{e}");
+    // The limit comes from the SLO's target, so the message names it (with
+    // its value as written, however small: the swarm's slo.target = 1e-300).
+    assert!(e.message.contains("slo.target = 0.99"), "{e}");
+    let tiny = "slo = { latency_s = 0.5, target = 1e-300 }";
+    let e = refused(tiny, &ok.replace("above = 14.4", "above = 2.04"));
+    assert!(e.message.contains("slo.target = 1e-300"), "{e}");
     let e = refused(slo, "kind = \"page_me\"\nwindow_s = 60\nabove = 0.1");
     assert!(e.path.starts_with("alerts.page"), "{e}");
 }
