@@ -9,25 +9,29 @@
 //! * Scheduling in the past is a logic error and is clamped to `now` (debug
 //!   builds assert).
 //!
-//! # Why a plain binary heap
+//! # Why a binary heap, and lanes only for timeouts
 //! Any structure that pops the smallest `(time, sequence)` gives the same
-//! run, so the choice is only about speed. Two alternatives were built and
-//! measured (callgrind, instructions per customer of the case study, whose
-//! hops, cache lookups and primary-key queries are constant delays) and
-//! lost to `std`'s heap with the lazy pop below (56,951):
-//! * lanes, a FIFO queue per constant delay beside the heap: 63,071 when
-//!   every pop compares the lanes' fronts, 59,745 when only a lane's front
-//!   waits in the heap (a lane for each delay that repeats), and 59,011
-//!   against 54,560 (later, on a leaner engine) with one lane for each
-//!   constant hop the configuration names. A pop from the heap leaves a
-//!   hole that the next push fills with one sift, so a lane saves no sift,
-//!   only a level or two of a smaller heap, and its bookkeeping costs more;
-//! * a bottom-up heap (the hole sinks to a leaf along branch-free child
-//!   choices, then the entry rises): 69,357, since a follow-up event is
-//!   often due soon and `std`'s early stop is cheaper.
+//! run, so the choice is only about speed. Measured with callgrind on the
+//! case study (instructions per customer; its hops, cache lookups and
+//! primary-key queries are constant delays, and each checkout arms a 10 s
+//! timeout that it nearly always outlives):
+//! * `std`'s heap with the lazy pop below: a pop leaves a hole that the
+//!   next push fills with one sift, so most events cost one sift in all.
+//! * Lanes for every constant delay lost: 63,071 against 56,951 when each
+//!   pop compares the lanes' fronts, 59,745 when only a lane's front waits
+//!   in the heap, and 59,011 against 54,560 with a lane for each constant
+//!   hop the configuration names. A lane saves no sift, only a level or two
+//!   of a smaller heap, and its bookkeeping costs more.
+//! * Lanes for timeouts won (54,560 to 52,746): a thousand pending
+//!   timeouts no longer add three levels to every other event's sift. So
+//!   the engine puts attempt timeouts in lanes
+//!   ([`Calendar::schedule_in_lane`]) and everything else in the heap.
+//! * A bottom-up heap (the hole sinks to a leaf along branch-free child
+//!   choices, then the entry rises) lost: 69,357 against 56,951, since a
+//!   follow-up event is often due soon and `std`'s early stop is cheaper.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// Simulated time in nanoseconds since the start of the run.
 pub type Time = u64;
@@ -54,10 +58,12 @@ pub fn ns_to_secs(ns: Time) -> f64 {
     ns as f64 / NS_PER_S
 }
 
-/// A heap entry. `key` packs `(time << 64) | sequence`, so one `u128`
-/// comparison orders by time, then FIFO by insertion (cheaper and
-/// branch-free compared with a two-field lexicographic compare). Keys are
-/// unique, so any correct heap pops in the same order.
+/// A heap entry. `key` packs `(time << 64) | (sequence << 4) | lane`, so
+/// one `u128` comparison orders by time, then FIFO by insertion (cheaper
+/// and branch-free compared with a two-field lexicographic compare). Keys
+/// are unique (sequence numbers are), so any correct heap pops in the same
+/// order; the low four bits say which lane an entry heads (0: none, `i +
+/// 1`: lane `i`) and never decide an order.
 #[derive(Clone, Copy)]
 struct Entry<E> {
     key: u128,
@@ -100,6 +106,23 @@ impl<E> Ord for Entry<E> {
     }
 }
 
+/// Lanes a calendar can keep (lane `i` is tagged `i + 1` in a key's low
+/// four bits).
+pub const LANES: usize = 15;
+/// The bits of a key that name a lane.
+const LANE_BITS: u128 = 0xF;
+
+/// Events scheduled one constant delay after their scheduling instant (a
+/// call's timeout). The clock never goes back and sequence numbers grow,
+/// so they come in `(time, sequence)` order: the lane's front waits in the
+/// heap like any event, the rest in `queue`.
+struct Lane<E> {
+    delay: Time,
+    /// The lane's front is in the heap.
+    in_heap: bool,
+    queue: VecDeque<Entry<E>>,
+}
+
 /// A priority queue of future events, ordered by `(time, insertion sequence)`.
 ///
 /// Popping is lazy: the popped entry stays at the top of the heap (`hole`)
@@ -111,6 +134,12 @@ impl<E> Ord for Entry<E> {
 /// it fires then costs no heap operation. It takes its sequence number from
 /// the same counter and pops in the same `(time, sequence)` order as if it
 /// were in the heap.
+///
+/// Events far ahead at a constant delay (a timeout: one per call, seconds
+/// ahead, most of them outlived by their call) can wait in a lane
+/// ([`Calendar::schedule_in_lane`]): only a lane's front is in the heap, so
+/// a thousand pending timeouts cost the heap one entry instead of three
+/// more levels for every event that passes through it.
 pub struct Calendar<E> {
     heap: BinaryHeap<Entry<E>>,
     seq: u64,
@@ -118,6 +147,7 @@ pub struct Calendar<E> {
     /// The top of `heap` was already popped.
     hole: bool,
     slot: Option<Entry<E>>,
+    lanes: Vec<Lane<E>>,
 }
 
 impl<E: Copy> Default for Calendar<E> {
@@ -134,6 +164,7 @@ impl<E: Copy> Calendar<E> {
             now: 0,
             hole: false,
             slot: None,
+            lanes: Vec::new(),
         }
     }
 
@@ -146,6 +177,39 @@ impl<E: Copy> Calendar<E> {
     #[inline]
     pub fn schedule(&mut self, at: Time, event: E) {
         let entry = self.entry(at, event);
+        self.push(entry);
+    }
+
+    /// Schedules `event` at absolute time `at`, in lane `lane` (below
+    /// [`LANES`]) if that lane holds events of this delay (`at - now`) or
+    /// none at all; otherwise in the heap. The order of events is exactly
+    /// as with [`Calendar::schedule`]; only the cost differs, and it is
+    /// lowest when the caller keeps one lane for one constant delay.
+    #[inline]
+    pub fn schedule_in_lane(&mut self, lane: usize, at: Time, event: E) {
+        let mut entry = self.entry(at, event);
+        let delay = ((entry.key >> 64) as Time) - self.now;
+        if lane >= LANES {
+            return self.push(entry);
+        }
+        if lane >= self.lanes.len() {
+            self.lanes.resize_with(lane + 1, || Lane {
+                delay: 0,
+                in_heap: false,
+                queue: VecDeque::new(),
+            });
+        }
+        let l = &mut self.lanes[lane];
+        if l.in_heap {
+            if l.delay == delay {
+                entry.key |= (lane + 1) as u128;
+                return l.queue.push_back(entry);
+            }
+            return self.push(entry);
+        }
+        l.delay = delay;
+        l.in_heap = true;
+        entry.key |= (lane + 1) as u128;
         self.push(entry);
     }
 
@@ -165,9 +229,11 @@ impl<E: Copy> Calendar<E> {
         debug_assert!(at >= self.now, "scheduled in the past: {at} < {}", self.now);
         let time = at.max(self.now);
         let seq = self.seq;
+        // 2^60 events: centuries of simulation at ten million a second.
+        debug_assert!(seq < 1 << 60, "sequence numbers overflow the key");
         self.seq += 1;
         Entry {
-            key: ((time as u128) << 64) | seq as u128,
+            key: ((time as u128) << 64) | ((seq as u128) << 4),
             event,
         }
     }
@@ -237,13 +303,31 @@ impl<E: Copy> Calendar<E> {
             }
         }
         let e = self.heap.peek()?;
-        let (time, event) = ((e.key >> 64) as Time, e.event);
+        let (time, event, lane) = ((e.key >> 64) as Time, e.event, e.key & LANE_BITS);
         if time > t {
             return None;
         }
         self.hole = true;
+        if lane != 0 {
+            self.next_of_lane(lane as usize - 1);
+        }
         self.now = time;
         Some((time, event))
+    }
+
+    /// Lane `i`'s front (the heap's top) popped: the lane's next event
+    /// takes its place, or the lane leaves the heap.
+    #[inline(never)]
+    fn next_of_lane(&mut self, i: usize) {
+        let lane = &mut self.lanes[i];
+        match lane.queue.pop_front() {
+            Some(next) => {
+                self.hole = false;
+                // `PeekMut` sifts it down on drop.
+                *self.heap.peek_mut().expect("the lane's front") = next;
+            }
+            None => lane.in_heap = false,
+        }
     }
 
     /// Moves the clock forward to `t` without popping (used at the end of
@@ -256,7 +340,8 @@ impl<E: Copy> Calendar<E> {
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len() - self.hole as usize + self.slot.is_some() as usize
+        let queued: usize = self.lanes.iter().map(|l| l.queue.len()).sum();
+        self.heap.len() - self.hole as usize + self.slot.is_some() as usize + queued
     }
 
     pub fn is_empty(&self) -> bool {
@@ -297,7 +382,9 @@ mod tests {
     /// Random pushes and pops (many ties) against a reference that keeps
     /// pending events sorted by (time, insertion order). With `slot`, a third
     /// of the events go through the slot (evicting into the heap).
-    fn against_a_stable_sort(mut x: u64, slot: bool) {
+    /// With `lanes`, two thirds of the events are scheduled in one of three
+    /// lanes, mostly each lane one delay, sometimes not.
+    fn against_a_stable_sort(mut x: u64, slot: bool, lanes: bool) {
         let mut c = Calendar::new();
         let mut reference: Vec<(Time, u64)> = Vec::new();
         let mut next = 0u64;
@@ -309,6 +396,11 @@ mod tests {
                 let at = c.now() + (x >> 8) % 8;
                 if slot && (x >> 4) % 3 == 0 {
                     c.schedule_slot(at, next);
+                } else if lanes && (x >> 4) % 3 != 2 {
+                    // Lane by delay mostly, sometimes a lane of another
+                    // delay (it must then fall back to the heap).
+                    let lane = ((x >> 8) % 8 + (x >> 20) % 2) as usize % 3;
+                    c.schedule_in_lane(lane, at, next);
                 } else {
                     c.schedule(at, next);
                 }
@@ -318,9 +410,9 @@ mod tests {
                 let i = (0..reference.len()).min_by_key(|&i| reference[i]).unwrap();
                 let want = reference.remove(i);
                 assert_eq!(c.peek_time(), Some(want.0));
-                if (x >> 5) % 4 == 0 {
+                if (x >> 5) % 4 == 0 && want.0 > 0 {
                     // A bounded pop that must not take a later event.
-                    assert_eq!(c.pop_until(want.0.saturating_sub(1)), None);
+                    assert_eq!(c.pop_until(want.0 - 1), None);
                 }
                 assert_eq!(c.pop(), Some(want));
             }
@@ -330,7 +422,38 @@ mod tests {
 
     #[test]
     fn matches_a_stable_sort_under_random_interleaving() {
-        against_a_stable_sort(0x2545_f491_4f6c_dd1d, false);
+        against_a_stable_sort(0x2545_f491_4f6c_dd1d, false, false);
+    }
+
+    #[test]
+    fn lanes_keep_the_order_of_a_stable_sort() {
+        against_a_stable_sort(0x6a09_e667_f3bc_c909, false, true);
+        against_a_stable_sort(0xbb67_ae85_84ca_a73b, true, true);
+    }
+
+    #[test]
+    fn a_lane_holds_one_delay_and_only_its_front_is_in_the_heap() {
+        let mut c = Calendar::new();
+        c.schedule_in_lane(0, 1_000, 0u32);
+        c.schedule_in_lane(0, 1_000, 1);
+        c.schedule(1_000, 2);
+        // Another delay in lane 0 while it holds 1,000 ns: the heap.
+        c.schedule_in_lane(0, 1_003, 3);
+        assert_eq!((c.heap.len(), c.lanes[0].queue.len()), (3, 1));
+        assert_eq!(c.len(), 4);
+        assert_eq!(c.pop(), Some((1_000, 0)), "FIFO across lane and heap");
+        assert_eq!(c.pop(), Some((1_000, 1)));
+        assert_eq!(c.pop(), Some((1_000, 2)));
+        assert!(!c.lanes[0].in_heap, "the lane emptied");
+        // An empty lane takes any delay.
+        c.schedule_in_lane(0, 1_500, 4);
+        assert_eq!(c.lanes[0].delay, 500);
+        assert_eq!(c.pop(), Some((1_003, 3)));
+        assert_eq!(c.pop(), Some((1_500, 4)));
+        // A lane number past the last goes to the heap.
+        c.schedule_in_lane(LANES, 2_000, 5);
+        assert_eq!(c.pop(), Some((2_000, 5)));
+        assert!(c.is_empty());
     }
 
     #[test]
@@ -352,6 +475,6 @@ mod tests {
 
     #[test]
     fn the_slot_keeps_the_order_of_a_stable_sort() {
-        against_a_stable_sort(0x9e37_79b9_7f4a_7c15, true);
+        against_a_stable_sort(0x9e37_79b9_7f4a_7c15, true, false);
     }
 }

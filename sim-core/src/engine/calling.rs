@@ -12,6 +12,7 @@ use super::job::{Attrs, Job, Task};
 use super::link::{Carried, Delivery};
 use super::node::BodyState;
 use super::Sim;
+use crate::calendar::LANES;
 use crate::report::SpanKind;
 
 impl Sim {
@@ -213,15 +214,19 @@ impl Sim {
         self.edges[edge as usize].stats.attempts += 1;
         let mut timeout_at = NEVER;
         if e.plan.timed || deadline != NEVER {
+            let mut lane = LANES;
             if let Some(t) = e.timeout {
                 timeout_at = now.saturating_add(t);
+                lane = e.plan.timeout_lane as usize;
             }
-            if deadline != NEVER {
-                timeout_at = timeout_at.min(deadline.max(now));
+            if deadline != NEVER && deadline.max(now) < timeout_at {
+                // The deadline comes first: not the timeout's delay.
+                timeout_at = deadline.max(now);
+                lane = LANES;
             }
             if timeout_at != NEVER {
-                self.cal
-                    .schedule(timeout_at, Event::AttemptTimeout { call, attempt });
+                let ev = Event::AttemptTimeout { call, attempt };
+                self.cal.schedule_in_lane(lane, timeout_at, ev);
             }
         }
         if let (Some(h), 0) = (e.hedge, attempt) {

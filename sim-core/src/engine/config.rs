@@ -10,7 +10,7 @@
 
 use super::streams::{StreamId, StreamNames};
 use crate::cache::KeySampler;
-use crate::calendar::Time;
+use crate::calendar::{Time, LANES};
 use crate::dist::Dist;
 use crate::resilience::{Backoff, BreakerSpec, RetryBudgetSpec};
 use crate::scenario::{NodeKind, Scenario, Shape};
@@ -508,6 +508,10 @@ pub(crate) struct CallPlan {
     pub timed: bool,
     /// Nothing guards an attempt: no breaker, no pool.
     pub unguarded: bool,
+    /// The calendar lane of the edge's timeouts
+    /// ([`crate::calendar::Calendar::schedule_in_lane`]; `LANES`: none):
+    /// edges of one timeout share a lane. Set by `assign_lanes`.
+    pub timeout_lane: u8,
 }
 
 impl CallPlan {
@@ -520,6 +524,28 @@ impl CallPlan {
                 ),
             timed: e.timeout.is_some() || e.deadline_prop,
             unguarded: e.breaker.is_none() && e.pool.is_none(),
+            timeout_lane: LANES as u8,
+        }
+    }
+
+    /// Gives each edge with a timeout the calendar lane of its timeout:
+    /// the first [`LANES`] distinct timeouts get one each, in edge order.
+    pub fn assign_lanes(edges: &mut [EdgeCfg]) {
+        let mut timeouts: Vec<Time> = Vec::new();
+        for e in edges.iter_mut() {
+            e.plan.timeout_lane = LANES as u8;
+            let Some(t) = e.timeout else {
+                continue;
+            };
+            let lane = match timeouts.iter().position(|&x| x == t) {
+                Some(i) => i,
+                None if timeouts.len() < LANES => {
+                    timeouts.push(t);
+                    timeouts.len() - 1
+                }
+                None => continue,
+            };
+            e.plan.timeout_lane = lane as u8;
         }
     }
 }

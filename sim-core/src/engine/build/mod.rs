@@ -41,6 +41,7 @@ pub(super) fn build(sc: &Scenario, seed: u64) -> Result<Config, ScenarioError> {
         .iter()
         .map(|(name, spec)| b.node(name, spec))
         .collect();
+    CallPlan::assign_lanes(&mut b.edges);
     mark_side_effects(&mut nodes, &b.edges);
     mark_limited_pools(&mut nodes, &b.edges);
     let servers = (0..nodes.len() as u32)
