@@ -86,9 +86,13 @@ impl Sim {
         }
     }
 
-    /// Creates a call along `edge` (not started).
+    /// Makes a call along `edge` and starts its first attempt. When
+    /// nothing can hold that attempt back (no breaker or pool to pass, no
+    /// deadline gone already) the call is made with its attempt and job
+    /// counted and the attempt goes out with what is known here: no second
+    /// look at the call.
     #[inline(always)]
-    pub(super) fn new_call(
+    pub(super) fn start_call(
         &mut self,
         edge: u32,
         origin: Origin,
@@ -103,13 +107,37 @@ impl Sim {
         if let Some(b) = &mut es.budget {
             b.on_request(now);
         }
-        let deadline = if self.cfg.edges[edge as usize].deadline_prop {
+        let e = &self.cfg.edges[edge as usize];
+        let deadline = if e.deadline_prop {
             parent_deadline
         } else {
             NEVER
         };
-        self.calls
-            .insert(Call::new(edge, origin, task, attrs, now, deadline, caller))
+        let direct = e.plan.unguarded && (deadline == NEVER || now < deadline);
+        let make = Call::new(edge, origin, task, attrs, now, deadline, caller);
+        if !direct {
+            let call = self.calls.insert(make);
+            self.begin_attempt(call);
+            return call;
+        }
+        let call = self.calls.insert(|gen| {
+            let mut c = make(gen);
+            c.dispatch_attempt();
+            c.jobs_alive = 1;
+            c
+        });
+        let root = matches!(origin, Origin::Root { .. });
+        let out = Outgoing {
+            edge,
+            task,
+            attrs,
+            deadline,
+            attempt: 0,
+            root,
+            counted: true,
+        };
+        self.send(call, out);
+        call
     }
 
     /// Starts an attempt: circuit breaker, then pool, then dispatch.
@@ -202,36 +230,40 @@ impl Sim {
 
     /// Sends the call's next attempt to a station.
     pub(super) fn dispatch(&mut self, call: Ref) {
-        let now = self.now();
         let c = self.calls.at(call);
         let attempt = c.dispatch_attempt();
-        let (edge, task, attrs, deadline) = (c.edge, c.task, c.attrs, c.deadline);
-        if let Origin::Root { .. } = c.origin {
+        let out = Outgoing {
+            edge: c.edge,
+            task: c.task,
+            attrs: c.attrs,
+            deadline: c.deadline,
+            attempt,
+            root: matches!(c.origin, Origin::Root { .. }),
+            counted: false,
+        };
+        self.send(call, out);
+    }
+
+    /// Sends attempt `out.attempt` of `call` to a station: its timers, the
+    /// hop, routing, and the job.
+    #[inline(always)]
+    fn send(&mut self, call: Ref, out: Outgoing) {
+        let now = self.now();
+        let Outgoing {
+            edge,
+            task,
+            attrs,
+            deadline,
+            attempt,
+            root,
+            counted,
+        } = out;
+        if root {
             self.stats.root_attempt();
         }
-        let cfg = &*self.cfg;
-        let e = &cfg.edges[edge as usize];
         self.edges[edge as usize].stats.attempts += 1;
-        let mut timeout_at = NEVER;
-        if e.plan.timed || deadline != NEVER {
-            let mut lane = LANES;
-            if let Some(t) = e.timeout {
-                timeout_at = now.saturating_add(t);
-                lane = e.plan.timeout_lane as usize;
-            }
-            if deadline != NEVER && deadline.max(now) < timeout_at {
-                // The deadline comes first: not the timeout's delay.
-                timeout_at = deadline.max(now);
-                lane = LANES;
-            }
-            if timeout_at != NEVER {
-                let ev = Event::AttemptTimeout { call, attempt };
-                self.cal.schedule_in_lane(lane, timeout_at, ev);
-            }
-        }
-        if let (Some(h), 0) = (e.hedge, attempt) {
-            self.cal.schedule_in(h, Event::HedgeFire { call });
-        }
+        let timeout_at = self.arm_timers(call, edge, deadline, attempt);
+        let e = &self.cfg.edges[edge as usize];
         let job_deadline = if e.deadline_prop { timeout_at } else { NEVER };
         let to = e.to;
         let link = e.link;
@@ -246,7 +278,9 @@ impl Sim {
             let job = self
                 .jobs
                 .insert(Job::new(to, 0, call, attempt, task, attrs, NEVER));
-            self.calls.at(call).jobs_alive += 1;
+            if !counted {
+                self.calls.at(call).jobs_alive += 1;
+            }
             // The job never reaches a station: answer straight away.
             self.respond(job, Outcome::Failed, to);
             self.end_job(job);
@@ -274,9 +308,10 @@ impl Sim {
             attrs,
             job_deadline,
         ));
-        let j = self.jobs.at(job);
-        j.extra_cpu = extra_cpu;
-        self.calls.at(call).jobs_alive += 1;
+        self.jobs.at(job).extra_cpu = extra_cpu;
+        if !counted {
+            self.calls.at(call).jobs_alive += 1;
+        }
         if let Some(l) = shared {
             let span = (!attrs.trace.is_none()).then_some(super::trace::SpanAt {
                 trace: attrs.trace,
@@ -294,6 +329,42 @@ impl Sim {
         } else {
             self.deliver_after(job, delay);
         }
+    }
+
+    /// Arms attempt `attempt`'s timeout (the edge's, or the propagated
+    /// `deadline` if sooner) and, for a first attempt, its hedge; returns
+    /// when the attempt times out (`NEVER`: it does not).
+    #[inline(always)]
+    fn arm_timers(
+        &mut self,
+        call: Ref,
+        edge: u32,
+        deadline: super::Time,
+        attempt: u8,
+    ) -> super::Time {
+        let now = self.now();
+        let e = &self.cfg.edges[edge as usize];
+        let mut timeout_at = NEVER;
+        if e.plan.timed || deadline != NEVER {
+            let mut lane = LANES;
+            if let Some(t) = e.timeout {
+                timeout_at = now.saturating_add(t);
+                lane = e.plan.timeout_lane as usize;
+            }
+            if deadline != NEVER && deadline.max(now) < timeout_at {
+                // The deadline comes first: not the timeout's delay.
+                timeout_at = deadline.max(now);
+                lane = LANES;
+            }
+            if timeout_at != NEVER {
+                let ev = Event::AttemptTimeout { call, attempt };
+                self.cal.schedule_in_lane(lane, timeout_at, ev);
+            }
+        }
+        if let (Some(h), 0) = (e.hedge, attempt) {
+            self.cal.schedule_in(h, Event::HedgeFire { call });
+        }
+        timeout_at
     }
 
     /// What sending a request along `edge` costs: its delay besides a
@@ -659,8 +730,20 @@ impl Sim {
         let (mut attrs, deadline, caller) = (j.attrs, j.deadline, (j.node, j.rep));
         attrs.depth = attrs.depth.saturating_add(1);
         let task = self.edge_task(edge, &attrs);
-        let call = self.new_call(edge, Origin::Parent(job), task, attrs, deadline, caller);
-        self.begin_attempt(call);
-        call
+        self.start_call(edge, Origin::Parent(job), task, attrs, deadline, caller)
     }
+}
+
+/// What an attempt takes to its station: the call's request, read once.
+#[derive(Clone, Copy)]
+struct Outgoing {
+    edge: u32,
+    task: Task,
+    attrs: Attrs,
+    deadline: super::Time,
+    attempt: u8,
+    /// The call is a source's request.
+    root: bool,
+    /// The call already counts the attempt's job (a first attempt).
+    counted: bool,
 }

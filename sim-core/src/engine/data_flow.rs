@@ -279,8 +279,7 @@ impl Sim {
             let attrs = Attrs::default();
             let task = self.edge_task(edge, &attrs);
             let origin = Origin::Consumer { node, consumer };
-            let call = self.new_call(edge, origin, task, attrs, NEVER, (NONE, NONE));
-            self.begin_attempt(call);
+            self.start_call(edge, origin, task, attrs, NEVER, (NONE, NONE));
         }
     }
 

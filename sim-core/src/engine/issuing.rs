@@ -152,7 +152,6 @@ impl Sim {
             measured,
             user,
         };
-        let call = self.new_call(edge, origin, task, attrs, NEVER, (NONE, NONE));
-        self.begin_attempt(call);
+        self.start_call(edge, origin, task, attrs, NEVER, (NONE, NONE));
     }
 }

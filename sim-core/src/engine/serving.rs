@@ -422,9 +422,7 @@ impl Sim {
         let j = self.jobs.at(job);
         let (mut attrs, deadline, caller) = (j.attrs, j.deadline, (j.node, j.rep));
         attrs.depth = attrs.depth.saturating_add(1);
-        let call = self.new_call(edge, Origin::Parent(job), task, attrs, deadline, caller);
-        self.begin_attempt(call);
-        call
+        self.start_call(edge, Origin::Parent(job), task, attrs, deadline, caller)
     }
 
     /// Event loop: the job stops holding its worker while it waits.
