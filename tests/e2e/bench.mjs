@@ -27,7 +27,7 @@
 
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { launchBrowser } from './bench_browser.mjs';
+import { launchBrowser } from './chromium.mjs';
 
 const baseUrl = process.env.BASE_URL;
 const scenarioPath = process.env.SCENARIO;

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import { launchBrowser } from './bench_browser.mjs';
+import { launchBrowser } from './chromium.mjs';
 
 const baseUrl = process.env.BASE_URL;
 const mbit = Number(process.env.NET_MBIT ?? '10');

@@ -19,7 +19,7 @@
 //   BASE_URL=http://127.0.0.1:PORT node bench_page.mjs
 //   (optional: SCENARIO_ID=chain.toml RUN_S=10 SLOW_S=5 CHROMIUM_PATH=...)
 
-import { launchBrowser } from './bench_browser.mjs';
+import { launchBrowser } from './chromium.mjs';
 
 const baseUrl = process.env.BASE_URL;
 const scenarioId = process.env.SCENARIO_ID ?? 'case-study-checkout.toml';

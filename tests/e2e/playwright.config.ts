@@ -4,9 +4,10 @@
 // a free 127.0.0.1 port and sets BASE_URL. By hand:
 //   cargo xtask serve &   then   BASE_URL=http://127.0.0.1:8080 npx playwright test
 //
-// The browser is Debian's Chromium (/usr/bin/chromium, installed by
-// `cargo xtask setup`); Playwright's own browser download is never used.
+// The browser is Debian's Chromium with the flags every browser run here
+// uses (chromium.mjs); Playwright's own browser download is never used.
 import { defineConfig } from '@playwright/test';
+import { launchOptions } from './chromium.mjs';
 
 const baseURL = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
 
@@ -27,19 +28,7 @@ export default defineConfig({
     viewport: { width: 1280, height: 800 },
     screenshot: 'only-on-failure',
     trace: 'off',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-dev-shm-usage',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    },
+    launchOptions,
   },
   projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
 });
