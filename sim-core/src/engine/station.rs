@@ -265,7 +265,7 @@ impl Station {
     /// How much longer compute takes here: slowdown, stolen CPU and, with a
     /// contention model of `(cores, penalty)`, thrashing past the cores.
     #[inline]
-    pub(crate) fn compute_factor(&self, contention: Option<(u32, f64)>) -> f64 {
+    fn compute_factor(&self, contention: Option<(u32, f64)>) -> f64 {
         let mut f = self.faults.slow / (1.0 - self.faults.steal);
         if let Some((cores, penalty)) = contention {
             let busy = self.lv.busy() as f64;
