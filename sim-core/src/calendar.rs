@@ -29,6 +29,11 @@
 //! * A bottom-up heap (the hole sinks to a leaf along branch-free child
 //!   choices, then the entry rises) lost: 69,357 against 56,951, since a
 //!   follow-up event is often due soon and `std`'s early stop is cheaper.
+//! * A radix heap (128 buckets by the highest bit a key differs from the
+//!   last key taken in; pushes cost no compare) lost: 61,573 against
+//!   50,341, and 2,874 against 2,621 per M/M/10 customer. Nanosecond keys
+//!   spread over milliseconds are re-filed a dozen times each on their way
+//!   down, more work than the heap's sifts.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};

@@ -207,12 +207,10 @@ impl Calls {
     /// jobless.
     #[inline(always)]
     pub(crate) fn job_ended(&mut self, r: Ref) {
-        if let Some(c) = self.slab.get_mut(r) {
+        self.slab.remove_if(r, |c| {
             c.jobs_alive -= 1;
-            if c.resolved && c.jobs_alive == 0 {
-                self.slab.remove(r);
-            }
-        }
+            c.resolved && c.jobs_alive == 0
+        });
     }
 
     pub(crate) fn live(&self) -> impl Iterator<Item = (Ref, &Call)> {

@@ -299,16 +299,12 @@ impl Sim {
                 None,
             );
         }
-        let job = self.jobs.insert(Job::new(
-            node,
-            rep,
-            call,
-            attempt,
-            task,
-            attrs,
-            job_deadline,
-        ));
-        self.jobs.at(job).extra_cpu = extra_cpu;
+        let make = Job::new(node, rep, call, attempt, task, attrs, job_deadline);
+        let job = self.jobs.insert(|gen| {
+            let mut j = make(gen);
+            j.extra_cpu = extra_cpu;
+            j
+        });
         if !counted {
             self.calls.at(call).jobs_alive += 1;
         }
@@ -412,6 +408,14 @@ impl Sim {
             self.nodes[from as usize].late += 1;
             return;
         };
+        self.answered(call, edge, outcome)
+    }
+
+    /// The answer of an attempt of `call` along `edge`, closed already
+    /// ([`Sim::close_attempt`]), decides the call: resolved, retried, or
+    /// waiting for another attempt.
+    #[inline(always)]
+    pub(super) fn answered(&mut self, call: Ref, edge: usize, outcome: Outcome) {
         if outcome == Outcome::Ok {
             self.resolve(call, Outcome::Ok);
         } else {
@@ -444,20 +448,35 @@ impl Sim {
     /// swarm, corpus `pool-grant-kills-own-hedge`).
     #[inline]
     fn close_attempt(&mut self, call: Ref, attempt: u8, ok: bool) -> Option<usize> {
-        let now = self.now();
         let c = self.calls.get_mut(call)?;
         if !c.awaits(attempt) {
             return None;
         }
         let pooled = c.close(attempt);
         let edge = c.edge as usize;
+        self.attempt_closed(call, attempt, ok, edge, pooled);
+        Some(edge)
+    }
+
+    /// What follows [`Call::close`] of an attempt along `edge`: the
+    /// breaker learns how it went, and a failed attempt gives back the
+    /// pool connection it held (`pooled`).
+    #[inline(always)]
+    pub(super) fn attempt_closed(
+        &mut self,
+        call: Ref,
+        attempt: u8,
+        ok: bool,
+        edge: usize,
+        pooled: bool,
+    ) {
+        let now = self.now();
         if let Some(b) = &mut self.edges[edge].breaker {
             b.record(now, ok);
         }
         if pooled && !ok {
             self.release_pool(call, attempt);
         }
-        Some(edge)
     }
 
     /// The call is live and unresolved: giving back a connection (which
@@ -690,10 +709,8 @@ impl Sim {
                 self.tracer.end(attrs.trace, outcome, now);
             }
             Origin::Parent(job) => {
-                if self.jobs.get(job).is_some() {
-                    let (task, hit, version, bytes) = result;
-                    self.child_done(job, outcome, task, hit, version, bytes);
-                }
+                let (task, hit, version, bytes) = result;
+                self.child_done(job, outcome, task, hit, version, bytes);
             }
             Origin::Consumer { node, consumer } => {
                 self.consumer_done(node, consumer, outcome == Outcome::Ok)

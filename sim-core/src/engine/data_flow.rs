@@ -82,14 +82,14 @@ impl Sim {
         if let Some(c) = self.calls.get_mut(call) {
             c.bytes = bytes;
         }
-        self.finish_with_errors(job)
+        self.finish_with_errors_at(job, ni, ri)
     }
 
     /// A cache job: the operation's latency, then the lookup or the fill.
     pub(super) fn cache_step(&mut self, job: Ref) {
         let now = self.now();
         let j = self.jobs.at(job);
-        let (ni, call) = (j.node as usize, j.call);
+        let (ni, ri, call) = (j.node as usize, j.rep as usize, j.call);
         let step = j.ip;
         j.ip += 1;
         let cfg = &*self.cfg;
@@ -117,7 +117,7 @@ impl Sim {
             }) => c.fill(cc, self.streams.get(cc.stream), ckey, size, version, now),
             _ => {}
         }
-        self.finish_with_errors(job)
+        self.finish_with_errors_at(job, ni, ri)
     }
 
     /// A single-flight filler stored the value: its waiters continue as hits.

@@ -107,7 +107,26 @@ impl<T: Slot> Slab<T> {
 
     #[inline]
     pub(crate) fn remove(&mut self, r: Ref) {
+        self.remove_with(r, |_| {});
+    }
+
+    /// Lets `update` change `r` (if live), and removes it if `update`
+    /// says so: one lookup.
+    #[inline(always)]
+    pub(crate) fn remove_if(&mut self, r: Ref, update: impl FnOnce(&mut T) -> bool) {
         if let Some(it) = self.get_mut(r) {
+            if update(it) {
+                it.kill();
+                self.free.push(r.idx);
+            }
+        }
+    }
+
+    /// Removes `r` (if live) after `last` saw it: one lookup.
+    #[inline(always)]
+    pub(crate) fn remove_with(&mut self, r: Ref, last: impl FnOnce(&T)) {
+        if let Some(it) = self.get_mut(r) {
+            last(it);
             it.kill();
             self.free.push(r.idx);
         }

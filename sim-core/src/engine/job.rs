@@ -114,9 +114,17 @@ pub(crate) struct Job {
     pub seq_left: u32,
     /// CPU added to the first compute (request decompression).
     pub extra_cpu: Time,
-    /// Index of the job's registers in the side table, or NONE.
+    /// Index of the job's registers in the side table; [`NO_REGS`] once
+    /// its program is known to need none, [`UNPREPARED`] before the job's
+    /// first step looked.
     regs: u32,
 }
+
+/// A job whose program needs no registers.
+const NO_REGS: u32 = NONE;
+/// A job whose first step has not yet asked what its program needs (it
+/// has no registers yet either).
+const UNPREPARED: u32 = NONE - 1;
 slot!(Job);
 
 impl Job {
@@ -151,14 +159,14 @@ impl Job {
             pending: 0,
             seq_left: 0,
             extra_cpu: 0,
-            regs: NONE,
+            regs: UNPREPARED,
         }
     }
 
     /// Whether the job has registers (its program needs them).
     #[inline(always)]
     pub(crate) fn has_regs(&self) -> bool {
-        self.regs != NONE
+        self.regs < UNPREPARED
     }
 }
 
@@ -237,13 +245,12 @@ impl Jobs {
     /// Ends a job's life, freeing its registers.
     #[inline]
     pub(crate) fn remove(&mut self, r: Ref) {
-        if let Some(j) = self.slab.get_mut(r) {
-            if j.regs != NONE {
-                self.free_regs.push(j.regs);
-                j.regs = NONE;
+        let free_regs = &mut self.free_regs;
+        self.slab.remove_with(r, |j| {
+            if j.has_regs() {
+                free_regs.push(j.regs);
             }
-        }
-        self.slab.remove(r);
+        });
     }
 
     /// The job's registers (its program must need them: `prepare`).
@@ -254,7 +261,8 @@ impl Jobs {
     }
 
     /// The job, given the registers its program needs (`needs` reads them
-    /// from the job), and those registers: one lookup.
+    /// from the job, asked once in the job's life), and those registers:
+    /// one lookup.
     #[inline(always)]
     pub(crate) fn prepare(
         &mut self,
@@ -262,25 +270,17 @@ impl Jobs {
         needs: impl FnOnce(&Job) -> Needs,
     ) -> (&mut Job, Option<&mut Registers>) {
         let j = self.slab.get_mut(r).expect("live job");
-        if j.regs == NONE {
-            let n = needs(j);
-            if n.any() {
-                j.regs = match self.free_regs.pop() {
-                    Some(i) => {
-                        self.regs[i as usize] = Registers::default();
-                        i
-                    }
-                    None => {
-                        self.regs.push(Registers::default());
-                        (self.regs.len() - 1) as u32
-                    }
-                };
-            }
+        if j.regs == UNPREPARED {
+            j.regs = if needs(j).any() {
+                new_regs(&mut self.regs, &mut self.free_regs)
+            } else {
+                NO_REGS
+            };
         }
-        let regs = if j.regs == NONE {
-            None
-        } else {
+        let regs = if j.has_regs() {
             Some(&mut self.regs[j.regs as usize])
+        } else {
+            None
         };
         (j, regs)
     }
@@ -289,10 +289,10 @@ impl Jobs {
     #[inline(always)]
     pub(crate) fn with_regs(&mut self, r: Ref) -> (&mut Job, Option<&mut Registers>) {
         let j = self.slab.get_mut(r).expect("live job");
-        let regs = if j.regs == NONE {
-            None
-        } else {
+        let regs = if j.has_regs() {
             Some(&mut self.regs[j.regs as usize])
+        } else {
+            None
         };
         (j, regs)
     }
@@ -300,11 +300,26 @@ impl Jobs {
     /// The job's registers, if it has any.
     #[inline(always)]
     pub(crate) fn regs_of(&self, j: &Job) -> Option<&Registers> {
-        (j.regs != NONE).then(|| &self.regs[j.regs as usize])
+        j.has_regs().then(|| &self.regs[j.regs as usize])
     }
 
     /// Live jobs with their references, in slot order.
     pub(crate) fn live(&self) -> impl Iterator<Item = (Ref, &Job)> {
         self.slab.live()
+    }
+}
+
+/// A fresh set of registers in the side table `regs` (a free one first).
+#[cold]
+fn new_regs(regs: &mut Vec<Registers>, free: &mut Vec<u32>) -> u32 {
+    match free.pop() {
+        Some(i) => {
+            regs[i as usize] = Registers::default();
+            i
+        }
+        None => {
+            regs.push(Registers::default());
+            (regs.len() - 1) as u32
+        }
     }
 }

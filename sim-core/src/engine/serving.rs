@@ -35,6 +35,25 @@ impl Answer {
     }
 }
 
+/// A compute step's CPU time and, for a traced job, what its span needs.
+struct Computing {
+    d: super::Time,
+    traced: Option<(Attrs, u8)>,
+}
+
+impl Computing {
+    /// `d` ns of the job's compute, plus any CPU its request's
+    /// decompression costs (taken: only the first compute pays it).
+    #[inline(always)]
+    fn take(j: &mut super::job::Job, d: super::Time) -> Computing {
+        // (Saturating: a query on a table grown without bound can cost
+        // Time::MAX already; the swarm's table-growth-1e20 case.)
+        let d = d.saturating_add(std::mem::take(&mut j.extra_cpu));
+        let traced = (!j.attrs.trace.is_none()).then_some((j.attrs, j.attempt));
+        Computing { d, traced }
+    }
+}
+
 impl Sim {
     /// A job reaches its station.
     pub(super) fn arrive(&mut self, job: Ref) {
@@ -237,22 +256,26 @@ impl Sim {
     /// stolen CPU and contention.
     #[inline]
     pub(super) fn compute(&mut self, job: Ref, d: super::Time) {
-        let now = self.now();
         let j = self.jobs.at(job);
-        // (Saturating: a query on a table grown without bound can cost
-        // Time::MAX already; the swarm's table-growth-1e20 case.)
-        let d = d.saturating_add(std::mem::take(&mut j.extra_cpu));
         let (ni, ri) = (j.node as usize, j.rep as usize);
+        let d = Computing::take(j, d);
+        self.compute_at(job, ni, ri, d)
+    }
+
+    /// [`Sim::compute`] of a job at replica `ri` of node `ni`, its CPU
+    /// and trace read already.
+    #[inline(always)]
+    fn compute_at(&mut self, job: Ref, ni: usize, ri: usize, c: Computing) {
+        let now = self.now();
         let (ncfg, st) = (&self.cfg.nodes[ni], &self.nodes[ni].stations[ri]);
         // Load-dependent service: each other request in the replica adds
         // its share of slowdown.
         let d = match ncfg.load_per_request {
-            Some(per) => d + per.saturating_mul(st.in_system().saturating_sub(1)),
-            None => d,
+            Some(per) => c.d + per.saturating_mul(st.in_system().saturating_sub(1)),
+            None => c.d,
         };
         let d = st.scale(d, ncfg.contention);
-        if !j.attrs.trace.is_none() {
-            let (attrs, attempt) = (j.attrs, j.attempt);
+        if let Some((attrs, attempt)) = c.traced {
             self.span(
                 &attrs,
                 SpanKind::Compute,
@@ -280,7 +303,10 @@ impl Sim {
             let step = program::next(prog, j, regs, &mut self.streams, now);
             match step {
                 Step::End => return self.finish_with_errors_at(job, ni as usize, ri),
-                Step::Compute(d) => return self.compute(job, d),
+                Step::Compute(d) => {
+                    let c = Computing::take(j, d);
+                    return self.compute_at(job, ni as usize, ri, c);
+                }
                 Step::Calls { edge, n, release } => {
                     for _ in 0..n {
                         // A call can end its parent in this same instant
@@ -440,7 +466,7 @@ impl Sim {
         self.drain_queue(ni, ri);
     }
 
-    /// A child call of `job` ended.
+    /// A child call of `job` ended (nothing to do if `job` is gone).
     pub(super) fn child_done(
         &mut self,
         job: Ref,
@@ -450,7 +476,9 @@ impl Sim {
         version: u32,
         _bytes: f64,
     ) {
-        let j = self.jobs.at(job);
+        let Some(j) = self.jobs.get_mut(job) else {
+            return;
+        };
         if j.state == JobState::Transit {
             // The job is finishing: its own answer set off the cascade that
             // ended this child (a killed job's caller unblocked a publish it
@@ -473,17 +501,19 @@ impl Sim {
         }
         let j = self.jobs.at(job);
         let failed = std::mem::replace(&mut j.failed, false);
-        // Single-flight fill completed: wake the waiters as hits.
+        let (mut state, ni) = (j.state, j.node as usize);
+        // Single-flight fill completed: wake the waiters as hits (whose
+        // same-instant work may move this job on: read its state again).
         if !failed && matches!(task, Task::CacheSet { .. }) && self.fills(job) {
             self.finish_fill(job);
+            state = self.jobs.at(job).state;
         }
-        let j = self.jobs.at(job);
-        match (j.state, failed) {
-            (JobState::Running, false) => self.advance(job),
+        match (state, failed) {
+            (JobState::Running, false) => self.advance_at(job, ni),
             (JobState::Running, true) => self.finish(job, Outcome::Failed),
             (_, f) => {
                 // Parked on an event loop: queue the continuation.
-                j.resume = if f { Resume::Fail } else { Resume::Advance };
+                self.jobs.at(job).resume = if f { Resume::Fail } else { Resume::Advance };
                 self.requeue(job);
             }
         }
@@ -560,16 +590,10 @@ impl Sim {
         j.state = JobState::Queued;
     }
 
-    /// Finishes with the node's (and any injected) error rate.
-    pub(super) fn finish_with_errors(&mut self, job: Ref) {
-        let j = self.jobs.at(job);
-        let (ni, ri) = (j.node as usize, j.rep as usize);
-        self.finish_with_errors_at(job, ni, ri)
-    }
-
-    /// [`Sim::finish_with_errors`] of a job at replica `ri` of node `ni`.
+    /// Finishes a job at replica `ri` of node `ni` with the node's (and
+    /// any injected) error rate.
     #[inline(always)]
-    fn finish_with_errors_at(&mut self, job: Ref, ni: usize, ri: usize) {
+    pub(super) fn finish_with_errors_at(&mut self, job: Ref, ni: usize, ri: usize) {
         let ncfg = &self.cfg.nodes[ni];
         let p = ncfg.error_rate + self.nodes[ni].stations[ri].faults().err_p;
         let failed = p > 0.0 && self.streams.get(ncfg.err_stream).random::<f64>() < p;
@@ -709,7 +733,7 @@ impl Sim {
     #[inline(always)]
     fn answer(&mut self, a: Answer, outcome: Outcome, from: u32) {
         let now = self.now();
-        let Some(c) = self.calls.get(a.call) else {
+        let Some(c) = self.calls.get_mut(a.call) else {
             self.nodes[from as usize].late += 1;
             return;
         };
@@ -727,6 +751,13 @@ impl Sim {
             }
         }
         let d = e.delay(bytes, self.streams.get(e.stream));
+        if d == 0 && a.trace.is_none() {
+            // The caller has it at once: the attempt closes here, with
+            // the call in hand (what `on_response` does after its lookup).
+            let (pooled, edge) = (c.close(a.attempt), c.edge as usize);
+            self.attempt_closed(a.call, a.attempt, outcome == Outcome::Ok, edge, pooled);
+            return self.answered(a.call, edge, outcome);
+        }
         if !a.trace.is_none() {
             let attrs = a.attrs();
             self.span(
