@@ -34,6 +34,8 @@
 //!   50,341, and 2,874 against 2,621 per M/M/10 customer. Nanosecond keys
 //!   spread over milliseconds are re-filed a dozen times each on their way
 //!   down, more work than the heap's sifts.
+//! * A 4-ary heap (half the levels; four children compared per level, in
+//!   safe code with its bounds checks) lost too: 55,080 against 50,076.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
