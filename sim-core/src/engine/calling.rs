@@ -16,9 +16,21 @@ use crate::calendar::LANES;
 use crate::report::SpanKind;
 
 impl Sim {
-    /// Draws what a new call along `edge` asks of its callee.
-    #[inline]
+    /// Draws what a new call along `edge` asks of its callee (a handler's
+    /// endpoint here; a query, a cache operation or a publish by
+    /// [`Sim::data_task`]).
+    #[inline(always)]
     pub(super) fn edge_task(&mut self, edge: u32, attrs: &Attrs) -> Task {
+        match &self.cfg.edges[edge as usize].task {
+            EdgeTask::Handler { endpoint } => Task::Handler {
+                endpoint: *endpoint,
+            },
+            _ => self.data_task(edge, attrs),
+        }
+    }
+
+    /// [`Sim::edge_task`] of an edge to a data node.
+    fn data_task(&mut self, edge: u32, attrs: &Attrs) -> Task {
         let now = self.now();
         let cfg = &*self.cfg;
         let e = &cfg.edges[edge as usize];

@@ -101,6 +101,9 @@ pub(crate) struct Job {
     pub measured: bool,
     /// A child call failed (the step fails when the last child ends).
     pub failed: bool,
+    /// The program ends when the compute now running does (the
+    /// interpreter saw no op after it).
+    pub ends: bool,
     pub resume: Resume,
     pub task: Task,
     pub attrs: Attrs,
@@ -150,6 +153,7 @@ impl Job {
             started: false,
             measured: false,
             failed: false,
+            ends: false,
             resume: Resume::No,
             task,
             attrs,

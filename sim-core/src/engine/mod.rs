@@ -31,6 +31,7 @@
 //!   (a verdict, the next job to start), never a call into another leaf.
 
 mod alerts;
+mod answering;
 mod balancer;
 mod broker;
 mod build;

@@ -76,6 +76,9 @@ pub(crate) fn next(
             Op::Compute { dist, stream } => {
                 let d = dist.sample(streams.get(*stream));
                 j.ip += 1;
+                // No op after it: the step after this compute is `End`
+                // (a live reconfiguration keeps a program's shape).
+                j.ends = j.ip as usize == prog.ops.len();
                 Some(Step::Compute(d))
             }
             Op::Call {

@@ -1,7 +1,9 @@
 //! A job's life at a station: arriving through the door (refused, rate
 //! limited, shed, out of memory), admission to a worker or the queue,
-//! running its program, waiting for children, finishing, and answering.
+//! running its program, waiting for children, and finishing (its answer's
+//! way back is `answering.rs`).
 
+use super::answering::Answer;
 use super::call::Origin;
 use super::config::BodyCfg;
 use super::draw;
@@ -14,26 +16,6 @@ use super::Sim;
 use crate::report::SpanKind;
 use crate::spec::Invalidate;
 use rand::Rng;
-
-/// What an answer needs of the job that gives it.
-#[derive(Clone, Copy)]
-struct Answer {
-    call: Ref,
-    attempt: u8,
-    trace: Ref,
-    depth: u8,
-}
-
-impl Answer {
-    /// What a span of the answer needs: the trace and the depth.
-    fn attrs(&self) -> Attrs {
-        Attrs {
-            trace: self.trace,
-            depth: self.depth,
-            ..Attrs::default()
-        }
-    }
-}
 
 /// A compute step's CPU time and, for a traced job, what its span needs.
 struct Computing {
@@ -208,6 +190,15 @@ impl Sim {
     #[inline(always)]
     pub(super) fn on_compute_done(&mut self, job: Ref) {
         match self.jobs.get(job) {
+            Some(j) if j.state == JobState::Running && j.ends => {
+                // The program's last op: its end, as `run_program` would
+                // reach it (at the same depth of same-instant work),
+                // without asking the interpreter.
+                let (ni, ri) = (j.node as usize, j.rep as usize);
+                self.nested(Event::Continue { job }, |sim| {
+                    sim.finish_with_errors_at(job, ni, ri)
+                });
+            }
             Some(j) if j.state == JobState::Running => {
                 let ni = j.node as usize;
                 self.advance_at(job, ni)
@@ -320,21 +311,7 @@ impl Sim {
                     }
                     return self.release_if(job, release);
                 }
-                Step::Fork { at, release } => {
-                    let cfg = self.cfg.clone();
-                    let super::config::Op::Fork { edges, .. } =
-                        &cfg.programs(ni)[endpoint].ops[at as usize]
-                    else {
-                        unreachable!("a fork op")
-                    };
-                    for &e in edges.iter() {
-                        if self.jobs.get(job).is_none() {
-                            return;
-                        }
-                        self.spawn(job, e);
-                    }
-                    return self.release_if(job, release);
-                }
+                Step::Fork { at, release } => return self.fork(job, (ni, endpoint, at), release),
                 Step::CacheGet {
                     edge,
                     space,
@@ -391,6 +368,24 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// The fork op at `at` of endpoint `endpoint` of node `ni`: one call
+    /// along each of its edges, at once.
+    fn fork(&mut self, job: Ref, (ni, endpoint, at): (u32, usize, u32), release: bool) {
+        let cfg = self.cfg.clone();
+        let super::config::Op::Fork { edges, .. } = &cfg.programs(ni)[endpoint].ops[at as usize]
+        else {
+            unreachable!("a fork op")
+        };
+        for &e in edges.iter() {
+            // As for a call step: a call can end its parent at once.
+            if self.jobs.get(job).is_none() {
+                return;
+            }
+            self.spawn(job, e);
+        }
+        self.release_if(job, release)
     }
 
     /// Event loop: the job lets go of its worker while it waits (`release`).
@@ -715,102 +710,5 @@ impl Sim {
             };
             self.start(next);
         }
-    }
-
-    /// Sends a job's answer back to its call's caller.
-    pub(super) fn respond(&mut self, job: Ref, outcome: Outcome, from: u32) {
-        let j = self.jobs.at(job);
-        let answer = Answer {
-            call: j.call,
-            attempt: j.attempt,
-            trace: j.attrs.trace,
-            depth: j.attrs.depth,
-        };
-        self.answer(answer, outcome, from)
-    }
-
-    /// Sends an attempt's answer back over the edge, if it is still awaited.
-    #[inline(always)]
-    fn answer(&mut self, a: Answer, outcome: Outcome, from: u32) {
-        let now = self.now();
-        let Some(c) = self.calls.get_mut(a.call) else {
-            self.nodes[from as usize].late += 1;
-            return;
-        };
-        if !c.awaits(a.attempt) {
-            // The caller gave up already: wasted work.
-            self.nodes[from as usize].late += 1;
-            return;
-        }
-        let e = &self.cfg.edges[c.edge as usize];
-        let bytes = e.resp_bytes + c.bytes;
-        if let Some(l) = e.link {
-            let (after, wire) = e.link_parts(bytes, self.streams.get(e.stream));
-            if wire > 0.0 {
-                return self.answer_over_link(l, wire, after, a, outcome, from);
-            }
-        }
-        let d = e.delay(bytes, self.streams.get(e.stream));
-        if d == 0 && a.trace.is_none() {
-            // The caller has it at once: the attempt closes here, with
-            // the call in hand (what `on_response` does after its lookup).
-            let (pooled, edge) = (c.close(a.attempt), c.edge as usize);
-            self.attempt_closed(a.call, a.attempt, outcome == Outcome::Ok, edge, pooled);
-            return self.answered(a.call, edge, outcome);
-        }
-        if !a.trace.is_none() {
-            let attrs = a.attrs();
-            self.span(
-                &attrs,
-                SpanKind::Network,
-                from,
-                a.attempt,
-                now,
-                now.saturating_add(d),
-                None,
-            );
-        }
-        let (call, attempt) = (a.call, a.attempt);
-        if d == 0 {
-            self.on_response(call, attempt, outcome, from);
-        } else {
-            let ev = Event::Respond {
-                call,
-                attempt,
-                outcome,
-                from,
-            };
-            self.cal.schedule(now.saturating_add(d), ev);
-        }
-    }
-
-    /// An answer crossing shared link `l` (`wire` bytes), then `after` ns.
-    fn answer_over_link(
-        &mut self,
-        l: u32,
-        wire: f64,
-        after: super::Time,
-        a: Answer,
-        outcome: Outcome,
-        from: u32,
-    ) {
-        let span = (!a.trace.is_none()).then_some(super::trace::SpanAt {
-            trace: a.trace,
-            node: from,
-            depth: a.depth,
-            attempt: a.attempt,
-        });
-        let then = super::link::Delivery {
-            what: super::link::Carried::Answer {
-                call: a.call,
-                attempt: a.attempt,
-                outcome,
-                from,
-            },
-            after,
-            since: self.now(),
-            span,
-        };
-        self.link_send(l, wire, then);
     }
 }
