@@ -237,6 +237,7 @@ impl Sim {
     }
 
     /// The one dispatch of events to the request path and the control plane.
+    #[inline(always)]
     fn handle(&mut self, ev: Event) {
         match ev {
             Event::Warmup => self.on_warmup(),
