@@ -82,7 +82,20 @@ impl Sim {
                 None,
             );
         }
-        let (call, attempt) = (a.call, a.attempt);
+        self.answer_after(d, a.call, a.attempt, outcome, from);
+    }
+
+    /// Attempt `attempt`'s answer reaches the caller of `call` in `d` ns
+    /// (at once if 0).
+    #[inline(always)]
+    pub(super) fn answer_after(
+        &mut self,
+        d: super::Time,
+        call: Ref,
+        attempt: u8,
+        outcome: Outcome,
+        from: u32,
+    ) {
         if d == 0 {
             self.on_response(call, attempt, outcome, from);
         } else {
@@ -92,7 +105,7 @@ impl Sim {
                 outcome,
                 from,
             };
-            self.cal.schedule(now.saturating_add(d), ev);
+            self.cal.schedule_in(d, ev);
         }
     }
 

@@ -61,25 +61,8 @@ impl Sim {
                     outcome,
                     from,
                 },
-                0,
-            ) => self.on_response(call, attempt, outcome, from),
-            (
-                Carried::Answer {
-                    call,
-                    attempt,
-                    outcome,
-                    from,
-                },
                 after,
-            ) => {
-                let ev = Event::Respond {
-                    call,
-                    attempt,
-                    outcome,
-                    from,
-                };
-                self.cal.schedule(now.saturating_add(after), ev);
-            }
+            ) => self.answer_after(after, call, attempt, outcome, from),
         }
     }
 }
