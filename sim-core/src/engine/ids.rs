@@ -107,7 +107,7 @@ impl<T: Slot> Slab<T> {
 
     #[inline]
     pub(crate) fn remove(&mut self, r: Ref) {
-        self.remove_with(r, |_| {});
+        self.remove_if(r, |_| true);
     }
 
     /// Lets `update` change `r` (if live), and removes it if `update`
@@ -119,16 +119,6 @@ impl<T: Slot> Slab<T> {
                 it.kill();
                 self.free.push(r.idx);
             }
-        }
-    }
-
-    /// Removes `r` (if live) after `last` saw it: one lookup.
-    #[inline(always)]
-    pub(crate) fn remove_with(&mut self, r: Ref, last: impl FnOnce(&T)) {
-        if let Some(it) = self.get_mut(r) {
-            last(it);
-            it.kill();
-            self.free.push(r.idx);
         }
     }
 
@@ -216,5 +206,29 @@ mod tests {
         assert_eq!(s.get(b).map(|i| i.v), Some(2));
         assert!(s.get(Ref::NONE).is_none());
         assert_eq!(s.live().count(), 1);
+    }
+
+    #[test]
+    fn remove_if_changes_the_record_and_removes_it_only_when_told() {
+        let mut s: Slab<Item> = Slab::new();
+        let a = s.insert(|gen| Item {
+            gen,
+            live: true,
+            v: 2,
+        });
+        // A count going down (a call's live jobs): kept while above 0.
+        let ended = |s: &mut Slab<Item>| {
+            s.remove_if(a, |it| {
+                it.v -= 1;
+                it.v == 0
+            })
+        };
+        ended(&mut s);
+        assert_eq!(s.get(a).map(|i| i.v), Some(1), "changed, kept");
+        ended(&mut s);
+        assert!(s.get(a).is_none(), "removed at 0");
+        assert_eq!(s.held(), 0);
+        ended(&mut s);
+        assert_eq!(s.held(), 0, "a stale reference changes nothing");
     }
 }

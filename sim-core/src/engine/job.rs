@@ -250,10 +250,11 @@ impl Jobs {
     #[inline]
     pub(crate) fn remove(&mut self, r: Ref) {
         let free_regs = &mut self.free_regs;
-        self.slab.remove_with(r, |j| {
+        self.slab.remove_if(r, |j| {
             if j.has_regs() {
                 free_regs.push(j.regs);
             }
+            true
         });
     }
 
@@ -325,5 +326,47 @@ fn new_regs(regs: &mut Vec<Registers>, free: &mut Vec<u32>) -> u32 {
             regs.push(Registers::default());
             (regs.len() - 1) as u32
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(jobs: &mut Jobs) -> Ref {
+        let task = Task::Handler { endpoint: 0 };
+        jobs.insert(Job::new(0, 0, Ref::NONE, 0, task, Attrs::default(), 0))
+    }
+
+    #[test]
+    fn a_job_asks_once_what_registers_its_program_needs() {
+        let mut jobs = Jobs::new();
+        let (plain, looping) = (job(&mut jobs), job(&mut jobs));
+        let mut asked = 0;
+        for _ in 0..3 {
+            let (j, regs) = jobs.prepare(plain, |_| {
+                asked += 1;
+                Needs::default()
+            });
+            assert!(regs.is_none() && !j.has_regs());
+        }
+        assert_eq!(asked, 1, "asked at the first step only");
+        let loops = Needs {
+            loops: true,
+            ..Needs::default()
+        };
+        let (j, regs) = jobs.prepare(looping, |_| loops);
+        assert!(regs.is_some() && j.has_regs());
+        jobs.prepare(looping, |_| unreachable!("asked again"))
+            .1
+            .unwrap()
+            .depth = 2;
+        // Freed with the job, and handed clean to the next that needs them.
+        jobs.remove(looping);
+        let next = job(&mut jobs);
+        assert!(!jobs.get(next).unwrap().has_regs(), "none before it asks");
+        let (_, regs) = jobs.prepare(next, |_| loops);
+        assert_eq!(regs.map(|r| r.depth), Some(0));
+        assert_eq!(jobs.regs.len(), 1, "the freed set was reused");
     }
 }
