@@ -30,6 +30,9 @@ pub struct Bins {
     /// `64 - log2(sub-buckets)`: the bucket of a value is this minus its
     /// leading zeros (values below the sub-bucket count are bucket 0).
     leading_zero_base: u32,
+    /// `sub-buckets - 1`: or-ed into a value, it puts values below the
+    /// sub-bucket count in bucket 0.
+    sub_mask: u64,
     /// The bin `counts[0]` counts (a multiple of [`CHUNK`]).
     base: usize,
     /// Counts of bins `base..base + counts.len()`, whole chunks.
@@ -48,6 +51,7 @@ impl Bins {
             sigfig,
             half_magnitude: magnitude - 1,
             leading_zero_base: 64 - magnitude,
+            sub_mask: (1u64 << magnitude) - 1,
             base: 0,
             counts: Vec::new(),
             total: 0,
@@ -57,10 +61,10 @@ impl Bins {
     /// The bin of `v`.
     #[inline(always)]
     fn index(&self, v: u64) -> usize {
-        let mask = (1u64 << (self.half_magnitude + 1)) - 1;
-        let bucket = self.leading_zero_base - (v | mask).leading_zeros();
+        let bucket = self.leading_zero_base - (v | self.sub_mask).leading_zeros();
         let sub = (v >> bucket) as usize;
-        ((bucket as usize + 1) << self.half_magnitude) + sub - (1 << self.half_magnitude)
+        // The crate's `(bucket + 1) * half + sub - half`, folded.
+        ((bucket as usize) << self.half_magnitude) + sub
     }
 
     /// The smallest value of bin `i`.
@@ -148,9 +152,7 @@ impl Bins {
     pub fn highest_equivalent(&self, v: u64) -> u64 {
         let i = self.index(v);
         let lowest = self.value_of(i);
-        let width = 1u64
-            << (self.leading_zero_base
-                - (v | ((1u64 << (self.half_magnitude + 1)) - 1)).leading_zeros());
+        let width = 1u64 << (self.leading_zero_base - (v | self.sub_mask).leading_zeros());
         lowest + width - 1
     }
 

@@ -38,7 +38,9 @@ struct Case {
     duration_s: f64,
     /// Simulated seconds of the callgrind runs: the instructions between
     /// the short run's end and the long one's, per customer arrived
-    /// between them (start-up, warm-up and the report cancel out).
+    /// between them (start-up and warm-up cancel out, and so does the
+    /// report when both runs keep as many windows of the time series: the
+    /// CLI keeps 1000 over a run of 1000 s or more, one a second below).
     counted_s: (f64, f64),
     target: &'static str,
 }
@@ -54,13 +56,21 @@ pub fn compare(today: &Path, customers: u64, turns: u32) -> Result {
             name: "M/M/10",
             scenario: root().join("assets/scenarios/mmc.toml"),
             duration_s: customers as f64 / MMC_RATE,
-            counted_s: (4_000.0 / MMC_RATE, 24_000.0 / MMC_RATE),
+            // Both runs over 1000 s: 1000 windows each. (Until 2026-12-07
+            // the short run kept 444, and the long run's 556 windows more,
+            // printed, added about 400 instructions per customer to both
+            // builds' counts: 2,459 against 1,839 then, 1,890 against
+            // 1,384 counted this way.)
+            counted_s: (10_000.0 / MMC_RATE, 30_000.0 / MMC_RATE),
             target: "target >= 1.00x: at least as fast",
         },
         Case {
             name: "case study (multi-tier, as it shipped then)",
             scenario: before.1.join("assets/scenarios/case-study-checkout.toml"),
             duration_s: 240.0,
+            // 30 and 90 one-second windows: the 60 more printed add about
+            // 500 instructions per customer to both builds' counts (1%);
+            // runs of 1000 s would take minutes under callgrind to save it.
             counted_s: (30.0, 90.0),
             target: "target >= 1.50x",
         },
