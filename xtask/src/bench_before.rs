@@ -11,6 +11,12 @@
 //!   `case-study-checkout.toml`: the same model and simulated time for both
 //!   builds; today's file has writes the old one lacks).
 //!
+//! On M/M/10 it also times that commit's engine with its express lane off
+//! (the old CLI patched to call `Sim::set_express(false)`, in
+//! `target/before-rebuild/one-path-src/`): its one request path, so the
+//! figures say how much of the old speed was the hand-kept second copy
+//! the rebuild removed and how much the design.
+//!
 //! It prints the median and quartiles of the per-turn wall-time ratios
 //! (before / today: above 1, today is faster) and, when valgrind is
 //! installed, instructions per customer under callgrind, which a busy
@@ -43,6 +49,9 @@ struct Case {
     /// CLI keeps 1000 over a run of 1000 s or more, one a second below).
     counted_s: (f64, f64),
     target: &'static str,
+    /// The old engine's express lane takes this scenario's requests, so
+    /// its one path (the lane off) is timed too.
+    express: bool,
 }
 
 /// Builds the old CLI and compares it with `today` (the plain release
@@ -63,6 +72,7 @@ pub fn compare(today: &Path, customers: u64, turns: u32) -> Result {
             // 1,384 counted this way.)
             counted_s: (10_000.0 / MMC_RATE, 30_000.0 / MMC_RATE),
             target: "target >= 1.00x: at least as fast",
+            express: true,
         },
         Case {
             name: "case study (multi-tier, as it shipped then)",
@@ -73,13 +83,23 @@ pub fn compare(today: &Path, customers: u64, turns: u32) -> Result {
             // runs of 1000 s would take minutes under callgrind to save it.
             counted_s: (30.0, 90.0),
             target: "target >= 1.50x",
+            // (Its calls have timeouts, pools and breakers: the lane took
+            // none of them; 58,704 instructions per customer with it off,
+            // 58,449 on.)
+            express: false,
         },
     ];
+    let one_path = build_one_path()?;
     let mut lines = Vec::new();
     for case in &cases {
         let ratios = wall_turns(case, &before.0, today, turns)?;
         let ir = callgrind(case, &before.0, today);
         lines.push(summary(case, &ratios, ir));
+        if let (true, Some(old)) = (case.express, &one_path) {
+            let ratios = wall_turns(case, old, today, turns)?;
+            let ir = callgrind(case, old, today);
+            lines.push(one_path_summary(&ratios, ir));
+        }
     }
     println!();
     println!(
@@ -145,6 +165,61 @@ fn build_before() -> Result<Option<(PathBuf, PathBuf)>> {
         exe.with_extension(std::env::consts::EXE_EXTENSION),
         src,
     )))
+}
+
+/// [`one_path_summary`]'s line under a case's own.
+fn one_path_summary(ratios: &[f64], ir: Option<(f64, f64)>) -> String {
+    let mut s = format!(
+        "      against that engine's one request path (its express lane off): median {}  \
+         [q25 {}, q75 {}]",
+        times(quantile(ratios, 0.5)),
+        times(quantile(ratios, 0.25)),
+        times(quantile(ratios, 0.75)),
+    );
+    if let Some((b, t)) = ir {
+        s.push_str(&format!(
+            "; {b:.0} instructions per customer there, {t:.0} today (= {})",
+            times(b / t)
+        ));
+    }
+    s
+}
+
+/// Where the old CLI builds the engine it runs.
+const ONE_PATH_ANCHOR: &str = "let mut sim = Sim::new(&sc, seed).map_err(|e| e.to_string())?;";
+
+/// The old CLI with the express lane turned off (`Sim::set_express(false)`,
+/// as that commit's own tests ran it) after it builds the engine: its one
+/// request path, without the hand-kept second copy (express lane, deferred
+/// call, mirrored histogram) that the rebuild removed. It shows how much
+/// of the old speed on M/M/10 was the copy and how much the design. Built
+/// once beside the old CLI; `None` (said why) if the source is not as
+/// expected.
+fn build_one_path() -> Result<Option<PathBuf>> {
+    let dir = root().join("target").join("before-rebuild");
+    let src = dir.join("one-path-src");
+    let main = src.join("sim-core/src/bin/tailsim.rs");
+    if !src.join("Cargo.toml").is_file() {
+        std::fs::create_dir_all(&src)?;
+        extract(&src)?;
+    }
+    let text = std::fs::read_to_string(&main)?;
+    let off = format!("{ONE_PATH_ANCHOR}\n    sim.set_express(false);");
+    if !text.contains(&off) {
+        if text.matches(ONE_PATH_ANCHOR).count() != 1 {
+            println!("bench: the old engine's one path is not timed: its CLI changed shape");
+            return Ok(None);
+        }
+        std::fs::write(&main, text.replace(ONE_PATH_ANCHOR, &off))?;
+    }
+    run(cargo()
+        .args(["build", "--release", "--locked", "-p", "sim-core"])
+        .args(["--features", "cli", "--bin", "tailsim", "--manifest-path"])
+        .arg(src.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(dir.join("one-path-target")))?;
+    let exe = dir.join("one-path-target/release/tailsim");
+    Ok(Some(exe.with_extension(std::env::consts::EXE_EXTENSION)))
 }
 
 /// `git archive BEFORE_REBUILD | tar -x -C src`.
