@@ -38,7 +38,9 @@
 //!   safe code with its bounds checks) lost too: 55,080 against 50,076.
 //! * A sorted run (a `VecDeque` in key order, binary-searched, while at
 //!   most 48 events are pending, the heap beyond) lost by far: 56,972
-//!   against 48,356, and 2,591 against 2,459 per M/M/10 customer. Only a
+//!   against 48,356, and 2,591 against 2,459 per M/M/10 customer. (The
+//!   M/M/10 counts in this list include some 570 instructions of printed
+//!   report per customer, as the bench counted until 2026-12-07.) Only a
 //!   dozen or two events are pending in both runs (14 on average in the
 //!   case study), so the heap is three or four levels deep, and an insert
 //!   that moves entries (with the deque's wrap-around) costs more than a
