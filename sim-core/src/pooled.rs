@@ -137,10 +137,16 @@ pub fn pooled_quantile(windows: &[WindowQuantiles], q: f64) -> Option<f64> {
     Some(hi)
 }
 
-/// The windowed p99 over the last `n` windows (the read-out beside the prediction).
+/// The windowed p99 over the last `n` windows (the read-out beside the
+/// prediction); `None` while they hold fewer than [`min_samples`]`(0.99)`
+/// answers, when a "p99" would only be their largest value.
 pub fn recent_p99(windows: &[Window], n: usize) -> Option<f64> {
     let start = windows.len().saturating_sub(n);
-    let qs: Vec<WindowQuantiles> = windows[start..].iter().map(WindowQuantiles::from).collect();
+    let recent = &windows[start..];
+    if recent.iter().map(|w| w.completed).sum::<u64>() < min_samples(0.99) {
+        return None;
+    }
+    let qs: Vec<WindowQuantiles> = recent.iter().map(WindowQuantiles::from).collect();
     pooled_quantile(&qs, 0.99)
 }
 
@@ -318,6 +324,22 @@ mod tests {
             .collect();
         let p = pooled_quantile(&ws, 0.99).unwrap();
         assert!((p - 28.0).abs() < 1e-6, "{p}");
+    }
+
+    #[test]
+    fn the_recent_p99_needs_a_hundred_answers() {
+        // 99 answers in the last three windows: their "p99" would be the
+        // largest of them, so there is none; one answer more and there is.
+        let mut w = vec![win(0, 500, 0.1, 0.2, 9.0), win(1, 33, 0.1, 0.2, 0.3)];
+        w.extend([win(2, 33, 0.1, 0.2, 0.3), win(3, 33, 0.1, 0.2, 0.3)]);
+        assert_eq!(recent_p99(&w, 3), None);
+        w[3] = win(3, 34, 0.1, 0.2, 0.3);
+        let p99 = recent_p99(&w, 3).expect("100 answers");
+        assert!(
+            p99 <= 0.3 + 1e-9,
+            "the old window's 9 s tail is not read: {p99}"
+        );
+        assert!(recent_p99(&w, 4).expect("600 answers") > 0.3);
     }
 
     #[test]

@@ -34,8 +34,9 @@ test('DATA-N+1 in A/B: the mistake and the fix side by side', async ({ page }) =
   await expect(page.locator('#mode-sandbox')).toHaveAttribute('aria-selected', 'false');
   await expect(page.locator('#ab-panel')).toBeVisible();
   await expect(page.locator('#toggles')).toContainText('(applies to B)');
-  // B is the fix: its toggle reads "fixed".
-  await expect(page.getByTestId('toggle-DATA-N+1')).toBeChecked();
+  // B is the fix: its switch (on while the mistake is in) is off.
+  await expect(page.getByTestId('toggle-DATA-N+1')).not.toBeChecked();
+  await expect(page.locator('#toggles .toggle-state').first()).toHaveText('✓ fixed');
   await page.locator('#speed').selectOption('max');
   await waitSimTime(page, 60, 30_000);
 

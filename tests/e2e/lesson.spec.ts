@@ -137,12 +137,13 @@ test.describe('lessons', () => {
     // The toggle panel drives lane B in a lesson. B runs the fix: put the
     // mistake back, run on, and B's p99 climbs towards A's.
     await expect(page.locator('#toggles')).toContainText('(applies to B)');
+    // The switch is on while the mistake its label names is in.
     const toggle = page.getByTestId(`toggle-${LESSON}`);
-    await expect(toggle).toBeChecked();
+    await expect(toggle).not.toBeChecked();
     const state = page.locator('#toggles .toggle-state').first();
     await expect(state).toHaveText('✓ fixed');
-    await toggle.uncheck();
-    await expect(toggle).not.toBeChecked();
+    await toggle.check();
+    await expect(toggle).toBeChecked();
     await expect(state).toHaveText('✗ mistake');
     await expect(page.locator('#note')).toContainText('mistake on');
     await page.locator('#play').click();

@@ -43,10 +43,11 @@ test.describe('share links', () => {
     await page.locator('#seed').press('Enter');
     await expect(page.locator('#seed-error')).toHaveCount(0);
     await expect(page.locator('#seed')).toHaveValue('42');
+    // The switch is on while the mistake its label names is in: off fixes it.
     const toggle = page.getByTestId(TOGGLE);
-    await expect(toggle).not.toBeChecked();
-    await toggle.check();
     await expect(toggle).toBeChecked();
+    await toggle.uncheck();
+    await expect(toggle).not.toBeChecked();
     await expect(page.locator('#toggles .toggle-state').first()).toHaveText('✓ fixed');
     await expect(page.locator('#note')).toContainText('fixed');
 
@@ -80,7 +81,7 @@ test.describe('share links', () => {
     await expect(other.locator('#seed')).toHaveValue('42');
     // The toggle panel reads the toggle's position from the shared text
     // (soft: the replay below is checked even when this fails).
-    await expect.soft(other.getByTestId(TOGGLE), 'the shared page offers the N+1 toggle, fixed').toBeChecked({ timeout: 3_000 });
+    await expect.soft(other.getByTestId(TOGGLE), 'the shared page offers the N+1 toggle, fixed').not.toBeChecked({ timeout: 3_000 });
     await expect.soft(other.locator('#toggles .toggle-state').first()).toHaveText('✓ fixed', { timeout: 1_000 });
     await expect.soft(other.locator('#mode-ab'), 'A/B is offered for the shared catalogue scenario').toBeEnabled({ timeout: 1_000 });
     const there = await stepFromZero(other, 3);

@@ -394,6 +394,8 @@ pub fn app(props: &AppProps) -> Html {
                 phase={phase}
                 guess={l.guess}
                 answer={l.answer}
+                progress={Some((a.view.t_s, l.duration_s))}
+                speed_hint={!state.embed}
                 claims={(*l.claims).clone()}
                 check={l.check.clone()}
                 on_check={dispatch.reform(|_| Action::CheckLesson)}
@@ -831,14 +833,16 @@ fn toggle_panel(p: &TogglePanelProps) -> Html {
                     { for idx.iter().map(|&i| {
                         let t = &p.toggles[i];
                         let fixed = p.fixed.get(i).copied().unwrap_or(false);
+                        // The label names the mistake, so the switch is on
+                        // while the mistake is in (off: its fix).
                         let onchange = p.dispatch.reform(move |e: Event| {
                             let input: HtmlInputElement = e.target_unchecked_into();
-                            Action::SetToggle { index: i, fixed: input.checked() }
+                            Action::SetToggle { index: i, fixed: !input.checked() }
                         });
                         let id = format!("toggle-{i}");
                         html! {
                             <div class={classes!("toggle", if fixed { "is-fixed" } else { "is-mistake" })}>
-                                <input type="checkbox" role="switch" id={id.clone()} checked={fixed} {onchange}
+                                <input type="checkbox" role="switch" id={id.clone()} checked={!fixed} {onchange}
                                        data-testid={format!("toggle-{}", t.id)} aria-describedby={format!("{id}-state")} />
                                 <label for={id.clone()}>{ t.label() }</label>
                                 <span class="toggle-state" id={format!("{id}-state")}>
@@ -1254,6 +1258,13 @@ struct StatPanelProps {
 fn stat_panel(p: &StatPanelProps) -> Html {
     let v = &p.view;
     let recent = v.recent_p99_s.map_or_else(|| "—".to_string(), format_secs);
+    let recent_title = match v.recent_p99_s {
+        Some(_) => String::new(),
+        None => format!(
+            "fewer than {} answers in these windows: a p99 of them would only be their largest value",
+            sim_core::metrics::min_samples(0.99)
+        ),
+    };
     let recent_span = if v.recent_span_s > 0.0 && v.recent_span_s < RECENT_WINDOWS as f64 - 0.5 {
         format!("last {:.0} s", v.recent_span_s)
     } else {
@@ -1302,7 +1313,7 @@ fn stat_panel(p: &StatPanelProps) -> Html {
                 <div class={classes!("compare", p.prediction.is_none().then_some("alone"))}>
                     <div class="metric big sim">
                         <div class="label">{ "simulated p99" }<br />{ recent_span }</div>
-                        <div class="value" id="p99-sim">{ recent }</div>
+                        <div class="value" id="p99-sim" title={recent_title}>{ recent }</div>
                         <div class="sub">{ ratio.map(|r| format!("{r:.2}× the prediction")).unwrap_or_default() }</div>
                     </div>
                     if p.prediction.is_some() {

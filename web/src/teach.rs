@@ -11,8 +11,9 @@
 //!
 //! Test ids: `lesson-filter`, `lesson-<ID>`, `lesson-panel`, `lesson-close`,
 //! `predict-input`, `predict-submit`, `predict-error`, `predict-skip`,
-//! `predict-reveal`, `predict-result`, `predict-guess`, `predict-answer`,
-//! `predict-error-rel`, `predict-verdict` (with `data-verdict`),
+//! `predict-progress`, `predict-reveal`, `predict-result`, `predict-guess`,
+//! `predict-answer`, `predict-error-rel`, `predict-verdict` (with
+//! `data-verdict`),
 //! `claim-<i>` (with `data-status="holds|fails|pending"`).
 
 use wasm_bindgen::JsCast;
@@ -140,6 +141,27 @@ pub fn status_of(holds: Option<bool>) -> (&'static str, &'static str, &'static s
         Some(true) => ("holds", "\u{2714}", "Holds"),
         Some(false) => ("fails", "\u{2716}", "Does not hold"),
         None => ("pending", "\u{2026}", "Not judged yet"),
+    }
+}
+
+/// The run towards a lesson's answer: how far it is (simulated seconds of
+/// the lesson's duration), and that the answer comes at its end.
+fn running_progress(progress: Option<(f64, f64)>, speed_hint: bool) -> Html {
+    let Some((t, duration)) = progress.filter(|&(_, d)| d > 0.0) else {
+        return html! { <p aria-live="polite">{ "Simulating\u{2026}" }</p> };
+    };
+    let t = t.clamp(0.0, duration);
+    let hint = if speed_hint {
+        " A faster speed gets there sooner."
+    } else {
+        ""
+    };
+    html! {
+        <div class="teach-progress">
+            <progress data-testid="predict-progress" max={format!("{duration}")} value={format!("{t}")}
+                aria-label="simulated time towards the answer" />
+            <p>{ format!("Simulating\u{2026} {t:.0} of {duration:.0} s: the answer comes at the end of the run.{hint}") }</p>
+        </div>
     }
 }
 
@@ -391,6 +413,14 @@ pub struct LessonPanelProps {
     /// The simulated answer (`lessons::answer`), when the run has one.
     #[prop_or_default]
     pub answer: Option<f64>,
+    /// While running: simulated seconds so far and the lesson's duration
+    /// (the answer comes at its end).
+    #[prop_or_default]
+    pub progress: Option<(f64, f64)>,
+    /// Say that a faster speed gets to the answer sooner (the page has a
+    /// speed picker; an embed runs at full speed without one).
+    #[prop_or_default]
+    pub speed_hint: bool,
     /// The claims' live status (`lessons::live_claims`); before any run,
     /// pass an empty list and every claim shows as pending.
     #[prop_or_default]
@@ -501,9 +531,13 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
                 if let Some(g) = props.guess {
                     <p>{ "Your guess: " }<strong data-testid="predict-guess">{ with_unit(g, &unit) }</strong></p>
                 }
-                <p aria-live="polite">{ if props.answer.is_some() { "The simulation has an answer." } else { "Simulating\u{2026}" } }</p>
-                <button type="button" class="btn primary" data-testid="predict-reveal" disabled={props.answer.is_none()}
-                    onclick={on_reveal}>{ "Reveal the answer" }</button>
+                if props.answer.is_some() {
+                    <p aria-live="polite">{ "The simulation has an answer." }</p>
+                    <button type="button" class="btn primary" data-testid="predict-reveal"
+                        onclick={on_reveal}>{ "Reveal the answer" }</button>
+                } else {
+                    { running_progress(props.progress, props.speed_hint) }
+                }
             </div>
         },
         (Phase::Revealed, _) => {

@@ -246,6 +246,8 @@ fn panel_props(
             phase,
             guess,
             answer,
+            progress: None,
+            speed_hint: false,
             claims,
             check: Default::default(),
             on_check: Callback::noop(),
@@ -325,17 +327,22 @@ async fn panel_validates_the_guess_and_passes_a_good_one_up() {
 
 #[wasm_bindgen_test]
 async fn panel_reveals_the_answer_and_claim_statuses() {
-    // Running without an answer yet: the reveal button waits
+    // Running without an answer yet: how far the run is, and no button
+    // that could not do anything yet
     let el = root("teach-panel-running");
-    let (props, calls) = panel_props(Phase::Running, Some(100.0), None, vec![]);
+    let (mut props, calls) = panel_props(Phase::Running, Some(100.0), None, vec![]);
+    props.progress = Some((120.4, 300.0));
+    props.speed_hint = true;
     yew::Renderer::<LessonPanel>::with_root_and_props(el.clone(), props).render();
     tick().await;
     assert!(find(&el, "predict-input").is_none());
-    let reveal = get(&el, "predict-reveal");
-    assert!(reveal
-        .dyn_ref::<web_sys::HtmlButtonElement>()
-        .unwrap()
-        .disabled());
+    assert!(find(&el, "predict-reveal").is_none());
+    let bar = get(&el, "predict-progress");
+    assert_eq!(bar.get_attribute("max").as_deref(), Some("300"));
+    assert_eq!(bar.get_attribute("value").as_deref(), Some("120.4"));
+    let text = el.text_content().unwrap_or_default();
+    assert!(text.contains("120 of 300 s"), "{text}");
+    assert!(text.contains("A faster speed gets there sooner"), "{text}");
     el.remove();
 
     let el = root("teach-panel-running2");
