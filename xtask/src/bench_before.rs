@@ -154,17 +154,21 @@ fn build_before() -> Result<Option<(PathBuf, PathBuf)>> {
         return Ok(None);
     }
     extract_once(&src)?;
+    let exe = build_old_cli(&src, &dir.join("target"))?;
+    Ok(Some((exe, src)))
+}
+
+/// Builds the research CLI of the old tree in `src` into `target`; returns
+/// its path.
+fn build_old_cli(src: &Path, target: &Path) -> Result<PathBuf> {
     run(cargo()
         .args(["build", "--release", "--locked", "-p", "sim-core"])
         .args(["--features", "cli", "--bin", "tailsim", "--manifest-path"])
         .arg(src.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(dir.join("target")))?;
-    let exe = dir.join("target/release/tailsim");
-    Ok(Some((
-        exe.with_extension(std::env::consts::EXE_EXTENSION),
-        src,
-    )))
+        .arg(target))?;
+    let exe = target.join("release/tailsim");
+    Ok(exe.with_extension(std::env::consts::EXE_EXTENSION))
 }
 
 /// The line printed under M/M/10's summary for the old engine's one path.
@@ -211,14 +215,7 @@ fn build_one_path() -> Result<Option<PathBuf>> {
         }
         std::fs::write(&main, text.replace(ONE_PATH_ANCHOR, &off))?;
     }
-    run(cargo()
-        .args(["build", "--release", "--locked", "-p", "sim-core"])
-        .args(["--features", "cli", "--bin", "tailsim", "--manifest-path"])
-        .arg(src.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(dir.join("one-path-target")))?;
-    let exe = dir.join("one-path-target/release/tailsim");
-    Ok(Some(exe.with_extension(std::env::consts::EXE_EXTENSION)))
+    Ok(Some(build_old_cli(&src, &dir.join("one-path-target"))?))
 }
 
 /// The old commit's tree in `src`, unpacked once: a tree whose unpacking
