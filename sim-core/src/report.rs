@@ -506,6 +506,26 @@ impl Report {
 }
 
 /// Formats seconds with a unit that fits (ns to s).
+/// `x` to `digits` significant digits (1 to 17), without an exponent for
+/// magnitudes from 1e-4 to below 1e6 (`sig_digits(0.549256, 4)` is
+/// `0.5493`), with one beyond (`inf` stays `inf`).
+pub fn sig_digits(x: f64, digits: u32) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let digits = digits.clamp(1, 17) as i32;
+    let mag = x.abs().log10().floor() as i32;
+    if !(-4..6).contains(&mag) {
+        let places = (digits - 1) as usize;
+        return format!("{x:.places$e}");
+    }
+    let places = (digits - 1 - mag).max(0) as usize;
+    format!("{x:.places$}")
+}
+
 pub fn fmt_s(x: f64) -> String {
     if x == 0.0 {
         "0".into()
@@ -557,6 +577,21 @@ fn opt(v: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn significant_digits_read_as_a_person_writes_them() {
+        // A lesson's theory band: 4 digits, not 0.549256 ± 0.082388.
+        assert_eq!(sig_digits(0.549256, 4), "0.5493");
+        assert_eq!(sig_digits(0.082388, 4), "0.08239");
+        assert_eq!(sig_digits(450.0, 4), "450.0");
+        assert_eq!(sig_digits(-12.3456, 3), "-12.3");
+        // Whole numbers below 1e6 keep their digits; beyond, an exponent.
+        assert_eq!(sig_digits(123456.0, 4), "123456");
+        assert_eq!(sig_digits(1234567.0, 4), "1.235e6");
+        assert_eq!(sig_digits(0.0, 4), "0");
+        assert_eq!(sig_digits(f64::INFINITY, 4), "inf");
+        assert_eq!(sig_digits(f64::NAN, 4), "NaN");
+    }
 
     #[test]
     fn the_table_shows_only_the_percentiles_the_values_support() {

@@ -591,11 +591,13 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
                     { for lesson.claims.iter().enumerate().map(|(i, c)| {
                         let live = props.claims.get(i);
                         let (status, icon, words) = status_of(live.and_then(|l| l.holds));
+                        // Judged on the run so far: it can still turn.
+                        let so_far = props.phase == Phase::Running && status != "pending";
                         let detail = live.map(|l| l.detail.clone()).unwrap_or_else(|| "run the lesson to measure it".into());
                         html! {
                             <li class={classes!("teach-claim", status)} data-testid={format!("claim-{i}")} data-status={status}>
                                 <span class="teach-icon" aria-hidden="true">{ icon }</span>
-                                <span class="teach-status">{ words }{ ": " }</span>
+                                <span class="teach-status">{ words }{ if so_far { " so far: " } else { ": " } }</span>
                                 <span class="teach-claim-text">{ &c.text }</span>
                                 <small class="teach-detail">{ detail }</small>
                             </li>

@@ -330,7 +330,12 @@ async fn panel_reveals_the_answer_and_claim_statuses() {
     // Running without an answer yet: how far the run is, and no button
     // that could not do anything yet
     let el = root("teach-panel-running");
-    let (mut props, calls) = panel_props(Phase::Running, Some(100.0), None, vec![]);
+    let so_far = vec![ClaimLive {
+        text: "a".into(),
+        holds: Some(false),
+        detail: "measured 2.1 (needs >= 3)".into(),
+    }];
+    let (mut props, calls) = panel_props(Phase::Running, Some(100.0), None, so_far);
     props.progress = Some((120.4, 300.0));
     props.speed_hint = true;
     yew::Renderer::<LessonPanel>::with_root_and_props(el.clone(), props).render();
@@ -343,6 +348,9 @@ async fn panel_reveals_the_answer_and_claim_statuses() {
     let text = el.text_content().unwrap_or_default();
     assert!(text.contains("120 of 300 s"), "{text}");
     assert!(text.contains("A faster speed gets there sooner"), "{text}");
+    // a claim judged on the run so far says so: it can still turn
+    let c = get(&el, "claim-0").text_content().unwrap_or_default();
+    assert!(c.contains("Does not hold so far:"), "{c}");
     el.remove();
 
     let el = root("teach-panel-running2");

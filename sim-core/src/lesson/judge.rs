@@ -149,7 +149,11 @@ impl Rule {
     fn text(&self) -> String {
         match *self {
             Rule::Compare(op, v) => format!("{} {v}", op_symbol(op)),
-            Rule::Within(th, tol) => format!("{th:.6} ± {tol:.6} (theory)"),
+            Rule::Within(th, tol) => format!(
+                "{} ± {} (theory)",
+                crate::report::sig_digits(th, 4),
+                crate::report::sig_digits(tol, 4)
+            ),
         }
     }
 }

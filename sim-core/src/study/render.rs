@@ -236,18 +236,7 @@ pub fn seed_text(seeds: &[u64]) -> String {
 
 /// Five significant digits, without exponent for ordinary magnitudes.
 pub fn sig(x: f64) -> String {
-    if x.is_nan() {
-        return "NaN".into();
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    let mag = x.abs().log10().floor() as i32;
-    if !(-4..6).contains(&mag) {
-        return format!("{x:.4e}");
-    }
-    let places = (4 - mag).max(0) as usize;
-    format!("{x:.places$}")
+    crate::report::sig_digits(x, 5)
 }
 
 #[cfg(test)]
