@@ -505,7 +505,6 @@ impl Report {
     }
 }
 
-/// Formats seconds with a unit that fits (ns to s).
 /// `x` to `digits` significant digits (1 to 17), without an exponent for
 /// magnitudes from 1e-4 to below 1e6 (`sig_digits(0.549256, 4)` is
 /// `0.5493`), with one beyond (`inf` stays `inf`).
@@ -526,6 +525,7 @@ pub fn sig_digits(x: f64, digits: u32) -> String {
     format!("{x:.places$}")
 }
 
+/// Formats seconds with a unit that fits (ns to s).
 pub fn fmt_s(x: f64) -> String {
     if x == 0.0 {
         "0".into()

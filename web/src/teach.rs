@@ -590,9 +590,10 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
                 <ol>
                     { for lesson.claims.iter().enumerate().map(|(i, c)| {
                         let live = props.claims.get(i);
-                        let (status, icon, words) = status_of(live.and_then(|l| l.holds));
+                        let holds = live.and_then(|l| l.holds);
+                        let (status, icon, words) = status_of(holds);
                         // Judged on the run so far: it can still turn.
-                        let so_far = props.phase == Phase::Running && status != "pending";
+                        let so_far = props.phase == Phase::Running && holds.is_some();
                         let detail = live.map(|l| l.detail.clone()).unwrap_or_else(|| "run the lesson to measure it".into());
                         html! {
                             <li class={classes!("teach-claim", status)} data-testid={format!("claim-{i}")} data-status={status}>

@@ -20,8 +20,9 @@
 //! It prints the median and quartiles of the per-turn wall-time ratios
 //! (before / today: above 1, today is faster) and, when valgrind is
 //! installed, instructions per customer under callgrind, which a busy
-//! machine cannot disturb (a long run less a short one, so start-up,
-//! warm-up and the report are left out).
+//! machine cannot disturb (a long run less a short one, so start-up and
+//! warm-up are left out, and the report too where both runs keep as many
+//! windows: see [`Case::counted_s`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -183,21 +183,18 @@ mod tests {
     }
     slot!(Item);
 
+    /// A live item holding `v`, for [`Slab::insert`].
+    fn item(v: u32) -> impl FnOnce(u32) -> Item {
+        move |gen| Item { gen, live: true, v }
+    }
+
     #[test]
     fn stale_references_find_nothing() {
         let mut s: Slab<Item> = Slab::new();
-        let a = s.insert(|gen| Item {
-            gen,
-            live: true,
-            v: 1,
-        });
+        let a = s.insert(item(1));
         s.remove(a);
         assert!(s.get(a).is_none(), "a dead slot is not found");
-        let b = s.insert(|gen| Item {
-            gen,
-            live: true,
-            v: 2,
-        });
+        let b = s.insert(item(2));
         assert_eq!(a.idx, b.idx, "the free slot is reused");
         assert!(
             s.get(a).is_none(),
@@ -211,11 +208,7 @@ mod tests {
     #[test]
     fn remove_if_changes_the_record_and_removes_it_only_when_told() {
         let mut s: Slab<Item> = Slab::new();
-        let a = s.insert(|gen| Item {
-            gen,
-            live: true,
-            v: 2,
-        });
+        let a = s.insert(item(2));
         // A count going down (a call's live jobs): kept while above 0.
         let ended = |s: &mut Slab<Item>| {
             s.remove_if(a, |it| {
